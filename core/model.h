@@ -1,0 +1,180 @@
+/* model.h - the plain data of ticketd: users, tickets, comments,
+ * attachments, history events, outbox mails, mailbox state.
+ *
+ * Ownership: every char * and strv inside these structs is owned by the
+ * struct and released by its *_clear() function (NULL-safe, leaves the
+ * struct zeroed and reusable). Store backends fill structs the caller
+ * provides; the caller clears them. Times are milliseconds since the
+ * Unix epoch (td_time). */
+#ifndef TD_MODEL_H
+#define TD_MODEL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "strv.h"
+
+typedef int64_t td_time;
+
+/* Ids of users, comments, attachments and outbox rows: 24 lower-case hex
+ * characters from libsodium's randomness (ids_new in id.h). */
+#define TD_ID_LEN 24
+
+enum td_role { ROLE_CUSTOMER = 0, ROLE_AGENT, ROLE_ADMIN };
+
+enum td_status {
+    STATUS_NEW = 0,
+    STATUS_OPEN,
+    STATUS_PENDING,
+    STATUS_RESOLVED,
+    STATUS_CLOSED
+};
+
+enum td_priority { PRIORITY_LOW = 0, PRIORITY_NORMAL, PRIORITY_HIGH, PRIORITY_URGENT };
+
+enum td_source { SOURCE_API = 0, SOURCE_EMAIL };
+
+enum td_event_kind {
+    EVENT_CREATED = 0,
+    EVENT_STATUS,
+    EVENT_PRIORITY,
+    EVENT_ASSIGNEE, /* assigned or reassigned by someone */
+    EVENT_CLAIM,    /* an agent took the ticket */
+    EVENT_COMMENT,  /* new_value = comment id, old_value = "public"|"internal" */
+    EVENT_TAG,      /* old/new = comma-joined tag sets */
+    EVENT_SUBJECT
+};
+
+struct td_user {
+    char id[TD_ID_LEN + 1];
+    char *email;        /* stored lower-case; unique */
+    char *name;
+    enum td_role role;
+    char *pw_hash;      /* argon2id string, NULL = no password (mail-created) */
+    bool disabled;
+    int64_t token_version; /* bumped on disable/role change: old tokens die */
+    td_time created;
+    td_time updated;
+};
+
+struct td_ticket {
+    int64_t number;          /* #N, unique, allocated by the store */
+    char *subject;
+    enum td_status status;
+    enum td_priority priority;
+    char requester_id[TD_ID_LEN + 1];
+    char assignee_id[TD_ID_LEN + 1]; /* "" = unassigned */
+    char *queue;             /* mailbox queue name, "" by default */
+    struct strv tags;
+    struct strv message_ids; /* Message-IDs belonging to this thread */
+    td_time created;
+    td_time updated;
+    int64_t version;         /* optimistic concurrency (ETag) */
+};
+
+struct td_attachment_ref {
+    char id[TD_ID_LEN + 1];
+    char *name;
+    char *content_type;
+    size_t size;
+};
+
+struct td_comment {
+    char id[TD_ID_LEN + 1];
+    int64_t ticket;
+    char author_id[TD_ID_LEN + 1];
+    bool internal;           /* internal note: agents only */
+    enum td_source source;
+    char *body;
+    char *message_id;        /* NULL unless it came from (or went to) mail */
+    struct td_attachment_ref *attachments;
+    size_t n_attachments;
+    td_time created;
+};
+
+struct td_attachment {
+    char id[TD_ID_LEN + 1];
+    char *name;
+    char *content_type;
+    size_t size;
+    unsigned char *data;     /* size bytes */
+};
+
+struct td_event {
+    int64_t seq;             /* order within the ticket, set by the store */
+    int64_t ticket;
+    char actor_id[TD_ID_LEN + 1]; /* "" = the system */
+    enum td_event_kind kind;
+    char *old_value;         /* NULL = none */
+    char *new_value;
+    td_time at;
+};
+
+enum td_outbox_state { OUTBOX_PENDING = 0, OUTBOX_SENDING, OUTBOX_SENT, OUTBOX_FAILED };
+
+struct td_outbox {
+    char id[TD_ID_LEN + 1];
+    char *kind;              /* template/event name */
+    int64_t ticket;
+    char *recipient;
+    char *payload;           /* JSON document with the template values */
+    enum td_outbox_state state;
+    int attempts;
+    td_time next_attempt;
+    char *owner;             /* process holding the claim while SENDING */
+    td_time lease_until;
+    char *last_error;
+    td_time created;
+};
+
+struct td_mailbox_state {
+    char *name;
+    uint32_t uidvalidity;
+    uint32_t last_uid;
+    char *lease_owner;       /* NULL = free */
+    td_time lease_until;
+};
+
+/* Lists: an owned array of n structs. */
+struct td_user_list { struct td_user *v; size_t n; };
+struct td_ticket_list { struct td_ticket *v; size_t n; };
+struct td_comment_list { struct td_comment *v; size_t n; };
+struct td_event_list { struct td_event *v; size_t n; };
+struct td_outbox_list { struct td_outbox *v; size_t n; };
+
+void user_clear(struct td_user *u);
+void ticket_clear(struct td_ticket *t);
+void comment_clear(struct td_comment *c);
+void attachment_clear(struct td_attachment *a);
+void attachment_ref_clear(struct td_attachment_ref *r);
+void event_clear(struct td_event *e);
+void outbox_clear(struct td_outbox *o);
+void mailbox_state_clear(struct td_mailbox_state *m);
+
+void user_list_clear(struct td_user_list *l);
+void ticket_list_clear(struct td_ticket_list *l);
+void comment_list_clear(struct td_comment_list *l);
+void event_list_clear(struct td_event_list *l);
+void outbox_list_clear(struct td_outbox_list *l);
+
+/* Deep copies (dst is cleared first). */
+void ticket_copy(struct td_ticket *dst, const struct td_ticket *src);
+void user_copy(struct td_user *dst, const struct td_user *src);
+
+/* Enum <-> stable lower-case names used in storage, JSON and mail.
+ * *_parse returns false on an unknown name. */
+const char *role_name(enum td_role r);
+bool role_parse(const char *s, enum td_role *out);
+const char *status_name(enum td_status s);
+bool status_parse(const char *s, enum td_status *out);
+const char *priority_name(enum td_priority p);
+bool priority_parse(const char *s, enum td_priority *out);
+const char *source_name(enum td_source s);
+bool source_parse(const char *s, enum td_source *out);
+const char *event_kind_name(enum td_event_kind k);
+bool event_kind_parse(const char *s, enum td_event_kind *out);
+const char *outbox_state_name(enum td_outbox_state s);
+bool outbox_state_parse(const char *s, enum td_outbox_state *out);
+
+#endif

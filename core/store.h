@@ -1,0 +1,175 @@
+/* store.h - the storage interface: everything ticketd keeps.
+ *
+ * Like dovecot's mail storage backends: one table of operations, several
+ * implementations (store_sqlite.c, store_mongo*.c), and nothing above this
+ * header knows which one runs. A backend is chosen by URI in store_open():
+ *   sqlite:PATH           embedded, single box (WAL, foreign keys)
+ *   mongodb://...         MongoDB replica set, several ticketd processes
+ *
+ * Contract every backend honours (tests/core/test_store_conformance.c
+ * checks it against both):
+ * - A store handle may be used from several threads at once.
+ * - Each operation is atomic on its own: either everything it describes
+ *   is written or nothing is. Operations that write "with" something
+ *   (a ticket with its history event) do so in one transaction (SQLite)
+ *   or one document update (MongoDB: no multi-document transactions).
+ * - Uniqueness is decided by the database, never by a read-then-write:
+ *   user email (case-insensitive: core stores it lower-cased), ticket
+ *   number, Message-ID map entries, comment Message-IDs. A violation is
+ *   TD_CONFLICT.
+ * - Out structs are filled only on success; the caller clears them.
+ * - "Not there" is TD_NOT_FOUND; an unreachable server is TD_UNAVAILABLE.
+ */
+#ifndef TD_STORE_H
+#define TD_STORE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "err.h"
+#include "model.h"
+
+/* Which tickets ticket_list returns. Zero-initialised = all tickets,
+ * newest first, default limit. */
+struct td_ticket_filter {
+    bool by_status;
+    enum td_status status;
+    bool by_priority;
+    enum td_priority priority;
+    const char *assignee_id;  /* NULL = any, "" = unassigned */
+    const char *requester_id; /* NULL = any */
+    const char *tag;          /* NULL = any */
+    const char *queue;        /* NULL = any */
+    td_time updated_since;    /* 0 = any; else updated >= this */
+    const char *text;         /* NULL = any; case-insensitive literal
+                                 substring of the subject or of any comment
+                                 body (internal notes only when
+                                 text_internal is set) */
+    bool text_internal;
+    bool ascending;           /* order by number; default descending */
+    int64_t after;            /* cursor: numbers strictly after this one in
+                                 the chosen order; 0 = from the start */
+    size_t limit;             /* 0 = 50; capped at 1000 */
+};
+
+#define STORE_LIST_DEFAULT 50
+#define STORE_LIST_MAX 1000
+
+struct store;
+
+struct store_ops {
+    const char *name; /* "sqlite" | "mongodb" */
+    void (*close)(struct store *st);
+    bool (*ping)(struct store *st, struct td_err *err);
+
+    /* Users. insert: TD_CONFLICT when the email is taken. update: by id,
+     * every field; TD_NOT_FOUND, TD_CONFLICT (email taken). */
+    bool (*user_insert)(struct store *st, const struct td_user *u, struct td_err *err);
+    bool (*user_update)(struct store *st, const struct td_user *u, struct td_err *err);
+    bool (*user_get)(struct store *st, const char *id, struct td_user *out, struct td_err *err);
+    bool (*user_get_by_email)(struct store *st, const char *email_lower,
+                              struct td_user *out, struct td_err *err);
+    /* role < 0: every user; else only that role. Ordered by email. */
+    bool (*user_list)(struct store *st, int role, struct td_user_list *out, struct td_err *err);
+
+    /* Tickets. next_number: atomic counter, never the same number twice,
+     * even across processes (gaps allowed). */
+    bool (*ticket_next_number)(struct store *st, int64_t *out, struct td_err *err);
+    /* Writes t (version must be 1) with its EVENT_CREATED event. The
+     * Message-IDs in t->message_ids are part of the ticket (see
+     * ticket_find_by_msgid). TD_CONFLICT if the number exists. */
+    bool (*ticket_insert)(struct store *st, const struct td_ticket *t,
+                          const struct td_event *created, struct td_err *err);
+    /* Compare-and-set: writes subject, status, priority, assignee, queue,
+     * tags, updated of t and sets version = expected_version + 1, only if
+     * the stored version is expected_version, appending the n events to
+     * the history in the same write. t->message_ids is ignored.
+     * TD_STALE on a version mismatch, TD_NOT_FOUND if no such ticket. */
+    bool (*ticket_update)(struct store *st, const struct td_ticket *t, int64_t expected_version,
+                          const struct td_event *events, size_t n, struct td_err *err);
+    bool (*ticket_get)(struct store *st, int64_t number, struct td_ticket *out,
+                       struct td_err *err);
+    bool (*ticket_list)(struct store *st, const struct td_ticket_filter *f,
+                        struct td_ticket_list *out, struct td_err *err);
+    /* Adds a Message-ID to a ticket's thread (idempotent). */
+    bool (*ticket_add_msgid)(struct store *st, int64_t number, const char *msgid,
+                             struct td_err *err);
+    /* The ticket whose thread holds msgid; TD_NOT_FOUND otherwise. */
+    bool (*ticket_find_by_msgid)(struct store *st, const char *msgid, int64_t *number,
+                                 struct td_err *err);
+
+    /* Comments. Writes c with its EVENT_COMMENT event, sets the ticket's
+     * updated = c->created, bumps its version, and adds c->message_id (if
+     * any) to the ticket's thread, all in one write. TD_CONFLICT when
+     * c->message_id is already used by another comment, TD_NOT_FOUND when
+     * the ticket does not exist. Ordered by creation. */
+    bool (*comment_insert)(struct store *st, const struct td_comment *c,
+                           const struct td_event *ev, struct td_err *err);
+    bool (*comment_list)(struct store *st, int64_t ticket, bool include_internal,
+                         struct td_comment_list *out, struct td_err *err);
+    bool (*comment_find_by_msgid)(struct store *st, const char *msgid, struct td_comment *out,
+                                  struct td_err *err);
+
+    /* History of one ticket, oldest first, seq 1, 2, 3... */
+    bool (*history_list)(struct store *st, int64_t ticket, struct td_event_list *out,
+                         struct td_err *err);
+
+    /* Attachment bytes (GridFS on MongoDB). TD_CONFLICT on a duplicate id. */
+    bool (*attachment_put)(struct store *st, const struct td_attachment *a, struct td_err *err);
+    bool (*attachment_get)(struct store *st, const char *id, struct td_attachment *out,
+                           struct td_err *err);
+
+    /* Message-ID -> ticket map, used for dedupe and threading of inbound
+     * mail. put: TD_CONFLICT when msgid is already mapped. */
+    bool (*msgid_put)(struct store *st, const char *msgid, int64_t ticket, struct td_err *err);
+    bool (*msgid_get)(struct store *st, const char *msgid, int64_t *ticket, struct td_err *err);
+
+    /* Mailbox poller state and its lease. acquire: succeeds when the lease
+     * is free, expired, or already owner's (then it is renewed to
+     * now + ttl_ms); TD_CONFLICT when another owner holds it. The state
+     * row is created on first acquire with uidvalidity = last_uid = 0. */
+    bool (*lease_acquire)(struct store *st, const char *mailbox, const char *owner, td_time now,
+                          int64_t ttl_ms, struct td_err *err);
+    bool (*lease_release)(struct store *st, const char *mailbox, const char *owner,
+                          struct td_err *err);
+    bool (*mailbox_get)(struct store *st, const char *mailbox, struct td_mailbox_state *out,
+                        struct td_err *err);
+    /* Only by the current lease owner with an unexpired lease, else
+     * TD_CONFLICT: a poller that lost its lease must not move the UID. */
+    bool (*mailbox_set_uid)(struct store *st, const char *mailbox, const char *owner, td_time now,
+                            uint32_t uidvalidity, uint32_t last_uid, struct td_err *err);
+
+    /* Durable outbox. claim: atomically takes the due row (state pending
+     * with next_attempt <= now, or sending with lease_until < now) with the
+     * oldest next_attempt, sets it sending/owner/lease_until = now+lease_ms,
+     * attempts + 1. TD_NOT_FOUND when nothing is due. Two claimers never
+     * get the same row. finish: by the owner only (TD_CONFLICT otherwise);
+     * state is sent, failed (permanent), or pending (retry at
+     * next_attempt); error may be NULL. */
+    bool (*outbox_insert)(struct store *st, const struct td_outbox *o, struct td_err *err);
+    bool (*outbox_claim)(struct store *st, const char *owner, td_time now, int64_t lease_ms,
+                         struct td_outbox *out, struct td_err *err);
+    bool (*outbox_finish)(struct store *st, const char *id, const char *owner,
+                          enum td_outbox_state state, const char *error, td_time next_attempt,
+                          struct td_err *err);
+    /* state < 0: all rows. Oldest first, at most limit (0 = 1000). */
+    bool (*outbox_list)(struct store *st, int state, size_t limit, struct td_outbox_list *out,
+                        struct td_err *err);
+};
+
+/* Backends embed this as their first member. */
+struct store {
+    const struct store_ops *ops;
+};
+
+/* Opens (and creates or migrates the schema / indexes of) the store named
+ * by uri. The caller owns *out and closes it with store_close. */
+bool store_open(const char *uri, struct store **out, struct td_err *err);
+void store_close(struct store *st); /* NULL-safe */
+
+/* Backend constructors, used by store_open. */
+bool store_sqlite_open(const char *path, struct store **out, struct td_err *err);
+bool store_mongo_open(const char *uri, struct store **out, struct td_err *err);
+
+#endif

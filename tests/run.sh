@@ -1,0 +1,40 @@
+#!/usr/bin/env bash
+# run.sh BUILD_DIR - runs every test binary of one build, each under a
+# bounded timeout, and ends with the summary line CI reads:
+#   "N passed, N failed"
+# A binary that crashes, times out, or prints a sanitizer report counts
+# as failed even if cmocka said nothing.
+set -u
+build=${1:?usage: run.sh BUILD_DIR}
+per_test_timeout=${TICKETD_TEST_TIMEOUT:-300}
+passed=0; failed=0; failed_names=()
+logdir="$build/test-logs"; mkdir -p "$logdir"
+
+for bin in $(find "$build/tests" -type f -name 'test_*' ! -name '*.o' ! -name '*.d' | sort); do
+    [ -x "$bin" ] || continue
+    name=${bin#"$build/tests/"}
+    log="$logdir/${name//\//_}.log"
+    start=$(date +%s%N)
+    timeout -k 10 "$per_test_timeout" "$bin" >"$log" 2>&1
+    rc=$?
+    ms=$(( ($(date +%s%N) - start) / 1000000 ))
+    # cmocka: "[  PASSED  ] N test(s)." and "[  FAILED  ] N test(s)..."
+    p=$(grep -E '^\[  PASSED  \] [0-9]+ test' "$log" | awk '{s+=$4} END {print s+0}')
+    f=$(grep -E '^\[  FAILED  \] [0-9]+ test' "$log" | awk '{s+=$4} END {print s+0}')
+    if grep -qE 'ERROR: (Address|Leak|Undefined)Sanitizer|runtime error:' "$log"; then
+        echo "!! $name: sanitizer report"; f=$((f + 1))
+    fi
+    if [ $rc -ne 0 ] && [ "$f" -eq 0 ]; then
+        echo "!! $name: exit status $rc"; f=1
+    fi
+    passed=$((passed + p)); failed=$((failed + f))
+    if [ "$f" -gt 0 ]; then
+        failed_names+=("$name"); echo "FAIL $name ($p passed, $f failed, ${ms} ms) - log: $log"
+        sed -n '1,200p' "$log" | grep -E 'FAIL|ERROR|error|Sanitizer|runtime error|\[  ERROR|assert' | head -40
+    else
+        echo "ok   $name ($p passed, ${ms} ms)"
+    fi
+done
+
+echo "$build: $passed passed, $failed failed"
+[ "$failed" -eq 0 ]
