@@ -51,8 +51,8 @@ $(CORE_LIB): $(call obj,$(CORE_SRC))
 	ar rcs $@ $^
 
 $(TSUP_LIB): $(call obj,$(TSUP_SRC))
-	@rm -f $@
-	ar rcs $@ $^ $(if $(TSUP_SRC),,/dev/null)
+	@mkdir -p $(dir $@); rm -f $@
+	$(if $^,ar rcs $@ $^,printf '!<arch>\n' > $@)
 
 $(BIN): $(call obj,$(CLI_SRC) $(MAILGW_SRC) $(API_SRC)) $(CORE_LIB)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
