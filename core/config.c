@@ -1,0 +1,334 @@
+/* config.c - see config.h. */
+#include "config.h"
+#include "buf.h"
+#include "mem.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define MAX_CONFIG_BYTES (1024 * 1024)
+#define MAX_SECRET_BYTES (64 * 1024)
+
+struct entry {
+    char *section;
+    char *key;
+    char *value;
+    int line;
+    bool read;
+};
+
+struct td_config {
+    struct entry *v;
+    size_t n;
+    char *origin;            /* file name for messages */
+    char **owned;            /* values read from *_file or env, freed at the end */
+    size_t n_owned;
+};
+
+static char *trim(char *s)
+{
+    while (isspace((unsigned char)*s))
+        s++;
+    char *e = s + strlen(s);
+    while (e > s && isspace((unsigned char)e[-1]))
+        *--e = '\0';
+    return s;
+}
+
+static struct entry *find(struct td_config *cfg, const char *section, const char *key)
+{
+    for (size_t i = cfg->n; i-- > 0;) /* last one wins */
+        if (strcmp(cfg->v[i].section, section) == 0 && strcmp(cfg->v[i].key, key) == 0)
+            return &cfg->v[i];
+    return NULL;
+}
+
+static void add(struct td_config *cfg, const char *section, const char *key, const char *value,
+                int line)
+{
+    cfg->v = td_realloc(cfg->v, (cfg->n + 1) * sizeof *cfg->v);
+    cfg->v[cfg->n++] = (struct entry){ td_strdup(section), td_strdup(key), td_strdup(value), line,
+                                       false };
+}
+
+static bool parse(struct td_config *cfg, char *text, struct td_err *err)
+{
+    char section[128] = "";
+    int lineno = 0;
+    for (char *line = text, *next; line; line = next) {
+        next = strchr(line, '\n');
+        if (next)
+            *next++ = '\0';
+        lineno++;
+        char *s = trim(line);
+        if (*s == '\0' || *s == '#' || *s == ';')
+            continue;
+        if (*s == '[') {
+            char *end = strchr(s, ']');
+            if (end == NULL || end[1] != '\0' || end - s - 1 <= 0 ||
+                (size_t)(end - s - 1) >= sizeof section)
+                return td_fail(err, TD_INVALID, "%s:%d: malformed section header", cfg->origin, lineno);
+            *end = '\0';
+            snprintf(section, sizeof section, "%s", trim(s + 1));
+            continue;
+        }
+        char *eq = strchr(s, '=');
+        if (eq == NULL)
+            return td_fail(err, TD_INVALID, "%s:%d: expected 'key = value'", cfg->origin, lineno);
+        *eq = '\0';
+        char *key = trim(s), *value = trim(eq + 1);
+        if (*key == '\0')
+            return td_fail(err, TD_INVALID, "%s:%d: empty key", cfg->origin, lineno);
+        if (section[0] == '\0')
+            return td_fail(err, TD_INVALID, "%s:%d: key '%s' is outside any [section]", cfg->origin,
+                           lineno, key);
+        /* Inline comments need white space before them: "a#b" is a value. */
+        for (char *p = value; *p; p++)
+            if ((*p == '#' || *p == ';') && p > value && isspace((unsigned char)p[-1])) {
+                *p = '\0';
+                value = trim(value);
+                break;
+            }
+        size_t vl = strlen(value);
+        if (vl >= 2 && value[0] == '"' && value[vl - 1] == '"') {
+            value[vl - 1] = '\0';
+            value++;
+        }
+        add(cfg, section, key, value, lineno);
+    }
+    return true;
+}
+
+static bool config_from_text(char *text, const char *origin, struct td_config **out,
+                             struct td_err *err)
+{
+    struct td_config *cfg = td_calloc(1, sizeof *cfg);
+    cfg->origin = td_strdup(origin);
+    if (!parse(cfg, text, err)) {
+        config_free(cfg);
+        return false;
+    }
+    *out = cfg;
+    return true;
+}
+
+static bool read_file(const char *path, size_t max, char **out, struct td_err *err)
+{
+    FILE *f = fopen(path, "rb");
+    if (f == NULL)
+        return td_fail(err, TD_INVALID, "cannot open %s: %s", path, strerror(errno));
+    struct buf b = BUF_INIT;
+    char chunk[4096];
+    size_t n;
+    while ((n = fread(chunk, 1, sizeof chunk, f)) > 0) {
+        if (b.len + n > max) {
+            fclose(f);
+            buf_free(&b);
+            return td_fail(err, TD_INVALID, "%s is larger than %zu bytes", path, max);
+        }
+        buf_append(&b, chunk, n);
+    }
+    bool failed = ferror(f);
+    fclose(f);
+    if (failed) {
+        buf_free(&b);
+        return td_fail(err, TD_INVALID, "cannot read %s", path);
+    }
+    *out = buf_steal(&b);
+    return true;
+}
+
+bool config_load(const char *path, struct td_config **out, struct td_err *err)
+{
+    if (path == NULL) {
+        char empty[] = "";
+        return config_from_text(empty, "(environment)", out, err);
+    }
+    char *text = NULL;
+    if (!read_file(path, MAX_CONFIG_BYTES, &text, err))
+        return false;
+    bool ok = config_from_text(text, path, out, err);
+    free(text);
+    return ok;
+}
+
+bool config_load_string(const char *text, struct td_config **out, struct td_err *err)
+{
+    char *copy = td_strdup(text);
+    bool ok = config_from_text(copy, "(string)", out, err);
+    free(copy);
+    return ok;
+}
+
+void config_free(struct td_config *cfg)
+{
+    if (cfg == NULL)
+        return;
+    for (size_t i = 0; i < cfg->n; i++) {
+        free(cfg->v[i].section);
+        free(cfg->v[i].key);
+        free(cfg->v[i].value);
+    }
+    free(cfg->v);
+    for (size_t i = 0; i < cfg->n_owned; i++)
+        free(cfg->owned[i]);
+    free(cfg->owned);
+    free(cfg->origin);
+    free(cfg);
+}
+
+static const char *keep(struct td_config *cfg, char *value)
+{
+    cfg->owned = td_realloc(cfg->owned, (cfg->n_owned + 1) * sizeof *cfg->owned);
+    cfg->owned[cfg->n_owned++] = value;
+    return value;
+}
+
+static const char *env_value(const char *section, const char *key)
+{
+    char name[256];
+    int n = snprintf(name, sizeof name, "TICKETD_%s_%s", section, key);
+    if (n < 0 || (size_t)n >= sizeof name)
+        return NULL;
+    for (char *p = name; *p; p++)
+        *p = isalnum((unsigned char)*p) ? (char)toupper((unsigned char)*p) : '_';
+    return getenv(name);
+}
+
+/* The raw value of section.key from env, file, or key_file; NULL if unset.
+ * A *_file that cannot be read is reported through *err_out. */
+static const char *lookup(struct td_config *cfg, const char *section, const char *key,
+                          struct td_err *err, bool *failed)
+{
+    *failed = false;
+    struct entry *e = find(cfg, section, key);
+    if (e)
+        e->read = true;
+    const char *env = env_value(section, key);
+    if (env)
+        return env;
+    char file_key[160];
+    int n = snprintf(file_key, sizeof file_key, "%s_file", key);
+    const char *path = NULL;
+    if (n > 0 && (size_t)n < sizeof file_key) {
+        struct entry *fe = find(cfg, section, file_key);
+        if (fe)
+            fe->read = true;
+        path = env_value(section, file_key);
+        if (path == NULL && fe)
+            path = fe->value;
+    }
+    if (e && (path == NULL || path[0] == '\0'))
+        return e->value;
+    if (path == NULL || path[0] == '\0')
+        return NULL;
+    char *content = NULL;
+    if (!read_file(path, MAX_SECRET_BYTES, &content, err)) {
+        *failed = true;
+        return NULL;
+    }
+    size_t len = strlen(content);
+    while (len > 0 && (content[len - 1] == '\n' || content[len - 1] == '\r'))
+        content[--len] = '\0';
+    return keep(cfg, content);
+}
+
+const char *config_str(struct td_config *cfg, const char *section, const char *key,
+                       const char *def)
+{
+    bool failed;
+    const char *v = lookup(cfg, section, key, NULL, &failed);
+    return v ? v : def;
+}
+
+bool config_require(struct td_config *cfg, const char *section, const char *key,
+                    const char **out, struct td_err *err)
+{
+    bool failed;
+    const char *v = lookup(cfg, section, key, err, &failed);
+    if (failed)
+        return false;
+    if (v == NULL || v[0] == '\0')
+        return td_fail(err, TD_INVALID, "[%s] %s is required", section, key);
+    *out = v;
+    return true;
+}
+
+bool config_int(struct td_config *cfg, const char *section, const char *key, int64_t def,
+                int64_t min, int64_t max, int64_t *out, struct td_err *err)
+{
+    bool failed;
+    const char *v = lookup(cfg, section, key, err, &failed);
+    if (failed)
+        return false;
+    if (v == NULL || v[0] == '\0') {
+        *out = def;
+        return true;
+    }
+    char *end;
+    errno = 0;
+    long long n = strtoll(v, &end, 10);
+    if (errno || end == v || *end != '\0')
+        return td_fail(err, TD_INVALID, "[%s] %s: '%.40s' is not a whole number", section, key, v);
+    if (n < min || n > max)
+        return td_fail(err, TD_INVALID, "[%s] %s: %lld is outside %lld..%lld", section, key, n,
+                       (long long)min, (long long)max);
+    *out = n;
+    return true;
+}
+
+bool config_bool(struct td_config *cfg, const char *section, const char *key, bool def,
+                 bool *out, struct td_err *err)
+{
+    bool failed;
+    const char *v = lookup(cfg, section, key, err, &failed);
+    if (failed)
+        return false;
+    if (v == NULL || v[0] == '\0') {
+        *out = def;
+        return true;
+    }
+    if (!strcasecmp(v, "yes") || !strcasecmp(v, "true") || !strcmp(v, "1") || !strcasecmp(v, "on"))
+        *out = true;
+    else if (!strcasecmp(v, "no") || !strcasecmp(v, "false") || !strcmp(v, "0") || !strcasecmp(v, "off"))
+        *out = false;
+    else
+        return td_fail(err, TD_INVALID, "[%s] %s: '%.40s' is not yes or no", section, key, v);
+    return true;
+}
+
+bool config_each_section(struct td_config *cfg, const char *prefix,
+                         bool (*fn)(struct td_config *cfg, const char *section,
+                                    const char *name, void *arg, struct td_err *err),
+                         void *arg, struct td_err *err)
+{
+    size_t plen = strlen(prefix);
+    for (size_t i = 0; i < cfg->n; i++) {
+        const char *s = cfg->v[i].section;
+        if (strncmp(s, prefix, plen) != 0)
+            continue;
+        bool seen = false; /* visit each section once, at its first key */
+        for (size_t j = 0; j < i && !seen; j++)
+            seen = strcmp(cfg->v[j].section, s) == 0;
+        if (seen)
+            continue;
+        char *section = td_strdup(s); /* fn may read keys: keep our own copy */
+        bool ok = fn(cfg, section, section + plen, arg, err);
+        free(section);
+        if (!ok)
+            return false;
+    }
+    return true;
+}
+
+bool config_check_unread(struct td_config *cfg, struct td_err *err)
+{
+    for (size_t i = 0; i < cfg->n; i++)
+        if (!cfg->v[i].read)
+            return td_fail(err, TD_INVALID, "%s:%d: unknown key [%s] %s", cfg->origin, cfg->v[i].line,
+                           cfg->v[i].section, cfg->v[i].key);
+    return true;
+}
