@@ -13,9 +13,12 @@ DEB_PKGS = build-essential pkg-config libmongoc-dev libbson-dev libsqlite3-dev \
            python3 python3-mockupdb python3-mongomock python3-pymongo python3-aiosmtpd \
            dovecot-imapd dovecot-lmtpd dovecot-submissiond curl
 
-PKGS = libmongoc-1.0 libbson-1.0 sqlite3 jansson libpcre2-8 libsodium
+PKGS = libmongoc-1.0 libbson-1.0 sqlite3 jansson libpcre2-8 libsodium libcurl libjwt libmicrohttpd gumbo
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
+# libetpan.pc adds a no-PIE specs file: drop it or gcc silently builds non-PIE.
+PKG_CFLAGS += $(filter-out -specs=%,$(shell pkg-config --cflags libetpan 2>/dev/null))
+PKG_LIBS   += $(filter-out -specs=%,$(shell pkg-config --libs libetpan 2>/dev/null))
 TEST_LIBS  := $(shell pkg-config --libs cmocka 2>/dev/null)
 
 WARN    = -Wall -Wextra -Wshadow -Wformat=2 -Wno-format-nonliteral
