@@ -128,6 +128,7 @@ bool comment_draft_store(struct td_core *c, struct comment_draft *d, int64_t num
             td_fail(err, TD_CONFLICT, "a comment with Message-ID %s already exists", cm->message_id);
         return false;
     }
+    d->event = ev; /* its strings point into the comment: valid while d is */
     return true;
 }
 
@@ -166,6 +167,10 @@ bool comment_add(struct td_core *c, const struct td_user *actor, int64_t number,
     if (!comment_draft_store(c, &d, number, err)) {
         comment_draft_clear(&d);
         return false;
+    }
+    if (c->on_events && ticket_get(c, NULL, number, &t, NULL)) {
+        c->on_events(c, actor, &t, &d.event, 1);
+        ticket_clear(&t);
     }
     if (!in->internal) {
         /* The comment is in; a failed status move must not report the

@@ -35,6 +35,7 @@ bool comment_list(struct td_core *c, const struct td_user *actor, int64_t number
  * its attachments (borrowed from the comment_new). */
 struct comment_draft {
     struct td_comment comment;
+    struct td_event event;             /* filled by comment_draft_store (borrowed values) */
     const struct attachment_in **atts; /* one per comment.attachments[i] */
 };
 

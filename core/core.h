@@ -21,6 +21,18 @@
 #define CORE_MAX_NAME 200
 #define CORE_MAX_TAGS 20
 
+struct td_core;
+struct td_ticket;
+struct td_event;
+
+/* Called after every successful write that recorded history events (the
+ * notification planner hooks in here). Must not fail the operation: the
+ * change is already committed; anything missed is found again by
+ * replaying history (see notify.h). */
+typedef void (*core_events_fn)(struct td_core *c, const struct td_user *actor,
+                               const struct td_ticket *t, const struct td_event *events,
+                               size_t n);
+
 struct td_core {
     struct store *store;          /* borrowed: the caller opens and closes it */
     size_t max_body;              /* bytes of comment text */
@@ -29,6 +41,8 @@ struct td_core {
     /* Whether an agent may claim a ticket another agent holds (admins
      * always may). Off: such a claim is TD_CONFLICT. */
     bool agents_may_reclaim;
+    core_events_fn on_events;     /* NULL: nothing listens */
+    void *on_events_arg;          /* for the listener */
 };
 
 /* Once per process, before anything else: initialises libsodium. */

@@ -85,9 +85,13 @@ bool ticket_mutate(struct td_core *c, const struct td_user *actor, int64_t numbe
         struct td_err e;
         td_err_clear(&e);
         bool ok = c->store->ops->ticket_update(c->store, &t, current, ch.ev, ch.n, &e);
-        change_clear(&ch);
         if (ok) {
             t.version = current + 1;
+            if (c->on_events)
+                c->on_events(c, actor, &t, ch.ev, ch.n);
+        }
+        change_clear(&ch);
+        if (ok) {
             if (out)
                 *out = t;
             else
@@ -231,6 +235,10 @@ bool ticket_open(struct td_core *c, const struct td_user *actor, const struct ti
         goto done;
     ticket_clear(&t);
     ok = load(c, created.ticket, out ? out : &t, err);
+    if (ok && c->on_events) {
+        struct td_event evs[2] = { created, draft.event };
+        c->on_events(c, actor, out ? out : &t, evs, 2);
+    }
 done:
     event_clear(&created);
     comment_draft_clear(&draft);
