@@ -1,0 +1,242 @@
+/* store_mongo.c - the MongoDB storage backend: open, pool, indexes.
+ *
+ * The handle is a mongoc_client_pool_t: every operation pops one client,
+ * uses it and pushes it back, so one struct store serves many threads
+ * (a mongoc_client_t itself is not thread-safe). Several ticketd
+ * processes may share one database: everything that must happen once is
+ * decided by the server with a unique index, findAndModify or a
+ * conditional update (see store_mongo_int.h for the documents).
+ *
+ * Open fails fast when the server is down: unless the URI says otherwise,
+ * server selection gives up after MG_SELECT_TIMEOUT_MS and a connection
+ * attempt after MG_CONNECT_TIMEOUT_MS, and that becomes TD_UNAVAILABLE. */
+#include "store_mongo_int.h"
+
+#include "mem.h"
+
+#include <pthread.h>
+#include <string.h>
+
+#define MG_DEFAULT_DB "ticketd"
+#define MG_SELECT_TIMEOUT_MS 3000
+#define MG_CONNECT_TIMEOUT_MS 2000
+
+static pthread_once_t mg_once = PTHREAD_ONCE_INIT;
+
+/* mongoc_init is process-wide and must run once before anything else;
+ * mongoc_cleanup is never called: another store may still be open, and
+ * the OS reclaims the rest at exit. */
+static void mg_global_init(void) { mongoc_init(); }
+
+mongoc_client_t *mg_pop(struct store *st)
+{
+    struct mongo_store *ms = (struct mongo_store *)st;
+    /* Blocks while maxPoolSize clients are out; never NULL in that mode. */
+    return mongoc_client_pool_pop(ms->pool);
+}
+
+void mg_push(struct store *st, mongoc_client_t *client)
+{
+    struct mongo_store *ms = (struct mongo_store *)st;
+    mongoc_client_pool_push(ms->pool, client);
+}
+
+mongoc_collection_t *mg_coll(struct store *st, mongoc_client_t *client, const char *name)
+{
+    struct mongo_store *ms = (struct mongo_store *)st;
+    return mongoc_client_get_collection(client, ms->db, name);
+}
+
+mongoc_database_t *mg_db(struct store *st, mongoc_client_t *client)
+{
+    struct mongo_store *ms = (struct mongo_store *)st;
+    return mongoc_client_get_database(client, ms->db);
+}
+
+/* Indexes created (if missing) on every open. Names are spelled out so a
+ * second open finds them identical; the GridFS ones use the names the
+ * driver itself would choose. Things keyed by _id need none: ticket
+ * numbers, the Message-ID map, mailboxes, counters. */
+static const struct {
+    const char *coll;
+    const char *spec; /* one element of createIndexes' "indexes", JSON */
+} mg_indexes[] = {
+    { MG_USERS, "{\"key\": {\"email\": 1}, \"name\": \"email_1\", \"unique\": true}" },
+    /* ticket_find_by_msgid: a multikey index over each thread's ids */
+    { MG_TICKETS, "{\"key\": {\"message_ids\": 1}, \"name\": \"message_ids_1\"}" },
+    /* comment_list: its sort is this index's order, so comments created in
+     * the same millisecond come back in insertion order */
+    { MG_COMMENTS,
+      "{\"key\": {\"ticket\": 1, \"created\": 1}, \"name\": \"ticket_1_created_1\"}" },
+    /* sparse: comments without a Message-ID have no such field */
+    { MG_COMMENTS, "{\"key\": {\"message_id\": 1}, \"name\": \"message_id_1\","
+                   " \"unique\": true, \"sparse\": true}" },
+    /* outbox_claim's query and sort */
+    { MG_OUTBOX,
+      "{\"key\": {\"state\": 1, \"next_attempt\": 1}, \"name\": \"state_1_next_attempt_1\"}" },
+    /* outbox_list, with and without a state */
+    { MG_OUTBOX, "{\"key\": {\"created\": 1}, \"name\": \"created_1\"}" },
+    { MG_OUTBOX, "{\"key\": {\"state\": 1, \"created\": 1}, \"name\": \"state_1_created_1\"}" },
+    { MG_BUCKET ".files",
+      "{\"key\": {\"filename\": 1, \"uploadDate\": 1}, \"name\": \"filename_1_uploadDate_1\"}" },
+    { MG_BUCKET ".chunks",
+      "{\"key\": {\"files_id\": 1, \"n\": 1}, \"name\": \"files_id_1_n_1\", \"unique\": true}" },
+};
+
+static bool create_index(mongoc_database_t *db, const char *coll, const char *spec,
+                         struct td_err *err)
+{
+    bson_t *index, cmd = BSON_INITIALIZER, arr, reply;
+    bson_error_t e;
+
+    index = bson_new_from_json((const uint8_t *)spec, -1, &e);
+    if (index == NULL)
+        return td_fail(err, TD_INTERNAL, "mongodb index spec for %s: %s", coll, e.message);
+    bool ok = BSON_APPEND_UTF8(&cmd, "createIndexes", coll) &&
+              BSON_APPEND_ARRAY_BEGIN(&cmd, "indexes", &arr);
+    if (ok) {
+        ok = BSON_APPEND_DOCUMENT(&arr, "0", index);
+        ok = bson_append_array_end(&cmd, &arr) && ok;
+    }
+    bson_destroy(index);
+    if (!ok) {
+        bson_destroy(&cmd);
+        return mg_fail_build(err, "createIndexes");
+    }
+    ok = mongoc_database_write_command_with_opts(db, &cmd, NULL, &reply, &e);
+    if (!ok)
+        mg_fail(err, &e, "createIndexes");
+    bson_destroy(&reply); /* initialised by the driver on every path */
+    bson_destroy(&cmd);
+    return ok;
+}
+
+static bool create_indexes(struct store *st, struct td_err *err)
+{
+    mongoc_client_t *client = mg_pop(st);
+    mongoc_database_t *db = mg_db(st, client);
+    bool ok = true;
+
+    for (size_t i = 0; ok && i < sizeof mg_indexes / sizeof mg_indexes[0]; i++)
+        ok = create_index(db, mg_indexes[i].coll, mg_indexes[i].spec, err);
+    mongoc_database_destroy(db);
+    mg_push(st, client);
+    return ok;
+}
+
+static bool mg_ping(struct store *st, struct td_err *err)
+{
+    mongoc_client_t *client = mg_pop(st);
+    bson_t cmd = BSON_INITIALIZER, reply;
+    bson_error_t e;
+
+    bool ok = BSON_APPEND_INT32(&cmd, "ping", 1);
+    if (!ok) {
+        mg_fail_build(err, "ping");
+    } else {
+        ok = mongoc_client_command_simple(client, "admin", &cmd, NULL, &reply, &e);
+        if (!ok)
+            mg_fail(err, &e, "ping");
+        bson_destroy(&reply); /* initialised by the driver on every path */
+    }
+    bson_destroy(&cmd);
+    mg_push(st, client);
+    return ok;
+}
+
+static void mg_close(struct store *st)
+{
+    struct mongo_store *ms = (struct mongo_store *)st;
+    if (ms == NULL)
+        return;
+    mongoc_client_pool_destroy(ms->pool);
+    free(ms->db);
+    free(ms);
+}
+
+static const struct store_ops mongo_ops = {
+    .name = "mongodb",
+    .close = mg_close,
+    .ping = mg_ping,
+    .user_insert = mg_user_insert,
+    .user_update = mg_user_update,
+    .user_get = mg_user_get,
+    .user_get_by_email = mg_user_get_by_email,
+    .user_list = mg_user_list,
+    .ticket_next_number = mg_ticket_next_number,
+    .ticket_insert = mg_ticket_insert,
+    .ticket_update = mg_ticket_update,
+    .ticket_get = mg_ticket_get,
+    .ticket_list = mg_ticket_list,
+    .ticket_add_msgid = mg_ticket_add_msgid,
+    .ticket_find_by_msgid = mg_ticket_find_by_msgid,
+    .comment_insert = mg_comment_insert,
+    .comment_list = mg_comment_list,
+    .comment_find_by_msgid = mg_comment_find_by_msgid,
+    .history_list = mg_history_list,
+    .attachment_put = mg_attachment_put,
+    .attachment_get = mg_attachment_get,
+    .msgid_put = mg_msgid_put,
+    .msgid_get = mg_msgid_get,
+    .lease_acquire = mg_lease_acquire,
+    .lease_release = mg_lease_release,
+    .mailbox_get = mg_mailbox_get,
+    .mailbox_set_uid = mg_mailbox_set_uid,
+    .outbox_insert = mg_outbox_insert,
+    .outbox_claim = mg_outbox_claim,
+    .outbox_finish = mg_outbox_finish,
+    .outbox_list = mg_outbox_list,
+};
+
+/* Fills in the fail-fast timeouts the URI does not set itself. */
+static bool set_default_timeouts(mongoc_uri_t *uri)
+{
+    if (!mongoc_uri_has_option(uri, MONGOC_URI_SERVERSELECTIONTIMEOUTMS) &&
+        !mongoc_uri_set_option_as_int32(uri, MONGOC_URI_SERVERSELECTIONTIMEOUTMS,
+                                        MG_SELECT_TIMEOUT_MS))
+        return false;
+    if (!mongoc_uri_has_option(uri, MONGOC_URI_CONNECTTIMEOUTMS) &&
+        !mongoc_uri_set_option_as_int32(uri, MONGOC_URI_CONNECTTIMEOUTMS,
+                                        MG_CONNECT_TIMEOUT_MS))
+        return false;
+    return true;
+}
+
+bool store_mongo_open(const char *uri_str, struct store **out, struct td_err *err)
+{
+    bson_error_t e;
+
+    if (pthread_once(&mg_once, mg_global_init) != 0)
+        return td_fail(err, TD_INTERNAL, "mongodb: cannot initialise the driver");
+    mongoc_uri_t *uri = mongoc_uri_new_with_error(uri_str, &e);
+    if (uri == NULL)
+        return td_fail(err, TD_INVALID, "bad MongoDB URI: %s", e.message);
+    if (!set_default_timeouts(uri)) {
+        mongoc_uri_destroy(uri);
+        return td_fail(err, TD_INTERNAL, "mongodb: cannot set the URI timeouts");
+    }
+    const char *db = mongoc_uri_get_database(uri);
+    if (db == NULL || *db == '\0')
+        db = MG_DEFAULT_DB;
+
+    struct mongo_store *ms = td_calloc(1, sizeof *ms);
+    ms->base.ops = &mongo_ops;
+    ms->db = td_strdup(db);
+    ms->pool = mongoc_client_pool_new_with_error(uri, &e);
+    mongoc_uri_destroy(uri);
+    if (ms->pool == NULL) {
+        mg_close(&ms->base);
+        return td_fail(err, TD_INVALID, "mongodb: cannot create the client pool: %s", e.message);
+    }
+    if (!mongoc_client_pool_set_error_api(ms->pool, MONGOC_ERROR_API_VERSION_2) ||
+        !mongoc_client_pool_set_appname(ms->pool, "ticketd")) {
+        mg_close(&ms->base);
+        return td_fail(err, TD_INTERNAL, "mongodb: cannot configure the client pool");
+    }
+    if (!create_indexes(&ms->base, err)) {
+        mg_close(&ms->base);
+        return false;
+    }
+    *out = &ms->base;
+    return true;
+}

@@ -1,0 +1,184 @@
+/* store_mongo_int.h - private to the MongoDB backend (store_mongo*.c).
+ *
+ * The document layout, one collection per concept:
+ *   users      {_id: id, email (unique), name, role, pw_hash|null, disabled,
+ *               token_version, created, updated}
+ *   counters   {_id: "ticket", n}                 ticket_next_number
+ *   tickets    {_id: number, subject, status, priority, requester_id,
+ *               assignee_id ("" = none), queue, tags[], message_ids[],
+ *               created, updated, version, history[]}
+ *   comments   {_id: id, ticket, author_id, internal, source, body,
+ *               message_id (absent when none; unique, sparse),
+ *               attachments[{id, name, content_type, size}], created}
+ *   msgids     {_id: Message-ID, ticket}
+ *   outbox     {_id: id, kind, ticket, recipient, payload, state, attempts,
+ *               next_attempt, owner|null, lease_until, last_error|null,
+ *               created}
+ *   mailboxes  {_id: name, uidvalidity, last_uid, lease_owner|null,
+ *               lease_until}
+ *   attachments.files / attachments.chunks        a GridFS bucket
+ *
+ * Why history lives inside the ticket: the contract wants a ticket change
+ * and its events written together, and without multi-document
+ * transactions only a single document update is atomic. An event's seq is
+ * its position in the array (+1): $push appends atomically, so positions
+ * never move. Readers of tickets project the array away.
+ *
+ * Integers are BSON int64 and times int64 milliseconds; enums are their
+ * stable names from model.h. Readers accept int32/int64/double for
+ * integers, because a document may have been touched by other tools. */
+#ifndef TD_STORE_MONGO_INT_H
+#define TD_STORE_MONGO_INT_H
+
+#include <mongoc/mongoc.h>
+
+#include "store.h"
+
+#define MG_USERS "users"
+#define MG_COUNTERS "counters"
+#define MG_TICKETS "tickets"
+#define MG_COMMENTS "comments"
+#define MG_MSGIDS "msgids"
+#define MG_OUTBOX "outbox"
+#define MG_MAILBOXES "mailboxes"
+#define MG_BUCKET "attachments"
+
+/* Largest attachment attachment_get will load into memory: the length
+ * in the GridFS files document is data, and data is bounded before it is
+ * trusted. Core's own limit (CORE_DEFAULT_MAX_ATTACHMENT) is far below. */
+#define MG_MAX_ATTACHMENT ((int64_t)256 * 1024 * 1024)
+
+struct mongo_store {
+    struct store base;          /* first: a struct store * is one of these */
+    mongoc_client_pool_t *pool; /* owned; thread-safe */
+    char *db;                   /* owned database name */
+};
+
+/* --- connections (store_mongo.c) ---------------------------------------
+ * One client per operation: pop it, use it, push it back. Collections
+ * come from that client and must be destroyed before it is pushed. */
+mongoc_client_t *mg_pop(struct store *st);
+void mg_push(struct store *st, mongoc_client_t *client);
+mongoc_collection_t *mg_coll(struct store *st, mongoc_client_t *client, const char *name);
+mongoc_database_t *mg_db(struct store *st, mongoc_client_t *client);
+
+/* --- errors and collection operations (store_mongo_bson.c) -------------
+ * Each fills err and returns false on failure; `what` names the
+ * operation for the message ("insert user"). Duplicate keys become
+ * TD_CONFLICT, an unreachable server TD_UNAVAILABLE. */
+bool mg_fail(struct td_err *err, const bson_error_t *e, const char *what);
+bool mg_is_dup(const bson_error_t *e);
+bool mg_fail_build(struct td_err *err, const char *what);
+bool mg_fail_corrupt(struct td_err *err, const char *what, const char *key);
+
+/* out is always initialised (empty when nothing matched); the caller
+ * destroys it. projection may be NULL. */
+bool mg_find_one(mongoc_collection_t *c, const bson_t *filter, const bson_t *projection,
+                 bson_t *out, bool *found, struct td_err *err, const char *what);
+bool mg_exists(mongoc_collection_t *c, const bson_t *filter, bool *found, struct td_err *err,
+               const char *what);
+
+/* Calls fn for every document; stops at the first false (fn filled err). */
+typedef bool (*mg_each_fn)(const bson_t *doc, void *ctx, struct td_err *err);
+bool mg_find_each(mongoc_collection_t *c, const bson_t *filter, const bson_t *opts,
+                  mg_each_fn fn, void *ctx, struct td_err *err, const char *what);
+/* Same over a cursor; takes ownership of it (destroys it). */
+bool mg_cursor_each(mongoc_cursor_t *cur, mg_each_fn fn, void *ctx, struct td_err *err,
+                    const char *what);
+
+bool mg_insert(mongoc_collection_t *c, const bson_t *doc, struct td_err *err, const char *what);
+/* matched may be NULL. */
+bool mg_update(mongoc_collection_t *c, const bson_t *filter, const bson_t *update, bool upsert,
+               int64_t *matched, struct td_err *err, const char *what);
+bool mg_delete(mongoc_collection_t *c, const bson_t *filter, struct td_err *err,
+               const char *what);
+/* findAndModify returning the document after the update. out is always
+ * initialised; *found is false when nothing matched (and no upsert). */
+bool mg_find_modify(mongoc_collection_t *c, const bson_t *query, const bson_t *sort,
+                    const bson_t *update, bool upsert, bson_t *out, bool *found,
+                    struct td_err *err, const char *what);
+
+/* --- BSON helpers (store_mongo_bson.c) ---------------------------------
+ * Readers return false on a wrong type. mg_iter_str takes UTF-8 or null
+ * (-> NULL) and replaces *out; mg_iter_id copies at most TD_ID_LEN
+ * bytes. mg_iter_utf8 returns the borrowed string or NULL. */
+const char *mg_iter_utf8(const bson_iter_t *it);
+bool mg_iter_str(const bson_iter_t *it, char **out);
+bool mg_iter_id(const bson_iter_t *it, char out[TD_ID_LEN + 1]);
+bool mg_iter_i64(const bson_iter_t *it, int64_t *out);
+bool mg_iter_bool(const bson_iter_t *it, bool *out);
+bool mg_iter_strv(const bson_iter_t *it, struct strv *out);
+
+/* Writers return false only when the document outgrows BSON. */
+bool mg_put_str(bson_t *b, const char *key, const char *s); /* NULL -> null */
+bool mg_put_strv(bson_t *b, const char *key, const struct strv *sv);
+/* {sort: {key: dir}} into find options. */
+bool mg_put_sort(bson_t *opts, const char *key, int dir);
+/* {key: {$regex: <literal, escaped>, $options: "i"}}: a case-insensitive
+ * substring match of the literal text. */
+bool mg_put_icontains(bson_t *b, const char *key, const char *literal);
+
+/* --- shared between concept files ------------------------------------- */
+/* A history event as the document {key: {actor_id, kind, old, new, at}}. */
+bool mg_put_event(bson_t *b, const char *key, const struct td_event *e);
+/* A ticket document (history ignored) into t; t is cleared on failure. */
+bool mg_ticket_parse(const bson_t *doc, struct td_ticket *t, struct td_err *err);
+
+/* --- the operations, one file per concept -------------------------------
+ * Signatures are those of struct store_ops. */
+bool mg_user_insert(struct store *st, const struct td_user *u, struct td_err *err);
+bool mg_user_update(struct store *st, const struct td_user *u, struct td_err *err);
+bool mg_user_get(struct store *st, const char *id, struct td_user *out, struct td_err *err);
+bool mg_user_get_by_email(struct store *st, const char *email_lower, struct td_user *out,
+                          struct td_err *err);
+bool mg_user_list(struct store *st, int role, struct td_user_list *out, struct td_err *err);
+
+bool mg_ticket_next_number(struct store *st, int64_t *out, struct td_err *err);
+bool mg_ticket_insert(struct store *st, const struct td_ticket *t, const struct td_event *created,
+                      struct td_err *err);
+bool mg_ticket_update(struct store *st, const struct td_ticket *t, int64_t expected_version,
+                      const struct td_event *events, size_t n, struct td_err *err);
+bool mg_ticket_get(struct store *st, int64_t number, struct td_ticket *out, struct td_err *err);
+bool mg_ticket_add_msgid(struct store *st, int64_t number, const char *msgid,
+                         struct td_err *err);
+bool mg_ticket_find_by_msgid(struct store *st, const char *msgid, int64_t *number,
+                             struct td_err *err);
+bool mg_history_list(struct store *st, int64_t ticket, struct td_event_list *out,
+                     struct td_err *err);
+
+bool mg_ticket_list(struct store *st, const struct td_ticket_filter *f,
+                    struct td_ticket_list *out, struct td_err *err);
+
+bool mg_comment_insert(struct store *st, const struct td_comment *c, const struct td_event *ev,
+                       struct td_err *err);
+bool mg_comment_list(struct store *st, int64_t ticket, bool include_internal,
+                     struct td_comment_list *out, struct td_err *err);
+bool mg_comment_find_by_msgid(struct store *st, const char *msgid, struct td_comment *out,
+                              struct td_err *err);
+
+bool mg_attachment_put(struct store *st, const struct td_attachment *a, struct td_err *err);
+bool mg_attachment_get(struct store *st, const char *id, struct td_attachment *out,
+                       struct td_err *err);
+
+bool mg_msgid_put(struct store *st, const char *msgid, int64_t ticket, struct td_err *err);
+bool mg_msgid_get(struct store *st, const char *msgid, int64_t *ticket, struct td_err *err);
+
+bool mg_lease_acquire(struct store *st, const char *mailbox, const char *owner, td_time now,
+                      int64_t ttl_ms, struct td_err *err);
+bool mg_lease_release(struct store *st, const char *mailbox, const char *owner,
+                      struct td_err *err);
+bool mg_mailbox_get(struct store *st, const char *mailbox, struct td_mailbox_state *out,
+                    struct td_err *err);
+bool mg_mailbox_set_uid(struct store *st, const char *mailbox, const char *owner, td_time now,
+                        uint32_t uidvalidity, uint32_t last_uid, struct td_err *err);
+
+bool mg_outbox_insert(struct store *st, const struct td_outbox *o, struct td_err *err);
+bool mg_outbox_claim(struct store *st, const char *owner, td_time now, int64_t lease_ms,
+                     struct td_outbox *out, struct td_err *err);
+bool mg_outbox_finish(struct store *st, const char *id, const char *owner,
+                      enum td_outbox_state state, const char *error, td_time next_attempt,
+                      struct td_err *err);
+bool mg_outbox_list(struct store *st, int state, size_t limit, struct td_outbox_list *out,
+                    struct td_err *err);
+
+#endif
