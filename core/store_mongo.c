@@ -12,6 +12,7 @@
  * attempt after MG_CONNECT_TIMEOUT_MS, and that becomes TD_UNAVAILABLE. */
 #include "store_mongo_int.h"
 
+#include "log.h"
 #include "mem.h"
 
 #include <pthread.h>
@@ -23,10 +24,43 @@
 
 static pthread_once_t mg_once = PTHREAD_ONCE_INIT;
 
+/* The driver's own diagnostics (heartbeat failures, URI complaints) go
+ * to our structured log instead of its printf-to-stderr default. */
+static void mg_log(mongoc_log_level_t level, const char *domain, const char *message,
+                   void *data)
+{
+    enum log_level l;
+    (void)data;
+    switch (level) {
+    case MONGOC_LOG_LEVEL_ERROR:
+    case MONGOC_LOG_LEVEL_CRITICAL:
+        l = LOG_ERROR;
+        break;
+    case MONGOC_LOG_LEVEL_WARNING:
+        l = LOG_WARN;
+        break;
+    case MONGOC_LOG_LEVEL_MESSAGE:
+    case MONGOC_LOG_LEVEL_INFO:
+        l = LOG_INFO;
+        break;
+    case MONGOC_LOG_LEVEL_DEBUG:
+        l = LOG_DEBUG;
+        break;
+    default:
+        return; /* TRACE: far too much, even for debug */
+    }
+    if (log_enabled(l))
+        log_event(l, "mongoc", LF_S("domain", domain), LF_S("msg", message));
+}
+
 /* mongoc_init is process-wide and must run once before anything else;
  * mongoc_cleanup is never called: another store may still be open, and
  * the OS reclaims the rest at exit. */
-static void mg_global_init(void) { mongoc_init(); }
+static void mg_global_init(void)
+{
+    mongoc_log_set_handler(mg_log, NULL);
+    mongoc_init();
+}
 
 mongoc_client_t *mg_pop(struct store *st)
 {
