@@ -383,6 +383,10 @@ bool mg_put_sort(bson_t *opts, const char *key, int dir)
  * punctuation is a literal in both dialects. */
 static const char regex_meta[] = "\\^$.|?*+()[]{}/-#";
 
+/* Case folding is spelled out as [aA] for ASCII letters instead of the
+ * "i" option: the same answer as the SQLite backend's LIKE (ASCII-only
+ * folding), and the same on every server, whatever its regex library
+ * thinks about folding non-ASCII letters. */
 bool mg_put_icontains(bson_t *b, const char *key, const char *literal)
 {
     struct buf re = BUF_INIT;
@@ -390,13 +394,17 @@ bool mg_put_icontains(bson_t *b, const char *key, const char *literal)
 
     buf_puts(&re, ""); /* "" stays a valid pattern (matches everything) */
     for (const char *p = literal; *p; p++) {
-        if (strchr(regex_meta, *p))
-            buf_putc(&re, '\\');
-        buf_putc(&re, *p);
+        char c = *p;
+        if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z'))
+            buf_printf(&re, "[%c%c]", c | 0x20, c & ~0x20);
+        else if (strchr(regex_meta, c))
+            buf_printf(&re, "\\%c", c);
+        else
+            buf_putc(&re, c);
     }
     bool ok = BSON_APPEND_DOCUMENT_BEGIN(b, key, &sub);
     if (ok) {
-        ok = BSON_APPEND_UTF8(&sub, "$regex", re.data) && BSON_APPEND_UTF8(&sub, "$options", "i");
+        ok = BSON_APPEND_UTF8(&sub, "$regex", re.data);
         ok = bson_append_document_end(b, &sub) && ok;
     }
     buf_free(&re);

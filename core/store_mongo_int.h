@@ -114,8 +114,8 @@ bool mg_put_str(bson_t *b, const char *key, const char *s); /* NULL -> null */
 bool mg_put_strv(bson_t *b, const char *key, const struct strv *sv);
 /* {sort: {key: dir}} into find options. */
 bool mg_put_sort(bson_t *opts, const char *key, int dir);
-/* {key: {$regex: <literal, escaped>, $options: "i"}}: a case-insensitive
- * substring match of the literal text. */
+/* {key: {$regex: <literal, escaped>}}: a substring match of the literal
+ * text, ignoring the case of ASCII letters. */
 bool mg_put_icontains(bson_t *b, const char *key, const char *literal);
 
 /* --- shared between concept files ------------------------------------- */

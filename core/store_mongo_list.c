@@ -203,12 +203,17 @@ static bool ticket_list_add(const bson_t *doc, void *ctx, struct td_err *err)
 bool mg_ticket_list(struct store *st, const struct td_ticket_filter *f,
                     struct td_ticket_list *out, struct td_err *err)
 {
-    static const struct td_ticket_filter all;
+    struct td_ticket_filter copy = { 0 };
     struct td_ticket_list l = { NULL, 0 };
     bool ok = true;
 
-    if (f == NULL)
-        f = &all;
+    if (f != NULL)
+        copy = *f;
+    if (copy.text && *copy.text == '\0')
+        copy.text = NULL; /* matches everything: no need to search */
+    if (copy.text && !bson_utf8_validate(copy.text, strlen(copy.text), false))
+        return td_fail(err, TD_INVALID, "search text is not valid UTF-8");
+    f = &copy;
     size_t want = f->limit == 0 ? STORE_LIST_DEFAULT
                 : f->limit > STORE_LIST_MAX ? STORE_LIST_MAX : f->limit;
     bool asc = f->ascending, have_cursor = f->after != 0;

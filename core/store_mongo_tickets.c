@@ -386,9 +386,8 @@ bool mg_history_list(struct store *st, int64_t ticket, struct td_event_list *out
 
     struct td_event_list l = { NULL, 0 };
     bson_iter_t it, arr;
-    if (ok && !found) {
-        ok = td_fail(err, TD_NOT_FOUND, "no ticket #%lld", (long long)ticket);
-    } else if (ok && bson_iter_init_find(&it, &doc, "history")) {
+    /* No ticket, no history: an empty list, like comment_list. */
+    if (ok && found && bson_iter_init_find(&it, &doc, "history")) {
         if (!BSON_ITER_HOLDS_ARRAY(&it) || !bson_iter_recurse(&it, &arr))
             ok = mg_fail_corrupt(err, "read history", "history");
         while (ok && bson_iter_next(&arr)) {
