@@ -25,6 +25,7 @@ static bool code_is_unavailable(uint32_t code)
     case 6:     /* HostUnreachable */
     case 7:     /* HostNotFound */
     case 50:    /* MaxTimeMSExpired */
+    case 64:    /* WriteConcernFailed: not replicated in time */
     case 89:    /* NetworkTimeout */
     case 91:    /* ShutdownInProgress */
     case 189:   /* PrimarySteppedDown */
