@@ -45,7 +45,10 @@ struct td_ticket_filter {
     const char *text;         /* NULL = any; case-insensitive literal
                                  substring of the subject or of any comment
                                  body (internal notes only when
-                                 text_internal is set) */
+                                 text_internal is set). Clarified: case is
+                                 folded for ASCII letters; a non-ASCII
+                                 letter may match only itself (SQLite's
+                                 LIKE). No character is a wildcard. */
     bool text_internal;
     bool ascending;           /* order by number; default descending */
     int64_t after;            /* cursor: numbers strictly after this one in
@@ -78,7 +81,11 @@ struct store_ops {
     bool (*ticket_next_number)(struct store *st, int64_t *out, struct td_err *err);
     /* Writes t (version must be 1) with its EVENT_CREATED event. The
      * Message-IDs in t->message_ids are part of the ticket (see
-     * ticket_find_by_msgid). TD_CONFLICT if the number exists. */
+     * ticket_find_by_msgid). TD_CONFLICT if the number exists.
+     * Clarified: TD_INVALID when t->version is not 1. A Message-ID is in
+     * at most one ticket's thread: one that another ticket's thread holds
+     * is TD_CONFLICT here, in ticket_add_msgid and in comment_insert
+     * (nothing is written). */
     bool (*ticket_insert)(struct store *st, const struct td_ticket *t,
                           const struct td_event *created, struct td_err *err);
     /* Compare-and-set: writes subject, status, priority, assignee, queue,
@@ -92,7 +99,9 @@ struct store_ops {
                        struct td_err *err);
     bool (*ticket_list)(struct store *st, const struct td_ticket_filter *f,
                         struct td_ticket_list *out, struct td_err *err);
-    /* Adds a Message-ID to a ticket's thread (idempotent). */
+    /* Adds a Message-ID to a ticket's thread (idempotent). Clarified:
+     * TD_NOT_FOUND if no such ticket, TD_CONFLICT if another ticket's
+     * thread holds msgid. */
     bool (*ticket_add_msgid)(struct store *st, int64_t number, const char *msgid,
                              struct td_err *err);
     /* The ticket whose thread holds msgid; TD_NOT_FOUND otherwise. */
@@ -103,7 +112,10 @@ struct store_ops {
      * updated = c->created, bumps its version, and adds c->message_id (if
      * any) to the ticket's thread, all in one write. TD_CONFLICT when
      * c->message_id is already used by another comment, TD_NOT_FOUND when
-     * the ticket does not exist. Ordered by creation. */
+     * the ticket does not exist. Ordered by creation. Clarified:
+     * c->message_id already in this ticket's own thread is fine (the
+     * comment of the mail that opened the ticket); comment_list orders by
+     * created, then insertion. */
     bool (*comment_insert)(struct store *st, const struct td_comment *c,
                            const struct td_event *ev, struct td_err *err);
     bool (*comment_list)(struct store *st, int64_t ticket, bool include_internal,
@@ -128,7 +140,12 @@ struct store_ops {
     /* Mailbox poller state and its lease. acquire: succeeds when the lease
      * is free, expired, or already owner's (then it is renewed to
      * now + ttl_ms); TD_CONFLICT when another owner holds it. The state
-     * row is created on first acquire with uidvalidity = last_uid = 0. */
+     * row is created on first acquire with uidvalidity = last_uid = 0.
+     * Clarified: a lease is held while now <= lease_until (expired once
+     * lease_until < now, as in the outbox). release: by the holder, then
+     * lease_owner is NULL; a no-op success when the lease is already free;
+     * TD_CONFLICT (nothing changes) when another owner holds it, expired
+     * or not; TD_NOT_FOUND for an unknown mailbox. */
     bool (*lease_acquire)(struct store *st, const char *mailbox, const char *owner, td_time now,
                           int64_t ttl_ms, struct td_err *err);
     bool (*lease_release)(struct store *st, const char *mailbox, const char *owner,
@@ -146,7 +163,10 @@ struct store_ops {
      * attempts + 1. TD_NOT_FOUND when nothing is due. Two claimers never
      * get the same row. finish: by the owner only (TD_CONFLICT otherwise);
      * state is sent, failed (permanent), or pending (retry at
-     * next_attempt); error may be NULL. */
+     * next_attempt); error may be NULL. Clarified: finish applies to a
+     * row in state sending whose owner is owner - TD_CONFLICT otherwise
+     * (finished already, or taken over after its lease ran out),
+     * TD_NOT_FOUND for an unknown id, TD_INVALID for any other state. */
     bool (*outbox_insert)(struct store *st, const struct td_outbox *o, struct td_err *err);
     bool (*outbox_claim)(struct store *st, const char *owner, td_time now, int64_t lease_ms,
                          struct td_outbox *out, struct td_err *err);

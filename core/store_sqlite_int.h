@@ -1,0 +1,188 @@
+/* store_sqlite_int.h - private to the store_sqlite*.c files.
+ *
+ * The SQLite backend is split by concept: store_sqlite.c (open, schema
+ * migrations, the helpers below, the ops table), store_sqlite_users.c,
+ * store_sqlite_tickets.c, store_sqlite_list.c (ticket_list),
+ * store_sqlite_comments.c (comments, history, attachment bytes),
+ * store_sqlite_mailbox.c (Message-ID map, poller state and lease) and
+ * store_sqlite_outbox.c. The sq_ prefix marks helpers shared only
+ * between those files; nothing outside core/store_sqlite*.c includes
+ * this header.
+ *
+ * Threads: one sqlite3 connection per store handle, guarded by one
+ * mutex that an operation holds for its whole transaction. Threads
+ * sharing a handle are therefore serialised - acceptable, because
+ * SQLite admits one writer at a time anyway, and it keeps the prepared
+ * statement cache simple. Several handles or processes on one file
+ * coordinate through SQLite's own locking: WAL lets readers run beside
+ * the writer, every write transaction is BEGIN IMMEDIATE (it takes the
+ * write lock up front, so it never has to upgrade a read lock and fail
+ * with SQLITE_BUSY_SNAPSHOT), and busy_timeout makes a blocked writer
+ * wait before it reports TD_UNAVAILABLE. */
+#ifndef TD_STORE_SQLITE_INT_H
+#define TD_STORE_SQLITE_INT_H
+
+#include <pthread.h>
+#include <sqlite3.h>
+
+#include "store.h"
+
+/* How long a writer waits for another connection's write lock. */
+#define SQ_BUSY_TIMEOUT_MS 5000
+
+struct sq_cached {
+    const char *sql; /* the key: a string with static storage */
+    sqlite3_stmt *stmt;
+};
+
+struct sq_store {
+    struct store base; /* first: store_close() sees a struct store * */
+    sqlite3 *db;
+    pthread_mutex_t lock;
+    struct sq_cached *cache;
+    size_t n_cache;
+};
+
+static inline struct sq_store *sq_of(struct store *st)
+{
+    return (struct sq_store *)st;
+}
+
+/* Transactions. sq_begin takes the handle's lock and opens a read
+ * (deferred: one consistent snapshot for a multi-statement read) or write
+ * (BEGIN IMMEDIATE) transaction; on failure it has released the lock.
+ * sq_end commits when ok, else rolls back, releases the lock and returns
+ * whether everything (including the commit) succeeded. Every operation
+ * is exactly: sq_begin, statements, sq_end. */
+enum sq_tx { SQ_READ, SQ_WRITE };
+bool sq_begin(struct sq_store *s, enum sq_tx kind, struct td_err *err);
+bool sq_end(struct sq_store *s, bool ok, struct td_err *err);
+
+/* Maps an SQLite result code to the one error type: a UNIQUE or PRIMARY
+ * KEY violation is TD_CONFLICT, BUSY/LOCKED (after busy_timeout) is
+ * TD_UNAVAILABLE, anything else TD_INTERNAL with sqlite3_errmsg. what
+ * names the operation for the message. Returns false. */
+bool sq_fail(struct sq_store *s, int rc, const char *what, struct td_err *err);
+
+/* A prepared statement for sql, cached for the life of the handle and
+ * handed out reset, with fresh bindings. sql is the cache key by
+ * address, so it must have static storage (a string literal), and SQL
+ * is never built from input: values go through sq_bind. A statement must
+ * not be used again while it is still being stepped (no nesting of the
+ * same SQL). */
+sqlite3_stmt *sq_prepare(struct sq_store *s, const char *sql, struct td_err *err);
+
+/* Binds parameters ?1, ?2, ... in order, one format character each:
+ *   t  const char *      (NULL binds NULL)
+ *   i  int64_t           (pass int64_t exactly: it is read by va_arg)
+ *   d  int
+ *   b  const void *, size_t   a blob (bound, not copied: stays valid
+ *                             until the statement is reset)
+ * Text and blobs are bound SQLITE_STATIC: every caller resets the
+ * statement (sq_done) before its arguments go away. */
+bool sq_bind(struct sq_store *s, sqlite3_stmt *stmt, struct td_err *err, const char *fmt, ...);
+
+/* Prepares, binds and runs a statement that returns no rows (or whose
+ * rows are ignored). *changes (may be NULL) gets sqlite3_changes(). */
+bool sq_exec(struct sq_store *s, const char *sql, int64_t *changes, struct td_err *err,
+             const char *fmt, ...);
+
+/* Prepares and binds a query; NULL (err filled) on failure. Step it with
+ * sq_step and release it with sq_done. */
+sqlite3_stmt *sq_query(struct sq_store *s, const char *sql, struct td_err *err,
+                       const char *fmt, ...);
+
+/* 1 = a row, 0 = done, -1 = error (err filled via sq_fail). */
+int sq_step(struct sq_store *s, sqlite3_stmt *stmt, const char *what, struct td_err *err);
+
+/* Resets the statement and drops its bindings (NULL-safe). */
+void sq_done(sqlite3_stmt *stmt);
+
+/* Column readers. sq_col_str: an owned copy, NULL for SQL NULL.
+ * sq_col_id: copies at most TD_ID_LEN chars, "" for NULL. */
+char *sq_col_str(sqlite3_stmt *stmt, int col);
+void sq_col_id(sqlite3_stmt *stmt, int col, char out[TD_ID_LEN + 1]);
+
+/* The one statement that appends a history event: seq is the ticket's
+ * next number, decided inside the caller's write transaction.
+ * ev->ticket is ignored; ticket says where it goes. */
+bool sq_event_append(struct sq_store *s, int64_t ticket, const struct td_event *ev,
+                     struct td_err *err);
+
+/* Puts msgid into ticket's thread: a no-op when it is already there,
+ * TD_CONFLICT when another ticket's thread holds it. */
+bool sq_thread_add(struct sq_store *s, int64_t ticket, const char *msgid, struct td_err *err);
+
+/* Loads tags and Message-IDs of t->number into t. */
+bool sq_ticket_load_sets(struct sq_store *s, struct td_ticket *t, struct td_err *err);
+
+/* Fills t from a row of SQ_TICKET_COLS (starting at column 0). */
+bool sq_ticket_row(struct sq_store *s, sqlite3_stmt *stmt, struct td_ticket *t,
+                   struct td_err *err);
+#define SQ_TICKET_COLS                                                         \
+    "t.number, t.subject, t.status, t.priority, t.requester_id, "             \
+    "t.assignee_id, t.queue, t.created, t.updated, t.version"
+
+/* The ops, one per struct store_ops member, in the files named above. */
+bool store_sqlite_user_insert(struct store *st, const struct td_user *u, struct td_err *err);
+bool store_sqlite_user_update(struct store *st, const struct td_user *u, struct td_err *err);
+bool store_sqlite_user_get(struct store *st, const char *id, struct td_user *out,
+                           struct td_err *err);
+bool store_sqlite_user_get_by_email(struct store *st, const char *email_lower,
+                                    struct td_user *out, struct td_err *err);
+bool store_sqlite_user_list(struct store *st, int role, struct td_user_list *out,
+                            struct td_err *err);
+
+bool store_sqlite_ticket_next_number(struct store *st, int64_t *out, struct td_err *err);
+bool store_sqlite_ticket_insert(struct store *st, const struct td_ticket *t,
+                                const struct td_event *created, struct td_err *err);
+bool store_sqlite_ticket_update(struct store *st, const struct td_ticket *t,
+                                int64_t expected_version, const struct td_event *events,
+                                size_t n, struct td_err *err);
+bool store_sqlite_ticket_get(struct store *st, int64_t number, struct td_ticket *out,
+                             struct td_err *err);
+bool store_sqlite_ticket_list(struct store *st, const struct td_ticket_filter *f,
+                              struct td_ticket_list *out, struct td_err *err);
+bool store_sqlite_ticket_add_msgid(struct store *st, int64_t number, const char *msgid,
+                                   struct td_err *err);
+bool store_sqlite_ticket_find_by_msgid(struct store *st, const char *msgid, int64_t *number,
+                                       struct td_err *err);
+
+bool store_sqlite_comment_insert(struct store *st, const struct td_comment *c,
+                                 const struct td_event *ev, struct td_err *err);
+bool store_sqlite_comment_list(struct store *st, int64_t ticket, bool include_internal,
+                               struct td_comment_list *out, struct td_err *err);
+bool store_sqlite_comment_find_by_msgid(struct store *st, const char *msgid,
+                                        struct td_comment *out, struct td_err *err);
+bool store_sqlite_history_list(struct store *st, int64_t ticket, struct td_event_list *out,
+                               struct td_err *err);
+bool store_sqlite_attachment_put(struct store *st, const struct td_attachment *a,
+                                 struct td_err *err);
+bool store_sqlite_attachment_get(struct store *st, const char *id, struct td_attachment *out,
+                                 struct td_err *err);
+
+bool store_sqlite_msgid_put(struct store *st, const char *msgid, int64_t ticket,
+                            struct td_err *err);
+bool store_sqlite_msgid_get(struct store *st, const char *msgid, int64_t *ticket,
+                            struct td_err *err);
+bool store_sqlite_lease_acquire(struct store *st, const char *mailbox, const char *owner,
+                                td_time now, int64_t ttl_ms, struct td_err *err);
+bool store_sqlite_lease_release(struct store *st, const char *mailbox, const char *owner,
+                                struct td_err *err);
+bool store_sqlite_mailbox_get(struct store *st, const char *mailbox,
+                              struct td_mailbox_state *out, struct td_err *err);
+bool store_sqlite_mailbox_set_uid(struct store *st, const char *mailbox, const char *owner,
+                                  td_time now, uint32_t uidvalidity, uint32_t last_uid,
+                                  struct td_err *err);
+
+bool store_sqlite_outbox_insert(struct store *st, const struct td_outbox *o,
+                                struct td_err *err);
+bool store_sqlite_outbox_claim(struct store *st, const char *owner, td_time now,
+                               int64_t lease_ms, struct td_outbox *out, struct td_err *err);
+bool store_sqlite_outbox_finish(struct store *st, const char *id, const char *owner,
+                                enum td_outbox_state state, const char *error,
+                                td_time next_attempt, struct td_err *err);
+bool store_sqlite_outbox_list(struct store *st, int state, size_t limit,
+                              struct td_outbox_list *out, struct td_err *err);
+
+#endif
