@@ -96,8 +96,12 @@ static const struct {
     const char *spec; /* one element of createIndexes' "indexes", JSON */
 } mg_indexes[] = {
     { MG_USERS, "{\"key\": {\"email\": 1}, \"name\": \"email_1\", \"unique\": true}" },
-    /* ticket_find_by_msgid: a multikey index over each thread's ids */
-    { MG_TICKETS, "{\"key\": {\"message_ids\": 1}, \"name\": \"message_ids_1\"}" },
+    /* One Message-ID, one thread: unique across tickets (multikey), and
+     * what ticket_find_by_msgid looks up. Sparse because a ticket without
+     * Message-IDs has no such field (an empty array would be indexed as
+     * one key that every such ticket shares). */
+    { MG_TICKETS, "{\"key\": {\"message_ids\": 1}, \"name\": \"message_ids_1\","
+                  " \"unique\": true, \"sparse\": true}" },
     /* comment_list: its sort is this index's order, so comments created in
      * the same millisecond come back in insertion order */
     { MG_COMMENTS,
@@ -220,6 +224,7 @@ static const struct store_ops mongo_ops = {
     .outbox_claim = mg_outbox_claim,
     .outbox_finish = mg_outbox_finish,
     .outbox_list = mg_outbox_list,
+    .outbox_count_recent = mg_outbox_count_recent, /* store_mongo_notify.c */
 };
 
 /* Fills in the fail-fast timeouts the URI does not set itself. */

@@ -5,7 +5,8 @@
  *               token_version, created, updated}
  *   counters   {_id: "ticket", n}                 ticket_next_number
  *   tickets    {_id: number, subject, status, priority, requester_id,
- *               assignee_id ("" = none), queue, tags[], message_ids[],
+ *               assignee_id ("" = none), queue, tags[], message_ids[]
+ *               (unique across tickets, sparse: absent while empty),
  *               created, updated, version, history[]}
  *   comments   {_id: id, ticket, author_id, internal, source, body,
  *               message_id (absent when none; unique, sparse),
@@ -180,5 +181,8 @@ bool mg_outbox_finish(struct store *st, const char *id, const char *owner,
                       struct td_err *err);
 bool mg_outbox_list(struct store *st, int state, size_t limit, struct td_outbox_list *out,
                     struct td_err *err);
+/* store_mongo_notify.c */
+bool mg_outbox_count_recent(struct store *st, const char *recipient, td_time since,
+                            int64_t *out, struct td_err *err);
 
 #endif

@@ -201,7 +201,8 @@ bool mg_ticket_insert(struct store *st, const struct td_ticket *t, const struct 
                        (long long)t->version);
     ok = put_number_filter(&doc, t->number) && ticket_mutable_fields(&doc, t) &&
          BSON_APPEND_UTF8(&doc, "requester_id", t->requester_id) &&
-         mg_put_strv(&doc, "message_ids", &t->message_ids) &&
+         /* absent while empty: the unique index on it is sparse */
+         (t->message_ids.n == 0 || mg_put_strv(&doc, "message_ids", &t->message_ids)) &&
          BSON_APPEND_INT64(&doc, "created", t->created) &&
          BSON_APPEND_INT64(&doc, "version", t->version) &&
          BSON_APPEND_ARRAY_BEGIN(&doc, "history", &hist);
@@ -325,10 +326,15 @@ bool mg_ticket_add_msgid(struct store *st, int64_t number, const char *msgid,
     } else {
         mongoc_client_t *client = mg_pop(st);
         mongoc_collection_t *c = mg_coll(st, client, MG_TICKETS);
-        ok = mg_update(c, &filter, &update, false, &matched, err, "add Message-ID");
+        struct td_err e;
+        ok = mg_update(c, &filter, &update, false, &matched, &e, "add Message-ID");
         mongoc_collection_destroy(c);
         mg_push(st, client);
-        if (ok && matched == 0)
+        if (!ok && e.code == TD_CONFLICT)
+            td_fail(err, TD_CONFLICT, "Message-ID %.100s belongs to another ticket", msgid);
+        else if (!ok && err)
+            *err = e;
+        else if (matched == 0)
             ok = td_fail(err, TD_NOT_FOUND, "no ticket #%lld", (long long)number);
     }
     bson_destroy(&update);
