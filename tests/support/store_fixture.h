@@ -17,7 +17,7 @@
  * TICKETD_TEST_BACKENDS ("sqlite", "mongodb", or both comma-separated;
  * default both) narrows a run while a backend is being developed. A
  * backend that cannot start (no server, no backend compiled in) fails
- * every test of its group loudly: it is never skipped silently. */
+ * its group with one failed test that says why: never a silent skip. */
 #ifndef TD_TEST_STORE_FIXTURE_H
 #define TD_TEST_STORE_FIXTURE_H
 
