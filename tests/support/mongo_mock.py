@@ -345,6 +345,22 @@ def write_error(index, exc, coll=None, doc=None):
     return {'index': index, 'code': code, 'errmsg': msg}
 
 
+def upsert_id_doc(st):
+    """{_id} of the document an upsert statement would insert, as far as
+    its query pins it (q: {_id: X, ...}), for the duplicate-key message:
+    mongod reports that _id as keyValue; None when there is nothing to say.
+    """
+    q = st.get('q') or {}
+    if not st.get('upsert') or '_id' not in q:
+        return None
+    v = q['_id']
+    if isinstance(v, dict) and any(k.startswith('$') for k in v):
+        if '$eq' not in v:
+            return None
+        v = v['$eq']
+    return {'_id': v}
+
+
 def error_message(exc):
     # pymongo's str() of an error appends ", full error: {details}".
     details = getattr(exc, 'details', None)
@@ -612,7 +628,7 @@ class MockServer(object):
                 if r.get('upserted') is not None:
                     upserted.append({'index': i, '_id': r['upserted']})
             except Exception as e:  # noqa: BLE001
-                errors.append(write_error(i, e, coll))
+                errors.append(write_error(i, e, coll, upsert_id_doc(st)))
                 if ordered:
                     break
         reply = {'n': n, 'nModified': n_modified}
