@@ -59,6 +59,23 @@ struct td_ticket_filter {
 #define STORE_LIST_DEFAULT 50
 #define STORE_LIST_MAX 1000
 
+/* ---- REST API: a refresh token (api/auth_tokens.c) -------------------
+ * Only a hash of the token is kept: a copy of the database yields no
+ * usable token. A family is every rotation of one login; revoking it
+ * ends that login's session wherever its tokens went. */
+#define TD_TOKEN_HASH_LEN 64
+
+struct td_refresh_token {
+    char hash[TD_TOKEN_HASH_LEN + 1]; /* hex SHA-256 of the token: the key */
+    char family[TD_ID_LEN + 1];
+    char user_id[TD_ID_LEN + 1];
+    int64_t token_version;            /* the user's when issued */
+    td_time created;
+    td_time expires;
+    td_time used_at;                  /* 0 = not used (rotated) yet */
+    bool revoked;
+};
+
 struct store;
 
 struct store_ops {
@@ -176,6 +193,41 @@ struct store_ops {
     /* state < 0: all rows. Oldest first, at most limit (0 = 1000). */
     bool (*outbox_list)(struct store *st, int state, size_t limit, struct td_outbox_list *out,
                         struct td_err *err);
+
+    /* ---- Notifications (core/notify.c) - implemented in
+     * store_sqlite_notify.c and store_mongo_notify.c. ----
+     * The loop guard's counter: rows for recipient (the exact string)
+     * created at or after since, in state pending, sending or sent (failed
+     * and suppressed rows do not count). May be NULL in a backend that has
+     * none: the hourly cap is then not enforced. */
+    bool (*outbox_count_recent)(struct store *st, const char *recipient, td_time since,
+                                int64_t *out, struct td_err *err);
+
+    /* ---- REST API (api/auth_tokens.c, core/attachment.c) - implemented
+     * in store_sqlite_tokens.c and store_mongo_tokens.c. ----
+     * Refresh tokens by hash. insert: TD_CONFLICT on a duplicate hash.
+     * get: TD_NOT_FOUND when unknown. */
+    bool (*token_insert)(struct store *st, const struct td_refresh_token *t, struct td_err *err);
+    bool (*token_get)(struct store *st, const char *hash, struct td_refresh_token *out,
+                      struct td_err *err);
+    /* Rotation, decided atomically by the database: sets used_at = now
+     * only if the token is neither used nor revoked, and fills out with it
+     * (used_at = now). Of any number of concurrent callers exactly one
+     * succeeds; the others get TD_CONFLICT, as does any later call (a
+     * replay: the caller revokes the family). TD_NOT_FOUND when unknown. */
+    bool (*token_mark_used_if_unused)(struct store *st, const char *hash, td_time now,
+                                      struct td_refresh_token *out, struct td_err *err);
+    /* Marks every token of the family revoked. Idempotent; an unknown
+     * family is no error. */
+    bool (*token_revoke_family)(struct store *st, const char *family, struct td_err *err);
+    /* Housekeeping: deletes tokens that expired before `before`;
+     * *deleted (may be NULL) gets how many. */
+    bool (*token_purge)(struct store *st, td_time before, int64_t *deleted, struct td_err *err);
+    /* Attachment visibility: the ticket of the comment that references
+     * the attachment, and whether that comment is an internal note.
+     * TD_NOT_FOUND when no comment references it. */
+    bool (*attachment_owner)(struct store *st, const char *attachment_id, int64_t *ticket,
+                             bool *internal, struct td_err *err);
 };
 
 /* Backends embed this as their first member. */
