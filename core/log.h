@@ -21,8 +21,10 @@ struct log_field {
     bool is_int;
 };
 
-#define LF_S(k, v) ((struct log_field){ (k), (v) ? (v) : "", 0, false })
+#define LF_S(k, v) ((struct log_field){ (k), log_str(v), 0, false })
 #define LF_I(k, v) ((struct log_field){ (k), NULL, (long long)(v), true })
+
+static inline const char *log_str(const char *s) { return s ? s : ""; }
 
 #define log_event(level, event, ...)                                                   \
     log_fields((level), (event), (const struct log_field[]){ __VA_ARGS__ },             \
