@@ -72,26 +72,33 @@ bool mg_fail(struct td_err *err, const bson_error_t *e, const char *what)
         code = TD_UNAVAILABLE;
         break;
     case MONGOC_ERROR_CLIENT:
-        /* Not ready / authentication failed: the store cannot be used
-         * right now; nothing the caller's input could change. */
-        code = TD_UNAVAILABLE;
+        /* A message over the server's limit is the input's fault; the rest
+         * (not ready, authentication failed) means the store cannot be
+         * used right now, whatever the caller sends. */
+        code = e->code == MONGOC_ERROR_CLIENT_TOO_BIG ? TD_TOO_LARGE : TD_UNAVAILABLE;
         break;
     case MONGOC_ERROR_BSON:
         /* The driver refuses documents over the server's maxBsonObjectSize
          * with this domain before sending them. */
         code = strstr(e->message, "too large") ? TD_TOO_LARGE : TD_INTERNAL;
         break;
-    default:
-        /* Client-side document validation (e.g. invalid UTF-8) shares its
-         * domain with server codes, but not this code. */
-        if (e->domain == MONGOC_ERROR_COMMAND && e->code == MONGOC_ERROR_COMMAND_INVALID_ARG)
-            code = TD_INVALID;
-        else if (mg_is_dup(e))
+    case MONGOC_ERROR_SERVER:
+    case MONGOC_ERROR_WRITE_CONCERN:
+        /* The server's own codes (error API 2 puts them here). */
+        if (code_is_dup(e->code))
             code = TD_CONFLICT;
         else if (code_is_unavailable(e->code))
             code = TD_UNAVAILABLE;
         else if (code_is_too_large(e->code))
             code = TD_TOO_LARGE;
+        break;
+    default:
+        /* Driver codes, which are small numbers that mean something else
+         * in the server's table: only these two are told apart. */
+        if (e->domain == MONGOC_ERROR_COMMAND && e->code == MONGOC_ERROR_COMMAND_INVALID_ARG)
+            code = TD_INVALID; /* client-side validation, e.g. invalid UTF-8 */
+        else if (mg_is_dup(e))
+            code = TD_CONFLICT; /* legacy error API domains */
         break;
     }
     return td_fail(err, code, "mongodb %s: %s", what, e->message);
