@@ -36,7 +36,8 @@ enum td_priority { PRIORITY_LOW = 0, PRIORITY_NORMAL, PRIORITY_HIGH, PRIORITY_UR
 enum td_source { SOURCE_API = 0, SOURCE_EMAIL };
 
 enum td_event_kind {
-    EVENT_CREATED = 0,
+    EVENT_CREATED = 0, /* new_value = subject; old_value = "auto-submitted"
+                          (ticket.h TICKET_CREATED_AUTO) or NULL */
     EVENT_STATUS,
     EVENT_PRIORITY,
     EVENT_ASSIGNEE, /* assigned or reassigned by someone */
@@ -158,7 +159,7 @@ void comment_list_clear(struct td_comment_list *l);
 void event_list_clear(struct td_event_list *l);
 void outbox_list_clear(struct td_outbox_list *l);
 
-/* Deep copies (dst is cleared first). */
+/* Deep copies. dst is cleared first, so it must be zeroed or valid. */
 void ticket_copy(struct td_ticket *dst, const struct td_ticket *src);
 void user_copy(struct td_user *dst, const struct td_user *src);
 

@@ -157,6 +157,7 @@ static void role_rules_on_changes(void **state)
     assert_non_null(strstr(err.msg, "'closed' to 'pending'"));
     /* disabled users can do nothing */
     struct td_user off;
+    memset(&off, 0, sizeof off); /* user_copy clears its destination first */
     user_copy(&off, &f->agent2);
     off.disabled = true;
     assert_false(ticket_get(&f->core, &off, n, &t, &err));
