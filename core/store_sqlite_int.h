@@ -4,8 +4,9 @@
  * migrations, the helpers below, the ops table), store_sqlite_users.c,
  * store_sqlite_tickets.c, store_sqlite_list.c (ticket_list),
  * store_sqlite_comments.c (comments, history, attachment bytes),
- * store_sqlite_mailbox.c (Message-ID map, poller state and lease) and
- * store_sqlite_outbox.c. The sq_ prefix marks helpers shared only
+ * store_sqlite_mailbox.c (Message-ID map, poller state and lease),
+ * store_sqlite_outbox.c and store_sqlite_notify.c (what core/notify.c
+ * adds). The sq_ prefix marks helpers shared only
  * between those files; nothing outside core/store_sqlite*.c includes
  * this header.
  *
@@ -184,5 +185,8 @@ bool store_sqlite_outbox_finish(struct store *st, const char *id, const char *ow
                                 td_time next_attempt, struct td_err *err);
 bool store_sqlite_outbox_list(struct store *st, int state, size_t limit,
                               struct td_outbox_list *out, struct td_err *err);
+
+bool store_sqlite_outbox_count_recent(struct store *st, const char *recipient, td_time since,
+                                      int64_t *out, struct td_err *err);
 
 #endif

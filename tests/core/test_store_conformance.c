@@ -1765,6 +1765,53 @@ static void test_outbox_concurrent_claim(void **state)
     outbox_list_clear(&l);
 }
 
+/* The notification loop guard's counter (store.h allows a backend to
+ * leave it NULL; both of ours have it, so NULL is a failure here). */
+static void test_outbox_count_recent(void **state)
+{
+    struct store *st = FX(state)->st;
+    struct td_err err;
+    if (st->ops->outbox_count_recent == NULL)
+        fail_msg("%s has no outbox_count_recent", st->ops->name);
+    struct td_outbox o;
+    const struct {
+        const char *to;
+        td_time created;
+    } rows[] = { { "r1@example.org", 100 }, { "r1@example.org", 200 },
+                 { "r1@example.org", 300 }, { "r1@example.org", 400 },
+                 { "r1@example.org", 500 }, { "r2@example.org", 250 } };
+    char ids[6][TD_ID_LEN + 1];
+    for (int i = 0; i < 6; i++) {
+        outbox_new(&o, 1, rows[i].created, rows[i].created);
+        free(o.recipient);
+        o.recipient = td_strdup(rows[i].to);
+        MUST(OP(outbox_insert, &o));
+        memcpy(ids[i], o.id, sizeof ids[i]);
+        outbox_clear(&o);
+    }
+    /* 100 is sent, 200 failed, 300 sending, 400 and 500 pending. */
+    expect_claim(st, "s", 1000, 60000, ids[0], 1);
+    MUST(OP(outbox_finish, ids[0], "s", OUTBOX_SENT, NULL, 0));
+    expect_claim(st, "s", 1000, 60000, ids[1], 1);
+    MUST(OP(outbox_finish, ids[1], "s", OUTBOX_FAILED, "550", 0));
+    expect_claim(st, "s", 1000, 60000, ids[5], 1); /* r2's, created 250 */
+    expect_claim(st, "s", 1000, 60000, ids[2], 1);
+
+    int64_t n = -1;
+    MUST(OP(outbox_count_recent, "r1@example.org", 0, &n));
+    assert_int_equal(n, 4); /* all but the failed one */
+    MUST(OP(outbox_count_recent, "r1@example.org", 300, &n));
+    assert_int_equal(n, 3); /* created at or after */
+    MUST(OP(outbox_count_recent, "r1@example.org", 501, &n));
+    assert_int_equal(n, 0);
+    MUST(OP(outbox_count_recent, "r2@example.org", 0, &n));
+    assert_int_equal(n, 1);
+    MUST(OP(outbox_count_recent, "R1@example.org", 0, &n));
+    assert_int_equal(n, 0); /* the exact string */
+    MUST(OP(outbox_count_recent, "nobody@example.org", 0, &n));
+    assert_int_equal(n, 0);
+}
+
 /* ---- main ---------------------------------------------------------------------- */
 
 #define T(f) cmocka_unit_test_setup_teardown(f, store_fixture_setup, store_fixture_teardown)
@@ -1801,6 +1848,7 @@ int main(void)
         T(test_outbox_finish_retry),
         T(test_outbox_list),
         T(test_outbox_concurrent_claim),
+        T(test_outbox_count_recent),
     };
     return store_fixture_run_all("store_conformance", tests, sizeof tests / sizeof tests[0]) ? 1
                                                                                             : 0;
