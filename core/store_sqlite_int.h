@@ -49,6 +49,11 @@ static inline struct sq_store *sq_of(struct store *st)
     return (struct sq_store *)st;
 }
 
+/* store_sqlite_open, but migrating the schema only up to version (>= 1):
+ * lets tests make a database as an older ticketd left it. */
+bool sq_open_at_version(const char *path, int version, struct store **out,
+                        struct td_err *err);
+
 /* Transactions. sq_begin takes the handle's lock and opens a read
  * (deferred: one consistent snapshot for a multi-statement read) or write
  * (BEGIN IMMEDIATE) transaction; on failure it has released the lock.
