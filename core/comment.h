@@ -48,4 +48,11 @@ bool comment_draft_store(struct td_core *c, struct comment_draft *d, int64_t num
                          struct td_err *err);
 void comment_draft_clear(struct comment_draft *d);
 
+/* The bytes of an attachment (core/attachment.c), only for an actor who
+ * may see the comment holding it: a customer gets public comments of
+ * their own tickets. Anything else, like an unknown id, is TD_NOT_FOUND,
+ * so ids cannot be probed. */
+bool comment_attachment_get(struct td_core *c, const struct td_user *actor, const char *id,
+                            struct td_attachment *out, struct td_err *err);
+
 #endif

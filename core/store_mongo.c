@@ -119,6 +119,11 @@ static const struct {
       "{\"key\": {\"filename\": 1, \"uploadDate\": 1}, \"name\": \"filename_1_uploadDate_1\"}" },
     { MG_BUCKET ".chunks",
       "{\"key\": {\"files_id\": 1, \"n\": 1}, \"name\": \"files_id_1_n_1\", \"unique\": true}" },
+    /* REST API (store_mongo_tokens.c): revoking a refresh token family,
+     * purging expired tokens, and an attachment's comment. */
+    { MG_TOKENS, "{\"key\": {\"family\": 1}, \"name\": \"family_1\"}" },
+    { MG_TOKENS, "{\"key\": {\"expires\": 1}, \"name\": \"expires_1\"}" },
+    { MG_COMMENTS, "{\"key\": {\"attachments.id\": 1}, \"name\": \"attachments.id_1\"}" },
 };
 
 static bool create_index(mongoc_database_t *db, const char *coll, const char *spec,
@@ -225,6 +230,13 @@ static const struct store_ops mongo_ops = {
     .outbox_finish = mg_outbox_finish,
     .outbox_list = mg_outbox_list,
     .outbox_count_recent = mg_outbox_count_recent, /* store_mongo_notify.c */
+    /* store_mongo_tokens.c (REST API) */
+    .token_insert = mg_token_insert,
+    .token_get = mg_token_get,
+    .token_mark_used_if_unused = mg_token_mark_used_if_unused,
+    .token_revoke_family = mg_token_revoke_family,
+    .token_purge = mg_token_purge,
+    .attachment_owner = mg_attachment_owner,
 };
 
 /* Fills in the fail-fast timeouts the URI does not set itself. */

@@ -43,6 +43,7 @@
 #define MG_OUTBOX "outbox"
 #define MG_MAILBOXES "mailboxes"
 #define MG_BUCKET "attachments"
+#define MG_TOKENS "refresh_tokens" /* REST API, store_mongo_tokens.c */
 
 /* Largest attachment attachment_get will load into memory: the length
  * in the GridFS files document is data, and data is bounded before it is
@@ -184,5 +185,15 @@ bool mg_outbox_list(struct store *st, int state, size_t limit, struct td_outbox_
 /* store_mongo_notify.c */
 bool mg_outbox_count_recent(struct store *st, const char *recipient, td_time since,
                             int64_t *out, struct td_err *err);
+/* store_mongo_tokens.c (REST API) */
+bool mg_token_insert(struct store *st, const struct td_refresh_token *t, struct td_err *err);
+bool mg_token_get(struct store *st, const char *hash, struct td_refresh_token *out,
+                  struct td_err *err);
+bool mg_token_mark_used_if_unused(struct store *st, const char *hash, td_time now,
+                                  struct td_refresh_token *out, struct td_err *err);
+bool mg_token_revoke_family(struct store *st, const char *family, struct td_err *err);
+bool mg_token_purge(struct store *st, td_time before, int64_t *deleted, struct td_err *err);
+bool mg_attachment_owner(struct store *st, const char *attachment_id, int64_t *ticket,
+                         bool *internal, struct td_err *err);
 
 #endif

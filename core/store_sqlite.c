@@ -156,6 +156,10 @@ static const char *const migrations[] = {
 
     /* 2: the notification loop guard counts a recipient's recent mail. */
     "CREATE INDEX outbox_recipient ON outbox(recipient, created);",
+
+    /* 3: refresh tokens and the attachment lookup of the REST API
+     * (the SQL is in store_sqlite_tokens.c). */
+    sq_migration_api,
 };
 
 #define N_MIGRATIONS ((int)(sizeof migrations / sizeof migrations[0]))
@@ -496,6 +500,12 @@ static const struct store_ops sqlite_ops = {
     .outbox_finish = store_sqlite_outbox_finish,
     .outbox_list = store_sqlite_outbox_list,
     .outbox_count_recent = store_sqlite_outbox_count_recent,
+    .token_insert = store_sqlite_token_insert,
+    .token_get = store_sqlite_token_get,
+    .token_mark_used_if_unused = store_sqlite_token_mark_used_if_unused,
+    .token_revoke_family = store_sqlite_token_revoke_family,
+    .token_purge = store_sqlite_token_purge,
+    .attachment_owner = store_sqlite_attachment_owner,
 };
 
 bool store_sqlite_open(const char *path, struct store **out, struct td_err *err)

@@ -194,4 +194,18 @@ bool store_sqlite_outbox_list(struct store *st, int state, size_t limit,
 bool store_sqlite_outbox_count_recent(struct store *st, const char *recipient, td_time since,
                                       int64_t *out, struct td_err *err);
 
+/* REST API (store_sqlite_tokens.c): its schema migration and its ops. */
+extern const char sq_migration_api[];
+bool store_sqlite_token_insert(struct store *st, const struct td_refresh_token *t,
+                               struct td_err *err);
+bool store_sqlite_token_get(struct store *st, const char *hash, struct td_refresh_token *out,
+                            struct td_err *err);
+bool store_sqlite_token_mark_used_if_unused(struct store *st, const char *hash, td_time now,
+                                            struct td_refresh_token *out, struct td_err *err);
+bool store_sqlite_token_revoke_family(struct store *st, const char *family, struct td_err *err);
+bool store_sqlite_token_purge(struct store *st, td_time before, int64_t *deleted,
+                              struct td_err *err);
+bool store_sqlite_attachment_owner(struct store *st, const char *attachment_id, int64_t *ticket,
+                                   bool *internal, struct td_err *err);
+
 #endif
