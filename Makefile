@@ -63,6 +63,13 @@ $(BIN): $(call obj,$(CLI_SRC) $(MAILGW_SRC) $(API_SRC)) $(CORE_LIB)
 $(BUILD)/tests/%: $(BUILD)/tests/%.o $(TSUP_LIB) $(CORE_LIB)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS) $(TEST_LIBS)
 
+# api/openapi.json is embedded in the binary by api/openapi_doc.c (.incbin).
+$(BUILD)/api/openapi_doc.o: api/openapi.json
+
+# tests/api/ link the api/ objects too (route table, JSON parser, JWT).
+$(BUILD)/tests/api/%: $(BUILD)/tests/api/%.o $(call obj,$(API_SRC)) $(TSUP_LIB) $(CORE_LIB)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS) $(TEST_LIBS)
+
 # Installs whatever of DEB_PKGS is missing; does nothing when all are there.
 deps:
 	@missing=$$(for p in $(DEB_PKGS); do \

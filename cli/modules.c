@@ -1,8 +1,10 @@
 /* modules.c - the table of modules `ticketd serve` runs. Adapters add
  * their row here and nothing else in cli/. */
 #include "modules.h"
+#include "api/api.h"
 
 const struct cli_module cli_modules[] = {
+    { "api", api_start, api_stop, api_reload },
     { NULL, NULL, NULL, NULL }, /* placeholder so the array is never empty */
 };
 const int cli_n_modules = (int)(sizeof cli_modules / sizeof cli_modules[0]) - 1;

@@ -1,0 +1,198 @@
+/* routes_auth.c - register, login, refresh, logout, me.
+ *
+ * Self-registration makes a customer with a password (core's
+ * user_register). An address that already has an account - including a
+ * password-less customer the mail gateway created from an inbound mail -
+ * gets 409: knowing an address must not be enough to take over the
+ * tickets written from it. Such customers get web access when an admin
+ * sets a password for them (PATCH /api/v1/users/{id}). A 409 costs the
+ * client address one failed attempt, so the endpoint is no faster an
+ * oracle for "who has an account" than login is.
+ *
+ * Login failures are counted per account and per client address
+ * (ratelimit.c); at the limit, 429 with Retry-After, before the password
+ * is even checked. */
+#include "api_int.h"
+
+#include "core/id.h"
+#include "core/text.h"
+#include "core/user.h"
+
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+static void key_of(char *out, size_t len, const char *kind, const char *value)
+{
+    snprintf(out, len, "%s:%s", kind, value);
+}
+
+/* {token_type, access_token, expires_in, refresh_token, ...} for u. */
+static void token_response(struct api_req *r, struct api_resp *out, unsigned status,
+                           const struct td_user *u, const char *refresh)
+{
+    struct td_err err;
+    td_err_clear(&err);
+    char *access = NULL;
+    if (!jwt_issue(&r->api->set, u, (int64_t)time(NULL), &access, &err)) {
+        problem_from_err(out, &err);
+        return;
+    }
+    json_t *j = json_pack("{s:s, s:s, s:I, s:s, s:I, s:o}", "token_type", "Bearer", "access_token",
+                          access, "expires_in", (json_int_t)r->api->set.access_ttl_s,
+                          "refresh_token", refresh, "refresh_expires_in",
+                          (json_int_t)r->api->set.refresh_ttl_s, "user", json_user(u));
+    free(access);
+    resp_json(out, status, j);
+}
+
+static void too_many(struct api_resp *out, int64_t retry_after)
+{
+    problem(out, 429, "rate_limited",
+            "too many failed logins; wait before trying again (see Retry-After)", NULL);
+    resp_header(out, "Retry-After", "%lld", (long long)retry_after);
+}
+
+void h_register(struct api_req *r, struct api_resp *out)
+{
+    const char *email = NULL, *password = NULL, *name = NULL;
+    const struct jf_field fields[] = {
+        { "email", JF_STRING, true, &email, NULL },
+        { "password", JF_STRING, true, &password, NULL },
+        { "name", JF_STRING, false, &name, NULL },
+    };
+    json_t *doc;
+    if (!json_in_parse(r, fields, 3, false, &doc, out))
+        return;
+    char addr_key[96];
+    key_of(addr_key, sizeof addr_key, "addr", r->client_addr);
+    int64_t retry = 0;
+    if (!ratelimit_allowed(r->api->rl_addr, addr_key, td_now(), &retry)) {
+        too_many(out, retry);
+        json_decref(doc);
+        return;
+    }
+    struct td_user u;
+    struct td_err err;
+    td_err_clear(&err);
+    if (!user_register(r->api->core, email, name, password, &u, &err)) {
+        if (err.code == TD_CONFLICT) {
+            ratelimit_failure(r->api->rl_addr, addr_key, td_now());
+            td_fail(&err, TD_CONFLICT,
+                    "an account with this email already exists. Log in; if you have only written "
+                    "to support by email so far, ask support to enable web access for you");
+        }
+        problem_from_err(out, &err);
+        json_decref(doc);
+        return;
+    }
+    json_decref(doc);
+    char refresh[REFRESH_TOKEN_LEN + 1];
+    if (!tokens_issue(r->api, &u, NULL, refresh, &err)) {
+        problem_from_err(out, &err);
+    } else {
+        token_response(r, out, 201, &u, refresh);
+        resp_header(out, "Location", "/api/v1/me");
+    }
+    memset(refresh, 0, sizeof refresh);
+    user_clear(&u);
+}
+
+void h_login(struct api_req *r, struct api_resp *out)
+{
+    const char *email = NULL, *password = NULL;
+    const struct jf_field fields[] = {
+        { "email", JF_STRING, true, &email, NULL },
+        { "password", JF_STRING, true, &password, NULL },
+    };
+    json_t *doc;
+    if (!json_in_parse(r, fields, 2, false, &doc, out))
+        return;
+    char acct_key[320], addr_key[96];
+    char *norm = NULL;
+    key_of(acct_key, sizeof acct_key, "acct",
+           email_normalize(email, "email", &norm, NULL) ? norm : email);
+    free(norm);
+    key_of(addr_key, sizeof addr_key, "addr", r->client_addr);
+    int64_t now = td_now(), retry = 0, retry2 = 0;
+    bool acct_ok = ratelimit_allowed(r->api->rl_account, acct_key, now, &retry);
+    bool addr_ok = ratelimit_allowed(r->api->rl_addr, addr_key, now, &retry2);
+    if (!acct_ok || !addr_ok) {
+        too_many(out, retry > retry2 ? retry : retry2);
+        json_decref(doc);
+        return;
+    }
+    struct td_user u;
+    struct td_err err;
+    td_err_clear(&err);
+    bool ok = user_authenticate(r->api->core, email, password, &u, &err);
+    json_decref(doc);
+    if (!ok) {
+        if (err.code == TD_UNAUTHORIZED) {
+            ratelimit_failure(r->api->rl_account, acct_key, now);
+            ratelimit_failure(r->api->rl_addr, addr_key, now);
+        }
+        problem_from_err(out, &err);
+        return;
+    }
+    ratelimit_reset(r->api->rl_account, acct_key);
+    char refresh[REFRESH_TOKEN_LEN + 1];
+    if (!tokens_issue(r->api, &u, NULL, refresh, &err))
+        problem_from_err(out, &err);
+    else
+        token_response(r, out, 200, &u, refresh);
+    memset(refresh, 0, sizeof refresh);
+    user_clear(&u);
+}
+
+void h_refresh(struct api_req *r, struct api_resp *out)
+{
+    const char *token = NULL;
+    const struct jf_field fields[] = {
+        { "refresh_token", JF_STRING, true, &token, NULL },
+    };
+    json_t *doc;
+    if (!json_in_parse(r, fields, 1, false, &doc, out))
+        return;
+    struct td_user u;
+    struct td_err err;
+    td_err_clear(&err);
+    char fresh[REFRESH_TOKEN_LEN + 1];
+    bool ok = tokens_rotate(r->api, token, &u, fresh, &err);
+    json_decref(doc);
+    if (!ok) {
+        if (err.code == TD_UNAUTHORIZED)
+            problem_unauthorized(out, err.msg);
+        else
+            problem_from_err(out, &err);
+        return;
+    }
+    token_response(r, out, 200, &u, fresh);
+    memset(fresh, 0, sizeof fresh);
+    user_clear(&u);
+}
+
+void h_logout(struct api_req *r, struct api_resp *out)
+{
+    const char *token = NULL;
+    const struct jf_field fields[] = {
+        { "refresh_token", JF_STRING, true, &token, NULL },
+    };
+    json_t *doc;
+    if (!json_in_parse(r, fields, 1, false, &doc, out))
+        return;
+    struct td_err err;
+    td_err_clear(&err);
+    bool ok = tokens_revoke(r->api, token, &err);
+    json_decref(doc);
+    if (!ok) {
+        problem_from_err(out, &err);
+        return;
+    }
+    resp_empty(out, 204);
+}
+
+void h_me(struct api_req *r, struct api_resp *out)
+{
+    resp_json(out, 200, json_user(&r->user));
+}

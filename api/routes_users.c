@@ -1,0 +1,150 @@
+/* routes_users.c - user administration (admins), and a password change
+ * for oneself (PATCH /users/{own id} {password}).
+ *
+ * Who may do what is core's: user_create, user_list, user_set_role,
+ * user_set_disabled and user_set_password check the actor themselves;
+ * reading one user goes through policy_manage_users like listing does.
+ * A PATCH with several members applies them one by one (password, role,
+ * disabled) after validating all of them; each is its own write. */
+#include "api_int.h"
+
+#include "core/id.h"
+#include "core/policy.h"
+#include "core/user.h"
+
+#include <stdio.h>
+#include <string.h>
+
+static bool param_user(struct api_req *r, struct api_resp *out)
+{
+    if (r->n_params >= 1 && id_valid(r->params[0]))
+        return true;
+    struct field_errors fe = { .n = 0 };
+    field_error(&fe, "id", "a user id is 24 lower-case hex characters");
+    problem_fields(out, "bad user id in the path", &fe);
+    return false;
+}
+
+void h_users_list(struct api_req *r, struct api_resp *out)
+{
+    static const char *const args[] = { "role", NULL };
+    struct field_errors fe = { .n = 0 };
+    if (!query_check(r, args, &fe)) {
+        problem_fields(out, "bad query arguments", &fe);
+        return;
+    }
+    int role = -1;
+    const char *v = req_query(r, "role");
+    if (v != NULL) {
+        enum td_role rl;
+        if (!role_parse(v, &rl)) {
+            field_error(&fe, "role", "must be admin, agent or customer");
+            problem_fields(out, "bad query arguments", &fe);
+            return;
+        }
+        role = (int)rl;
+    }
+    struct td_user_list list = { NULL, 0 };
+    struct td_err err;
+    td_err_clear(&err);
+    if (!user_list(r->api->core, &r->user, role, &list, &err)) {
+        problem_from_err(out, &err);
+        return;
+    }
+    json_t *items = json_array();
+    for (size_t i = 0; i < list.n; i++)
+        json_array_append_new(items, json_user(&list.v[i]));
+    user_list_clear(&list);
+    resp_json(out, 200, json_pack("{s:o}", "items", items));
+}
+
+void h_users_create(struct api_req *r, struct api_resp *out)
+{
+    const char *email = NULL, *name = NULL, *role = NULL, *password = NULL;
+    const struct jf_field fields[] = {
+        { "email", JF_STRING, true, &email, NULL },
+        { "name", JF_STRING, false, &name, NULL },
+        { "role", JF_STRING, true, &role, NULL },
+        { "password", JF_STRING, false, &password, NULL },
+    };
+    json_t *doc;
+    if (!json_in_parse(r, fields, 4, false, &doc, out))
+        return;
+    struct user_new in = { email, name, ROLE_CUSTOMER, password };
+    if (!role_parse(role, &in.role)) {
+        struct field_errors fe = { .n = 0 };
+        field_error(&fe, "role", "must be admin, agent or customer");
+        problem_fields(out, "bad role", &fe);
+        json_decref(doc);
+        return;
+    }
+    struct td_user u;
+    struct td_err err;
+    td_err_clear(&err);
+    bool ok = user_create(r->api->core, &r->user, &in, &u, &err);
+    json_decref(doc);
+    if (!ok) {
+        problem_from_err(out, &err);
+        return;
+    }
+    resp_json(out, 201, json_user(&u));
+    resp_header(out, "Location", "/api/v1/users/%s", u.id);
+    user_clear(&u);
+}
+
+void h_user_get(struct api_req *r, struct api_resp *out)
+{
+    if (!param_user(r, out))
+        return;
+    struct td_user u;
+    struct td_err err;
+    td_err_clear(&err);
+    if (!policy_manage_users(&r->user, &err) || !user_get(r->api->core, r->params[0], &u, &err)) {
+        problem_from_err(out, &err);
+        return;
+    }
+    resp_json(out, 200, json_user(&u));
+    user_clear(&u);
+}
+
+void h_user_patch(struct api_req *r, struct api_resp *out)
+{
+    if (!param_user(r, out))
+        return;
+    const char *id = r->params[0];
+    const char *role = NULL, *password = NULL;
+    bool disabled = false, has_disabled = false;
+    const struct jf_field fields[] = {
+        { "role", JF_STRING, false, &role, NULL },
+        { "disabled", JF_BOOL, false, &disabled, &has_disabled },
+        { "password", JF_STRING, false, &password, NULL },
+    };
+    json_t *doc;
+    if (!json_in_parse(r, fields, 3, false, &doc, out))
+        return;
+    struct field_errors fe = { .n = 0 };
+    enum td_role new_role = ROLE_CUSTOMER;
+    if (role != NULL && !role_parse(role, &new_role))
+        field_error(&fe, "role", "must be admin, agent or customer");
+    if (role == NULL && password == NULL && !has_disabled)
+        field_error(&fe, "body", "give at least one of role, disabled, password");
+    if (fe.n > 0) {
+        problem_fields(out, "bad user change", &fe);
+        json_decref(doc);
+        return;
+    }
+    struct td_err err;
+    td_err_clear(&err);
+    struct td_core *c = r->api->core;
+    bool ok = (password == NULL || user_set_password(c, &r->user, id, password, &err)) &&
+              (role == NULL || user_set_role(c, &r->user, id, new_role, &err)) &&
+              (!has_disabled || user_set_disabled(c, &r->user, id, disabled, &err));
+    json_decref(doc);
+    struct td_user u;
+    if (!ok || !user_get(c, id, &u, &err)) {
+        problem_from_err(out, &err);
+        return;
+    }
+    resp_json(out, 200, json_user(&u));
+    user_clear(&u);
+}

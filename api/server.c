@@ -1,0 +1,314 @@
+/* server.c - the only file that talks to libmicrohttpd.
+ *
+ * Threads: MHD's internal thread pool ([api] threads) with epoll; each
+ * pool thread serves its connections one request at a time, calling
+ * core synchronously (the store handle is thread-safe). Requests never
+ * share mutable state except the login rate limiter (its own lock).
+ *
+ * A request's life: on the first call we allocate its struct api_req,
+ * match the route (which fixes the body limit) and refuse a declared
+ * Content-Length over the limit at once; body chunks are appended up
+ * to the limit (beyond it they are counted and dropped, and past a hard
+ * cap the connection is closed); on the last call the router
+ * authenticates and runs the handler, and we send what it filled in.
+ * Every request ends in exactly one log line: method, route pattern,
+ * status, latency, request id (never headers, tokens or bodies). */
+#include "api_int.h"
+
+#include "core/id.h"
+#include "core/log.h"
+#include "core/mem.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <microhttpd.h>
+#include <netinet/in.h>
+#include <sodium.h>
+#include <stdio.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/socket.h>
+#include <time.h>
+
+/* How much of an oversize body we read (and drop) so the client gets its
+ * 413 cleanly, before we give up on the connection. */
+#define DISCARD_MAX (8u << 20)
+
+_Thread_local const char *api_current_request_id = "";
+
+static int64_t now_us(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
+const char *req_header(const struct api_req *r, const char *name)
+{
+    return MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND, name);
+}
+
+const char *req_query(const struct api_req *r, const char *name)
+{
+    return MHD_lookup_connection_value(r->conn, MHD_GET_ARGUMENT_KIND, name);
+}
+
+struct each_ctx {
+    bool (*fn)(void *arg, const char *key, const char *value);
+    void *arg;
+};
+
+static enum MHD_Result each_value(void *cls, enum MHD_ValueKind kind, const char *key,
+                                  const char *value)
+{
+    (void)kind;
+    struct each_ctx *c = cls;
+    return c->fn(c->arg, key, value) ? MHD_YES : MHD_NO;
+}
+
+bool req_query_each(const struct api_req *r,
+                    bool (*fn)(void *arg, const char *key, const char *value), void *arg)
+{
+    struct each_ctx c = { fn, arg };
+    MHD_get_connection_values(r->conn, MHD_GET_ARGUMENT_KIND, each_value, &c);
+    return true;
+}
+
+static size_t body_limit(const struct api_req *r)
+{
+    const struct api_settings *s = &r->api->set;
+    return r->route && (r->route->flags & ROUTE_UPLOAD) ? s->max_upload_bytes : s->max_request_bytes;
+}
+
+static void client_address(struct api_req *r)
+{
+    snprintf(r->client_addr, sizeof r->client_addr, "unknown");
+    const union MHD_ConnectionInfo *ci =
+        MHD_get_connection_info(r->conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+    if (ci == NULL || ci->client_addr == NULL)
+        return;
+    const struct sockaddr *sa = ci->client_addr;
+    if (sa->sa_family == AF_INET)
+        inet_ntop(AF_INET, &((const struct sockaddr_in *)(const void *)sa)->sin_addr,
+                  r->client_addr, sizeof r->client_addr);
+    else if (sa->sa_family == AF_INET6)
+        inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)(const void *)sa)->sin6_addr,
+                  r->client_addr, sizeof r->client_addr);
+}
+
+static struct api_req *req_new(struct api *api, struct MHD_Connection *conn, const char *url,
+                               const char *method)
+{
+    struct api_req *r = td_calloc(1, sizeof *r);
+    r->api = api;
+    r->conn = conn;
+    r->method = method;
+    r->path = url;
+    r->start_us = now_us();
+    unsigned char raw[8];
+    randombytes_buf(raw, sizeof raw);
+    sodium_bin2hex(r->request_id, sizeof r->request_id, raw, sizeof raw);
+    client_address(r);
+    return r;
+}
+
+static void req_free(struct api_req *r)
+{
+    if (r == NULL)
+        return;
+    buf_free(&r->body);
+    user_clear(&r->user);
+    free(r);
+}
+
+static enum MHD_Result send_resp(struct api_req *r, struct api_resp *out)
+{
+    if (out->status == 0) /* a handler that forgot to answer is a bug */
+        problem(out, 500, "internal", "the handler produced no response", NULL);
+    struct MHD_Response *mr;
+    if (out->body_static)
+        mr = MHD_create_response_from_buffer(out->len, out->body, MHD_RESPMEM_PERSISTENT);
+    else
+        mr = MHD_create_response_from_buffer(out->len, out->body, MHD_RESPMEM_MUST_FREE);
+    if (mr == NULL) {
+        resp_free(out);
+        return MHD_NO;
+    }
+    out->body = NULL; /* MHD owns it now */
+    if (out->content_type)
+        MHD_add_response_header(mr, MHD_HTTP_HEADER_CONTENT_TYPE, out->content_type);
+    MHD_add_response_header(mr, "X-Request-Id", r->request_id);
+    MHD_add_response_header(mr, MHD_HTTP_HEADER_CACHE_CONTROL, "no-store");
+    MHD_add_response_header(mr, "X-Content-Type-Options", "nosniff");
+    for (size_t i = 0; i < out->n_headers; i++)
+        MHD_add_response_header(mr, out->headers[i].name, out->headers[i].value);
+    enum MHD_Result ret = MHD_queue_response(r->conn, out->status, mr);
+    MHD_destroy_response(mr);
+    r->responded = true;
+    log_event(out->status >= 500 ? LOG_WARN : LOG_INFO, "http_request",
+              LF_S("request_id", r->request_id), LF_S("method", r->method),
+              LF_S("route", r->route ? r->route->pattern : "(none)"), LF_I("status", out->status),
+              LF_I("ms", (now_us() - r->start_us) / 1000),
+              LF_S("user", r->authed ? r->user.id : ""), LF_S("client", r->client_addr));
+    resp_free(out);
+    return ret;
+}
+
+static enum MHD_Result too_large(struct api_req *r)
+{
+    struct api_resp out;
+    memset(&out, 0, sizeof out);
+    char detail[128];
+    snprintf(detail, sizeof detail, "the request body is larger than the limit of %zu bytes",
+             body_limit(r));
+    problem(&out, 413, "too_large", detail, NULL);
+    return send_resp(r, &out);
+}
+
+/* A declared Content-Length over the limit: 413 before reading the body
+ * when the client waits for 100-continue or the body is huge; otherwise
+ * the body is read and dropped so the client sees the 413. */
+static bool refuse_early(struct api_req *r)
+{
+    const char *cl = req_header(r, MHD_HTTP_HEADER_CONTENT_LENGTH);
+    if (cl == NULL)
+        return false;
+    char *end = NULL;
+    errno = 0;
+    unsigned long long n = strtoull(cl, &end, 10);
+    if (errno != 0 || end == cl)
+        return false; /* MHD itself refuses malformed lengths */
+    if (n <= body_limit(r))
+        return false;
+    const char *expect = req_header(r, MHD_HTTP_HEADER_EXPECT);
+    return (expect && strcasecmp(expect, "100-continue") == 0) || n > body_limit(r) + DISCARD_MAX;
+}
+
+static enum MHD_Result on_access(void *cls, struct MHD_Connection *conn, const char *url,
+                                 const char *method, const char *version, const char *upload_data,
+                                 size_t *upload_data_size, void **con_cls)
+{
+    (void)version;
+    struct api *api = cls;
+    struct api_req *r = *con_cls;
+    if (r == NULL) {
+        r = req_new(api, conn, url, method);
+        *con_cls = r;
+        unsigned miss = 404;
+        char allow[64];
+        r->route = router_match(r, &miss, allow, sizeof allow);
+        if (refuse_early(r))
+            return too_large(r);
+        return MHD_YES;
+    }
+    if (*upload_data_size != 0) {
+        size_t n = *upload_data_size;
+        *upload_data_size = 0;
+        if (r->responded)
+            return MHD_YES;
+        if (r->body_too_large || r->body.len + n > body_limit(r)) {
+            if (!r->body_too_large)
+                buf_free(&r->body);
+            r->body_too_large = true;
+            r->discarded += n;
+            return r->discarded > DISCARD_MAX ? MHD_NO : MHD_YES;
+        }
+        buf_append(&r->body, upload_data, n);
+        return MHD_YES;
+    }
+    if (r->responded)
+        return MHD_YES;
+    if (r->body_too_large)
+        return too_large(r);
+
+    api_current_request_id = r->request_id;
+    struct api_resp out;
+    memset(&out, 0, sizeof out);
+    if (r->route == NULL) {
+        unsigned miss = 404;
+        char allow[64];
+        router_match(r, &miss, allow, sizeof allow);
+        if (miss == 405) {
+            problem(&out, 405, "method_not_allowed", "this path does not support that method", NULL);
+            resp_header(&out, "Allow", "%s", allow);
+        } else {
+            problem(&out, 404, "not_found", "no such endpoint; see /api/v1/openapi.json", NULL);
+        }
+    } else {
+        router_dispatch(r, &out);
+    }
+    enum MHD_Result ret = send_resp(r, &out);
+    api_current_request_id = "";
+    return ret;
+}
+
+static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
+                         enum MHD_RequestTerminationCode toe)
+{
+    (void)cls;
+    (void)conn;
+    struct api_req *r = *con_cls;
+    if (r != NULL && !r->responded)
+        log_event(LOG_INFO, "http_request_aborted", LF_S("request_id", r->request_id),
+                  LF_S("method", r->method), LF_S("route", r->route ? r->route->pattern : "(none)"),
+                  LF_I("reason", (int)toe), LF_I("ms", (now_us() - r->start_us) / 1000));
+    req_free(r);
+    *con_cls = NULL;
+}
+
+static void on_mhd_log(void *cls, const char *fmt, va_list ap)
+{
+    (void)cls;
+    char msg[256];
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    msg[strcspn(msg, "\n")] = '\0';
+    const char *m = msg; /* LF_S tests its value for NULL */
+    log_event(LOG_WARN, "http_server", LF_S("msg", m));
+}
+
+bool server_start(struct api *api, struct td_err *err)
+{
+    const struct api_settings *s = &api->set;
+    struct sockaddr_in sa4;
+    struct sockaddr_in6 sa6;
+    const struct sockaddr *sa;
+    unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ERROR_LOG;
+    memset(&sa4, 0, sizeof sa4);
+    memset(&sa6, 0, sizeof sa6);
+    if (inet_pton(AF_INET, s->bind, &sa4.sin_addr) == 1) {
+        sa4.sin_family = AF_INET;
+        sa4.sin_port = htons((uint16_t)s->port);
+        sa = (const struct sockaddr *)&sa4;
+    } else if (inet_pton(AF_INET6, s->bind, &sa6.sin6_addr) == 1) {
+        sa6.sin6_family = AF_INET6;
+        sa6.sin6_port = htons((uint16_t)s->port);
+        sa = (const struct sockaddr *)&sa6;
+        flags |= MHD_USE_IPv6;
+    } else {
+        return td_fail(err, TD_INVALID, "[api] bind: '%.60s' is not an IPv4 or IPv6 address", s->bind);
+    }
+    /* The logger first, so that MHD reports nothing on its own stderr. */
+    api->mhd = MHD_start_daemon(
+        flags, (uint16_t)s->port, NULL, NULL, on_access, api, MHD_OPTION_EXTERNAL_LOGGER,
+        on_mhd_log, api, MHD_OPTION_SOCK_ADDR, sa, MHD_OPTION_THREAD_POOL_SIZE,
+        (unsigned)s->threads, MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)s->conn_timeout_s,
+        MHD_OPTION_CONNECTION_LIMIT, (unsigned)s->max_connections,
+        MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)(64 * 1024), MHD_OPTION_NOTIFY_COMPLETED,
+        on_completed, api, MHD_OPTION_END);
+    if (api->mhd == NULL)
+        return td_fail(err, TD_UNAVAILABLE, "cannot listen on %s port %d (in use, or no permission)",
+                       s->bind, s->port);
+    const union MHD_DaemonInfo *di = MHD_get_daemon_info(api->mhd, MHD_DAEMON_INFO_BIND_PORT);
+    log_event(LOG_INFO, "api_listening", LF_S("bind", s->bind),
+              LF_I("port", di ? di->port : s->port), LF_I("threads", s->threads));
+    return true;
+}
+
+void server_stop(struct api *api)
+{
+    if (api->mhd == NULL)
+        return;
+    /* Joins the pool threads: requests being handled finish first. */
+    MHD_stop_daemon(api->mhd);
+    api->mhd = NULL;
+}
