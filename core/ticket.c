@@ -223,6 +223,7 @@ bool ticket_open(struct td_core *c, const struct td_user *actor, const struct ti
     if (actor)
         memcpy(created.actor_id, actor->id, sizeof created.actor_id);
     created.kind = EVENT_CREATED;
+    created.old_value = in->auto_submitted ? td_strdup(TICKET_CREATED_AUTO) : NULL;
     created.new_value = td_strdup(t.subject);
     created.at = t.created;
     if (!c->store->ops->ticket_insert(c->store, &t, &created, err))

@@ -34,7 +34,15 @@ struct ticket_new {
     /* Mail gateway: drop attachments over the limit with a note in the
      * body instead of refusing the whole ticket. */
     bool drop_oversize_attachments;
+    /* Mail gateway: the mail that opens the ticket was sent automatically
+     * (Auto-Submitted other than "no", an autoresponder...). Recorded in
+     * the EVENT_CREATED event as old_value TICKET_CREATED_AUTO, so the
+     * notification planner - also when it replays history - sends no
+     * acknowledgement, which is what would start a mail loop. */
+    bool auto_submitted;
 };
+
+#define TICKET_CREATED_AUTO "auto-submitted"
 
 bool ticket_open(struct td_core *c, const struct td_user *actor, const struct ticket_new *in,
                  struct td_ticket *out, struct td_err *err);

@@ -1,0 +1,134 @@
+/* notify.h - the notification planner: which history events become which
+ * mails to whom, written as rows of the durable outbox.
+ *
+ * Who gets what (each rule can be switched off in [notify]):
+ *   ticket created       -> ticket_created_ack to the requester (also when
+ *                           they opened it themselves; not when the mail
+ *                           that opened it was auto-submitted), and
+ *                           ticket_created_agents to every active agent
+ *   public reply by staff (or the system) -> reply_to_requester
+ *   public reply by the customer -> reply_to_agents: the assignee, or every
+ *                           active agent while unassigned
+ *   internal note        -> internal_note to the assignee (staff only)
+ *   assigned / claimed   -> assigned to the new assignee
+ *   status resolved / closed -> status_resolved / status_closed to the
+ *                           requester
+ * Nobody gets a mail about their own action, except the acknowledgement.
+ * Internal notes only ever go to agents and admins (checked per row, not
+ * only per rule). The ticket's description (the comment written with the
+ * ticket) is part of the creation mails, not a reply of its own.
+ *
+ * Durability without multi-document transactions: a row's id is a hash
+ * (BLAKE2b, 12 bytes, hex) of the event (ticket, time, kind, actor,
+ * values), the recipient and the template, so planning the same event
+ * twice yields the same rows and the second insert is a harmless
+ * TD_CONFLICT. The core hook plans right after each committed change;
+ * notify_reconcile replays the history of recently updated tickets and
+ * inserts whatever a crash between the change and the hook lost.
+ *
+ * Loop guard, per row: never to the support address (or any +tagged
+ * variant of it), never to mailer-daemon/postmaster-style addresses, and
+ * at most max_per_hour mails per recipient within an hour for the mails
+ * that go to requesters (max_per_staff_hour for agent notices, no cap by
+ * default: a busy queue legitimately sends an agent many): beyond that
+ * the row is written as failed with the reason, so it is visible and
+ * never sent (nor re-planned). */
+#ifndef TD_NOTIFY_H
+#define TD_NOTIFY_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "config.h"
+#include "core.h"
+#include "model.h"
+#include "store.h"
+
+enum notify_kind {
+    NK_CREATED_ACK = 0,
+    NK_CREATED_AGENTS,
+    NK_REPLY_TO_REQUESTER,
+    NK_REPLY_TO_AGENTS,
+    NK_INTERNAL_NOTE,
+    NK_ASSIGNED,
+    NK_STATUS_RESOLVED,
+    NK_STATUS_CLOSED,
+    NK_COUNT
+};
+
+/* Template names, also the [notify] keys that switch a rule on/off. */
+extern const char *const notify_kind_names[NK_COUNT];
+bool notify_kind_parse(const char *s, enum notify_kind *out);
+/* Mails whose content customers must never see (internal notes, agent
+ * notices). */
+bool notify_kind_staff_only(enum notify_kind k);
+/* Acknowledgements and status notices are automatic (Auto-Submitted:
+ * auto-replied / auto-generated); relayed replies are written by people. */
+const char *notify_kind_auto_submitted(enum notify_kind k); /* NULL: none */
+
+
+#define NOTIFY_DEFAULT_MAX_PER_HOUR 30
+
+struct notify_config {
+    char support_address[256]; /* lower-case; "" = notifications off */
+    char ticket_url[512];      /* prefix; the ticket number is appended */
+    bool enabled[NK_COUNT];
+    bool admins_are_agents;    /* "every agent" includes admins */
+    int64_t max_per_hour;      /* per requester; 0 = no cap */
+    int64_t max_per_staff_hour; /* per agent (staff-only kinds); 0 = no cap */
+};
+
+/* [notify] support_address, ticket_url, max_per_recipient_hour,
+ * max_per_agent_hour, notify_admins, and one yes/no key per kind
+ * (ticket_created_ack = no). */
+bool notify_config_load(struct td_config *cfg, struct notify_config *nc, struct td_err *err);
+
+/* True for addresses no automatic mail may go to: the support address
+ * and its +tagged variants, mailer-daemon, postmaster and the like. */
+bool notify_address_blocked(const struct notify_config *nc, const char *email);
+
+/* The deterministic row id for (event, recipient user id, kind). */
+void notify_row_id(const struct td_event *ev, const char *recipient_id, enum notify_kind kind,
+                   char out[TD_ID_LEN + 1]);
+
+/* Plans the rows for events ev[0..n) of ticket t (appended to out,
+ * state pending, not inserted). assignee_before: the assignee before
+ * ev[0] ("" = none); assignment events in ev move it along. Events older
+ * than `since` are skipped (0 = none). Reads users and comments. */
+bool notify_plan(const struct notify_config *nc, struct store *st, const struct td_ticket *t,
+                 const struct td_event *ev, size_t n, const char *assignee_before, td_time since,
+                 struct td_outbox_list *out, struct td_err *err);
+
+/* Inserts planned rows, applying the hourly cap. Rows already there are
+ * skipped. *inserted (may be NULL) counts new pending rows. */
+bool notify_enqueue(const struct notify_config *nc, struct store *st,
+                    const struct td_outbox_list *rows, td_time now, size_t *inserted,
+                    struct td_err *err);
+
+/* Replays the history of every ticket updated since `since` and enqueues
+ * the rows of events at or after `since` that are missing. */
+bool notify_reconcile(const struct notify_config *nc, struct store *st, td_time since,
+                      td_time now, size_t *inserted, struct td_err *err);
+
+/* ---- The core hook ---- */
+
+struct notify;
+
+/* Reads [notify]; when support_address is set, installs the planner as
+ * c->on_events (owning c->on_events_arg). Without it notifications are
+ * off and nothing is installed. */
+bool notify_attach(struct td_config *cfg, struct td_core *c, struct td_err *err);
+/* Removes and frees what notify_attach installed (safe if nothing was). */
+void notify_detach(struct td_core *c);
+/* The planner attached to c, or NULL. */
+struct notify *notify_of(struct td_core *c);
+const struct notify_config *notify_config_of(const struct notify *n);
+/* fn(arg) is called after the hook queued new pending rows (the sender
+ * wakes up instead of waiting for its next poll). fn NULL removes it. */
+void notify_set_wake(struct notify *n, void (*fn)(void *arg), void *arg);
+
+/* The hook itself (core_events_fn). */
+void notify_on_events(struct td_core *c, const struct td_user *actor, const struct td_ticket *t,
+                      const struct td_event *events, size_t n);
+
+#endif
