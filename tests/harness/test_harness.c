@@ -19,6 +19,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "tests/support/harness.h"
@@ -191,6 +192,152 @@ static void test_mongo_uri_with_db(void **state)
     assert_false(harness_mongo_uri_with_db("mongodb://h:1/old", "d", out, 10));
 }
 
+/* ---- processes ---- */
+
+/* Alive = exists and is not a zombie (an orphaned zombie may wait a while
+ * for PID 1 to reap it, and kill(pid, 0) succeeds on zombies). */
+static bool alive(pid_t pid)
+{
+    char path[64], buf[256];
+    snprintf(path, sizeof path, "/proc/%d/stat", (int)pid);
+    FILE *f = fopen(path, "r");
+    if (!f)
+        return false;
+    size_t n = fread(buf, 1, sizeof buf - 1, f);
+    fclose(f);
+    buf[n] = '\0';
+    const char *paren = strrchr(buf, ')');
+    return paren && paren[1] == ' ' && paren[2] != 'Z';
+}
+
+/* Whether a process of group pgid still runs (zombies do not). */
+static bool group_alive(pid_t pgid)
+{
+    DIR *d = opendir("/proc");
+    bool found = false;
+    assert_non_null(d);
+    for (struct dirent *e; !found && (e = readdir(d));) {
+        char path[300], buf[512];
+        if (e->d_name[0] < '0' || e->d_name[0] > '9')
+            continue;
+        snprintf(path, sizeof path, "/proc/%s/stat", e->d_name);
+        FILE *f = fopen(path, "r");
+        if (!f)
+            continue;
+        size_t n = fread(buf, 1, sizeof buf - 1, f);
+        fclose(f);
+        buf[n] = '\0';
+        const char *p = strrchr(buf, ')');
+        char st;
+        int ppid, pgrp;
+        if (p && sscanf(p + 1, " %c %d %d", &st, &ppid, &pgrp) == 3)
+            found = pgrp == (int)pgid && st != 'Z';
+    }
+    closedir(d);
+    return found;
+}
+
+static bool gone_within(pid_t pid, int ms)
+{
+    for (int waited = 0; waited < ms; waited += 10) {
+        if (!alive(pid))
+            return true;
+        usleep(10 * 1000);
+    }
+    return !alive(pid);
+}
+
+static void spawn_in_tempdir(struct harness_server *s, const char *script)
+{
+    memset(s, 0, sizeof *s);
+    assert_true(harness_tempdir(s->dir, sizeof s->dir));
+    const char *argv[] = { "/bin/sh", "-c", script, NULL };
+    assert_true(harness_spawn(s, argv));
+}
+
+static void test_exit_during_start_fails_fast(void **state)
+{
+    struct harness_server s;
+    char log[400];
+    (void)state;
+    spawn_in_tempdir(&s, "echo 'cannot bind: port taken' >&2; exit 3");
+    assert_false(harness_wait_ready(&s, harness_free_port(), NULL, NULL, 5000));
+    assert_int_equal(s.pid, 0);     /* reaped */
+    snprintf(log, sizeof log, "%s/server.log", s.dir);
+    assert_true(path_exists(log));  /* its stderr went there */
+    harness_stop(&s);
+}
+
+static void test_wait_ready_is_bounded(void **state)
+{
+    struct harness_server s;
+    (void)state;
+    spawn_in_tempdir(&s, "exec sleep 60");     /* never listens */
+    assert_false(harness_wait_ready(&s, harness_free_port(), NULL, NULL, 300));
+    assert_true(s.pid > 0);
+    harness_stop(&s);
+}
+
+/* A server that forks a helper ignoring SIGTERM: stop takes the whole
+ * process group down, not only the pid it holds. */
+static void test_stop_kills_whole_group(void **state)
+{
+    struct harness_server s;
+    char pidfile[400], buf[32] = "";
+    (void)state;
+    memset(&s, 0, sizeof s);
+    assert_true(harness_tempdir(s.dir, sizeof s.dir));
+    snprintf(pidfile, sizeof pidfile, "%s/helper.pid", s.dir);
+    char script[1400];
+    snprintf(script, sizeof script,
+             "(trap '' TERM; exec sleep 60) & echo $! > %s.tmp && mv %s.tmp %s; exec sleep 60",
+             pidfile, pidfile, pidfile);
+    const char *argv[] = { "/bin/sh", "-c", script, NULL };
+    assert_true(harness_spawn(&s, argv));
+    for (int i = 0; i < 500 && !path_exists(pidfile); i++)
+        usleep(10 * 1000);
+    FILE *f = fopen(pidfile, "r");
+    assert_non_null(f);
+    assert_non_null(fgets(buf, sizeof buf, f));
+    fclose(f);
+    pid_t helper = (pid_t)atoi(buf);
+    assert_true(helper > 0 && alive(helper));
+
+    harness_stop(&s);
+    assert_true(gone_within(helper, 2000));
+}
+
+/* A test process that dies without harness_stop (crash, run.sh timeout)
+ * takes its servers along: PR_SET_PDEATHSIG. */
+static void test_servers_die_with_the_test(void **state)
+{
+    struct harness_server s;
+    int fds[2];
+    pid_t server = 0;
+    (void)state;
+    memset(&s, 0, sizeof s);
+    assert_true(harness_tempdir(s.dir, sizeof s.dir));
+    assert_int_equal(pipe(fds), 0);
+    pid_t test = fork();
+    assert_true(test >= 0);
+    if (test == 0) {
+        const char *argv[] = { "/bin/sleep", "60", NULL };
+        close(fds[0]);
+        if (harness_spawn(&s, argv) && write(fds[1], &s.pid, sizeof s.pid) == sizeof s.pid)
+            _exit(0);
+        _exit(1);
+    }
+    close(fds[1]);
+    assert_int_equal(read(fds[0], &server, sizeof server), (ssize_t)sizeof server);
+    close(fds[0]);
+    int st;
+    assert_int_equal(waitpid(test, &st, 0), test);
+    assert_true(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+    assert_true(server > 0);
+    assert_true(gone_within(server, 3000));
+    harness_rmtree(s.dir);
+}
+
 /* ---- servers ---- */
 
 static void test_stop_kills_and_removes_dir(void **state)
@@ -209,7 +356,7 @@ static void test_stop_kills_and_removes_dir(void **state)
     errno = 0;
     assert_int_equal(kill(pid, 0), -1);
     assert_int_equal(errno, ESRCH);
-    assert_int_equal(kill(-pid, 0), -1);    /* nothing left in its group */
+    assert_false(group_alive(pid));         /* nothing left in its group */
     assert_false(path_exists(dir));
     assert_int_equal(s.pid, 0);
     assert_int_equal(s.dir[0], '\0');
@@ -275,7 +422,7 @@ static void test_dovecot_lmtp_delivery_shows_in_imap(void **state)
 
     harness_stop(&s);
     assert_int_equal(kill(pid, 0), -1);
-    assert_int_equal(kill(-pid, 0), -1);    /* imap, lmtp, auth... gone too */
+    assert_false(group_alive(pid));         /* imap, lmtp, auth... gone too */
 }
 
 static void test_dovecot_rejects_bad_credentials_spec(void **state)
@@ -379,6 +526,10 @@ int main(void)
         cmocka_unit_test(test_free_port_and_support_dir),
         cmocka_unit_test(test_stop_on_zeroed_struct_twice),
         cmocka_unit_test(test_mongo_uri_with_db),
+        cmocka_unit_test(test_exit_during_start_fails_fast),
+        cmocka_unit_test(test_wait_ready_is_bounded),
+        cmocka_unit_test(test_stop_kills_whole_group),
+        cmocka_unit_test(test_servers_die_with_the_test),
         cmocka_unit_test(test_stop_kills_and_removes_dir),
         cmocka_unit_test(test_smtp_sink_keeps_each_mail),
         cmocka_unit_test(test_dovecot_lmtp_delivery_shows_in_imap),

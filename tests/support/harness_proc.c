@@ -12,6 +12,7 @@
  * forking thread exists, possibly with malloc's lock held by a dead one. */
 #include "tests/support/harness_internal.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
@@ -244,6 +245,39 @@ static bool exited_within(pid_t pid, int ms)
     }
 }
 
+/* True if a process of group pgid still runs (zombies do not count:
+ * they are dead and only wait for PID 1, which in a container may take a
+ * while). Scans /proc: fine for a test machine's few hundred processes. */
+static bool group_running(pid_t pgid)
+{
+    DIR *proc = opendir("/proc");
+    bool found = false;
+    if (!proc)
+        return kill(-pgid, 0) == 0;
+    for (struct dirent *e; !found && (e = readdir(proc));) {
+        char path[64], buf[512];
+        if (e->d_name[0] < '0' || e->d_name[0] > '9' ||
+            !harness_fmt(path, sizeof path, "/proc/%s/stat", e->d_name))
+            continue;
+        int fd = open(path, O_RDONLY | O_CLOEXEC);
+        if (fd < 0)
+            continue;
+        ssize_t n = read(fd, buf, sizeof buf - 1);
+        close(fd);
+        if (n <= 0)
+            continue;
+        buf[n] = '\0';
+        /* "pid (comm) state ppid pgrp ...": comm may hold spaces and ')'. */
+        const char *p = strrchr(buf, ')');
+        char state;
+        int ppid, pgrp;
+        if (p && sscanf(p + 1, " %c %d %d", &state, &ppid, &pgrp) == 3)
+            found = pgrp == (int)pgid && state != 'Z' && state != 'X';
+    }
+    closedir(proc);
+    return found;
+}
+
 void harness_stop(struct harness_server *s)
 {
     if (!s)
@@ -254,19 +288,23 @@ void harness_stop(struct harness_server *s)
         pid_t pid = s->pid;
         if (kill(-pid, SIGTERM) != 0)
             kill(pid, SIGTERM);
-        if (!exited_within(pid, HARNESS_STOP_GRACE_MS)) {
+        if (!exited_within(pid, HARNESS_STOP_GRACE_MS))
             fprintf(stderr, "harness: pid %d ignored SIGTERM for %d ms, killing it\n",
                     (int)pid, HARNESS_STOP_GRACE_MS);
-            kill(pid, SIGKILL);
-        }
-        /* Whatever the server forked and left behind goes too. */
+        /* The server and whatever it forked and left behind. The leader is
+         * not reaped yet, so its pid - the group id - cannot be reused. */
+        kill(pid, SIGKILL);
         kill(-pid, SIGKILL);
-        if (exited_within(pid, 2000))
+        long long deadline = harness_now_ms() + 3000;
+        while (group_running(pid) && harness_now_ms() < deadline)
+            usleep(5 * 1000);
+        if (exited_within(pid, 10) && !group_running(pid))
             waitpid(pid, NULL, 0);
         else
-            fprintf(stderr, "harness: pid %d survived SIGKILL (stuck in the kernel?)\n",
+            fprintf(stderr, "harness: pid %d or its group survived SIGKILL (stuck in the kernel?)\n",
                     (int)pid);
     }
+    /* Only now: nothing of the server can still write into the dir. */
     if (s->dir[0])
         harness_rmtree(s->dir);
     memset(s, 0, sizeof *s);
