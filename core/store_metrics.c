@@ -1,0 +1,208 @@
+/* store_metrics.c - see store_metrics.h.
+ *
+ * The copied table lives in a struct wrapped whose first member it is,
+ * so st->ops leads back to the backend's original table without any
+ * lookup. The histogram series of each operation are resolved once, at
+ * wrap time: timing an operation costs two clock reads and two relaxed
+ * atomic adds. */
+#include "store_metrics.h"
+#include "mem.h"
+#include "stats.h"
+
+#include <stddef.h>
+#include <time.h>
+
+/* Every operation of struct store_ops but name and close. */
+#define STORE_METRICS_OPS(X)                                                                   \
+    X(ping) X(user_insert) X(user_update) X(user_get) X(user_get_by_email) X(user_list)        \
+    X(ticket_next_number) X(ticket_insert) X(ticket_update) X(ticket_get) X(ticket_list)       \
+    X(ticket_add_msgid) X(ticket_find_by_msgid) X(comment_insert) X(comment_list)              \
+    X(comment_find_by_msgid) X(history_list) X(attachment_put) X(attachment_get) X(msgid_put)  \
+    X(msgid_get) X(lease_acquire) X(lease_release) X(mailbox_get) X(mailbox_set_uid)           \
+    X(outbox_insert) X(outbox_claim) X(outbox_finish) X(outbox_list) X(outbox_count_recent)    \
+    X(token_insert) X(token_get) X(token_mark_used_if_unused) X(token_revoke_family)           \
+    X(token_purge) X(attachment_owner)
+
+enum {
+#define X(op) OP_##op,
+    STORE_METRICS_OPS(X)
+#undef X
+    N_OPS
+};
+
+static const char *const op_names[N_OPS] = {
+#define X(op) #op,
+    STORE_METRICS_OPS(X)
+#undef X
+};
+
+struct wrapped {
+    struct store_ops ops; /* first: st->ops points here */
+    const struct store_ops *orig;
+    struct metric *latency[N_OPS];
+};
+
+static const struct wrapped *wrapped_of(const struct store *st)
+{
+    return (const struct wrapped *)(const void *)st->ops;
+}
+
+static int64_t now_us(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
+static void record(const struct wrapped *w, int op, int64_t t0, bool ok, const struct td_err *err)
+{
+    int64_t dt = now_us() - t0;
+    metric_observe_us(w->latency[op], dt > 0 ? (uint64_t)dt : 0);
+    if (!ok)
+        stats_store_error(op_names[op], err ? err->code : TD_INTERNAL);
+}
+
+#define WRAP(op, params, args)                                                                 \
+    static bool m_##op params                                                                  \
+    {                                                                                          \
+        const struct wrapped *w = wrapped_of(st);                                              \
+        int64_t t0 = now_us();                                                                 \
+        bool ok = w->orig->op args;                                                            \
+        record(w, OP_##op, t0, ok, err);                                                       \
+        return ok;                                                                             \
+    }
+
+WRAP(ping, (struct store *st, struct td_err *err), (st, err))
+WRAP(user_insert, (struct store *st, const struct td_user *u, struct td_err *err), (st, u, err))
+WRAP(user_update, (struct store *st, const struct td_user *u, struct td_err *err), (st, u, err))
+WRAP(user_get, (struct store *st, const char *id, struct td_user *out, struct td_err *err),
+     (st, id, out, err))
+WRAP(user_get_by_email,
+     (struct store *st, const char *email, struct td_user *out, struct td_err *err),
+     (st, email, out, err))
+WRAP(user_list, (struct store *st, int role, struct td_user_list *out, struct td_err *err),
+     (st, role, out, err))
+WRAP(ticket_next_number, (struct store *st, int64_t *out, struct td_err *err), (st, out, err))
+WRAP(ticket_insert,
+     (struct store *st, const struct td_ticket *t, const struct td_event *created,
+      struct td_err *err),
+     (st, t, created, err))
+WRAP(ticket_update,
+     (struct store *st, const struct td_ticket *t, int64_t expected_version,
+      const struct td_event *events, size_t n, struct td_err *err),
+     (st, t, expected_version, events, n, err))
+WRAP(ticket_get, (struct store *st, int64_t number, struct td_ticket *out, struct td_err *err),
+     (st, number, out, err))
+WRAP(ticket_list,
+     (struct store *st, const struct td_ticket_filter *f, struct td_ticket_list *out,
+      struct td_err *err),
+     (st, f, out, err))
+WRAP(ticket_add_msgid, (struct store *st, int64_t number, const char *msgid, struct td_err *err),
+     (st, number, msgid, err))
+WRAP(ticket_find_by_msgid,
+     (struct store *st, const char *msgid, int64_t *number, struct td_err *err),
+     (st, msgid, number, err))
+WRAP(comment_insert,
+     (struct store *st, const struct td_comment *c, const struct td_event *ev, struct td_err *err),
+     (st, c, ev, err))
+WRAP(comment_list,
+     (struct store *st, int64_t ticket, bool include_internal, struct td_comment_list *out,
+      struct td_err *err),
+     (st, ticket, include_internal, out, err))
+WRAP(comment_find_by_msgid,
+     (struct store *st, const char *msgid, struct td_comment *out, struct td_err *err),
+     (st, msgid, out, err))
+WRAP(history_list,
+     (struct store *st, int64_t ticket, struct td_event_list *out, struct td_err *err),
+     (st, ticket, out, err))
+WRAP(attachment_put, (struct store *st, const struct td_attachment *a, struct td_err *err),
+     (st, a, err))
+WRAP(attachment_get,
+     (struct store *st, const char *id, struct td_attachment *out, struct td_err *err),
+     (st, id, out, err))
+WRAP(msgid_put, (struct store *st, const char *msgid, int64_t ticket, struct td_err *err),
+     (st, msgid, ticket, err))
+WRAP(msgid_get, (struct store *st, const char *msgid, int64_t *ticket, struct td_err *err),
+     (st, msgid, ticket, err))
+WRAP(lease_acquire,
+     (struct store *st, const char *mailbox, const char *owner, td_time now, int64_t ttl_ms,
+      struct td_err *err),
+     (st, mailbox, owner, now, ttl_ms, err))
+WRAP(lease_release, (struct store *st, const char *mailbox, const char *owner, struct td_err *err),
+     (st, mailbox, owner, err))
+WRAP(mailbox_get,
+     (struct store *st, const char *mailbox, struct td_mailbox_state *out, struct td_err *err),
+     (st, mailbox, out, err))
+WRAP(mailbox_set_uid,
+     (struct store *st, const char *mailbox, const char *owner, td_time now, uint32_t uidvalidity,
+      uint32_t last_uid, struct td_err *err),
+     (st, mailbox, owner, now, uidvalidity, last_uid, err))
+WRAP(outbox_insert, (struct store *st, const struct td_outbox *o, struct td_err *err), (st, o, err))
+WRAP(outbox_claim,
+     (struct store *st, const char *owner, td_time now, int64_t lease_ms, struct td_outbox *out,
+      struct td_err *err),
+     (st, owner, now, lease_ms, out, err))
+WRAP(outbox_finish,
+     (struct store *st, const char *id, const char *owner, enum td_outbox_state state,
+      const char *error, td_time next_attempt, struct td_err *err),
+     (st, id, owner, state, error, next_attempt, err))
+WRAP(outbox_list,
+     (struct store *st, int state, size_t limit, struct td_outbox_list *out, struct td_err *err),
+     (st, state, limit, out, err))
+WRAP(outbox_count_recent,
+     (struct store *st, const char *recipient, td_time since, int64_t *out, struct td_err *err),
+     (st, recipient, since, out, err))
+WRAP(token_insert, (struct store *st, const struct td_refresh_token *t, struct td_err *err),
+     (st, t, err))
+WRAP(token_get,
+     (struct store *st, const char *hash, struct td_refresh_token *out, struct td_err *err),
+     (st, hash, out, err))
+WRAP(token_mark_used_if_unused,
+     (struct store *st, const char *hash, td_time now, struct td_refresh_token *out,
+      struct td_err *err),
+     (st, hash, now, out, err))
+WRAP(token_revoke_family, (struct store *st, const char *family, struct td_err *err),
+     (st, family, err))
+WRAP(token_purge, (struct store *st, td_time before, int64_t *deleted, struct td_err *err),
+     (st, before, deleted, err))
+WRAP(attachment_owner,
+     (struct store *st, const char *attachment_id, int64_t *ticket, bool *internal,
+      struct td_err *err),
+     (st, attachment_id, ticket, internal, err))
+
+static void m_close(struct store *st)
+{
+    struct wrapped *w = (struct wrapped *)(void *)st->ops;
+    st->ops = w->orig;
+    free(w);
+    st->ops->close(st);
+}
+
+/* name, close and the timed operations: the size the table has when this
+ * file knows every operation. */
+bool store_metrics_complete(void)
+{
+    return sizeof(struct store_ops) == offsetof(struct store_ops, close) + (N_OPS + 1) * sizeof(void (*)(void));
+}
+
+bool store_metrics_wrapped(const struct store *st)
+{
+    return st != NULL && st->ops->close == m_close;
+}
+
+void store_metrics_wrap(struct store *st)
+{
+    if (st == NULL || store_metrics_wrapped(st))
+        return;
+    struct wrapped *w = td_calloc(1, sizeof *w);
+    w->orig = st->ops;
+    w->ops = *st->ops; /* unknown operations keep the backend's function */
+    w->ops.close = m_close;
+    for (int i = 0; i < N_OPS; i++)
+        w->latency[i] = stats_store_op_series(op_names[i]);
+    /* A backend without an optional operation (NULL) stays without it. */
+#define X(op) if (w->orig->op) w->ops.op = m_##op;
+    STORE_METRICS_OPS(X)
+#undef X
+    st->ops = &w->ops;
+}
