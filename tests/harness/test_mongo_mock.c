@@ -498,6 +498,66 @@ static void test_sort_skip_limit_and_batches(void **state)
     mongoc_collection_destroy(c);
 }
 
+static void expect_ids(mongoc_collection_t *c, bson_t *filter, bson_t *opts, const int *want,
+                       int n)
+{
+    mongoc_cursor_t *cur = mongoc_collection_find_with_opts(c, filter, opts, NULL);
+    const bson_t *doc;
+    bson_error_t err;
+    int i = 0;
+    while (mongoc_cursor_next(cur, &doc)) {
+        assert_true(i < n);
+        assert_int_equal(get_int(doc, "_id", BSON_TYPE_INT32), want[i]);
+        i++;
+    }
+    if (mongoc_cursor_error(cur, &err))
+        fail_msg("find: %s", err.message);
+    assert_int_equal(i, n);
+    mongoc_cursor_destroy(cur);
+    bson_destroy(filter);
+    bson_destroy(opts);
+}
+
+/* Query forms mongomock gets wrong unpatched. */
+static void test_query_forms(void **state)
+{
+    bson_error_t err;
+    (void)state;
+    mongoc_collection_t *c = fresh("forms");
+    bson_t *d1 = BCON_NEW("_id", BCON_INT32(1), "n", BCON_INT32(2), "tags", "[", "a", "]", "z",
+                          BCON_INT32(0), "a", BCON_INT32(1), "b", "{", "y", BCON_INT32(2), "x",
+                          BCON_INT32(1), "}");
+    bson_t *d2 = BCON_NEW("_id", BCON_INT32(2), "n", BCON_INT64(2), "tags", "a");
+    bson_t *d3 = BCON_NEW("_id", BCON_INT32(3), "n", BCON_DOUBLE(2.0), "tags", "[", "]");
+    const bson_t *docs[] = { d1, d2, d3 };
+    assert_true(mongoc_collection_insert_many(c, docs, 3, NULL, NULL, &err));
+
+    int one[] = { 1 }, two[] = { 2 }, all[] = { 1, 2, 3 };
+    expect_ids(c, BCON_NEW("n", "{", "$type", "long", "}"), bson_new(), two, 1);
+    expect_ids(c, BCON_NEW("n", "{", "$type", "int", "}"), bson_new(), one, 1);
+    expect_ids(c, BCON_NEW("n", "{", "$type", BCON_INT32(18), "}"), bson_new(), two, 1);
+    expect_ids(c, BCON_NEW("n", BCON_INT32(2)), BCON_NEW("sort", "{", "_id", BCON_INT32(1), "}"),
+               all, 3);     /* numbers compare by value across types */
+    expect_ids(c, BCON_NEW("tags", "{", "$size", BCON_INT32(1), "}"), bson_new(), one, 1);
+
+    /* Projections keep the document's field order, _id first. */
+    bson_t *opts = BCON_NEW("projection", "{", "b.x", BCON_INT32(1), "a", BCON_INT32(1), "b.y",
+                            BCON_INT32(1), "}");
+    mongoc_cursor_t *cur = mongoc_collection_find_with_opts(c, d1 /* by _id etc. */, opts, NULL);
+    const bson_t *doc;
+    assert_true(mongoc_cursor_next(cur, &doc));
+    char *json = bson_as_relaxed_extended_json(doc, NULL);
+    assert_string_equal(json, "{ \"_id\" : 1, \"a\" : 1, \"b\" : { \"y\" : 2, \"x\" : 1 } }");
+    bson_free(json);
+    mongoc_cursor_destroy(cur);
+    bson_destroy(opts);
+
+    bson_destroy(d1);
+    bson_destroy(d2);
+    bson_destroy(d3);
+    mongoc_collection_destroy(c);
+}
+
 /* ---- update operators and their reply counts ---- */
 
 static void test_update_operators(void **state)
@@ -698,6 +758,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_types_round_trip, test_setup, test_teardown),
         cmocka_unit_test_setup_teardown(test_sort_skip_limit_and_batches, test_setup,
                                         test_teardown),
+        cmocka_unit_test_setup_teardown(test_query_forms, test_setup, test_teardown),
         cmocka_unit_test_setup_teardown(test_update_operators, test_setup, test_teardown),
         cmocka_unit_test_setup_teardown(test_gridfs_round_trip, test_setup, test_teardown),
         cmocka_unit_test_setup_teardown(test_commands_and_errors, test_setup, test_teardown),

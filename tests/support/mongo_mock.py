@@ -14,8 +14,14 @@ against a real server (TICKETD_TEST_MONGO_URI), and vice versa.
 Why the patches below: mongomock is a pymongo stand-in, not a server, and it
 is unfaithful where a backend would notice: $inc turns int64 into int32,
 duplicate-key errors carry no index name, a failing update operator leaves
-the document half-updated, unique indexes ignore partial filters when built.
-Each patch says what it fixes.
+the document half-updated, unique indexes ignore partial filters when built,
+$type cannot tell int from long, $size counts string length, projections
+reorder fields, upserts store _id last. Each patch says what it fixes.
+
+Not supported (the reply is code 238 NotImplemented, never a silent wrong
+answer): collation, arrayFilters, pipeline-style updates, $text, tailable
+cursors, transactions (the mock is a standalone), capped collections and
+validators.
 
 Concurrency: mockupdb runs one thread per connection but handles every
 request under one server lock, so mongomock (not thread-safe) sees one
@@ -33,6 +39,7 @@ import itertools
 import operator
 import os
 import random
+import re
 import signal
 import socket
 import struct
@@ -48,6 +55,7 @@ from bson.codec_options import CodecOptions
 from bson.int64 import Int64
 from bson.objectid import ObjectId
 from mongomock import collection as mm_collection
+from mongomock import filtering as mm_filtering
 from mongomock import helpers as mm_helpers
 from mongomock.filtering import filter_applies
 from pymongo.errors import (CollectionInvalid, DuplicateKeyError, InvalidName,
@@ -376,6 +384,75 @@ class _KeyCheck(object):
 
 
 mm_collection.BSON = _KeyCheck
+
+
+# $type: mongomock tells int from long by bit length, not by BSON type, so
+# Int64(2) is an "int"; it also lacks null/regex/timestamp and the numeric
+# type codes. $size: mongomock counts string length and dict keys; mongod
+# matches arrays only. $mod: missing.
+mm_filtering.TYPE_MAP.update({
+    'int': lambda v: (isinstance(v, int) and not isinstance(v, (bool, Int64))
+                      and -2**31 <= v < 2**31),
+    'long': lambda v: isinstance(v, Int64) or (
+        isinstance(v, int) and not isinstance(v, bool)
+        and not -2**31 <= v < 2**31),
+    'null': lambda v: v is None,
+    'regex': lambda v: isinstance(v, (bson.regex.Regex, type(re.compile('')))),
+    'timestamp': lambda v: isinstance(v, bson.timestamp.Timestamp),
+    'minKey': lambda v: isinstance(v, bson.min_key.MinKey),
+    'maxKey': lambda v: isinstance(v, bson.max_key.MaxKey),
+})
+for _code, _name in ((1, 'double'), (2, 'string'), (3, 'object'), (4, 'array'),
+                     (5, 'binData'), (7, 'objectId'), (8, 'bool'), (9, 'date'),
+                     (10, 'null'), (11, 'regex'), (16, 'int'),
+                     (17, 'timestamp'), (18, 'long'), (19, 'decimal'),
+                     (-1, 'minKey'), (127, 'maxKey')):
+    mm_filtering.TYPE_MAP[_code] = mm_filtering.TYPE_MAP[_name]
+
+
+def _mod_op(doc_val, search_val):
+    if not isinstance(search_val, list) or len(search_val) != 2:
+        raise OperationFailure('malformed mod, needs to be an array of '
+                               'size 2', 2)
+    divisor, remainder = (int(x) for x in search_val)
+    if divisor == 0:
+        raise OperationFailure('divisor cannot be 0', 2)
+    values = doc_val if isinstance(doc_val, list) else [doc_val]
+    for v in values:
+        if _is_number(v):
+            n = int(v)      # truncates toward zero, like mongod
+            r = abs(n) % abs(divisor) * (-1 if n < 0 else 1)
+            if r == remainder:
+                return True
+    return False
+
+
+_ops = mm_filtering._filterer_inst._operator_map
+_ops['$size'] = lambda dv, sv: isinstance(dv, list) and len(dv) == sv
+_ops['$mod'] = _mod_op
+
+
+def reorder_like(doc, model):
+    """doc with its keys in model's order: mongod keeps document order in
+    projections, mongomock moves _id last and puts $slice fields after."""
+    if isinstance(doc, dict) and isinstance(model, dict):
+        out = {k: reorder_like(doc[k], model[k]) for k in model if k in doc}
+        out.update((k, v) for k, v in doc.items() if k not in out)
+        return out
+    if isinstance(doc, list) and isinstance(model, list) and \
+            len(doc) == len(model):
+        return [reorder_like(d, m) for d, m in zip(doc, model)]
+    return doc
+
+
+def find_docs(coll, flt, projection=None, **kwargs):
+    """coll.find(flt, projection, **kwargs) as a list, projected in
+    document order."""
+    docs = list(coll.find(flt, None, **kwargs))
+    if projection:
+        docs = [reorder_like(coll._copy_only_fields(d, dict(projection), dict),
+                             d) for d in docs]
+    return docs
 
 
 def _store_key(doc_id):
@@ -783,7 +860,7 @@ class MockServer(object):
         if pre is not None:
             pre_id = pre['_id']
             by_id = {'_id': pre_id}
-            pre_value = coll.find_one(by_id, fields)
+            pre_value = find_docs(coll, by_id, fields)[0]
             if remove:
                 coll.delete_one(by_id)
                 leo, value = {'n': 1}, pre_value
@@ -801,7 +878,7 @@ class MockServer(object):
                 except WriteError as e:
                     raise CommandError(*error_code(e))
                 leo = {'n': 1, 'updatedExisting': True}
-                value = coll.find_one(by_id, fields) if new else pre_value
+                value = find_docs(coll, by_id, fields)[0] if new else pre_value
         elif upsert:
             try:
                 r = self.apply_update(coll, query, update, True, False)
@@ -810,7 +887,7 @@ class MockServer(object):
             leo = {'n': 1, 'updatedExisting': False,
                    'upserted': r['upserted']}
             if new:
-                value = coll.find_one({'_id': r['upserted']}, fields)
+                value = find_docs(coll, {'_id': r['upserted']}, fields)[0]
         elif not remove:
             leo = {'n': 0, 'updatedExisting': False}
         return {'lastErrorObject': leo, 'value': value, 'ok': 1.0}
@@ -829,9 +906,9 @@ class MockServer(object):
         if skip < 0:
             raise CommandError(2, 'skip value must be non-negative')
         sort = list((cmd.get('sort') or {}).items()) or None
-        docs = list(coll.find(cmd.get('filter') or {},
-                              cmd.get('projection') or None,
-                              skip=skip, limit=limit, sort=sort))
+        docs = find_docs(coll, cmd.get('filter') or {},
+                         cmd.get('projection') or None,
+                         skip=skip, limit=limit, sort=sort)
         return self.cursor_reply(coll.full_name, docs, cmd.get('batchSize'),
                                  single, 'firstBatch')
 
