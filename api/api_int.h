@@ -21,6 +21,7 @@
 #include "core/core.h"
 #include "core/err.h"
 #include "core/model.h"
+#include "core/strv.h"
 
 struct MHD_Connection;
 struct MHD_Daemon;
@@ -56,10 +57,21 @@ bool settings_load(struct td_config *cfg, const struct td_core *core, struct api
                    struct td_err *err);
 void settings_free(struct api_settings *s);
 
+/* ---- /metrics and /readyz (routes_ops.c): the readiness keys of [api] */
+struct ops_settings {
+    int64_t outbox_max_age_s;   /* readyz_outbox_max_age; 0 = not checked */
+    int64_t lease_grace_s;      /* readyz_lease_grace */
+    struct strv mailboxes;      /* readyz_mailboxes, or every [mailbox NAME] */
+};
+
+bool ops_settings_load(struct td_config *cfg, struct ops_settings *o, struct td_err *err);
+void ops_settings_free(struct ops_settings *o);
+
 /* ---- the server (server.c) ---------------------------------------- */
 struct api {
     struct td_core *core;       /* borrowed from the cli env */
     struct api_settings set;
+    struct ops_settings ops;
     struct ratelimit *rl_account; /* failed logins per account */
     struct ratelimit *rl_addr;    /* failed logins per client address */
     struct MHD_Daemon *mhd;
@@ -312,6 +324,8 @@ const char *openapi_doc(size_t *len);
 /* ---- handlers -------------------------------------------------------- */
 void h_healthz(struct api_req *r, struct api_resp *out);
 void h_openapi(struct api_req *r, struct api_resp *out);
+void h_metrics(struct api_req *r, struct api_resp *out);
+void h_readyz(struct api_req *r, struct api_resp *out);
 
 void h_register(struct api_req *r, struct api_resp *out);
 void h_login(struct api_req *r, struct api_resp *out);

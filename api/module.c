@@ -12,6 +12,7 @@ static void api_free(struct api *api)
 {
     ratelimit_free(api->rl_account);
     ratelimit_free(api->rl_addr);
+    ops_settings_free(&api->ops);
     settings_free(&api->set);
     free(api);
 }
@@ -22,6 +23,10 @@ bool api_start(struct cli_env *env, void **handle, struct td_err *err)
     api->core = &env->core;
     if (!settings_load(env->cfg, &env->core, &api->set, err)) {
         free(api);
+        return false;
+    }
+    if (!ops_settings_load(env->cfg, &api->ops, err)) {
+        api_free(api);
         return false;
     }
     int64_t window_ms = api->set.login_window_s * 1000;

@@ -21,6 +21,8 @@
 const struct api_route api_routes[] = {
     { "GET", "/healthz", h_healthz, ROUTE_PUBLIC },
     { "GET", "/api/v1/openapi.json", h_openapi, ROUTE_PUBLIC },
+    { "GET", "/readyz", h_readyz, ROUTE_PUBLIC },   /* routes_ops.c */
+    { "GET", "/metrics", h_metrics, ROUTE_PUBLIC }, /* routes_ops.c */
 
     { "POST", "/api/v1/auth/register", h_register, ROUTE_PUBLIC },
     { "POST", "/api/v1/auth/login", h_login, ROUTE_PUBLIC },

@@ -18,6 +18,7 @@
 #include "core/id.h"
 #include "core/log.h"
 #include "core/mem.h"
+#include "core/stats.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -121,6 +122,16 @@ static void req_free(struct api_req *r)
     free(r);
 }
 
+/* The method as a metric label: a fixed set, whatever clients send. */
+static const char *metric_method(const char *m)
+{
+    static const char *const known[] = { "GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS" };
+    for (size_t i = 0; i < sizeof known / sizeof *known; i++)
+        if (strcmp(m, known[i]) == 0)
+            return known[i];
+    return "other";
+}
+
 static enum MHD_Result send_resp(struct api_req *r, struct api_resp *out)
 {
     if (out->status == 0) /* a handler that forgot to answer is a bug */
@@ -145,6 +156,9 @@ static enum MHD_Result send_resp(struct api_req *r, struct api_resp *out)
     enum MHD_Result ret = MHD_queue_response(r->conn, out->status, mr);
     MHD_destroy_response(mr);
     r->responded = true;
+    int64_t us = now_us() - r->start_us;
+    stats_http_request(metric_method(r->method), r->route ? r->route->pattern : "(none)",
+                       out->status, us > 0 ? (uint64_t)us : 0);
     log_event(out->status >= 500 ? LOG_WARN : LOG_INFO, "http_request",
               LF_S("request_id", r->request_id), LF_S("method", r->method),
               LF_S("route", r->route ? r->route->pattern : "(none)"), LF_I("status", out->status),

@@ -1,6 +1,7 @@
 /* env.c - config, logging, store and core for a subcommand. */
 #include "cli.h"
 #include "core/log.h"
+#include "core/store_metrics.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -75,6 +76,7 @@ int cli_env_open(const char *config_path, struct cli_env *env)
         cli_env_close(env);
         return rc == EXIT_CONFIG ? EXIT_CONFIG : EXIT_UNAVAILABLE;
     }
+    store_metrics_wrap(env->store); /* ticketd_store_operation_duration_seconds */
     env->core.store = env->store;
     return EXIT_OK;
 config_error:
