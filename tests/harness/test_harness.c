@@ -338,6 +338,44 @@ static void test_servers_die_with_the_test(void **state)
     harness_rmtree(s.dir);
 }
 
+/* A test whose assertion fails skips its harness_stop(): the process's
+ * exit still kills the servers and removes the dirs it left. */
+static void test_exit_sweeps_what_a_failed_test_left(void **state)
+{
+    struct {
+        pid_t pid;
+        char dir[256];
+    } left = { 0, "" };
+    int fds[2];
+    (void)state;
+    assert_int_equal(pipe(fds), 0);
+    fflush(NULL);   /* or the child's exit() would print our buffers again */
+    pid_t test = fork();
+    assert_true(test >= 0);
+    if (test == 0) {
+        struct harness_server s;
+        const char *argv[] = { "/bin/sleep", "60", NULL };
+        close(fds[0]);
+        memset(&s, 0, sizeof s);
+        if (!harness_tempdir(s.dir, sizeof s.dir) || !harness_spawn(&s, argv))
+            _exit(1);
+        left.pid = s.pid;
+        memcpy(left.dir, s.dir, sizeof left.dir);
+        if (write(fds[1], &left, sizeof left) != (ssize_t)sizeof left)
+            _exit(1);
+        exit(0);    /* like a test binary ending after a failed test */
+    }
+    close(fds[1]);
+    assert_int_equal(read(fds[0], &left, sizeof left), (ssize_t)sizeof left);
+    close(fds[0]);
+    int st;
+    assert_int_equal(waitpid(test, &st, 0), test);
+    assert_true(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+    assert_true(left.pid > 0 && left.dir[0] == '/');
+    assert_false(path_exists(left.dir));
+    assert_true(gone_within(left.pid, 3000));
+}
+
 /* ---- servers ---- */
 
 static void test_stop_kills_and_removes_dir(void **state)
@@ -530,6 +568,7 @@ int main(void)
         cmocka_unit_test(test_wait_ready_is_bounded),
         cmocka_unit_test(test_stop_kills_whole_group),
         cmocka_unit_test(test_servers_die_with_the_test),
+        cmocka_unit_test(test_exit_sweeps_what_a_failed_test_left),
         cmocka_unit_test(test_stop_kills_and_removes_dir),
         cmocka_unit_test(test_smtp_sink_keeps_each_mail),
         cmocka_unit_test(test_dovecot_lmtp_delivery_shows_in_imap),

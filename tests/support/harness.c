@@ -1,5 +1,12 @@
-/* harness.c - the harness's plumbing: temp dirs, free ports, and a tiny
- * bounded socket client for test dialogues (SMTP, LMTP, IMAP by hand).
+/* harness.c - the harness's plumbing: temp dirs, free ports, a tiny
+ * bounded socket client for test dialogues (SMTP, LMTP, IMAP by hand), and
+ * the exit-time sweep.
+ *
+ * The sweep: a failing cmocka assertion longjmps out of a test, past its
+ * harness_stop() and harness_rmtree(). So every server pid and temp dir is
+ * also recorded here, and whatever is still recorded when the test process
+ * exits is killed and removed (atexit). Only in the process that made
+ * them: a forked child that exits must not sweep its parent's servers.
  *
  * Every socket call here has a deadline: a test that waits forever on a
  * server that never answers is worse than one that fails. Process handling
@@ -12,16 +19,91 @@
 #include <ftw.h>
 #include <netinet/in.h>
 #include <poll.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
 #define TEMP_PREFIX "ticketd-test."
+
+#define MAX_TRACKED 128
+
+struct tracked {
+    pid_t owner;        /* process that recorded it; 0 = free slot */
+    pid_t pid;          /* server pid, or 0 for a dir */
+    char dir[256];
+};
+
+static struct tracked tracked[MAX_TRACKED];
+
+static void sweep(void)
+{
+    pid_t me = getpid();
+    /* Servers first, so nothing writes into a dir while it is removed. */
+    for (int i = 0; i < MAX_TRACKED; i++) {
+        if (tracked[i].owner == me && tracked[i].pid > 0) {
+            fprintf(stderr, "harness: at exit: killing server pid %d (test did not stop it)\n",
+                    (int)tracked[i].pid);
+            kill(-tracked[i].pid, SIGKILL);
+            kill(tracked[i].pid, SIGKILL);
+            for (int ms = 0; ms < 2000 && waitpid(tracked[i].pid, NULL, WNOHANG) == 0; ms += 5)
+                usleep(5 * 1000);
+            tracked[i].owner = 0;
+        }
+    }
+    for (int i = 0; i < MAX_TRACKED; i++) {
+        if (tracked[i].owner == me && tracked[i].pid == 0) {
+            char dir[256];
+            memcpy(dir, tracked[i].dir, sizeof dir);
+            tracked[i].owner = 0;
+            harness_rmtree(dir);
+        }
+    }
+}
+
+static void track(pid_t pid, const char *dir)
+{
+    static bool registered;
+    if (!registered) {
+        registered = atexit(sweep) == 0;
+        if (!registered)
+            fprintf(stderr, "harness: atexit failed: servers of failed tests may linger\n");
+    }
+    for (int i = 0; i < MAX_TRACKED; i++) {
+        if (tracked[i].owner == 0) {
+            tracked[i].owner = getpid();
+            tracked[i].pid = pid;
+            snprintf(tracked[i].dir, sizeof tracked[i].dir, "%s", dir ? dir : "");
+            return;
+        }
+    }
+    fprintf(stderr, "harness: over %d live servers and dirs; not tracking more\n", MAX_TRACKED);
+}
+
+void harness_track_pid(pid_t pid)
+{
+    track(pid, NULL);
+}
+
+void harness_untrack_pid(pid_t pid)
+{
+    for (int i = 0; i < MAX_TRACKED; i++)
+        if (tracked[i].owner && tracked[i].pid == pid)
+            tracked[i].owner = 0;
+}
+
+static void untrack_dir(const char *dir)
+{
+    for (int i = 0; i < MAX_TRACKED; i++)
+        if (tracked[i].owner && tracked[i].pid == 0 && strcmp(tracked[i].dir, dir) == 0)
+            tracked[i].owner = 0;
+}
 
 const char *harness_support_dir(void)
 {
@@ -53,6 +135,7 @@ bool harness_tempdir(char *out, size_t len)
         out[0] = '\0';
         return false;
     }
+    track(0, out);
     return true;
 }
 
@@ -79,6 +162,7 @@ void harness_rmtree(const char *path)
         fprintf(stderr, "harness: refusing to remove %s (not a harness temp dir)\n", path);
         return;
     }
+    untrack_dir(path);
     rmtree_failures = 0;
     /* FTW_DEPTH: children before their directory; FTW_PHYS: never follow
      * a symlink out of the tree. */

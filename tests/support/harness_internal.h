@@ -22,6 +22,11 @@ typedef bool (*harness_try_fn)(struct harness_server *s, const void *arg);
 bool harness_start_with_retries(struct harness_server *s, const char *what, harness_try_fn try,
                                 const void *arg);
 
+/* The exit-time sweep's record of live server pids (see harness.c).
+ * Temp dirs are recorded by harness_tempdir and harness_rmtree. */
+void harness_track_pid(pid_t pid);
+void harness_untrack_pid(pid_t pid);
+
 /* Monotonic milliseconds. */
 long long harness_now_ms(void);
 

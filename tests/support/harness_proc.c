@@ -114,6 +114,7 @@ bool harness_spawn(struct harness_server *s, const char *const argv[])
      * (EACCES once the child has exec'd is fine: it did it itself). */
     setpgid(pid, pid);
     s->pid = pid;
+    harness_track_pid(pid);
     return true;
 }
 
@@ -137,6 +138,7 @@ static bool reaped(struct harness_server *s, char *why, size_t len)
         snprintf(why, len, "killed by signal %d", WTERMSIG(st));
     else
         snprintf(why, len, "ended (wait status %d)", st);
+    harness_untrack_pid(s->pid);
     s->pid = 0;
     return true;
 }
@@ -216,6 +218,7 @@ bool harness_start_with_retries(struct harness_server *s, const char *what,
             kill(-pid, SIGKILL);
             kill(pid, SIGKILL);
             waitpid(pid, NULL, 0);
+            harness_untrack_pid(pid);
             s->pid = 0;
         }
         if (!died || attempt >= HARNESS_START_ATTEMPTS) {
@@ -298,9 +301,10 @@ void harness_stop(struct harness_server *s)
         long long deadline = harness_now_ms() + 3000;
         while (group_running(pid) && harness_now_ms() < deadline)
             usleep(5 * 1000);
-        if (exited_within(pid, 10) && !group_running(pid))
+        if (exited_within(pid, 10) && !group_running(pid)) {
             waitpid(pid, NULL, 0);
-        else
+            harness_untrack_pid(pid);
+        } else
             fprintf(stderr, "harness: pid %d or its group survived SIGKILL (stuck in the kernel?)\n",
                     (int)pid);
     }
