@@ -5,8 +5,9 @@
  * returns false (after printing why, with the tail of the server's log,
  * to stderr) if it does not come up. harness_stop() always stops it (TERM,
  * then KILL after a bounded wait) and removes the directory. The servers
- * also die with the test process (PR_SET_PDEATHSIG), so a crashing test
- * leaves nothing behind.
+ * also die with the test process (PR_SET_PDEATHSIG), and servers and temp
+ * dirs a failed test did not stop are killed and removed when the test
+ * binary exits (atexit), so failing or crashing tests leave nothing behind.
  *
  * Every server writes its stdout/stderr to DIR/server.log. Start functions
  * zero the struct first; harness_stop() zeroes it again, so it is safe to
@@ -60,7 +61,8 @@ const char *harness_support_dir(void);
 /* A fresh temp directory (mkdtemp of "ticketd-test.XXXXXX" under $TMPDIR or
  * /tmp); out gets the path. harness_rmtree removes it with everything
  * inside; as a guard against accidents it refuses any path without a
- * "/ticketd-test." component (so only such temp dirs and what is in them). */
+ * "/ticketd-test." component (so only such temp dirs and what is in them).
+ * A temp dir still there when the test binary exits is removed then. */
 bool harness_tempdir(char *out, size_t len);
 void harness_rmtree(const char *path);
 
