@@ -7,7 +7,8 @@
  * then KILL after a bounded wait) and removes the directory. The servers
  * also die with the test process (PR_SET_PDEATHSIG), and servers and temp
  * dirs a failed test did not stop are killed and removed when the test
- * binary exits (atexit), so failing or crashing tests leave nothing behind.
+ * binary exits (atexit). Only a binary killed outright (SIGKILL, say)
+ * leaves its temp dirs; its servers still die.
  *
  * Every server writes its stdout/stderr to DIR/server.log. Start functions
  * zero the struct first; harness_stop() zeroes it again, so it is safe to
