@@ -14,5 +14,7 @@ bool api_start(struct cli_env *env, void **handle, struct td_err *err);
 /* Stops accepting, lets in-flight requests finish (bounded), frees. */
 void api_stop(void *handle);
 void api_reload(void *handle);
+/* check-config: reads and validates [api] without listening. */
+bool api_check(struct cli_env *env, struct td_err *err);
 
 #endif

@@ -40,6 +40,18 @@ bool api_start(struct cli_env *env, void **handle, struct td_err *err)
     return true;
 }
 
+bool api_check(struct cli_env *env, struct td_err *err)
+{
+    struct api_settings set;
+    struct ops_settings ops;
+    memset(&ops, 0, sizeof ops);
+    bool ok = settings_load(env->cfg, &env->core, &set, err) &&
+              ops_settings_load(env->cfg, &ops, err);
+    ops_settings_free(&ops);
+    settings_free(&set);
+    return ok;
+}
+
 void api_stop(void *handle)
 {
     struct api *api = handle;

@@ -4,7 +4,7 @@
 #include "api/api.h"
 
 const struct cli_module cli_modules[] = {
-    { "api", api_start, api_stop, api_reload },
-    { NULL, NULL, NULL, NULL }, /* placeholder so the array is never empty */
+    { "api", api_start, api_stop, api_reload, api_check },
+    { NULL, NULL, NULL, NULL, NULL }, /* placeholder so the array is never empty */
 };
 const int cli_n_modules = (int)(sizeof cli_modules / sizeof cli_modules[0]) - 1;

@@ -16,6 +16,11 @@ struct cli_module {
     void (*stop)(void *handle);
     /* SIGHUP: reload templates / log level; may be NULL. */
     void (*reload)(void *handle);
+    /* `ticketd check-config`: reads and validates the module's keys as
+     * start does (loads templates, parses addresses...) but starts
+     * nothing and connects to nothing. NULL: its keys cannot be checked
+     * (check-config then reports them as unknown). */
+    bool (*check)(struct cli_env *env, struct td_err *err);
 };
 
 extern const struct cli_module cli_modules[];
