@@ -2,6 +2,7 @@
 #include "cli.h"
 #include "core/log.h"
 #include "core/store_metrics.h"
+#include "core/notify.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -78,6 +79,10 @@ int cli_env_open(const char *config_path, struct cli_env *env)
     }
     store_metrics_wrap(env->store); /* ticketd_store_operation_duration_seconds */
     env->core.store = env->store;
+    /* Every process that changes tickets plans their notifications (the
+     * sender may run in another process). */
+    if (!notify_attach(env->cfg, &env->core, &err))
+        goto config_error;
     return EXIT_OK;
 config_error:
     cli_fail("config", &err);
@@ -87,6 +92,7 @@ config_error:
 
 void cli_env_close(struct cli_env *env)
 {
+    notify_detach(&env->core);
     store_close(env->store);
     config_free(env->cfg);
     memset(env, 0, sizeof *env);

@@ -1,9 +1,13 @@
 /* modules.c - the table of modules `ticketd serve` runs. Adapters add
  * their row here and nothing else in cli/. */
 #include "modules.h"
+#include "notify/module.h"
 #include "api/api.h"
 
 const struct cli_module cli_modules[] = {
+    /* First: started before and stopped after the modules that change
+     * tickets, so their last changes still wake it. */
+    { "sender", sender_module_start, sender_module_stop, sender_module_reload, sender_module_check },
     { "api", api_start, api_stop, api_reload, api_check },
     { NULL, NULL, NULL, NULL, NULL }, /* placeholder so the array is never empty */
 };

@@ -1,0 +1,246 @@
+/* deliver.c - one claimed outbox row, from its payload to its outcome.
+ * See sender.h for the steps and why the Message-ID is recorded first. */
+#include "notify/message.h"
+#include "notify/sender_int.h"
+#include "core/buf.h"
+#include "core/id.h"
+#include "core/log.h"
+#include "core/mem.h"
+
+#include <jansson.h>
+#include <stdarg.h>
+#include <sodium.h>
+#include <stdio.h>
+#include <string.h>
+
+#define MAX_REFERENCES 10
+
+struct outcome {
+    enum td_outbox_state state; /* SENT, PENDING (retry) or FAILED */
+    char error[300];
+    long code;
+};
+
+static void set_outcome(struct outcome *o, enum td_outbox_state state, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static void set_outcome(struct outcome *o, enum td_outbox_state state, const char *fmt, ...)
+{
+    o->state = state;
+    va_list ap;
+    va_start(ap, fmt);
+    (void)vsnprintf(o->error, sizeof o->error, fmt, ap);
+    va_end(ap);
+}
+
+/* A store error: retry when the store was away, give up otherwise. */
+static void store_outcome(struct outcome *o, const char *what, const struct td_err *e)
+{
+    set_outcome(o, e->code == TD_UNAVAILABLE ? OUTBOX_PENDING : OUTBOX_FAILED, "%s: %s", what,
+                e->msg);
+}
+
+static td_time backoff(const struct sender_config *c, int attempts)
+{
+    int64_t d = c->retry_base_ms;
+    for (int i = 1; i < attempts && d < c->retry_max_ms; i++)
+        d *= 2;
+    if (d > c->retry_max_ms)
+        d = c->retry_max_ms;
+    /* Up to 10% jitter, so rows that failed together do not retry in
+     * lock-step against a server that is just coming back. */
+    uint32_t j = d >= 10 ? randombytes_uniform((uint32_t)(d / 10 > UINT32_MAX ? UINT32_MAX : d / 10)) : 0;
+    return d + (int64_t)j;
+}
+
+struct rendering {
+    json_t *payload;
+    struct template_var vars[32];
+    size_t n_vars;
+    const char *recipient_id;
+    const char *recipient_name;
+    struct template_output out;
+};
+
+static bool render(struct sender *s, const struct td_outbox *row, struct rendering *r,
+                   struct outcome *o)
+{
+    json_error_t je;
+    r->payload = json_loads(row->payload ? row->payload : "", 0, &je);
+    json_t *vars = r->payload ? json_object_get(r->payload, "vars") : NULL;
+    if (!json_is_object(vars)) {
+        set_outcome(o, OUTBOX_FAILED, "payload is not the planner's JSON: %s", je.text);
+        return false;
+    }
+    r->recipient_id = json_string_value(json_object_get(r->payload, "recipient_id"));
+    const char *key;
+    json_t *v;
+    json_object_foreach(vars, key, v) {
+        if (r->n_vars < sizeof r->vars / sizeof r->vars[0] && json_is_string(v))
+            r->vars[r->n_vars++] = (struct template_var){ key, json_string_value(v) };
+    }
+    r->recipient_name = json_string_value(json_object_get(vars, "recipient"));
+    struct td_err e;
+    td_err_clear(&e);
+    pthread_rwlock_rdlock(&s->tpl_lock);
+    bool ok = template_render(s->tpl, row->kind, r->vars, r->n_vars, &r->out, &e);
+    pthread_rwlock_unlock(&s->tpl_lock);
+    if (!ok)
+        set_outcome(o, OUTBOX_FAILED, "template: %s", e.msg);
+    return ok;
+}
+
+static void rendering_clear(struct rendering *r)
+{
+    template_output_clear(&r->out);
+    json_decref(r->payload);
+}
+
+/* The subject always carries the ticket token, whatever the template. */
+static char *subject_with_token(const char *subject, int64_t ticket)
+{
+    char token[40];
+    snprintf(token, sizeof token, "[#%lld]", (long long)ticket);
+    struct buf b = BUF_INIT;
+    if (strstr(subject, token) == NULL)
+        buf_printf(&b, "%s %s", token, subject);
+    else
+        buf_puts(&b, subject);
+    return buf_steal(&b);
+}
+
+/* Steps 2 to 4 of sender.h; fills o. */
+static void compose_and_send(struct sender *s, struct smtp_client *smtp, const struct td_outbox *row,
+                             enum notify_kind kind, struct rendering *r, struct outcome *o)
+{
+    struct store *st = s->st;
+    struct td_err e;
+    td_err_clear(&e);
+    char msgid[400], root[400];
+    sender_row_msgid(s->domain, row->id, msgid, sizeof msgid);
+    sender_ticket_msgid(s->domain, row->ticket, root, sizeof root);
+    if (!st->ops->ticket_add_msgid(st, row->ticket, root, &e) ||
+        !st->ops->ticket_add_msgid(st, row->ticket, msgid, &e)) {
+        store_outcome(o, "recording the Message-ID", &e);
+        return;
+    }
+    struct td_ticket t;
+    if (!st->ops->ticket_get(st, row->ticket, &t, &e)) {
+        store_outcome(o, "reading the ticket", &e);
+        return;
+    }
+    /* In-Reply-To: the thread's first id (the customer's first mail, or
+     * our root); References: that one and the most recent others. */
+    const char *refs[MAX_REFERENCES];
+    size_t n_refs = 0;
+    size_t n_ids = t.message_ids.n;
+    char **ids = t.message_ids.v;
+    const char *first = NULL;
+    for (size_t i = 0; i < n_ids && first == NULL; i++)
+        if (strcmp(ids[i], msgid) != 0 && message_id_safe(ids[i]))
+            first = ids[i];
+    if (first)
+        refs[n_refs++] = first;
+    size_t start = n_ids > MAX_REFERENCES ? n_ids - (MAX_REFERENCES - 1) : 0;
+    for (size_t i = start; i < n_ids && n_refs < MAX_REFERENCES; i++)
+        if (ids[i] != first && strcmp(ids[i], msgid) != 0 && message_id_safe(ids[i]))
+            refs[n_refs++] = ids[i];
+
+    char reply_to[320] = "";
+    if (reply_keys_enabled(&s->cfg.keys) && r->recipient_id != NULL &&
+        !reply_address_make(&s->cfg.keys, s->cfg.notify.support_address, row->ticket,
+                            r->recipient_id, reply_to, sizeof reply_to, &e)) {
+        log_event(LOG_WARN, "reply_address_unsigned", LF_S("id", row->id), LF_S("error", e.msg));
+        reply_to[0] = '\0';
+    }
+    char *subject = subject_with_token(r->out.subject, row->ticket);
+    char num[32];
+    snprintf(num, sizeof num, "%lld", (long long)row->ticket);
+    struct message_in m = {
+        .from_name = s->cfg.from_name,
+        .from_addr = s->cfg.from_addr,
+        .to_name = r->recipient_name,
+        .to_addr = row->recipient,
+        .reply_to_name = s->cfg.from_name,
+        .reply_to_addr = reply_to[0] ? reply_to : s->cfg.notify.support_address,
+        .subject = subject,
+        .message_id = msgid,
+        .in_reply_to = first,
+        .references = refs,
+        .n_references = n_refs,
+        .auto_submitted = notify_kind_auto_submitted(kind),
+        .x_loop = s->cfg.notify.support_address,
+        .ticket = num,
+        .date = td_now(),
+        .text = r->out.text,
+        .html = r->out.html,
+    };
+    struct buf mail = BUF_INIT;
+    if (!message_build(&m, &mail, &e)) {
+        set_outcome(o, OUTBOX_FAILED, "building the mail: %s", e.msg);
+    } else {
+        struct smtp_result res;
+        smtp_send(smtp, s->cfg.envelope_from, row->recipient, mail.data, mail.len, &res);
+        o->code = res.code;
+        if (res.outcome == SMTP_SENT)
+            set_outcome(o, OUTBOX_SENT, "%s", "");
+        else
+            set_outcome(o, res.outcome == SMTP_PERMANENT ? OUTBOX_FAILED : OUTBOX_PENDING, "%s",
+                        res.message);
+    }
+    buf_free(&mail);
+    free(subject);
+    ticket_clear(&t);
+}
+
+bool deliver_row(struct sender *s, struct smtp_client *smtp, const char *owner,
+                 struct td_outbox *row, struct td_err *err)
+{
+    struct outcome o = { .state = OUTBOX_FAILED };
+    enum notify_kind kind = NK_COUNT;
+    struct rendering r;
+    memset(&r, 0, sizeof r);
+    td_time now = td_now();
+    if (!notify_kind_parse(row->kind, &kind))
+        set_outcome(&o, OUTBOX_FAILED, "unknown kind of mail '%.64s'", row->kind ? row->kind : "");
+    else if (notify_address_blocked(&s->cfg.notify, row->recipient))
+        set_outcome(&o, OUTBOX_FAILED, "loop guard: never mail %.200s", row->recipient ? row->recipient : "");
+    else if (!message_addr_safe(row->recipient))
+        set_outcome(&o, OUTBOX_FAILED, "recipient address cannot be used in a mail");
+    else if (render(s, row, &r, &o))
+        compose_and_send(s, smtp, row, kind, &r, &o);
+    rendering_clear(&r);
+
+    td_time next = 0;
+    if (o.state == OUTBOX_PENDING) {
+        if (now - row->created > s->cfg.give_up_after_ms) {
+            char why[300];
+            snprintf(why, sizeof why, "gave up after %d attempts: %.240s", row->attempts, o.error);
+            set_outcome(&o, OUTBOX_FAILED, "%s", why);
+        } else {
+            next = td_now() + backoff(&s->cfg, row->attempts);
+        }
+    }
+    const char *error = o.state == OUTBOX_SENT ? NULL : o.error;
+    if (!s->st->ops->outbox_finish(s->st, row->id, owner, o.state, error, next, err)) {
+        log_event(LOG_WARN, "outbox_finish_failed", LF_S("id", row->id), LF_S("error", err ? err->msg : ""));
+        return false;
+    }
+    switch (o.state) {
+    case OUTBOX_SENT:
+        log_event(LOG_INFO, "mail_sent", LF_S("id", row->id), LF_I("ticket", row->ticket),
+                  LF_S("kind", row->kind), LF_S("to", row->recipient), LF_I("attempt", row->attempts));
+        break;
+    case OUTBOX_PENDING:
+        log_event(LOG_WARN, "mail_retry", LF_S("id", row->id), LF_I("ticket", row->ticket),
+                  LF_I("attempt", row->attempts), LF_I("retry_in_ms", next - td_now()),
+                  LF_S("error", o.error));
+        break;
+    default:
+        log_event(LOG_ERROR, "mail_failed", LF_S("id", row->id), LF_I("ticket", row->ticket),
+                  LF_S("kind", row->kind), LF_S("to", row->recipient), LF_I("smtp_code", o.code),
+                  LF_S("error", o.error));
+        break;
+    }
+    return true;
+}

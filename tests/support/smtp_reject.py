@@ -1,0 +1,72 @@
+#!/usr/bin/python3
+"""smtp_reject.py - an SMTP receiver that refuses chosen recipients.
+
+Used by tests/notify/ to check how the outbox sender classifies failures:
+
+    smtp_reject.py --port N --maildir DIR [--reject SUBSTR]... [--tempfail SUBSTR]...
+                   [--reject-data SUBSTR]...
+
+RCPT TO an address containing a --reject substring gets
+"550 5.1.1 <addr>: Recipient address rejected: User unknown"; one containing
+a --tempfail substring gets "451 4.3.0 Try again later"; a mail whose body
+contains a --reject-data substring gets "554 5.7.1 Message refused" at the
+end of DATA. Everything else is accepted and saved, like aiosmtpd's Mailbox
+handler, as one file in DIR/new (with X-MailFrom / X-RcptTo headers).
+Run with Debian's /usr/bin/python3 (python3-aiosmtpd). Stops on SIGTERM.
+"""
+import argparse
+import asyncio
+import mailbox
+import signal
+
+from aiosmtpd.controller import Controller
+from aiosmtpd.handlers import Message
+
+
+class Refusing(Message):
+    def __init__(self, maildir, reject, tempfail, reject_data):
+        super().__init__()
+        self.box = mailbox.Maildir(maildir)
+        self.reject = reject
+        self.tempfail = tempfail
+        self.reject_data = reject_data
+
+    async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
+        if any(s in address for s in self.reject):
+            return '550 5.1.1 <%s>: Recipient address rejected: User unknown' % address
+        if any(s in address for s in self.tempfail):
+            return '451 4.3.0 Try again later'
+        envelope.rcpt_tos.append(address)
+        return '250 OK'
+
+    async def handle_DATA(self, server, session, envelope):
+        data = envelope.content if isinstance(envelope.content, bytes) else envelope.content.encode()
+        if any(s.encode() in data for s in self.reject_data):
+            return '554 5.7.1 Message refused'
+        return await super().handle_DATA(server, session, envelope)
+
+    def handle_message(self, message):
+        self.box.add(message)
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument('--port', type=int, required=True)
+    ap.add_argument('--maildir', required=True)
+    ap.add_argument('--reject', action='append', default=[])
+    ap.add_argument('--tempfail', action='append', default=[])
+    ap.add_argument('--reject-data', action='append', default=[])
+    a = ap.parse_args()
+    handler = Refusing(a.maildir, a.reject, a.tempfail, a.reject_data)
+    controller = Controller(handler, hostname='127.0.0.1', port=a.port)
+    controller.start()
+    loop = asyncio.new_event_loop()
+    stop = loop.create_future()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, lambda: stop.done() or stop.set_result(True))
+    loop.run_until_complete(stop)
+    controller.stop()
+
+
+if __name__ == '__main__':
+    main()
