@@ -1,6 +1,7 @@
 /* reply_token.c - see reply_token.h. */
 #include "reply_token.h"
 #include "id.h"
+#include "store.h"
 
 #include <ctype.h>
 #include <stdio.h>
@@ -243,4 +244,22 @@ bool reply_address_verify(const struct reply_keys *k, const char *support, const
     memcpy(token, address + sl + 1, tl);
     token[tl] = '\0';
     return reply_token_verify(k, token, ticket, user_id);
+}
+
+bool reply_token_verify_sender(void *ctx, const char *token, const char *sender,
+                               int64_t *ticket)
+{
+    const struct reply_verifier *v = ctx;
+    int64_t t = 0;
+    char uid[TD_ID_LEN + 1];
+    if (v == NULL || sender == NULL || !reply_token_verify(v->keys, token, &t, uid))
+        return false;
+    struct td_user u;
+    if (!v->st->ops->user_get(v->st, uid, &u, NULL))
+        return false;
+    bool ok = !u.disabled && u.email != NULL && strcasecmp(u.email, sender) == 0;
+    user_clear(&u);
+    if (ok && ticket)
+        *ticket = t;
+    return ok;
 }

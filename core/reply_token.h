@@ -69,4 +69,21 @@ bool reply_address_make(const struct reply_keys *k, const char *support, int64_t
 bool reply_address_verify(const struct reply_keys *k, const char *support, const char *address,
                           int64_t *ticket, char user_id[TD_ID_LEN + 1]);
 
+/* ---- For the mail gateway (mailgw/trust.h trust_verify_fn) ---- */
+
+struct store;
+
+struct reply_verifier {
+    const struct reply_keys *keys; /* borrowed */
+    struct store *st;              /* borrowed */
+};
+
+/* ctx is a struct reply_verifier. True when token is authentic (current
+ * or previous secret) and names an active user whose address is sender
+ * (compared case-insensitively): the reply comes from the person the
+ * notification was sent to, not from whoever it was forwarded to.
+ * *ticket gets the ticket the token names. Thread-safe. */
+bool reply_token_verify_sender(void *ctx, const char *token, const char *sender,
+                               int64_t *ticket);
+
 #endif

@@ -130,11 +130,19 @@ static void compose_and_send(struct sender *s, struct smtp_client *smtp, const s
         return;
     }
     /* In-Reply-To: the thread's first id (the customer's first mail, or
-     * our root); References: that one and the most recent others. */
+     * our root); References: that one and the most recent others. The
+     * mail gateway stores ids without their angle brackets: add them. */
     const char *refs[MAX_REFERENCES];
     size_t n_refs = 0;
     size_t n_ids = t.message_ids.n;
     char **ids = t.message_ids.v;
+    for (size_t i = 0; i < n_ids; i++)
+        if (ids[i][0] != '<') {
+            struct buf b = BUF_INIT;
+            buf_printf(&b, "<%s>", ids[i]);
+            free(ids[i]);
+            ids[i] = buf_steal(&b);
+        }
     const char *first = NULL;
     for (size_t i = 0; i < n_ids && first == NULL; i++)
         if (strcmp(ids[i], msgid) != 0 && message_id_safe(ids[i]))

@@ -293,6 +293,56 @@ static void mail_tickets_thread_to_the_original(void **state)
     assert_non_null(strstr(refs, "<ticketd."));
     mc_box_free(&box);
     ticket_clear(&t);
+    /* The mail gateway stores Message-IDs without angle brackets: they
+     * get them back in our headers. */
+    mc_box_empty(sink.maildir);
+    struct ticket_new in2 = { .subject = "Bare id", .body = "hi", .source = SOURCE_EMAIL,
+                              .message_id = "bare.2@mail.example.org" };
+    assert_true(ticket_open(&f->core, &f->cust2, &in2, &t, &err));
+    drain(s);
+    mc_box_read(sink.maildir, &box);
+    assert_int_equal(box.n, 4);
+    for (size_t i = 0; i < box.n; i++)
+        assert_header(&box.v[i], "In-Reply-To", "<bare.2@mail.example.org>");
+    mc_box_free(&box);
+    ticket_clear(&t);
+    sender_free(s);
+}
+
+/* What the mail gateway asks about a reply to a signed Reply-To. */
+static void reply_tokens_name_the_recipient(void **state)
+{
+    struct nfx *f = *state;
+    struct sender *s = make_sender(f, NULL, sink.uri, NULL);
+    int64_t n = nfx_open(f, &f->cust1, NULL, "Token", "x");
+    drain(s);
+    struct mc_box box;
+    mc_box_read(sink.maildir, &box);
+    const struct mc_mail *m = only(&box, "agent2@example.com", "New ticket");
+    const char *rt = mc_raw(m, "Reply-To");
+    const char *plus = strchr(rt, '+'), *at = strchr(rt, '@');
+    assert_non_null(plus);
+    char token[100];
+    snprintf(token, sizeof token, "%.*s", (int)(at - plus - 1), plus + 1);
+    mc_box_free(&box);
+    struct reply_keys keys;
+    struct td_err err;
+    assert_true(reply_keys_init(&keys, NFX_SECRET, NULL, &err));
+    struct reply_verifier v = { &keys, f->st };
+    int64_t t = 0;
+    assert_true(reply_token_verify_sender(&v, token, "agent2@example.com", &t));
+    assert_int_equal(t, n);
+    assert_true(reply_token_verify_sender(&v, token, "AGENT2@Example.COM", &t));
+    /* Forwarded to someone else, who replies: not trusted as agent2. */
+    assert_false(reply_token_verify_sender(&v, token, "agent1@example.com", &t));
+    assert_false(reply_token_verify_sender(&v, token, "cust1@example.org", &t));
+    token[3] = token[3] == 'a' ? 'b' : 'a';
+    assert_false(reply_token_verify_sender(&v, token, "agent2@example.com", &t));
+    token[3] = token[3] == 'a' ? 'b' : 'a';
+    /* A disabled agent's token dies with the account. */
+    assert_true(user_set_disabled(&f->core, &f->admin, f->agent2.id, true, &err));
+    assert_false(reply_token_verify_sender(&v, token, "agent2@example.com", &t));
+    reply_keys_wipe(&keys);
     sender_free(s);
 }
 
@@ -775,6 +825,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         T(every_event_mails_the_right_people),
         T(mail_tickets_thread_to_the_original),
+        T(reply_tokens_name_the_recipient),
         T(header_injection_is_impossible),
         TN(outage_loses_nothing_and_doubles_nothing),
         TN(two_senders_never_send_a_row_twice),
