@@ -40,6 +40,22 @@ int cmd_serve(int argc, char **argv, const char *config_path, const char *role)
     int started = 0;
     struct td_err err;
     td_err_clear(&err);
+    /* Bad config fails here, before any module starts: each module's
+     * check reads all its keys; with every module (serve), a key nobody
+     * read is a typo. One role alone cannot tell another module's keys
+     * from typos: `ticketd check-config` checks the whole file. */
+    for (int i = 0; i < cli_n_modules; i++) {
+        if ((role && strcmp(role, cli_modules[i].name) != 0) || cli_modules[i].check == NULL)
+            continue;
+        if (!cli_modules[i].check(&env, &err)) {
+            rc = cli_fail(cli_modules[i].name, &err);
+            goto stop;
+        }
+    }
+    if (role == NULL && !config_check_unread(env.cfg, &err)) {
+        rc = cli_fail("config", &err);
+        goto stop;
+    }
     for (int i = 0; i < cli_n_modules; i++) {
         if (role && strcmp(role, cli_modules[i].name) != 0)
             continue;
@@ -75,19 +91,32 @@ stop:
         if (handles[i])
             cli_modules[i].stop(handles[i]);
     cli_env_close(&env);
-    log_event(LOG_INFO, "stopped", LF_I("exit", rc));
+    if (started > 0) /* a refused config is the one error line, nothing more */
+        log_event(LOG_INFO, "stopped", LF_I("exit", rc));
     return rc;
+}
+
+static void print_key(void *arg, const char *section, const char *key)
+{
+    (void)arg;
+    printf("[%s] %s\n", section, key);
 }
 
 int cmd_check_config(int argc, char **argv, const char *config_path)
 {
     if (argc > 1 && (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0)) {
-        printf("usage: ticketd [--config FILE] check-config\n"
+        printf("usage: ticketd [--config FILE] check-config [--keys]\n"
                "Reads the whole configuration as `serve` would, validates every key of\n"
                "every module, reaches the store, and starts nothing. Exit 0 when ok,\n"
                "3 with a one-line error naming the key when not, 4 when the store\n"
-               "cannot be reached.\n");
+               "cannot be reached. --keys: print every key ticketd reads, set or not,\n"
+               "one '[section] key' a line, instead of 'config ok'.\n");
         return EXIT_OK;
+    }
+    bool list_keys = argc > 1 && strcmp(argv[1], "--keys") == 0;
+    if (list_keys) {
+        argc--;
+        argv++;
     }
     if (argc > 1) {
         fprintf(stderr, "ticketd: check-config: unexpected argument '%s'\n", argv[1]);
@@ -107,7 +136,9 @@ int cmd_check_config(int argc, char **argv, const char *config_path)
             rc = cli_fail(cli_modules[i].name, &err);
     if (rc == EXIT_OK && !config_check_unread(env.cfg, &err))
         rc = cli_fail("config", &err);
-    if (rc == EXIT_OK)
+    if (rc == EXIT_OK && list_keys)
+        config_each_asked(env.cfg, print_key, NULL);
+    else if (rc == EXIT_OK)
         printf("config ok (store: %s)\n", env.store->ops->name);
     cli_env_close(&env);
     return rc;

@@ -5,6 +5,7 @@
 
 #include <ctype.h>
 #include <errno.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -20,9 +21,17 @@ struct entry {
     bool read;
 };
 
+struct asked {
+    char *section;
+    char *key;
+};
+
 struct td_config {
     struct entry *v;
     size_t n;
+    struct asked *asked;     /* config_each_asked */
+    size_t n_asked;
+    pthread_mutex_t asked_lock; /* modules may read keys from their threads */
     char *origin;            /* file name for messages */
     char **owned;            /* values read from *_file or env, freed at the end */
     size_t n_owned;
@@ -106,6 +115,7 @@ static bool config_from_text(char *text, const char *origin, struct td_config **
                              struct td_err *err)
 {
     struct td_config *cfg = td_calloc(1, sizeof *cfg);
+    pthread_mutex_init(&cfg->asked_lock, NULL);
     cfg->origin = td_strdup(origin);
     if (!parse(cfg, text, err)) {
         config_free(cfg);
@@ -173,6 +183,12 @@ void config_free(struct td_config *cfg)
         free(cfg->v[i].value);
     }
     free(cfg->v);
+    for (size_t i = 0; i < cfg->n_asked; i++) {
+        free(cfg->asked[i].section);
+        free(cfg->asked[i].key);
+    }
+    free(cfg->asked);
+    pthread_mutex_destroy(&cfg->asked_lock);
     for (size_t i = 0; i < cfg->n_owned; i++)
         free(cfg->owned[i]);
     free(cfg->owned);
@@ -198,25 +214,48 @@ static const char *env_value(const char *section, const char *key)
     return getenv(name);
 }
 
+static void remember_asked(struct td_config *cfg, const char *section, const char *key)
+{
+    pthread_mutex_lock(&cfg->asked_lock);
+    bool known = false;
+    for (size_t i = 0; i < cfg->n_asked && !known; i++)
+        known = strcmp(cfg->asked[i].section, section) == 0 && strcmp(cfg->asked[i].key, key) == 0;
+    if (!known) {
+        cfg->asked = td_realloc(cfg->asked, (cfg->n_asked + 1) * sizeof *cfg->asked);
+        cfg->asked[cfg->n_asked++] = (struct asked){ td_strdup(section), td_strdup(key) };
+    }
+    pthread_mutex_unlock(&cfg->asked_lock);
+}
+
+void config_each_asked(struct td_config *cfg,
+                       void (*fn)(void *arg, const char *section, const char *key), void *arg)
+{
+    pthread_mutex_lock(&cfg->asked_lock); /* fn must not read the config */
+    for (size_t i = 0; i < cfg->n_asked; i++)
+        fn(arg, cfg->asked[i].section, cfg->asked[i].key);
+    pthread_mutex_unlock(&cfg->asked_lock);
+}
+
 /* The raw value of section.key from env, file, or key_file; NULL if unset.
  * A *_file that cannot be read is reported through *err_out. */
 static const char *lookup(struct td_config *cfg, const char *section, const char *key,
                           struct td_err *err, bool *failed)
 {
     *failed = false;
+    remember_asked(cfg, section, key);
     struct entry *e = find(cfg, section, key);
     if (e)
         e->read = true;
+    char file_key[160];
+    int n = snprintf(file_key, sizeof file_key, "%s_file", key);
+    struct entry *fe = n > 0 && (size_t)n < sizeof file_key ? find(cfg, section, file_key) : NULL;
+    if (fe) /* also when the environment overrides it: key_file is known */
+        fe->read = true;
     const char *env = env_value(section, key);
     if (env)
         return env;
-    char file_key[160];
-    int n = snprintf(file_key, sizeof file_key, "%s_file", key);
     const char *path = NULL;
     if (n > 0 && (size_t)n < sizeof file_key) {
-        struct entry *fe = find(cfg, section, file_key);
-        if (fe)
-            fe->read = true;
         path = env_value(section, file_key);
         if (path == NULL && fe)
             path = fe->value;

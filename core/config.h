@@ -46,5 +46,11 @@ bool config_each_section(struct td_config *cfg, const char *prefix,
                          void *arg, struct td_err *err);
 /* TD_INVALID "unknown key [s] k" for the first key nobody read. */
 bool config_check_unread(struct td_config *cfg, struct td_err *err);
+/* Every key asked for so far, whether it was set or not, once each, in
+ * the order first asked ("foo" also stands for "foo_file"). For
+ * `ticketd check-config --keys` and the test that keeps the example
+ * config complete. fn must not call config functions. */
+void config_each_asked(struct td_config *cfg,
+                       void (*fn)(void *arg, const char *section, const char *key), void *arg);
 
 #endif
