@@ -6,6 +6,7 @@
 #include "core/id.h"
 #include "core/log.h"
 #include "core/mem.h"
+#include "core/stats.h"
 
 #include <jansson.h>
 #include <stdarg.h>
@@ -236,15 +237,18 @@ bool deliver_row(struct sender *s, struct smtp_client *smtp, const char *owner,
     }
     switch (o.state) {
     case OUTBOX_SENT:
+        stats_outbox_sent();
         log_event(LOG_INFO, "mail_sent", LF_S("id", row->id), LF_I("ticket", row->ticket),
                   LF_S("kind", row->kind), LF_S("to", row->recipient), LF_I("attempt", row->attempts));
         break;
     case OUTBOX_PENDING:
+        stats_outbox_retried();
         log_event(LOG_WARN, "mail_retry", LF_S("id", row->id), LF_I("ticket", row->ticket),
                   LF_I("attempt", row->attempts), LF_I("retry_in_ms", next - td_now()),
                   LF_S("error", o.error));
         break;
     default:
+        stats_outbox_failed();
         log_event(LOG_ERROR, "mail_failed", LF_S("id", row->id), LF_I("ticket", row->ticket),
                   LF_S("kind", row->kind), LF_S("to", row->recipient), LF_I("smtp_code", o.code),
                   LF_S("error", o.error));

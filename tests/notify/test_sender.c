@@ -543,6 +543,86 @@ static void a_wake_sends_at_once(void **state)
     assert_true(mono_ms() - t0 < 2000);
 }
 
+/* A sender that died with a row claimed: the row goes out once its lease
+ * runs out, exactly once. */
+static void a_dead_senders_claim_expires(void **state)
+{
+    struct nfx *f = *state;
+    struct sender *s = make_sender(f, NULL, sink.uri, NULL);
+    int64_t n = nfx_open(f, &f->cust1, NULL, "Orphan", "x");
+    struct td_outbox row;
+    struct td_err err;
+    assert_true(f->st->ops->outbox_claim(f->st, "dead-process", td_now(), 300, &row, &err));
+    outbox_clear(&row);
+    assert_int_equal(drain(s), 0); /* still leased */
+    msleep(350);
+    assert_int_equal(drain(s), 1);
+    assert_int_equal(drain(s), 0);
+    assert_int_equal(nfx_count(f, NULL, NULL, n, OUTBOX_SENT), 1);
+    struct td_outbox_list l = { NULL, 0 };
+    nfx_rows(f, &l);
+    assert_int_equal(l.v[0].attempts, 2);
+    outbox_list_clear(&l);
+    struct mc_box box;
+    mc_box_read(sink.maildir, &box);
+    assert_int_equal(box.n, 1);
+    mc_box_free(&box);
+    sender_free(s);
+}
+
+/* A change whose hook never ran (the process died right after it): the
+ * reconciler thread of a running sender finds it and the mail goes out. */
+static void the_reconciler_thread_repairs_a_lost_hook(void **state)
+{
+    struct nfx *f = *state;
+    f->core.on_events = NULL;
+    int64_t n = nfx_open(f, &f->cust1, NULL, "Lost", "x");
+    f->core.on_events = notify_on_events;
+    assert_int_equal(rows_in(f, -1), 0);
+    struct sender *s = make_sender(f, NULL, sink.uri,
+                                   "[notify]\nthreads = 1\npoll_ms = 50\nreconcile_interval_ms = 100\n");
+    struct td_err err;
+    assert_true(sender_start(s, &err));
+    long long deadline = mono_ms() + 5000;
+    while (nfx_count(f, NULL, NULL, n, OUTBOX_SENT) < 1 && mono_ms() < deadline)
+        msleep(30);
+    sender_free(s);
+    assert_int_equal(nfx_count(f, NULL, NULL, n, OUTBOX_SENT), 1);
+    struct mc_box box;
+    mc_box_read(sink.maildir, &box);
+    assert_int_equal(box.n, 1);
+    mc_box_free(&box);
+}
+
+/* Retrying forever is not an option: past give_up_after the row fails,
+ * saying why. */
+static void old_rows_give_up(void **state)
+{
+    struct nfx *f = *state;
+    struct sender *s = make_sender(f, NULL, "smtp://127.0.0.1:1", "[notify]\ngive_up_after_ms = 1000\n");
+    int64_t n = nfx_open(f, &f->agent1, f->cust2.id, "Old", "x");
+    struct td_outbox_list l = { NULL, 0 };
+    nfx_rows(f, &l);
+    assert_int_equal(l.n, 1);
+    /* The same row, as if it had been waiting for an hour. */
+    struct td_outbox o = l.v[0];
+    char id[TD_ID_LEN + 1];
+    id_new(id);
+    memcpy(o.id, id, sizeof o.id);
+    o.created = o.next_attempt = td_now() - 3600 * 1000;
+    struct td_err err;
+    assert_true(f->st->ops->outbox_insert(f->st, &o, &err));
+    outbox_list_clear(&l);
+    assert_int_equal(drain(s), 2);
+    assert_int_equal(nfx_count(f, NULL, NULL, n, OUTBOX_PENDING), 1); /* the fresh one */
+    assert_true(f->st->ops->outbox_list(f->st, OUTBOX_FAILED, 0, &l, &err));
+    assert_int_equal(l.n, 1);
+    assert_string_equal(l.v[0].id, id);
+    assert_non_null(strstr(l.v[0].last_error, "gave up after 1 attempts"));
+    outbox_list_clear(&l);
+    sender_free(s);
+}
+
 /* ---- refusals ---- */
 
 static struct harness_server reject_start(void)
@@ -830,6 +910,9 @@ int main(void)
         TN(outage_loses_nothing_and_doubles_nothing),
         TN(two_senders_never_send_a_row_twice),
         TN(a_wake_sends_at_once),
+        TN(a_dead_senders_claim_expires),
+        TN(the_reconciler_thread_repairs_a_lost_hook),
+        TN(old_rows_give_up),
         TN(permanent_failures_stop_and_show),
         T(rows_that_can_never_work_fail_at_once),
         cmocka_unit_test_setup_teardown(autoresponder_loops_end, setup_capped, nfx_teardown),
