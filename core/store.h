@@ -76,6 +76,39 @@ struct td_refresh_token {
     bool revoked;
 };
 
+/* ---- Mail gateway: quarantined mail (mailgw/ingest.c) -----------------
+ * A mail the gateway could not or would not ingest (malformed, hostile,
+ * over a limit, rate-limited, a loop), kept with the reason an admin
+ * reads in `ticketd quarantine list` and its raw bytes, so that
+ * `ticketd quarantine retry` can ingest it again. The id is derived from
+ * the mail (its Message-ID or content digest), so fetching the same mail
+ * again finds the entry instead of adding a second one. Cleared by
+ * quarantine_clear / quarantine_list_clear (core/quarantine.c). */
+#define STORE_QUARANTINE_MAX_RAW ((size_t)12 * 1024 * 1024) /* fits a 16 MB BSON document */
+
+struct td_quarantine {
+    char id[TD_ID_LEN + 1];
+    char *mailbox;          /* the [mailbox NAME] it came from; "" = none */
+    uint32_t uidvalidity;   /* where it is on the IMAP server (0 = unknown) */
+    uint32_t uid;
+    char *msg_key;          /* its Message-ID, or "sha256-...@digest" */
+    char *reason;           /* why it is here, for an admin */
+    char *sender;           /* From as written (may be NULL) */
+    char *subject;          /* decoded subject (may be NULL) */
+    unsigned char *raw;     /* the mail (NULL in lists) */
+    size_t raw_len;         /* bytes in raw, <= STORE_QUARANTINE_MAX_RAW */
+    size_t raw_size;        /* the mail's size; > raw_len when only its head
+                               was kept (the rest stays on the IMAP server) */
+    int64_t attempts;       /* times it was quarantined (re-tries included) */
+    td_time created;
+    td_time updated;
+};
+
+struct td_quarantine_list { struct td_quarantine *v; size_t n; };
+
+void quarantine_clear(struct td_quarantine *q);
+void quarantine_list_clear(struct td_quarantine_list *l);
+
 struct store;
 
 struct store_ops {
@@ -228,6 +261,24 @@ struct store_ops {
      * TD_NOT_FOUND when no comment references it. */
     bool (*attachment_owner)(struct store *st, const char *attachment_id, int64_t *ticket,
                              bool *internal, struct td_err *err);
+
+    /* ---- Mail gateway: quarantine (mailgw/ingest.c, cli/cmd_quarantine.c)
+     * - implemented in store_sqlite_quarantine.c and
+     * store_mongo_quarantine.c. See struct td_quarantine. ----
+     * put: inserts q; when an entry with q->id exists, only its reason
+     * (and mailbox/uid, if given) is replaced, attempts incremented and
+     * updated set - the raw mail and created stay - so putting the same
+     * mail twice leaves one entry. raw_len > STORE_QUARANTINE_MAX_RAW is
+     * TD_INVALID. list: newest (created) first, at most limit (0 = 100,
+     * capped at 1000), without the raw bytes (raw NULL, raw_len 0).
+     * get: with the raw bytes; TD_NOT_FOUND when unknown. delete:
+     * TD_NOT_FOUND when unknown. */
+    bool (*quarantine_put)(struct store *st, const struct td_quarantine *q, struct td_err *err);
+    bool (*quarantine_list)(struct store *st, size_t limit, struct td_quarantine_list *out,
+                            struct td_err *err);
+    bool (*quarantine_get)(struct store *st, const char *id, struct td_quarantine *out,
+                           struct td_err *err);
+    bool (*quarantine_delete)(struct store *st, const char *id, struct td_err *err);
 };
 
 /* Backends embed this as their first member. */

@@ -21,7 +21,8 @@
     X(msgid_get) X(lease_acquire) X(lease_release) X(mailbox_get) X(mailbox_set_uid)           \
     X(outbox_insert) X(outbox_claim) X(outbox_finish) X(outbox_list) X(outbox_count_recent)    \
     X(token_insert) X(token_get) X(token_mark_used_if_unused) X(token_revoke_family)           \
-    X(token_purge) X(attachment_owner)
+    X(token_purge) X(attachment_owner) X(quarantine_put) X(quarantine_list) X(quarantine_get)   \
+    X(quarantine_delete)
 
 enum {
 #define X(op) OP_##op,
@@ -169,6 +170,16 @@ WRAP(attachment_owner,
      (struct store *st, const char *attachment_id, int64_t *ticket, bool *internal,
       struct td_err *err),
      (st, attachment_id, ticket, internal, err))
+
+WRAP(quarantine_put, (struct store *st, const struct td_quarantine *q, struct td_err *err),
+     (st, q, err))
+WRAP(quarantine_list,
+     (struct store *st, size_t limit, struct td_quarantine_list *out, struct td_err *err),
+     (st, limit, out, err))
+WRAP(quarantine_get,
+     (struct store *st, const char *id, struct td_quarantine *out, struct td_err *err),
+     (st, id, out, err))
+WRAP(quarantine_delete, (struct store *st, const char *id, struct td_err *err), (st, id, err))
 
 static void m_close(struct store *st)
 {

@@ -124,6 +124,8 @@ static const struct {
     { MG_TOKENS, "{\"key\": {\"family\": 1}, \"name\": \"family_1\"}" },
     { MG_TOKENS, "{\"key\": {\"expires\": 1}, \"name\": \"expires_1\"}" },
     { MG_COMMENTS, "{\"key\": {\"attachments.id\": 1}, \"name\": \"attachments.id_1\"}" },
+    /* Mail gateway (store_mongo_quarantine.c): quarantine_list's order. */
+    { MG_QUARANTINE, "{\"key\": {\"created\": -1}, \"name\": \"created_-1\"}" },
 };
 
 static bool create_index(mongoc_database_t *db, const char *coll, const char *spec,
@@ -237,6 +239,11 @@ static const struct store_ops mongo_ops = {
     .token_revoke_family = mg_token_revoke_family,
     .token_purge = mg_token_purge,
     .attachment_owner = mg_attachment_owner,
+    /* store_mongo_quarantine.c (mail gateway) */
+    .quarantine_put = mg_quarantine_put,
+    .quarantine_list = mg_quarantine_list,
+    .quarantine_get = mg_quarantine_get,
+    .quarantine_delete = mg_quarantine_delete,
 };
 
 /* Fills in the fail-fast timeouts the URI does not set itself. */

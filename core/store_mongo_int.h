@@ -44,6 +44,7 @@
 #define MG_MAILBOXES "mailboxes"
 #define MG_BUCKET "attachments"
 #define MG_TOKENS "refresh_tokens" /* REST API, store_mongo_tokens.c */
+#define MG_QUARANTINE "quarantine" /* mail gateway, store_mongo_quarantine.c */
 
 /* Largest attachment attachment_get will load into memory: the length
  * in the GridFS files document is data, and data is bounded before it is
@@ -195,5 +196,12 @@ bool mg_token_revoke_family(struct store *st, const char *family, struct td_err 
 bool mg_token_purge(struct store *st, td_time before, int64_t *deleted, struct td_err *err);
 bool mg_attachment_owner(struct store *st, const char *attachment_id, int64_t *ticket,
                          bool *internal, struct td_err *err);
+/* store_mongo_quarantine.c (mail gateway) */
+bool mg_quarantine_put(struct store *st, const struct td_quarantine *q, struct td_err *err);
+bool mg_quarantine_list(struct store *st, size_t limit, struct td_quarantine_list *out,
+                        struct td_err *err);
+bool mg_quarantine_get(struct store *st, const char *id, struct td_quarantine *out,
+                       struct td_err *err);
+bool mg_quarantine_delete(struct store *st, const char *id, struct td_err *err);
 
 #endif

@@ -160,6 +160,10 @@ static const char *const migrations[] = {
     /* 3: refresh tokens and the attachment lookup of the REST API
      * (the SQL is in store_sqlite_tokens.c). */
     sq_migration_api,
+
+    /* 4: quarantined mail of the mail gateway (the SQL is in
+     * store_sqlite_quarantine.c). */
+    sq_migration_quarantine,
 };
 
 #define N_MIGRATIONS ((int)(sizeof migrations / sizeof migrations[0]))
@@ -506,6 +510,11 @@ static const struct store_ops sqlite_ops = {
     .token_revoke_family = store_sqlite_token_revoke_family,
     .token_purge = store_sqlite_token_purge,
     .attachment_owner = store_sqlite_attachment_owner,
+    /* store_sqlite_quarantine.c (mail gateway) */
+    .quarantine_put = store_sqlite_quarantine_put,
+    .quarantine_list = store_sqlite_quarantine_list,
+    .quarantine_get = store_sqlite_quarantine_get,
+    .quarantine_delete = store_sqlite_quarantine_delete,
 };
 
 bool store_sqlite_open(const char *path, struct store **out, struct td_err *err)

@@ -208,4 +208,14 @@ bool store_sqlite_token_purge(struct store *st, td_time before, int64_t *deleted
 bool store_sqlite_attachment_owner(struct store *st, const char *attachment_id, int64_t *ticket,
                                    bool *internal, struct td_err *err);
 
+/* Mail gateway (store_sqlite_quarantine.c): its schema migration and ops. */
+extern const char sq_migration_quarantine[];
+bool store_sqlite_quarantine_put(struct store *st, const struct td_quarantine *q,
+                                 struct td_err *err);
+bool store_sqlite_quarantine_list(struct store *st, size_t limit, struct td_quarantine_list *out,
+                                  struct td_err *err);
+bool store_sqlite_quarantine_get(struct store *st, const char *id, struct td_quarantine *out,
+                                 struct td_err *err);
+bool store_sqlite_quarantine_delete(struct store *st, const char *id, struct td_err *err);
+
 #endif

@@ -2017,6 +2017,236 @@ static void test_attachment_owner(void **state)
     comment_clear(&note);
 }
 
+/* ---- Mail gateway: quarantine --------------------------------------------------- */
+
+static void quarantine_make(struct td_quarantine *q, const char *reason, td_time at,
+                            const unsigned char *raw, size_t raw_len)
+{
+    memset(q, 0, sizeof *q);
+    new_id(q->id);
+    q->mailbox = td_strdup("support");
+    q->uidvalidity = 7;
+    q->uid = 42;
+    q->msg_key = td_strdup("abc@example.com");
+    q->reason = td_strdup(reason);
+    q->sender = td_strdup("\"M\xc3\xbcller\" <m@example.com>");
+    q->subject = td_strdup("Gr\xc3\xbc\xc3\x9f" "e");
+    if (raw_len) {
+        q->raw = td_malloc(raw_len);
+        memcpy(q->raw, raw, raw_len);
+    }
+    q->raw_len = raw_len;
+    q->created = q->updated = at;
+}
+
+static void test_quarantine_roundtrip(void **state)
+{
+    struct store *st = FX(state)->st;
+    struct td_err err;
+    /* Raw mail is bytes, not text: NULs and 8-bit bytes survive. */
+    unsigned char raw[300];
+    for (size_t i = 0; i < sizeof raw; i++)
+        raw[i] = (unsigned char)(i * 7);
+    struct td_quarantine q, got;
+    quarantine_make(&q, "more than 500 MIME parts", 1000, raw, sizeof raw);
+    q.raw_size = 5000; /* only the head was kept */
+    MUST(OP(quarantine_put, &q));
+    MUST(OP(quarantine_get, q.id, &got));
+    assert_string_equal(got.id, q.id);
+    assert_str(got.mailbox, "support");
+    assert_int_equal(got.uidvalidity, 7);
+    assert_int_equal(got.uid, 42);
+    assert_str(got.msg_key, q.msg_key);
+    assert_str(got.reason, q.reason);
+    assert_str(got.sender, q.sender);
+    assert_str(got.subject, q.subject);
+    assert_int_equal(got.raw_len, sizeof raw);
+    assert_memory_equal(got.raw, raw, sizeof raw);
+    assert_int_equal(got.raw_size, 5000);
+    assert_int_equal(got.attempts, 1);
+    assert_int_equal(got.created, 1000);
+    assert_int_equal(got.updated, 1000);
+    quarantine_clear(&got);
+
+    /* NULL sender/subject, no raw bytes, raw_size defaults to raw_len. */
+    struct td_quarantine bare;
+    quarantine_make(&bare, "no sender", 2000, NULL, 0);
+    free(bare.sender);
+    free(bare.subject);
+    bare.sender = bare.subject = NULL;
+    MUST(OP(quarantine_put, &bare));
+    MUST(OP(quarantine_get, bare.id, &got));
+    assert_null(got.sender);
+    assert_null(got.subject);
+    assert_int_equal(got.raw_len, 0);
+    assert_int_equal(got.raw_size, 0);
+    quarantine_clear(&got);
+
+    char missing[TD_ID_LEN + 1];
+    new_id(missing);
+    MUST_FAIL(TD_NOT_FOUND, OP(quarantine_get, missing, &got));
+    MUST_FAIL(TD_NOT_FOUND, OP(quarantine_delete, missing));
+    MUST(OP(quarantine_delete, q.id));
+    MUST_FAIL(TD_NOT_FOUND, OP(quarantine_get, q.id, &got));
+    quarantine_clear(&q);
+    quarantine_clear(&bare);
+}
+
+/* The same mail quarantined again: one entry, the new reason, one more
+ * attempt, the first raw bytes and created time kept. */
+static void test_quarantine_put_again(void **state)
+{
+    struct store *st = FX(state)->st;
+    struct td_err err;
+    struct td_quarantine q, again, got;
+    quarantine_make(&q, "rate limit", 1000, (const unsigned char *)"first", 5);
+    MUST(OP(quarantine_put, &q));
+    quarantine_make(&again, "still over the rate limit", 3000, (const unsigned char *)"second", 6);
+    memcpy(again.id, q.id, sizeof again.id);
+    again.uid = 99; /* found again at another UID (after UIDVALIDITY changed) */
+    again.uidvalidity = 8;
+    MUST(OP(quarantine_put, &again));
+    MUST(OP(quarantine_get, q.id, &got));
+    assert_str(got.reason, "still over the rate limit");
+    assert_int_equal(got.attempts, 2);
+    assert_int_equal(got.raw_len, 5);
+    assert_memory_equal(got.raw, "first", 5);
+    assert_int_equal(got.created, 1000);
+    assert_int_equal(got.updated, 3000);
+    assert_int_equal(got.uid, 99);
+    assert_int_equal(got.uidvalidity, 8);
+    quarantine_clear(&got);
+    /* A put without a place (an admin's retry) keeps the old one. */
+    free(again.mailbox);
+    again.mailbox = td_strdup("");
+    again.uid = 0;
+    again.uidvalidity = 0;
+    MUST(OP(quarantine_put, &again));
+    MUST(OP(quarantine_get, q.id, &got));
+    assert_str(got.mailbox, "support");
+    assert_int_equal(got.uid, 99);
+    assert_int_equal(got.attempts, 3);
+    quarantine_clear(&got);
+
+    struct td_quarantine_list l = { NULL, 0 };
+    MUST(OP(quarantine_list, 0, &l));
+    assert_int_equal(l.n, 1);
+    quarantine_list_clear(&l);
+    quarantine_clear(&q);
+    quarantine_clear(&again);
+}
+
+static void test_quarantine_list(void **state)
+{
+    struct store *st = FX(state)->st;
+    struct td_err err;
+    char ids[5][TD_ID_LEN + 1];
+    for (int i = 0; i < 5; i++) {
+        struct td_quarantine q;
+        char reason[32];
+        snprintf(reason, sizeof reason, "reason %d", i);
+        quarantine_make(&q, reason, 1000 + i * 10, (const unsigned char *)"raw", 3);
+        MUST(OP(quarantine_put, &q));
+        memcpy(ids[i], q.id, sizeof ids[i]);
+        quarantine_clear(&q);
+    }
+    struct td_quarantine_list l = { NULL, 0 };
+    MUST(OP(quarantine_list, 0, &l));
+    assert_int_equal(l.n, 5);
+    for (int i = 0; i < 5; i++) {
+        /* newest first, without the raw bytes */
+        assert_string_equal(l.v[i].id, ids[4 - i]);
+        assert_null(l.v[i].raw);
+        assert_int_equal(l.v[i].raw_len, 0);
+        assert_int_equal(l.v[i].raw_size, 3);
+        char reason[32];
+        snprintf(reason, sizeof reason, "reason %d", 4 - i);
+        assert_str(l.v[i].reason, reason);
+    }
+    quarantine_list_clear(&l);
+    MUST(OP(quarantine_list, 2, &l));
+    assert_int_equal(l.n, 2);
+    assert_string_equal(l.v[0].id, ids[4]);
+    quarantine_list_clear(&l);
+}
+
+static void test_quarantine_limits(void **state)
+{
+    struct store *st = FX(state)->st;
+    struct td_err err;
+    struct td_quarantine q;
+    quarantine_make(&q, "too big", 1000, NULL, 0);
+    q.raw_len = STORE_QUARANTINE_MAX_RAW + 1;
+    q.raw = td_calloc(1, q.raw_len);
+    MUST_FAIL(TD_INVALID, OP(quarantine_put, &q));
+    quarantine_clear(&q);
+    /* The largest raw mail allowed goes in and comes back whole. */
+    quarantine_make(&q, "big but allowed", 1000, NULL, 0);
+    q.raw_len = STORE_QUARANTINE_MAX_RAW;
+    q.raw = td_malloc(q.raw_len);
+    for (size_t i = 0; i < q.raw_len; i += 4096)
+        q.raw[i] = (unsigned char)(i >> 12);
+    q.raw[q.raw_len - 1] = 0xAB;
+    MUST(OP(quarantine_put, &q));
+    struct td_quarantine got;
+    MUST(OP(quarantine_get, q.id, &got));
+    assert_int_equal(got.raw_len, q.raw_len);
+    assert_int_equal(got.raw[q.raw_len - 1], 0xAB);
+    assert_int_equal(got.raw[4096 * 5], 5);
+    quarantine_clear(&got);
+    quarantine_clear(&q);
+}
+
+#define QUARANTINE_RACERS 8
+
+struct quarantine_race {
+    struct store *st;
+    const struct td_quarantine *q;
+    pthread_barrier_t *go;
+    bool ok;
+};
+
+static void *quarantine_race_thread(void *p)
+{
+    struct quarantine_race *a = p;
+    struct td_err err;
+    td_err_clear(&err);
+    pthread_barrier_wait(a->go);
+    a->ok = a->st->ops->quarantine_put(a->st, a->q, &err);
+    return NULL;
+}
+
+/* Two pollers quarantining one mail at once: one entry, every put
+ * counted. */
+static void test_quarantine_race(void **state)
+{
+    struct store *st = FX(state)->st;
+    struct td_err err;
+    struct store *st2 = NULL;
+    MUST(store_open(FX(state)->uri, &st2, &err));
+    struct td_quarantine q;
+    quarantine_make(&q, "raced", 1000, (const unsigned char *)"raw", 3);
+    pthread_barrier_t go;
+    assert_int_equal(pthread_barrier_init(&go, NULL, QUARANTINE_RACERS), 0);
+    struct quarantine_race args[QUARANTINE_RACERS];
+    for (int i = 0; i < QUARANTINE_RACERS; i++)
+        args[i] = (struct quarantine_race){ i % 2 ? st2 : st, &q, &go, false };
+    run_threads(QUARANTINE_RACERS, quarantine_race_thread, args, sizeof args[0]);
+    pthread_barrier_destroy(&go);
+    for (int i = 0; i < QUARANTINE_RACERS; i++)
+        assert_true(args[i].ok);
+    struct td_quarantine got;
+    MUST(OP(quarantine_get, q.id, &got));
+    assert_int_equal(got.attempts, QUARANTINE_RACERS);
+    quarantine_clear(&got);
+    struct td_quarantine_list l = { NULL, 0 };
+    MUST(OP(quarantine_list, 0, &l));
+    assert_int_equal(l.n, 1);
+    quarantine_list_clear(&l);
+    quarantine_clear(&q);
+    store_close(st2);
+}
+
 /* ---- main ---------------------------------------------------------------------- */
 
 #define T(f) cmocka_unit_test_setup_teardown(f, store_fixture_setup, store_fixture_teardown)
@@ -2059,6 +2289,11 @@ int main(void)
         T(test_token_rotation_race),
         T(test_token_purge),
         T(test_attachment_owner),
+        T(test_quarantine_roundtrip),
+        T(test_quarantine_put_again),
+        T(test_quarantine_list),
+        T(test_quarantine_limits),
+        T(test_quarantine_race),
     };
     return store_fixture_run_all("store_conformance", tests, sizeof tests / sizeof tests[0]) ? 1
                                                                                             : 0;
