@@ -76,6 +76,7 @@ struct api {
     struct ratelimit *rl_addr;    /* failed logins per client address */
     struct MHD_Daemon *mhd;
     atomic_uint_fast64_t served;
+    _Atomic int64_t last_purge_ms; /* expired refresh tokens, at most hourly */
 };
 
 /* Starts/stops the HTTP server for an already configured api. */
@@ -228,6 +229,9 @@ bool tokens_rotate(struct api *api, const char *token, struct td_user *u,
                    char fresh[REFRESH_TOKEN_LEN + 1], struct td_err *err);
 /* Logout: revokes the family of token (unknown tokens: nothing to do). */
 bool tokens_revoke(struct api *api, const char *token, struct td_err *err);
+/* Housekeeping on the login path: deletes expired refresh tokens, at
+ * most once an hour per process; failures are only logged. */
+void tokens_purge_expired(struct api *api);
 
 /* ---- login rate limiting (ratelimit.c) ------------------------------
  * Fixed windows of failures per key, in this process's memory (one

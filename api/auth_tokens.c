@@ -153,3 +153,18 @@ bool tokens_revoke(struct api *api, const char *token, struct td_err *err)
     }
     return st->ops->token_revoke_family(st, t.family, err);
 }
+
+void tokens_purge_expired(struct api *api)
+{
+    int64_t now = td_now(), last = atomic_load(&api->last_purge_ms);
+    if (now - last < 3600 * 1000 || !atomic_compare_exchange_strong(&api->last_purge_ms, &last, now))
+        return; /* recently done, or another thread is doing it */
+    struct store *st = api->core->store;
+    struct td_err e;
+    td_err_clear(&e);
+    int64_t n = 0;
+    if (!st->ops->token_purge(st, now, &n, &e))
+        log_event(LOG_WARN, "refresh_token_purge_failed", LF_S("msg", e.msg));
+    else if (n > 0)
+        log_event(LOG_INFO, "refresh_tokens_purged", LF_I("count", n));
+}

@@ -77,7 +77,8 @@ static bool boundary_of(const char *ct, char *out, size_t outlen)
     size_t len = strlen(b);
     if (len == 0 || len > MAX_BOUNDARY || len + 3 > outlen)
         return false;
-    snprintf(out, outlen, "--%s", b);
+    out[0] = out[1] = '-';
+    memcpy(out + 2, b, len + 1);
     return true;
 }
 

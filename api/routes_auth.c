@@ -136,6 +136,7 @@ void h_login(struct api_req *r, struct api_resp *out)
         return;
     }
     ratelimit_reset(r->api->rl_account, acct_key);
+    tokens_purge_expired(r->api);
     char refresh[REFRESH_TOKEN_LEN + 1];
     if (!tokens_issue(r->api, &u, NULL, refresh, &err))
         problem_from_err(out, &err);
