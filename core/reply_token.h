@@ -28,7 +28,7 @@
 #include "err.h"
 #include "model.h"
 
-#define REPLY_SECRET_MIN 16   /* bytes */
+#define REPLY_SECRET_MIN 32   /* bytes (docker/ticketd.conf.example says so) */
 #define REPLY_SECRET_MAX 1024
 #define REPLY_TOKEN_MAX 56    /* characters, without the NUL */
 #define REPLY_LOCAL_MAX 64    /* RFC 5321 local-part limit */
