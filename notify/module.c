@@ -4,14 +4,43 @@
 #include "core/log.h"
 
 #include <stdlib.h>
+#include <string.h>
 
 struct sender_module {
     struct sender *sender;
     struct notify *planner; /* this process's hook, if any: woken through it */
 };
 
+/* Without [notify] support_address notifications are off (the planner
+ * writes nothing): the sender then starts nothing either, and only checks
+ * [smtp] if one is given. Returns true when off. */
+static bool notifications_off(struct cli_env *env, bool check, struct td_err *err, bool *failed)
+{
+    *failed = false;
+    struct notify_config nc;
+    if (!notify_config_load(env->cfg, &nc, err)) {
+        *failed = true;
+        return true;
+    }
+    if (nc.support_address[0] != '\0')
+        return false;
+    if (check && config_str(env->cfg, "smtp", "url", NULL) != NULL) {
+        struct smtp_config smtp;
+        *failed = !smtp_config_load(env->cfg, &smtp, err);
+        explicit_bzero(smtp.password, sizeof smtp.password);
+    }
+    return true;
+}
+
 bool sender_module_start(struct cli_env *env, void **handle, struct td_err *err)
 {
+    bool failed;
+    if (notifications_off(env, false, err, &failed)) {
+        if (!failed)
+            log_event(LOG_INFO, "sender_off", LF_S("why", "[notify] support_address is not set"));
+        *handle = NULL;
+        return !failed;
+    }
     struct sender_config sc;
     struct sender *s = NULL;
     bool ok = sender_config_load(env->cfg, &sc, err) && sender_new(&sc, env->store, &s, err);
@@ -41,6 +70,9 @@ bool sender_module_start(struct cli_env *env, void **handle, struct td_err *err)
 
 bool sender_module_check(struct cli_env *env, struct td_err *err)
 {
+    bool failed;
+    if (notifications_off(env, true, err, &failed))
+        return !failed;
     struct sender_config sc;
     struct sender *s = NULL;
     bool ok = sender_config_load(env->cfg, &sc, err) && sender_new(&sc, env->store, &s, err);
@@ -63,6 +95,8 @@ void sender_module_stop(void *handle)
 void sender_module_reload(void *handle)
 {
     struct sender_module *m = handle;
+    if (m == NULL)
+        return;
     struct td_err err;
     td_err_clear(&err);
     (void)sender_reload(m->sender, &err); /* logs itself */
