@@ -44,6 +44,9 @@ BIN        = $(BUILD)/ticketd
 TEST_BINS  = $(patsubst %.c,$(BUILD)/%,$(TEST_SRC))
 
 .PHONY: all deps run check test clean
+# Keep test objects: without this make deletes them as intermediates and
+# relinks every test binary on each run.
+.SECONDARY:
 all: $(BIN)
 
 $(BUILD)/%.o: %.c
