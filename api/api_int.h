@@ -53,9 +53,9 @@ struct api_settings {
     unsigned page_max;
 };
 
-bool settings_load(struct td_config *cfg, const struct td_core *core, struct api_settings *s,
-                   struct td_err *err);
-void settings_free(struct api_settings *s);
+bool api_settings_load(struct td_config *cfg, const struct td_core *core,
+                       struct api_settings *s, struct td_err *err);
+void api_settings_free(struct api_settings *s);
 
 /* ---- /metrics and /readyz (routes_ops.c): the readiness keys of [api] */
 struct ops_settings {
@@ -75,7 +75,6 @@ struct api {
     struct ratelimit *rl_account; /* failed logins per account */
     struct ratelimit *rl_addr;    /* failed logins per client address */
     struct MHD_Daemon *mhd;
-    atomic_uint_fast64_t served;
     _Atomic int64_t last_purge_ms; /* expired refresh tokens, at most hourly */
 };
 

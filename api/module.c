@@ -13,7 +13,7 @@ static void api_free(struct api *api)
     ratelimit_free(api->rl_account);
     ratelimit_free(api->rl_addr);
     ops_settings_free(&api->ops);
-    settings_free(&api->set);
+    api_settings_free(&api->set);
     free(api);
 }
 
@@ -21,7 +21,7 @@ bool api_start(struct cli_env *env, void **handle, struct td_err *err)
 {
     struct api *api = td_calloc(1, sizeof *api);
     api->core = &env->core;
-    if (!settings_load(env->cfg, &env->core, &api->set, err)) {
+    if (!api_settings_load(env->cfg, &env->core, &api->set, err)) {
         free(api);
         return false;
     }
@@ -45,10 +45,10 @@ bool api_check(struct cli_env *env, struct td_err *err)
     struct api_settings set;
     struct ops_settings ops;
     memset(&ops, 0, sizeof ops);
-    bool ok = settings_load(env->cfg, &env->core, &set, err) &&
+    bool ok = api_settings_load(env->cfg, &env->core, &set, err) &&
               ops_settings_load(env->cfg, &ops, err);
     ops_settings_free(&ops);
-    settings_free(&set);
+    api_settings_free(&set);
     return ok;
 }
 

@@ -29,8 +29,8 @@
 
 #define S "api"
 
-bool settings_load(struct td_config *cfg, const struct td_core *core, struct api_settings *s,
-                   struct td_err *err)
+bool api_settings_load(struct td_config *cfg, const struct td_core *core,
+                       struct api_settings *s, struct td_err *err)
 {
     memset(s, 0, sizeof *s);
     int64_t port, threads, timeout, maxconn, maxreq, maxup, attl, rttl, leeway, lacct, laddr,
@@ -84,13 +84,13 @@ bool settings_load(struct td_config *cfg, const struct td_core *core, struct api
     s->page_default = (unsigned)psize;
     s->page_max = (unsigned)pmax;
     if (s->issuer[0] == '\0' || s->audience[0] == '\0') {
-        settings_free(s);
+        api_settings_free(s);
         return td_fail(err, TD_INVALID, "[api] jwt_issuer and jwt_audience must not be empty");
     }
     return true;
 }
 
-void settings_free(struct api_settings *s)
+void api_settings_free(struct api_settings *s)
 {
     if (s->jwt_secret) {
         sodium_memzero(s->jwt_secret, s->jwt_secret_len);
