@@ -55,9 +55,10 @@ const char *notify_kind_auto_submitted(enum notify_kind k)
 {
     switch (k) {
     case NK_CREATED_ACK: return "auto-replied";
-    case NK_STATUS_RESOLVED:
-    case NK_STATUS_CLOSED: return "auto-generated";
-    default: return NULL;
+    case NK_REPLY_TO_REQUESTER: return NULL; /* an agent wrote it */
+    default: return "auto-generated";        /* notices, incl. every agent notice,
+                                                so agents' vacation responders
+                                                stay quiet (RFC 3834) */
     }
 }
 

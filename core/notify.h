@@ -62,8 +62,10 @@ bool notify_kind_parse(const char *s, enum notify_kind *out);
 /* Mails whose content customers must never see (internal notes, agent
  * notices). */
 bool notify_kind_staff_only(enum notify_kind k);
-/* Acknowledgements and status notices are automatic (Auto-Submitted:
- * auto-replied / auto-generated); relayed replies are written by people. */
+/* The Auto-Submitted value of a kind: auto-replied for the
+ * acknowledgement, auto-generated for status and agent notices (so an
+ * agent's vacation responder does not answer them), none for an agent's
+ * reply relayed to the requester (a person wrote it). */
 const char *notify_kind_auto_submitted(enum notify_kind k); /* NULL: none */
 
 

@@ -254,7 +254,9 @@ static void every_event_mails_the_right_people(void **state)
         only(&box, who[a], "New ticket");
         only(&box, who[a], "Re: ");
     }
-    only(&box, "agent1@example.com", "Assigned to you");
+    m = only(&box, "agent1@example.com", "Assigned to you");
+    assert_header(m, "Auto-Submitted", "auto-generated"); /* agents' responders keep quiet */
+    assert_header(m, "X-Auto-Response-Suppress", "All");
     m = only(&box, "agent1@example.com", "Internal note");
     body = mc_text(m, "text/plain");
     assert_non_null(strstr(body, "SECRET: customer is on fire too"));
