@@ -78,6 +78,10 @@ $(BUILD)/api/openapi_doc.o: api/openapi.json
 $(BUILD)/tests/api/%: $(BUILD)/tests/api/%.o $(call obj,$(API_SRC)) $(TSUP_LIB) $(CORE_LIB)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS) $(TEST_LIBS)
 
+# tests/mailgw/ link the mail gateway's objects too (MIME, threading, poller).
+$(BUILD)/tests/mailgw/%: $(BUILD)/tests/mailgw/%.o $(call obj,$(MAILGW_SRC)) $(TSUP_LIB) $(CORE_LIB)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS) $(TEST_LIBS)
+
 # Installs whatever of DEB_PKGS is missing; does nothing when all are there.
 deps:
 	@missing=$$(for p in $(DEB_PKGS); do \

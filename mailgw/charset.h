@@ -1,0 +1,28 @@
+/* charset.h - any charset a mail may declare, to valid UTF-8.
+ *
+ * Mail lies about its charsets: iso-8859-1 that is really windows-1252,
+ * unknown names, bytes that are not valid in the declared charset. None
+ * of that may stop a mail: conversion never fails, it replaces what it
+ * cannot convert with U+FFFD and says so through *lossy. */
+#ifndef MGW_CHARSET_H
+#define MGW_CHARSET_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "core/buf.h"
+
+/* Appends the UTF-8 form of in[0..len) to out. charset NULL or "" means
+ * "undeclared": valid UTF-8 is taken as is, anything else as
+ * windows-1252. Invalid or unconvertible bytes become U+FFFD; an unknown
+ * charset is read like an undeclared one. *lossy (may be NULL) is set
+ * when anything was replaced or the charset was unknown. NUL bytes
+ * become U+FFFD (the result is a C string). */
+void charset_to_utf8(const char *charset, const char *in, size_t len, struct buf *out,
+                     bool *lossy);
+
+/* Appends in[0..len) to out with every invalid UTF-8 sequence and every
+ * NUL replaced by U+FFFD. Returns true when something was replaced. */
+bool charset_utf8_sanitize(const char *in, size_t len, struct buf *out);
+
+#endif

@@ -1,0 +1,644 @@
+/* ingest.c - see ingest.h.
+ *
+ * The order of decisions, each a function below:
+ *   1. size and MIME (mime_parse): hostile or broken -> quarantine
+ *   2. the key, and "was it done already?" (done_before)
+ *   3. the sender (a valid address), loops (loop.h): our own mail -> quarantine
+ *   4. the thread (thread.h), trust (trust.h): an agent only with proof
+ *   5. bounces and automatic mail: internal notes on their ticket
+ *   6. a comment on the thread, else a new ticket (rate limited)
+ * Every error from core goes through finish_error -> disposition_of. */
+#include "ingest.h"
+
+#include <sodium.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+#include <strings.h>
+
+#include "charset.h"
+#include "core/buf.h"
+#include "core/comment.h"
+#include "core/id.h"
+#include "core/log.h"
+#include "core/mem.h"
+#include "core/text.h"
+#include "core/ticket.h"
+#include "core/user.h"
+#include "disposition.h"
+#include "loop.h"
+#include "mime.h"
+#include "quote.h"
+#include "ratelimit.h"
+#include "thread.h"
+#include "trust.h"
+
+#define MAX_KEY 998
+#define FULL_TEXT_NAME "full-message.txt"
+#define BODY_RESERVE 4096 /* room for notes under core's body limit */
+
+/* ---- keys ------------------------------------------------------------ */
+
+static void hex(const unsigned char *in, size_t n, char *out)
+{
+    static const char digits[] = "0123456789abcdef";
+    for (size_t i = 0; i < n; i++) {
+        out[2 * i] = digits[in[i] >> 4];
+        out[2 * i + 1] = digits[in[i] & 15];
+    }
+    out[2 * n] = '\0';
+}
+
+/* "sha256-<hex>@digest.ticketd" over what makes the mail itself, not its
+ * delivery (trace headers differ between two copies of one mail). */
+static char *digest_key(const struct mime_msg *m, const char *raw, size_t len)
+{
+    crypto_hash_sha256_state h;
+    crypto_hash_sha256_init(&h);
+    if (m) {
+        static const char *const fields[] = { "From", "To", "Cc", "Date", "Subject" };
+        for (size_t i = 0; i < sizeof fields / sizeof *fields; i++) {
+            const char *v = mime_header(m, fields[i]);
+            crypto_hash_sha256_update(&h, (const unsigned char *)(v ? v : ""), v ? strlen(v) + 1 : 1);
+        }
+        size_t body = m->header_len < len ? m->header_len : len;
+        crypto_hash_sha256_update(&h, (const unsigned char *)raw + body, len - body);
+    } else {
+        crypto_hash_sha256_update(&h, (const unsigned char *)raw, len);
+    }
+    unsigned char d[crypto_hash_sha256_BYTES];
+    crypto_hash_sha256_final(&h, d);
+    char hx[2 * sizeof d + 1];
+    hex(d, sizeof d, hx);
+    struct buf b = BUF_INIT;
+    buf_printf(&b, "sha256-%s@digest.ticketd", hx);
+    return buf_steal(&b);
+}
+
+static bool usable_msgid(const char *id)
+{
+    if (id == NULL || id[0] == '\0' || strlen(id) > MAX_KEY)
+        return false;
+    for (const char *c = id; *c; c++)
+        if ((unsigned char)*c <= ' ' || *c == 0x7F)
+            return false;
+    return utf8_valid(id, strlen(id));
+}
+
+void ingest_quarantine_id(const char *key, char out[TD_ID_LEN + 1])
+{
+    unsigned char d[crypto_hash_sha256_BYTES];
+    struct buf b = BUF_INIT;
+    buf_printf(&b, "quarantine:%s", key);
+    crypto_hash_sha256(d, (const unsigned char *)b.data, b.len);
+    buf_free(&b);
+    char hx[2 * sizeof d + 1];
+    hex(d, sizeof d, hx);
+    memcpy(out, hx, TD_ID_LEN);
+    out[TD_ID_LEN] = '\0';
+}
+
+/* ---- the state of one ingestion ----------------------------------------- */
+
+struct job {
+    const struct ingest_ctx *c;
+    const struct ingest_src *src;
+    const char *raw;
+    size_t len;
+    struct ingest_outcome *out;
+    struct mime_msg m;
+    bool parsed;
+    char *key;
+    char *sender;          /* normalised From, or NULL */
+};
+
+static struct store *store_of(struct job *j)
+{
+    return j->c->core->store;
+}
+
+static void set_key(struct job *j, char *key)
+{
+    free(j->key);
+    j->key = key;
+    snprintf(j->out->key, sizeof j->out->key, "%s", key);
+}
+
+static void log_outcome(struct job *j, const char *how)
+{
+    struct ingest_outcome *o = j->out;
+    enum log_level lvl = o->result == INGEST_QUARANTINED || o->result == INGEST_RETRY ? LOG_WARN : LOG_INFO;
+    log_event(lvl, "mail", LF_S("result", ingest_result_name(o->result)),
+              LF_S("mailbox", j->src->mailbox), LF_I("uid", j->src->uid),
+              LF_S("key", o->key), LF_I("ticket", o->ticket), LF_S("how", how),
+              LF_S("reason", o->why));
+}
+
+/* ---- quarantine -------------------------------------------------------- */
+
+static void quarantine(struct job *j, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+static void quarantine(struct job *j, const char *fmt, ...)
+{
+    struct ingest_outcome *o = j->out;
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(o->why, sizeof o->why, fmt, ap);
+    va_end(ap);
+    if (j->key == NULL)
+        set_key(j, digest_key(j->parsed ? &j->m : NULL, j->raw, j->len));
+    struct td_quarantine q;
+    memset(&q, 0, sizeof q);
+    ingest_quarantine_id(j->key, q.id);
+    q.mailbox = (char *)(j->src->mailbox ? j->src->mailbox : "");
+    q.uidvalidity = j->src->uidvalidity;
+    q.uid = j->src->uid;
+    q.msg_key = j->key;
+    q.reason = o->why;
+    char *from_raw = NULL;
+    if (j->parsed) {
+        q.sender = j->m.from_addr;
+        q.subject = j->m.subject;
+    } else {
+        /* Best effort for the admin's list: the raw From line. */
+        const char *f = NULL;
+        for (size_t i = 0; i + 5 < j->len && i < 65536; i++)
+            if ((i == 0 || j->raw[i - 1] == '\n') && strncasecmp(j->raw + i, "from:", 5) == 0) {
+                f = j->raw + i + 5;
+                break;
+            }
+        if (f) {
+            size_t n = 0;
+            while (f + n < j->raw + j->len && f[n] != '\r' && f[n] != '\n' && f[n] && n < 200)
+                n++;
+            struct buf b = BUF_INIT;
+            charset_to_utf8(NULL, f, n, &b, NULL);
+            from_raw = buf_steal(&b);
+            q.sender = from_raw;
+        }
+    }
+    q.raw = (unsigned char *)j->raw;
+    q.raw_len = j->len > STORE_QUARANTINE_MAX_RAW ? STORE_QUARANTINE_MAX_RAW : j->len;
+    q.raw_size = j->src->full_size > j->len ? j->src->full_size : j->len;
+    if (q.raw_size > q.raw_len)
+        o->keep_on_server = true;
+    q.created = q.updated = td_now();
+    struct td_err e;
+    td_err_clear(&e);
+    bool ok = store_of(j)->ops->quarantine_put(store_of(j), &q, &e);
+    free(from_raw);
+    if (!ok) {
+        /* Not even the quarantine can take it: the mail stays on the
+         * server and is fetched again. */
+        o->result = INGEST_RETRY;
+        snprintf(o->why, sizeof o->why, "cannot quarantine: %.300s", e.msg);
+        return;
+    }
+    o->result = INGEST_QUARANTINED;
+    memcpy(o->quarantine_id, q.id, sizeof o->quarantine_id);
+}
+
+/* The one exit for a failed core call. */
+static void finish_error(struct job *j, const char *what, const struct td_err *e)
+{
+    int attempts = j->src->attempts + 1;
+    if (disposition_of(e->code, attempts, j->c->set->max_attempts) == DISP_RETRY) {
+        j->out->result = INGEST_RETRY;
+        snprintf(j->out->why, sizeof j->out->why, "%s: %.300s (%s)", what, e->msg, td_code_name(e->code));
+        return;
+    }
+    quarantine(j, "%s: %.300s (%s)", what, e->msg, td_code_name(e->code));
+}
+
+/* ---- done before? -------------------------------------------------------- */
+
+enum done { DONE_NO = 0, DONE_YES, DONE_HALF, DONE_ERROR };
+
+/* DONE_HALF: *ticket holds the key in its thread without the comment. */
+static enum done done_before(struct job *j, int64_t *ticket, struct td_err *e)
+{
+    struct store *st = store_of(j);
+    for (int round = 0; round < 2; round++) {
+        struct td_comment cm;
+        td_err_clear(e);
+        if (st->ops->comment_find_by_msgid(st, j->key, &cm, e)) {
+            bool same = true;
+            if (cm.author_id[0] != '\0' && j->sender != NULL) {
+                struct td_user u;
+                struct td_err ue;
+                td_err_clear(&ue);
+                if (st->ops->user_get(st, cm.author_id, &u, &ue)) {
+                    same = u.email && strcmp(u.email, j->sender) == 0;
+                    user_clear(&u);
+                } else if (ue.code != TD_NOT_FOUND) {
+                    comment_clear(&cm);
+                    *e = ue;
+                    return DONE_ERROR;
+                }
+            }
+            *ticket = cm.ticket;
+            comment_clear(&cm);
+            if (same)
+                return DONE_YES;
+            if (round == 1 || strncmp(j->key, "sha256-", 7) == 0)
+                return DONE_YES;
+            /* Someone else's mail carried this Message-ID first. */
+            log_event(LOG_WARN, "mail_msgid_reused", LF_S("key", j->key), LF_S("sender", j->sender));
+            set_key(j, digest_key(&j->m, j->raw, j->len));
+            continue;
+        }
+        if (e->code != TD_NOT_FOUND)
+            return DONE_ERROR;
+        break;
+    }
+    td_err_clear(e);
+    if (!j->src->retry) {
+        char qid[TD_ID_LEN + 1];
+        ingest_quarantine_id(j->key, qid);
+        struct td_quarantine q;
+        if (st->ops->quarantine_get(st, qid, &q, e)) {
+            quarantine_clear(&q);
+            memcpy(j->out->quarantine_id, qid, sizeof qid);
+            return DONE_YES;
+        }
+        if (e->code != TD_NOT_FOUND)
+            return DONE_ERROR;
+    }
+    td_err_clear(e);
+    if (st->ops->ticket_find_by_msgid(st, j->key, ticket, e))
+        return DONE_HALF;
+    if (e->code != TD_NOT_FOUND)
+        return DONE_ERROR;
+    *ticket = 0;
+    return DONE_NO;
+}
+
+/* ---- bodies and attachments ------------------------------------------------ */
+
+struct payload {
+    char *body;
+    struct attachment_in *atts;
+    size_t n_atts;
+    char *full;            /* the full text, when attached */
+};
+
+static void payload_clear(struct payload *p)
+{
+    free(p->body);
+    free(p->atts);
+    free(p->full);
+    memset(p, 0, sizeof *p);
+}
+
+/* text + the notes about what happened to the mail; attachments; the
+ * full text as an attachment when text is not all of it. */
+static void payload_build(struct job *j, const char *prefix, const char *text, bool stripped,
+                          struct payload *p)
+{
+    const struct mime_msg *m = &j->m;
+    size_t max = j->c->core->max_body > BODY_RESERVE ? j->c->core->max_body - BODY_RESERVE : 1024;
+    struct buf b = BUF_INIT;
+    if (prefix)
+        buf_puts(&b, prefix);
+    size_t tl = strlen(text);
+    bool cut = false;
+    if (b.len + tl > max) {
+        tl = max > b.len ? max - b.len : 0;
+        while (tl > 0 && ((unsigned char)text[tl] & 0xC0) == 0x80)
+            tl--;
+        cut = true;
+    }
+    buf_append(&b, text, tl);
+    if (cut)
+        buf_puts(&b, "\n[ticketd: the text was cut here; the whole text is attached as "
+                     FULL_TEXT_NAME "]");
+    for (size_t i = 0; i < m->notes.n; i++)
+        buf_printf(&b, "%s[ticketd: %s]", b.len ? "\n" : "", m->notes.v[i]);
+    if (b.len == 0 && m->n_atts == 0)
+        buf_puts(&b, "(empty message)");
+    p->body = buf_steal(&b);
+    p->atts = td_calloc(m->n_atts + 1, sizeof *p->atts);
+    for (size_t i = 0; i < m->n_atts; i++)
+        p->atts[p->n_atts++] = (struct attachment_in){ m->atts[i].name, m->atts[i].content_type,
+                                                       m->atts[i].data, m->atts[i].size };
+    if (cut || stripped) {
+        p->full = td_strdup(m->text);
+        p->atts[p->n_atts++] = (struct attachment_in){ FULL_TEXT_NAME, "text/plain; charset=utf-8",
+                                                       (const unsigned char *)p->full,
+                                                       strlen(p->full) };
+    }
+}
+
+/* ---- writing ----------------------------------------------------------------- */
+
+/* A comment on ticket. *not_participant is set when core says the actor
+ * may not write there (then the caller opens a ticket instead). */
+static bool add_comment(struct job *j, const struct td_user *actor, int64_t ticket,
+                        const char *prefix, const char *text, bool stripped, bool internal,
+                        bool *not_participant)
+{
+    struct payload p;
+    memset(&p, 0, sizeof p);
+    payload_build(j, prefix, text, stripped, &p);
+    struct comment_new in = {
+        .body = p.body,
+        .internal = internal,
+        .source = SOURCE_EMAIL,
+        .message_id = j->key,
+        .attachments = p.atts,
+        .n_attachments = p.n_atts,
+        .drop_oversize_attachments = true,
+    };
+    struct td_err e;
+    td_err_clear(&e);
+    bool ok = comment_add(j->c->core, actor, ticket, &in, NULL, &e);
+    payload_clear(&p);
+    if (ok) {
+        j->out->result = INGEST_COMMENT;
+        j->out->ticket = ticket;
+        return true;
+    }
+    if (e.code == TD_NOT_FOUND || e.code == TD_FORBIDDEN) {
+        *not_participant = true;
+        return false;
+    }
+    if (e.code == TD_CONFLICT) {
+        /* Another process wrote this mail meanwhile? */
+        int64_t t = 0;
+        struct td_err e2;
+        if (done_before(j, &t, &e2) == DONE_YES) {
+            j->out->result = INGEST_DUPLICATE;
+            j->out->ticket = t;
+            return true;
+        }
+    }
+    finish_error(j, "add comment", &e);
+    return true;
+}
+
+static bool open_ticket(struct job *j, const struct td_user *actor, bool auto_submitted)
+{
+    char *subject = thread_subject_clean(&j->c->set->token, j->m.subject, CORE_MAX_SUBJECT);
+    struct payload p;
+    memset(&p, 0, sizeof p);
+    payload_build(j, NULL, j->m.text, false, &p);
+    struct ticket_new in = {
+        .subject = subject,
+        .body = p.body,
+        .requester_id = actor->id,
+        .queue = j->src->queue ? j->src->queue : "",
+        .source = SOURCE_EMAIL,
+        .message_id = j->key,
+        .attachments = p.atts,
+        .n_attachments = p.n_atts,
+        .drop_oversize_attachments = true,
+        .auto_submitted = auto_submitted,
+    };
+    struct td_ticket t;
+    struct td_err e;
+    td_err_clear(&e);
+    bool ok = ticket_open(j->c->core, actor, &in, &t, &e);
+    payload_clear(&p);
+    free(subject);
+    if (ok) {
+        j->out->result = INGEST_TICKET;
+        j->out->ticket = t.number;
+        ticket_clear(&t);
+        return true;
+    }
+    /* TD_CONFLICT: the key joined a thread meanwhile (another poller, or
+     * a ticket inserted before a crash): the next attempt sees it, and a
+     * conflict that never resolves ends in the quarantine. */
+    finish_error(j, "open ticket", &e);
+    return false;
+}
+
+/* ---- the steps ------------------------------------------------------------------- */
+
+static bool first_line_is(const char *text, const char *prefix, const char **rest)
+{
+    const char *p = text;
+    while (*p == ' ' || *p == '\t' || *p == '\n')
+        p++;
+    size_t k = strlen(prefix);
+    if (strncasecmp(p, prefix, k) != 0 || (p[k] != '\0' && p[k] != '\n' && p[k] != ' ' && p[k] != '\r'))
+        return false;
+    const char *nl = strchr(p + k, '\n');
+    *rest = nl ? nl + 1 : p + k + strlen(p + k);
+    return true;
+}
+
+/* A bounce: an internal note on the ticket whose mail bounced. */
+static void ingest_bounce(struct job *j, int64_t thread_ticket, const struct loop_verdict *v)
+{
+    int64_t t = 0;
+    struct td_err e;
+    td_err_clear(&e);
+    if (j->m.dsn_original_id && !thread_find_msgid(store_of(j), j->m.dsn_original_id, &t, &e)) {
+        if (e.code != TD_NOT_FOUND) {
+            finish_error(j, "find bounced mail", &e);
+            return;
+        }
+        t = 0;
+    }
+    if (t == 0)
+        t = thread_ticket;
+    if (t == 0) {
+        quarantine(j, "a bounce (%s) for a mail ticketd does not know", v->reason);
+        return;
+    }
+    struct buf pre = BUF_INIT;
+    buf_printf(&pre, "Delivery failure report from %s:\n", j->sender ? j->sender : "(unknown)");
+    if (j->m.dsn_summary)
+        buf_printf(&pre, "%s", j->m.dsn_summary);
+    buf_puts(&pre, "\n");
+    bool np = false;
+    if (!add_comment(j, NULL, t, pre.data, j->m.text, false, true, &np) && np)
+        quarantine(j, "bounce for ticket #%lld could not be recorded", (long long)t);
+    buf_free(&pre);
+}
+
+static void ingest_person(struct job *j, int64_t thread_ticket, enum thread_how how,
+                          const struct loop_verdict *v)
+{
+    const struct mailgw_settings *set = j->c->set;
+    struct td_user user;
+    struct td_err e;
+    td_err_clear(&e);
+    if (!user_ensure_customer(j->c->core, j->sender, j->m.from_name, &user, &e)) {
+        finish_error(j, "sender", &e);
+        return;
+    }
+    if (user.disabled) {
+        quarantine(j, "the sender %s has a disabled account", j->sender);
+        user_clear(&user);
+        return;
+    }
+    struct td_user actor;
+    memset(&actor, 0, sizeof actor);
+    user_copy(&actor, &user);
+    user_clear(&user);
+    int64_t ticket = thread_ticket;
+    bool staff = actor.role == ROLE_AGENT || actor.role == ROLE_ADMIN;
+    const char *trust_how = "customer";
+    if (staff) {
+        struct trust_cfg tc = { &set->own, &set->authserv_ids, set->verify, set->verify_ctx };
+        struct trust_result tr;
+        trust_check(&tc, &j->m, j->sender, &tr);
+        if (tr.how == TRUST_NONE) {
+            /* From names an agent, nothing proves it: a customer mail. */
+            log_event(LOG_WARN, "mail_untrusted_agent", LF_S("sender", j->sender),
+                      LF_S("key", j->key));
+            actor.role = ROLE_CUSTOMER;
+            staff = false;
+            trust_how = "untrusted";
+        } else {
+            trust_how = trust_how_name(tr.how);
+            if (tr.token_ticket > 0)
+                ticket = tr.token_ticket;
+        }
+    }
+    bool automatic = v->kind == LOOP_AUTO && !j->src->retry;
+    if (ticket > 0) {
+        bool np = false;
+        if (automatic) {
+            /* Recorded, never answered: an internal note by the system. */
+            struct buf pre = BUF_INIT;
+            buf_printf(&pre, "Automatic mail from %s (%s):\n\n", j->sender, v->reason);
+            bool done = add_comment(j, NULL, ticket, pre.data, j->m.text, false, true, &np);
+            buf_free(&pre);
+            if (done || !np)
+                goto out;
+        } else {
+            char *stripped = quote_strip(j->m.text);
+            const char *text = stripped ? stripped : j->m.text;
+            const char *rest = NULL;
+            bool internal = staff && first_line_is(text, set->note_prefix, &rest);
+            bool done = add_comment(j, &actor, ticket, NULL, internal ? rest : text,
+                                    stripped != NULL, internal, &np);
+            free(stripped);
+            if (done || !np)
+                goto out;
+        }
+        /* Not a participant of that thread (a forged token or a stranger
+         * replying): their mail opens a ticket of their own. */
+        log_event(LOG_INFO, "mail_not_participant", LF_S("sender", j->sender),
+                  LF_I("ticket", ticket), LF_S("how", thread_how_name(how)));
+    }
+    if (!staff && !j->src->retry) {
+        bool allowed = true;
+        int64_t count = 0;
+        td_err_clear(&e);
+        if (!ratelimit_allow(j->c->core->store, actor.id, set->rate_limit, set->rate_window_ms,
+                             td_now(), &allowed, &count, &e)) {
+            finish_error(j, "rate limit", &e);
+            goto out;
+        }
+        if (!allowed) {
+            quarantine(j, "rate limit: %s opened %lld tickets by mail within %lld s",
+                       j->sender, (long long)count, (long long)(set->rate_window_ms / 1000));
+            goto out;
+        }
+    }
+    open_ticket(j, &actor, automatic);
+out:
+    if (j->out->result == INGEST_TICKET || j->out->result == INGEST_COMMENT)
+        log_event(LOG_DEBUG, "mail_sender", LF_S("sender", j->sender), LF_S("trust", trust_how));
+    user_clear(&actor);
+}
+
+static void ingest_parsed(struct job *j)
+{
+    const struct mailgw_settings *set = j->c->set;
+    struct ingest_outcome *o = j->out;
+    struct td_err e;
+
+    /* The sender, before dedupe: a reused Message-ID is told apart by it. */
+    char *norm = NULL;
+    if (j->m.from_addr && email_normalize(j->m.from_addr, "sender", &norm, NULL))
+        j->sender = norm;
+
+    set_key(j, usable_msgid(j->m.message_id) ? td_strdup(j->m.message_id)
+                                              : digest_key(&j->m, j->raw, j->len));
+    int64_t ticket = 0;
+    switch (done_before(j, &ticket, &e)) {
+    case DONE_YES:
+        o->result = INGEST_DUPLICATE;
+        o->ticket = ticket;
+        return;
+    case DONE_ERROR:
+        finish_error(j, "dedupe", &e);
+        return;
+    case DONE_HALF:
+    case DONE_NO:
+        break;
+    }
+    if (j->sender == NULL) {
+        quarantine(j, "no usable sender address (From: %.100s)",
+                   j->m.from_addr ? j->m.from_addr : "missing");
+        return;
+    }
+    struct loop_verdict v;
+    loop_check(&set->own, set->loop_id, &j->m, j->sender, &v);
+    if (v.kind == LOOP_OWN) {
+        quarantine(j, "mail loop: %s", v.reason);
+        return;
+    }
+    enum thread_how how = THREAD_NONE;
+    if (ticket == 0) {
+        td_err_clear(&e);
+        if (!thread_resolve(store_of(j), &set->token, &j->m, &ticket, &how, &e)) {
+            finish_error(j, "threading", &e);
+            return;
+        }
+    } else {
+        /* DONE_HALF: finish what a crash interrupted. */
+        how = THREAD_IN_REPLY_TO;
+        log_event(LOG_WARN, "mail_finish_half_done", LF_S("key", j->key), LF_I("ticket", ticket));
+    }
+    if (v.kind == LOOP_BOUNCE) {
+        ingest_bounce(j, ticket, &v);
+        return;
+    }
+    ingest_person(j, ticket, how, &v);
+}
+
+void ingest_mail(const struct ingest_ctx *c, const struct ingest_src *src, const char *raw,
+                 size_t len, struct ingest_outcome *out)
+{
+    memset(out, 0, sizeof *out);
+    struct job j = { .c = c, .src = src, .raw = raw, .len = len, .out = out };
+    struct td_err e;
+    td_err_clear(&e);
+    if (src->full_size > len) {
+        quarantine(&j, "the mail is %zu bytes, over the limit of %zu; its first %zu bytes are "
+                       "kept here and the mail stays in the mailbox",
+                   src->full_size, c->set->limits.max_bytes, len);
+    } else if (!mime_parse(raw, len, &c->set->limits, &j.m, &e)) {
+        quarantine(&j, "%s", e.msg);
+    } else {
+        j.parsed = true;
+        ingest_parsed(&j);
+        if (out->result != INGEST_QUARANTINED && out->result != INGEST_RETRY && j.key &&
+            out->ticket > 0) {
+            /* The map is a fast path for later lookups; failure is harmless. */
+            (void)c->core->store->ops->msgid_put(c->core->store, j.key, out->ticket, NULL);
+        }
+    }
+    log_outcome(&j, j.parsed ? (j.m.is_dsn ? "dsn" : "mail") : "raw");
+    mime_msg_clear(&j.m);
+    free(j.key);
+    free(j.sender);
+}
+
+const char *ingest_result_name(enum ingest_result r)
+{
+    switch (r) {
+    case INGEST_TICKET: return "ticket";
+    case INGEST_COMMENT: return "comment";
+    case INGEST_DUPLICATE: return "duplicate";
+    case INGEST_QUARANTINED: return "quarantined";
+    case INGEST_RETRY: return "retry";
+    }
+    return "?";
+}

@@ -1,0 +1,873 @@
+/* mime.c - see mime.h.
+ *
+ * Which text is "the body": in multipart/alternative the text/plain
+ * part wins, else the richest multipart, else text/html rendered to
+ * text; the other alternatives are still searched for attachments and
+ * inline images, but their text is not used twice. Inline text parts of
+ * a multipart/mixed are joined in order (Apple Mail splits a message
+ * around inline images that way). An attached message/rfc822 is kept as
+ * one .eml attachment, not flattened into the text. */
+#include "mime.h"
+
+#include <libetpan/libetpan.h>
+#include <string.h>
+#include <strings.h>
+
+#include "charset.h"
+#include "core/buf.h"
+#include "core/mem.h"
+#include "html_text.h"
+#include "rfc2047.h"
+
+#define MAX_NAME_BYTES 200
+#define MAX_DSN_RECIPIENTS 20
+
+struct walk {
+    const struct mime_limits *lim;
+    struct mime_msg *m;
+    struct buf text;
+    bool text_full;
+    bool plain_seen;
+    size_t parts;
+    size_t dropped;
+    size_t att_cap;
+    struct td_err *err;
+};
+
+/* ---- libetpan accessors --------------------------------------------- */
+
+static void lower(char *s)
+{
+    for (; s && *s; s++)
+        if (*s >= 'A' && *s <= 'Z')
+            *s = (char)(*s - 'A' + 'a');
+}
+
+/* "type/subtype" in lower case (caller frees). */
+static char *content_type(struct mailmime *mime)
+{
+    struct mailmime_content *ct = mime->mm_content_type;
+    if (ct == NULL || ct->ct_type == NULL)
+        return td_strdup(mime->mm_type == MAILMIME_MULTIPLE ? "multipart/mixed" : "text/plain");
+    const char *type = "application";
+    struct mailmime_type *t = ct->ct_type;
+    if (t->tp_type == MAILMIME_TYPE_DISCRETE_TYPE && t->tp_data.tp_discrete_type) {
+        switch (t->tp_data.tp_discrete_type->dt_type) {
+        case MAILMIME_DISCRETE_TYPE_TEXT: type = "text"; break;
+        case MAILMIME_DISCRETE_TYPE_IMAGE: type = "image"; break;
+        case MAILMIME_DISCRETE_TYPE_AUDIO: type = "audio"; break;
+        case MAILMIME_DISCRETE_TYPE_VIDEO: type = "video"; break;
+        case MAILMIME_DISCRETE_TYPE_EXTENSION:
+            type = t->tp_data.tp_discrete_type->dt_extension ? t->tp_data.tp_discrete_type->dt_extension
+                                                              : "application";
+            break;
+        default: break;
+        }
+    } else if (t->tp_type == MAILMIME_TYPE_COMPOSITE_TYPE && t->tp_data.tp_composite_type) {
+        switch (t->tp_data.tp_composite_type->ct_type) {
+        case MAILMIME_COMPOSITE_TYPE_MESSAGE: type = "message"; break;
+        case MAILMIME_COMPOSITE_TYPE_MULTIPART: type = "multipart"; break;
+        case MAILMIME_COMPOSITE_TYPE_EXTENSION:
+            type = t->tp_data.tp_composite_type->ct_token ? t->tp_data.tp_composite_type->ct_token
+                                                          : "application";
+            break;
+        default: break;
+        }
+    }
+    struct buf b = BUF_INIT;
+    buf_printf(&b, "%s/%s", type, ct->ct_subtype ? ct->ct_subtype : "octet-stream");
+    char *s = buf_steal(&b);
+    lower(s);
+    /* A type is a token: anything else in it is rubbish from the sender. */
+    for (char *c = s; *c; c++)
+        if ((unsigned char)*c <= ' ' || (unsigned char)*c >= 127)
+            *c = '_';
+    return s;
+}
+
+static const char *ct_param(struct mailmime *mime, const char *name)
+{
+    if (mime->mm_content_type == NULL)
+        return NULL;
+    clist *l = mime->mm_content_type->ct_parameters;
+    for (clistiter *it = l ? clist_begin(l) : NULL; it; it = clist_next(it)) {
+        struct mailmime_parameter *p = clist_content(it);
+        if (p->pa_name && strcasecmp(p->pa_name, name) == 0)
+            return p->pa_value;
+    }
+    return NULL;
+}
+
+static struct mailmime_disposition *disposition(struct mailmime *mime)
+{
+    if (mime->mm_mime_fields == NULL)
+        return NULL;
+    clist *l = mime->mm_mime_fields->fld_list;
+    for (clistiter *it = l ? clist_begin(l) : NULL; it; it = clist_next(it)) {
+        struct mailmime_field *f = clist_content(it);
+        if (f->fld_type == MAILMIME_FIELD_DISPOSITION)
+            return f->fld_data.fld_disposition;
+    }
+    return NULL;
+}
+
+/* One parameter as (name, value) from either list. */
+struct param {
+    const char *name, *value;
+};
+
+static size_t params_of(struct mailmime *mime, bool disp, struct param *out, size_t max)
+{
+    size_t n = 0;
+    if (disp) {
+        struct mailmime_disposition *d = disposition(mime);
+        clist *l = d ? d->dsp_parms : NULL;
+        for (clistiter *it = l ? clist_begin(l) : NULL; it && n < max; it = clist_next(it)) {
+            struct mailmime_disposition_parm *p = clist_content(it);
+            if (p->pa_type == MAILMIME_DISPOSITION_PARM_FILENAME)
+                out[n++] = (struct param){ "filename", p->pa_data.pa_filename };
+            else if (p->pa_type == MAILMIME_DISPOSITION_PARM_PARAMETER && p->pa_data.pa_parameter)
+                out[n++] = (struct param){ p->pa_data.pa_parameter->pa_name,
+                                           p->pa_data.pa_parameter->pa_value };
+        }
+    } else if (mime->mm_content_type) {
+        clist *l = mime->mm_content_type->ct_parameters;
+        for (clistiter *it = l ? clist_begin(l) : NULL; it && n < max; it = clist_next(it)) {
+            struct mailmime_parameter *p = clist_content(it);
+            out[n++] = (struct param){ p->pa_name, p->pa_value };
+        }
+    }
+    return n;
+}
+
+/* A parameter value by RFC 2231 (name*=, name*0*=, name*1=...) or
+ * plain name= (which Outlook and others fill with RFC 2047 words).
+ * NULL when absent; caller frees. */
+static char *param_decoded(struct mailmime *mime, bool disp, const char *name)
+{
+    struct param ps[64];
+    size_t n = params_of(mime, disp, ps, 64);
+    size_t nl = strlen(name);
+    const char *seg[32] = { 0 };
+    bool ext[32] = { 0 };
+    const char *plain = NULL, *whole_ext = NULL;
+    for (size_t i = 0; i < n; i++) {
+        const char *pn = ps[i].name, *pv = ps[i].value;
+        if (pn == NULL || pv == NULL || strncasecmp(pn, name, nl) != 0)
+            continue;
+        const char *rest = pn + nl;
+        if (*rest == '\0') {
+            plain = pv;
+        } else if (strcmp(rest, "*") == 0) {
+            whole_ext = pv;
+        } else if (rest[0] == '*' && rest[1] >= '0' && rest[1] <= '9') {
+            char *end = NULL;
+            long k = strtol(rest + 1, &end, 10);
+            if (k >= 0 && k < 32 && end && (*end == '\0' || strcmp(end, "*") == 0)) {
+                seg[k] = pv;
+                ext[k] = *end == '*';
+            }
+        }
+    }
+    if (whole_ext)
+        return rfc2231_decode(whole_ext);
+    if (seg[0]) {
+        struct buf b = BUF_INIT;
+        if (!ext[0])
+            buf_puts(&b, "''"); /* no charset: undeclared */
+        for (int k = 0; k < 32 && seg[k]; k++) {
+            if (ext[k]) {
+                buf_puts(&b, seg[k]);
+            } else {
+                for (const char *c = seg[k]; *c; c++) {
+                    if (*c == '%' || *c == '\'')
+                        buf_printf(&b, "%%%02X", (unsigned char)*c);
+                    else
+                        buf_putc(&b, *c);
+                }
+            }
+        }
+        char *raw = buf_steal(&b);
+        char *r = rfc2231_decode(raw);
+        free(raw);
+        return r;
+    }
+    if (plain)
+        return rfc2047_decode(plain, strlen(plain), NULL);
+    return NULL;
+}
+
+/* The decoded bytes of a part's body (transfer encoding undone). */
+static bool body_bytes(struct mailmime_data *d, char **out, size_t *n)
+{
+    *out = NULL;
+    *n = 0;
+    if (d == NULL || d->dt_type != MAILMIME_DATA_TEXT)
+        return false;
+    const char *src = d->dt_data.dt_text.dt_data;
+    size_t len = d->dt_data.dt_text.dt_length;
+    if (src == NULL)
+        return true;
+    if (!d->dt_encoded) {
+        *out = td_malloc(len + 1);
+        memcpy(*out, src, len);
+        (*out)[len] = '\0';
+        *n = len;
+        return true;
+    }
+    size_t idx = 0;
+    char *res = NULL;
+    size_t res_len = 0;
+    int r = mailmime_part_parse(src, len, &idx, d->dt_encoding, &res, &res_len);
+    if (r != MAILIMF_NO_ERROR || res == NULL)
+        return false;
+    *out = td_malloc(res_len + 1);
+    memcpy(*out, res, res_len);
+    (*out)[res_len] = '\0';
+    *n = res_len;
+    mmap_string_unref(res);
+    return true;
+}
+
+/* ---- text ------------------------------------------------------------ */
+
+/* CRLF and lone CR to LF. */
+static void normalize_newlines(struct buf *b)
+{
+    size_t w = 0;
+    for (size_t r = 0; r < b->len; r++) {
+        if (b->data[r] == '\r') {
+            b->data[w++] = '\n';
+            if (r + 1 < b->len && b->data[r + 1] == '\n')
+                r++;
+        } else {
+            b->data[w++] = b->data[r];
+        }
+    }
+    b->len = w;
+    if (b->data)
+        b->data[w] = '\0';
+}
+
+static void add_text(struct walk *w, const char *utf8, size_t n)
+{
+    if (w->text_full || n == 0)
+        return;
+    while (n > 0 && (utf8[n - 1] == '\n' || utf8[n - 1] == ' '))
+        n--;
+    if (n == 0)
+        return;
+    if (w->text.len > 0)
+        buf_puts(&w->text, "\n\n");
+    size_t room = w->lim->max_text > w->text.len ? w->lim->max_text - w->text.len : 0;
+    if (n > room) {
+        n = room;
+        while (n > 0 && ((unsigned char)utf8[n] & 0xC0) == 0x80)
+            n--;
+        w->text_full = true;
+        strv_push(&w->m->notes, "the text was cut at the size limit");
+    }
+    buf_append(&w->text, utf8, n);
+    if (w->text_full)
+        buf_puts(&w->text, "\n[ticketd: the rest of the text was cut]");
+}
+
+/* A text part's body as normalised UTF-8 in out. */
+static void text_of(struct walk *w, struct mailmime *mime, const char *bytes, size_t n,
+                    struct buf *out)
+{
+    bool lossy = false;
+    const char *cs = ct_param(mime, "charset");
+    charset_to_utf8(cs, bytes, n, out, &lossy);
+    if (lossy) {
+        struct buf note = BUF_INIT;
+        buf_printf(&note, "text in charset '%.40s' had bytes that could not be converted",
+                   cs ? cs : "(undeclared)");
+        if (!strv_contains(&w->m->notes, note.data))
+            strv_push(&w->m->notes, note.data);
+        buf_free(&note);
+    }
+    normalize_newlines(out);
+}
+
+/* ---- attachments ----------------------------------------------------- */
+
+static char *clean_name(const char *in)
+{
+    if (in == NULL)
+        return NULL;
+    const char *base = in;
+    for (const char *p = in; *p; p++)
+        if (*p == '/' || *p == '\\')
+            base = p + 1;
+    struct buf b = BUF_INIT;
+    for (const char *p = base; *p; p++) {
+        unsigned char c = (unsigned char)*p;
+        buf_putc(&b, c < 0x20 || c == 0x7F ? '_' : (char)c);
+    }
+    char *s = buf_steal(&b);
+    /* trim, cap at a UTF-8 boundary */
+    char *start = s;
+    while (*start == ' ' || *start == '.')
+        start++;
+    size_t n = strlen(start);
+    while (n > 0 && start[n - 1] == ' ')
+        n--;
+    if (n > MAX_NAME_BYTES) {
+        n = MAX_NAME_BYTES;
+        while (n > 0 && ((unsigned char)start[n] & 0xC0) == 0x80)
+            n--;
+    }
+    char *r = n ? td_strndup(start, n) : NULL;
+    free(s);
+    return r;
+}
+
+static const char *ext_for(const char *type)
+{
+    static const struct { const char *type, *ext; } map[] = {
+        { "image/png", ".png" },        { "image/jpeg", ".jpg" },   { "image/gif", ".gif" },
+        { "application/pdf", ".pdf" },  { "text/plain", ".txt" },   { "text/html", ".html" },
+        { "text/calendar", ".ics" },    { "message/rfc822", ".eml" }, { "text/csv", ".csv" },
+    };
+    for (size_t i = 0; i < sizeof map / sizeof *map; i++)
+        if (strcmp(map[i].type, type) == 0)
+            return map[i].ext;
+    return ".bin";
+}
+
+/* Takes ownership of data and name. */
+static void add_attachment(struct walk *w, char *name, const char *type, char *data, size_t size,
+                           bool is_inline)
+{
+    struct mime_msg *m = w->m;
+    if (m->n_atts >= w->lim->max_attachments) {
+        w->dropped++;
+        free(name);
+        free(data);
+        return;
+    }
+    if (name == NULL) {
+        struct buf b = BUF_INIT;
+        buf_printf(&b, "%s-%zu%s", is_inline ? "inline" : "attachment", m->n_atts + 1, ext_for(type));
+        name = buf_steal(&b);
+    }
+    if (m->n_atts == w->att_cap) {
+        w->att_cap = w->att_cap ? w->att_cap * 2 : 4;
+        m->atts = td_realloc(m->atts, w->att_cap * sizeof *m->atts);
+    }
+    struct mime_attachment *a = &m->atts[m->n_atts++];
+    a->name = name;
+    a->content_type = td_strdup(type);
+    a->data = (unsigned char *)data;
+    a->size = size;
+    a->is_inline = is_inline;
+}
+
+/* ---- delivery status reports ------------------------------------------ */
+
+static void dsn_fields(struct walk *w, const char *text)
+{
+    struct buf sum = BUF_INIT;
+    char rcpt[256] = "", action[64] = "", status[32] = "", diag[200] = "";
+    int n = 0;
+    const char *p = text;
+    for (;;) {
+        const char *nl = strchr(p, '\n');
+        size_t len = nl ? (size_t)(nl - p) : strlen(p);
+        bool blank = true;
+        for (size_t i = 0; i < len; i++)
+            if (p[i] != ' ' && p[i] != '\t' && p[i] != '\r')
+                blank = false;
+        struct { const char *key; char *dst; size_t cap; } keys[] = {
+            { "final-recipient:", rcpt, sizeof rcpt }, { "original-recipient:", NULL, 0 },
+            { "action:", action, sizeof action },      { "status:", status, sizeof status },
+            { "diagnostic-code:", diag, sizeof diag },
+        };
+        for (size_t k = 0; k < sizeof keys / sizeof *keys; k++) {
+            size_t kl = strlen(keys[k].key);
+            if (keys[k].dst == NULL || len < kl || strncasecmp(p, keys[k].key, kl) != 0)
+                continue;
+            const char *v = p + kl;
+            size_t vl = len - kl;
+            const char *semi = memchr(v, ';', vl);
+            if (semi && keys[k].dst != status && keys[k].dst != action) {
+                vl -= (size_t)(semi + 1 - v);
+                v = semi + 1;
+            }
+            while (vl > 0 && (*v == ' ' || *v == '\t')) {
+                v++;
+                vl--;
+            }
+            while (vl > 0 && (v[vl - 1] == ' ' || v[vl - 1] == '\r'))
+                vl--;
+            if (vl >= keys[k].cap)
+                vl = keys[k].cap - 1;
+            memcpy(keys[k].dst, v, vl);
+            keys[k].dst[vl] = '\0';
+        }
+        if ((blank || nl == NULL) && rcpt[0] && n < MAX_DSN_RECIPIENTS) {
+            buf_printf(&sum, "%s: %s %s%s%s%s\n", rcpt, action[0] ? action : "failed", status,
+                       diag[0] ? " (" : "", diag, diag[0] ? ")" : "");
+            n++;
+            rcpt[0] = action[0] = status[0] = diag[0] = '\0';
+        }
+        if (nl == NULL)
+            break;
+        p = nl + 1;
+    }
+    if (sum.len) {
+        free(w->m->dsn_summary);
+        w->m->dsn_summary = buf_steal(&sum);
+    }
+    buf_free(&sum);
+}
+
+static void dsn_original_from_headers(struct walk *w, const char *text)
+{
+    if (w->m->dsn_original_id)
+        return;
+    for (const char *p = text; p && *p;) {
+        if (strncasecmp(p, "message-id:", 11) == 0) {
+            struct strv ids = STRV_INIT;
+            const char *nl = strchr(p, '\n');
+            char *line = td_strndup(p + 11, nl ? (size_t)(nl - p - 11) : strlen(p + 11));
+            mime_msgids(line, &ids);
+            free(line);
+            if (ids.n)
+                w->m->dsn_original_id = td_strdup(ids.v[0]);
+            strv_clear(&ids);
+            return;
+        }
+        const char *nl = strchr(p, '\n');
+        if (nl == NULL)
+            break;
+        if (nl[1] == '\n' || (nl[1] == '\r' && nl[2] == '\n'))
+            break; /* end of the header section */
+        p = nl + 1;
+    }
+}
+
+/* ---- the walk --------------------------------------------------------- */
+
+static bool walk(struct walk *w, struct mailmime *mime, size_t depth, bool want_text,
+                 bool in_report);
+
+static bool is_disp_attachment(struct mailmime *mime)
+{
+    struct mailmime_disposition *d = disposition(mime);
+    return d && d->dsp_type && d->dsp_type->dsp_type == MAILMIME_DISPOSITION_TYPE_ATTACHMENT;
+}
+
+static bool is_disp_inline(struct mailmime *mime)
+{
+    struct mailmime_disposition *d = disposition(mime);
+    return d && d->dsp_type && d->dsp_type->dsp_type == MAILMIME_DISPOSITION_TYPE_INLINE;
+}
+
+static bool has_content_id(struct mailmime *mime)
+{
+    if (mime->mm_mime_fields == NULL)
+        return false;
+    clist *l = mime->mm_mime_fields->fld_list;
+    for (clistiter *it = l ? clist_begin(l) : NULL; it; it = clist_next(it)) {
+        struct mailmime_field *f = clist_content(it);
+        if (f->fld_type == MAILMIME_FIELD_ID)
+            return true;
+    }
+    return false;
+}
+
+static char *part_name(struct mailmime *mime)
+{
+    char *raw = param_decoded(mime, true, "filename");
+    if (raw == NULL)
+        raw = param_decoded(mime, false, "name");
+    char *clean = clean_name(raw);
+    free(raw);
+    return clean;
+}
+
+static bool walk_single(struct walk *w, struct mailmime *mime, bool want_text, bool in_report)
+{
+    char *type = content_type(mime);
+    char *name = part_name(mime);
+    bool attach_disp = is_disp_attachment(mime);
+    char *bytes = NULL;
+    size_t n = 0;
+    if (!body_bytes(mime->mm_body ? mime->mm_body : mime->mm_data.mm_single, &bytes, &n)) {
+        strv_push(&w->m->notes, "a part whose transfer encoding could not be decoded was skipped");
+        free(type);
+        free(name);
+        return true;
+    }
+    bool is_text_body = !attach_disp && name == NULL;
+    if (in_report && (strcmp(type, "message/delivery-status") == 0 ||
+                      strcmp(type, "message/global-delivery-status") == 0)) {
+        struct buf t = BUF_INIT;
+        text_of(w, mime, bytes, n, &t);
+        dsn_fields(w, t.data ? t.data : "");
+        w->m->is_dsn = true;
+        buf_free(&t);
+        free(bytes);
+        free(type);
+        free(name);
+        return true;
+    }
+    if (in_report && (strcmp(type, "text/rfc822-headers") == 0 ||
+                      strcmp(type, "message/global-headers") == 0)) {
+        struct buf t = BUF_INIT;
+        text_of(w, mime, bytes, n, &t);
+        dsn_original_from_headers(w, t.data ? t.data : "");
+        buf_free(&t);
+        free(bytes);
+        free(type);
+        free(name);
+        return true;
+    }
+    if (is_text_body && strcmp(type, "text/plain") == 0) {
+        if (want_text) {
+            struct buf t = BUF_INIT;
+            text_of(w, mime, bytes, n, &t);
+            add_text(w, t.data ? t.data : "", t.len);
+            w->plain_seen = true;
+            buf_free(&t);
+        }
+        free(bytes);
+        free(type);
+        return true;
+    }
+    if (is_text_body && strcmp(type, "text/html") == 0) {
+        if (!want_text) {
+            free(bytes);
+            free(type);
+            return true;
+        }
+        struct buf t = BUF_INIT;
+        text_of(w, mime, bytes, n, &t);
+        char *txt = html_text(t.data ? t.data : "", t.len, w->lim->max_html, w->lim->max_text);
+        if (txt != NULL) {
+            add_text(w, txt, strlen(txt));
+            if (!w->plain_seen)
+                w->m->text_from_html = true;
+            free(txt);
+            free(bytes);
+            buf_free(&t);
+        } else {
+            strv_push(&w->m->notes, "the HTML body is too large or too deeply nested to render; "
+                                    "it is attached instead");
+            add_attachment(w, td_strdup("message.html"), "text/html", bytes, n, false);
+            buf_free(&t);
+        }
+        free(type);
+        return true;
+    }
+    bool is_inline = !attach_disp && strncmp(type, "image/", 6) == 0 &&
+                     (is_disp_inline(mime) || has_content_id(mime));
+    add_attachment(w, name, type, bytes, n, is_inline);
+    free(type);
+    return true;
+}
+
+static bool is_plain_leaf(struct mailmime *c)
+{
+    if (c->mm_type != MAILMIME_SINGLE || is_disp_attachment(c))
+        return false;
+    char *t = content_type(c);
+    bool yes = strcmp(t, "text/plain") == 0;
+    free(t);
+    return yes;
+}
+
+static bool walk_multipart(struct walk *w, struct mailmime *mime, size_t depth, bool want_text)
+{
+    char *type = content_type(mime);
+    clist *kids = mime->mm_data.mm_multipart.mm_mp_list;
+    bool ok = true;
+    if (strcmp(type, "multipart/alternative") == 0) {
+        /* Which child carries the text: plain, else the last multipart,
+         * else the last child (normally text/html). */
+        struct mailmime *chosen = NULL, *last_multi = NULL, *last = NULL;
+        for (clistiter *it = kids ? clist_begin(kids) : NULL; it; it = clist_next(it)) {
+            struct mailmime *c = clist_content(it);
+            if (chosen == NULL && is_plain_leaf(c))
+                chosen = c;
+            if (c->mm_type == MAILMIME_MULTIPLE)
+                last_multi = c;
+            last = c;
+        }
+        if (chosen == NULL)
+            chosen = last_multi ? last_multi : last;
+        for (clistiter *it = kids ? clist_begin(kids) : NULL; ok && it; it = clist_next(it)) {
+            struct mailmime *c = clist_content(it);
+            ok = walk(w, c, depth + 1, want_text && c == chosen, false);
+        }
+    } else {
+        bool report = strcmp(type, "multipart/report") == 0;
+        for (clistiter *it = kids ? clist_begin(kids) : NULL; ok && it; it = clist_next(it))
+            ok = walk(w, clist_content(it), depth + 1, want_text, report);
+    }
+    free(type);
+    return ok;
+}
+
+static bool walk_message(struct walk *w, struct mailmime *mime, bool in_report)
+{
+    struct mailimf_fields *f = mime->mm_data.mm_message.mm_fields;
+    if (in_report) {
+        /* The returned original: we only need to know which mail it was. */
+        for (clistiter *it = f && f->fld_list ? clist_begin(f->fld_list) : NULL; it;
+             it = clist_next(it)) {
+            struct mailimf_field *x = clist_content(it);
+            if (x->fld_type == MAILIMF_FIELD_MESSAGE_ID && x->fld_data.fld_message_id &&
+                x->fld_data.fld_message_id->mid_value && w->m->dsn_original_id == NULL)
+                w->m->dsn_original_id = td_strdup(x->fld_data.fld_message_id->mid_value);
+        }
+        return true;
+    }
+    char *bytes = NULL;
+    size_t n = 0;
+    if (!body_bytes(mime->mm_body, &bytes, &n)) {
+        strv_push(&w->m->notes, "an attached message could not be decoded and was skipped");
+        return true;
+    }
+    char *name = part_name(mime);
+    if (name == NULL) {
+        for (clistiter *it = f && f->fld_list ? clist_begin(f->fld_list) : NULL; it;
+             it = clist_next(it)) {
+            struct mailimf_field *x = clist_content(it);
+            if (x->fld_type == MAILIMF_FIELD_SUBJECT && x->fld_data.fld_subject &&
+                x->fld_data.fld_subject->sbj_value) {
+                const char *sv = x->fld_data.fld_subject->sbj_value;
+                char *subj = rfc2047_decode(sv, strlen(sv), NULL);
+                struct buf b = BUF_INIT;
+                buf_printf(&b, "%.150s.eml", subj[0] ? subj : "message");
+                free(subj);
+                char *tmp = buf_steal(&b);
+                name = clean_name(tmp);
+                free(tmp);
+                break;
+            }
+        }
+    }
+    add_attachment(w, name, "message/rfc822", bytes, n, false);
+    return true;
+}
+
+static bool walk(struct walk *w, struct mailmime *mime, size_t depth, bool want_text,
+                 bool in_report)
+{
+    if (depth > w->lim->max_depth)
+        return td_fail(w->err, TD_INVALID, "MIME parts are nested deeper than %zu levels",
+                       w->lim->max_depth);
+    if (++w->parts > w->lim->max_parts)
+        return td_fail(w->err, TD_INVALID, "more than %zu MIME parts", w->lim->max_parts);
+    switch (mime->mm_type) {
+    case MAILMIME_SINGLE:
+        return walk_single(w, mime, want_text, in_report);
+    case MAILMIME_MULTIPLE:
+        return walk_multipart(w, mime, depth, want_text);
+    case MAILMIME_MESSAGE:
+        return walk_message(w, mime, in_report);
+    default:
+        return true;
+    }
+}
+
+/* ---- the pre-scan ------------------------------------------------------ */
+
+/* Counts lines starting with "content-type:" and with "--": each MIME
+ * entity needs one of the first to nest, each part one of the second. */
+static bool prescan(const char *raw, size_t len, const struct mime_limits *lim,
+                    struct td_err *err)
+{
+    size_t types = 0, delims = 0;
+    for (size_t i = 0; i < len;) {
+        if (len - i >= 13 && strncasecmp(raw + i, "content-type:", 13) == 0)
+            types++;
+        else if (len - i >= 2 && raw[i] == '-' && raw[i + 1] == '-')
+            delims++;
+        const char *nl = memchr(raw + i, '\n', len - i);
+        if (nl == NULL)
+            break;
+        i = (size_t)(nl - raw) + 1;
+    }
+    if (types > lim->max_parts)
+        return td_fail(err, TD_INVALID, "more than %zu MIME parts (%zu Content-Type fields)",
+                       lim->max_parts, types);
+    if (delims > 4 * lim->max_parts + 100)
+        return td_fail(err, TD_INVALID, "more than %zu MIME parts (%zu boundary lines)",
+                       lim->max_parts, delims);
+    return true;
+}
+
+/* ---- the top ------------------------------------------------------------- */
+
+static void first_mailbox(struct mailimf_mailbox_list *l, struct mime_msg *m)
+{
+    clistiter *it = l && l->mb_list ? clist_begin(l->mb_list) : NULL;
+    if (it == NULL)
+        return;
+    struct mailimf_mailbox *mb = clist_content(it);
+    if (mb == NULL || mb->mb_addr_spec == NULL)
+        return;
+    m->from_addr = td_strdup(mb->mb_addr_spec);
+    if (mb->mb_display_name && mb->mb_display_name[0])
+        m->from_name = rfc2047_decode(mb->mb_display_name, strlen(mb->mb_display_name), NULL);
+}
+
+static void add_addresses(struct mailimf_address_list *l, struct strv *out)
+{
+    for (clistiter *it = l && l->ad_list ? clist_begin(l->ad_list) : NULL; it && out->n < 200;
+         it = clist_next(it)) {
+        struct mailimf_address *a = clist_content(it);
+        if (a->ad_type == MAILIMF_ADDRESS_MAILBOX && a->ad_data.ad_mailbox) {
+            if (a->ad_data.ad_mailbox->mb_addr_spec)
+                strv_push(out, a->ad_data.ad_mailbox->mb_addr_spec);
+        } else if (a->ad_type == MAILIMF_ADDRESS_GROUP && a->ad_data.ad_group &&
+                   a->ad_data.ad_group->grp_mb_list) {
+            clist *gl = a->ad_data.ad_group->grp_mb_list->mb_list;
+            for (clistiter *g = gl ? clist_begin(gl) : NULL; g; g = clist_next(g)) {
+                struct mailimf_mailbox *mb = clist_content(g);
+                if (mb && mb->mb_addr_spec)
+                    strv_push(out, mb->mb_addr_spec);
+            }
+        }
+    }
+}
+
+static void envelope(struct mailimf_fields *f, struct mime_msg *m)
+{
+    for (clistiter *it = f && f->fld_list ? clist_begin(f->fld_list) : NULL; it;
+         it = clist_next(it)) {
+        struct mailimf_field *x = clist_content(it);
+        switch (x->fld_type) {
+        case MAILIMF_FIELD_FROM:
+            if (m->from_addr == NULL && x->fld_data.fld_from)
+                first_mailbox(x->fld_data.fld_from->frm_mb_list, m);
+            break;
+        case MAILIMF_FIELD_TO:
+            if (x->fld_data.fld_to)
+                add_addresses(x->fld_data.fld_to->to_addr_list, &m->recipients);
+            break;
+        case MAILIMF_FIELD_CC:
+            if (x->fld_data.fld_cc)
+                add_addresses(x->fld_data.fld_cc->cc_addr_list, &m->recipients);
+            break;
+        default:
+            break;
+        }
+    }
+}
+
+static bool header_text(struct mime_msg *m, const char *name, char **out, struct td_err *err)
+{
+    const char *v = mime_header(m, name);
+    bool ctl = false;
+    *out = rfc2047_decode(v ? v : "", v ? strlen(v) : 0, &ctl);
+    if (ctl)
+        return td_fail(err, TD_INVALID,
+                       "header injection attempt: the %s header decodes to control characters",
+                       name);
+    return true;
+}
+
+bool mime_parse(const char *raw, size_t len, const struct mime_limits *lim, struct mime_msg *out,
+                struct td_err *err)
+{
+    memset(out, 0, sizeof *out);
+    if (len > lim->max_bytes)
+        return td_fail(err, TD_TOO_LARGE, "the mail is %zu bytes; the limit is %zu", len,
+                       lim->max_bytes);
+    if (!prescan(raw, len, lim, err) || !mime_headers_split(raw, len, out, err))
+        goto fail;
+    if (!header_text(out, "Subject", &out->subject, err))
+        goto fail;
+    struct strv ids = STRV_INIT;
+    mime_msgids(mime_header(out, "Message-ID"), &ids);
+    if (ids.n)
+        out->message_id = td_strdup(ids.v[0]);
+    strv_clear(&ids);
+    mime_msgids(mime_header(out, "In-Reply-To"), &ids);
+    if (ids.n)
+        out->in_reply_to = td_strdup(ids.v[0]);
+    strv_clear(&ids);
+    mime_msgids(mime_header(out, "References"), &out->references);
+
+    size_t idx = 0;
+    struct mailmime *mime = NULL;
+    int r = mailmime_parse(raw, len, &idx, &mime);
+    if (r != MAILIMF_NO_ERROR || mime == NULL) {
+        td_fail(err, TD_INVALID, "libetpan cannot parse the MIME structure (error %d)", r);
+        goto fail;
+    }
+    struct walk w = { .lim = lim, .m = out, .text = BUF_INIT, .err = err };
+    bool ok = true;
+    if (mime->mm_type == MAILMIME_MESSAGE) {
+        envelope(mime->mm_data.mm_message.mm_fields, out);
+        if (mime->mm_data.mm_message.mm_msg_mime)
+            ok = walk(&w, mime->mm_data.mm_message.mm_msg_mime, 1, true, false);
+    } else {
+        ok = walk(&w, mime, 1, true, false);
+    }
+    mailmime_free(mime);
+    out->text = buf_steal(&w.text);
+    if (!ok)
+        goto fail;
+    if (w.dropped) {
+        struct buf b = BUF_INIT;
+        buf_printf(&b, "%zu attachments over the limit of %zu were dropped", w.dropped,
+                   lim->max_attachments);
+        strv_push(&out->notes, b.data);
+        buf_free(&b);
+    }
+    /* libetpan could not read From: take the address from the raw field. */
+    if (out->from_addr == NULL) {
+        out->from_addr = mime_addr_extract(mime_header(out, "From"));
+        if (out->from_addr)
+            strv_push(&out->notes, "the From field is malformed; its address was used");
+    }
+    if (out->from_name) {
+        for (const char *c = out->from_name; *c; c++)
+            if ((unsigned char)*c < 0x20) {
+                td_fail(err, TD_INVALID, "header injection attempt: the From name decodes to "
+                                         "control characters");
+                goto fail;
+            }
+    }
+    if (out->text == NULL)
+        out->text = td_strdup("");
+    return true;
+fail:
+    mime_msg_clear(out);
+    return false;
+}
+
+void mime_msg_clear(struct mime_msg *m)
+{
+    if (m == NULL)
+        return;
+    for (size_t i = 0; i < m->n_headers; i++) {
+        free(m->headers[i].name);
+        free(m->headers[i].value);
+    }
+    free(m->headers);
+    free(m->message_id);
+    free(m->in_reply_to);
+    strv_clear(&m->references);
+    free(m->subject);
+    free(m->from_addr);
+    free(m->from_name);
+    strv_clear(&m->recipients);
+    free(m->text);
+    for (size_t i = 0; i < m->n_atts; i++) {
+        free(m->atts[i].name);
+        free(m->atts[i].content_type);
+        free(m->atts[i].data);
+    }
+    free(m->atts);
+    free(m->dsn_original_id);
+    free(m->dsn_summary);
+    strv_clear(&m->notes);
+    memset(m, 0, sizeof *m);
+}

@@ -1,0 +1,133 @@
+/* test_quote.c - mailgw/quote.c: the new part of a reply, for the mail
+ * clients and languages customers write with; and what must never be
+ * cut (inline answers, forwards, text that only looks like a quote). */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "mailgw/quote.h"
+
+static void expect(const char *in, const char *want)
+{
+    char *got = quote_strip(in);
+    if (want == NULL) {
+        if (got != NULL)
+            fail_msg("expected no change for:\n%s\n--- got:\n%s", in, got);
+        return;
+    }
+    if (got == NULL || strcmp(got, want) != 0)
+        fail_msg("for:\n%s\n--- got:\n%s\n--- expected:\n%s", in, got ? got : "(no change)", want);
+    free(got);
+}
+
+static void test_attributions(void **state)
+{
+    (void)state;
+    /* Gmail, wrapped over two lines */
+    expect("Thanks!\n\nOn Mon, Jun 3, 2024 at 10:00 AM Anna <a@x.example>\nwrote:\n\n> old\n",
+           "Thanks!");
+    /* Thunderbird English and German */
+    expect("Yes.\n\nOn 6/3/24 10:00 AM, Bob wrote:\n> old\n", "Yes.");
+    expect("Ja.\n\nAm 03.06.24 um 10:00 schrieb Bob:\n> alt\n", "Ja.");
+    /* Gmail German / French / Spanish / Italian / Dutch / Portuguese */
+    expect("Ja.\n\nAm Mo., 3. Juni 2024 um 10:00 Uhr schrieb Anna <a@x.example>:\n> alt\n", "Ja.");
+    expect("Oui.\n\nLe lun. 3 juin 2024 \xc3\xa0 10:00, Anna <a@x.example> a \xc3\xa9" "crit :\n> x\n",
+           "Oui.");
+    expect("S\xc3\xad.\n\nEl lun, 3 jun 2024 a las 10:00, Anna (<a@x.example>) escribi\xc3\xb3:\n> x\n",
+           "S\xc3\xad.");
+    expect("S\xc3\xac.\n\nIl giorno lun 3 giu 2024 alle ore 10:00 Anna <a@x.example> ha scritto:\n> x\n",
+           "S\xc3\xac.");
+    expect("Ja.\n\nOp ma 3 jun 2024 om 10:00 schreef Anna <a@x.example>:\n> x\n", "Ja.");
+    expect("Sim.\n\nEm seg., 3 de jun. de 2024 \xc3\xa0s 10:00, Anna <a@x.example> escreveu:\n> x\n",
+           "Sim.");
+    /* Apple Mail */
+    expect("Done.\n\n> On 3 Jun 2024, at 10:00, Anna <a@x.example> wrote:\n>\n> old\n", "Done.");
+    expect("Fertig.\n\n> Am 03.06.2024 um 10:00 schrieb Anna <a@x.example>:\n> alt\n", "Fertig.");
+    /* Japanese Gmail: "<date> <name> <addr>:" */
+    expect("\xe3\x81\xaf\xe3\x81\x84\n\n2024\xe5\xb9\xb4" "6\xe6\x9c\x88" "3\xe6\x97\xa5(\xe6\x9c\x88) "
+           "10:00 Anna <a@x.example>:\n> x\n",
+           "\xe3\x81\xaf\xe3\x81\x84");
+}
+
+static void test_outlook(void **state)
+{
+    (void)state;
+    expect("Fixed.\n\n-----Original Message-----\nFrom: Support\nSent: Monday\nTo: me\nSubject: x\n\nold\n",
+           "Fixed.");
+    expect("Erledigt.\n\n-----Urspr\xc3\xbcngliche Nachricht-----\nVon: Support\nold\n", "Erledigt.");
+    expect("Hallo,\nes geht wieder.\n\nVon: Support <s@x.example>\nGesendet: Montag, 3. Juni 2024 10:05\n"
+           "An: J\xc3\xbcrgen\nBetreff: [#12] Drucker\n\nIhr Ticket wurde angelegt.\n",
+           "Hallo,\nes geht wieder.");
+    expect("Merci.\n\nDe : Support <s@x.example>\nEnvoy\xc3\xa9 : lundi 3 juin 2024 10:05\n"
+           "\xc3\x80 : Ren\xc3\xa9\nObjet : [#12] Imprimante\n\nold\n",
+           "Merci.");
+    /* Outlook on the web: a line of underscores, then the block */
+    expect("OK.\n\n________________________________\nFrom: Support <s@x.example>\n"
+           "Sent: Monday, June 3, 2024 10:05 AM\nTo: me\nSubject: Re: x\n\nold\n",
+           "OK.");
+    /* Gmail renders <b>From:</b> as *From:* */
+    expect("OK.\n\n*From:* Support\n*Sent:* Monday\n*To:* me\n*Subject:* x\n\nold\n", "OK.");
+}
+
+static void test_signatures(void **state)
+{
+    (void)state;
+    expect("Text.\n\n-- \nBob\nPhone 123\n", "Text.");
+    expect("Text.\n\nSent from my iPhone\n", "Text.");
+    expect("Text.\n\nVon meinem iPhone gesendet\n", "Text.");
+    expect("Text.\n\nGet Outlook for Android\n", "Text.");
+    expect("Text.\n\nEnvoy\xc3\xa9 de mon iPad\n", "Text.");
+    /* a long "signature" is probably not one */
+    char big[2000] = "Text.\n-- \n";
+    for (int i = 0; i < 30; i++)
+        strcat(big, "line\n");
+    expect(big, NULL);
+}
+
+static void test_never_cut(void **state)
+{
+    (void)state;
+    /* inline answers between quoted lines */
+    expect("On Mon, 3 Jun 2024 at 10:00, Anna <a@x.example> wrote:\n> Question 1?\nAnswer 1.\n"
+           "> Question 2?\nAnswer 2.\n",
+           NULL);
+    /* a forward is content */
+    expect("Please look at this.\n\n---------- Forwarded message ---------\nFrom: Shop <s@x.example>\n"
+           "Date: Thu, Jun 6, 2024\nSubject: Order\nTo: me\n\nShipped.\n",
+           NULL);
+    expect("FYI\n\nBegin forwarded message:\n\nFrom: Shop <s@x.example>\nSubject: Order\n"
+           "Date: 6 June 2024\nTo: me\n\nShipped.\n",
+           NULL);
+    /* "wrote:" in a sentence without any date or address */
+    expect("As my colleague wrote:\nthe server is down.\n", NULL);
+    /* a From: line that is not an Outlook header block */
+    expect("From: the warehouse team\nWe need more paper.\n", NULL);
+    /* nothing but a quote: keep everything */
+    expect("> only quoted text\n> nothing new\n", NULL);
+    expect("", NULL);
+    expect("plain text without quotes", NULL);
+}
+
+static void test_trailing_quote_block(void **state)
+{
+    (void)state;
+    expect("New text.\n\n> old line 1\n> old line 2\n\n", "New text.");
+    expect("New text.\r\n\r\n> old\r\n", "New text.");
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_attributions),
+        cmocka_unit_test(test_outlook),
+        cmocka_unit_test(test_signatures),
+        cmocka_unit_test(test_never_cut),
+        cmocka_unit_test(test_trailing_quote_block),
+    };
+    return cmocka_run_group_tests_name("quote", tests, NULL, NULL);
+}
