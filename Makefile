@@ -11,7 +11,8 @@ DEB_PKGS = build-essential pkg-config libmongoc-dev libbson-dev libsqlite3-dev \
            libjansson-dev libpcre2-dev libsodium-dev libcurl4-gnutls-dev libjwt-dev \
            libmicrohttpd-dev libetpan-dev libcmocka-dev libgumbo-dev \
            python3 python3-mockupdb python3-mongomock python3-pymongo python3-aiosmtpd \
-           dovecot-imapd dovecot-lmtpd dovecot-submissiond curl
+           dovecot-imapd dovecot-lmtpd dovecot-submissiond curl \
+           python3-yaml systemd
 
 PKGS = libmongoc-1.0 libbson-1.0 sqlite3 jansson libpcre2-8 libsodium libcurl libjwt libmicrohttpd gumbo
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)

@@ -2,7 +2,7 @@
  * true, and a bad configuration is refused the way README promises.
  *
  * Runs the real BUILD/ticketd:
- * - `check-config` on the example passes (with the store, the secrets and
+ * - `check-config` on the example (and on docker/ticketd.compose.conf) passes (with the store, the secrets and
  *   the template directory redirected by TICKETD_* variables): every key
  *   set there is one some module reads;
  * - `check-config --keys` lists every key ticketd reads; each must be
@@ -192,6 +192,19 @@ static void example_passes_check_config(void **state)
     result_clear(&r);
 }
 
+/* docker/ticketd.compose.conf, the file compose mounts, is valid too. */
+static void compose_config_passes_check_config(void **state)
+{
+    struct ctx *c = *state;
+    char conf[PATH_MAX];
+    snprintf(conf, sizeof conf, "%s/../../docker/ticketd.compose.conf", harness_support_dir());
+    struct result r;
+    run(c, &r, false, NULL, (const char *const[]){ "--config", conf, "check-config", NULL });
+    if (r.status != 0)
+        fail_msg("check-config on %s: exit %d: %s", conf, r.status, r.err.data);
+    result_clear(&r);
+}
+
 /* "section key", with a trailing "_file" dropped: "x_file" documents x. */
 static void norm_key(const char *section, const char *key, char *out, size_t len)
 {
@@ -371,6 +384,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(example_passes_check_config),
         cmocka_unit_test(example_documents_every_key),
+        cmocka_unit_test(compose_config_passes_check_config),
         cmocka_unit_test(bad_config_is_one_line_exit_3),
         cmocka_unit_test(missing_secrets_are_named),
     };
