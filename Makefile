@@ -12,7 +12,7 @@ DEB_PKGS = build-essential pkg-config libmongoc-dev libbson-dev libsqlite3-dev \
            libmicrohttpd-dev libetpan-dev libcmocka-dev libgumbo-dev \
            python3 python3-mockupdb python3-mongomock python3-pymongo python3-aiosmtpd \
            dovecot-imapd dovecot-lmtpd dovecot-submissiond curl \
-           python3-yaml systemd
+           python3-yaml systemd wrk
 
 PKGS = libmongoc-1.0 libbson-1.0 sqlite3 jansson libpcre2-8 libsodium libcurl libjwt libmicrohttpd gumbo
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
@@ -44,7 +44,7 @@ TSUP_LIB   = $(BUILD)/libtdtest.a
 BIN        = $(BUILD)/ticketd
 TEST_BINS  = $(patsubst %.c,$(BUILD)/%,$(TEST_SRC))
 
-.PHONY: all deps run check test clean
+.PHONY: all deps run check test bench clean
 # Keep test objects: without this make deletes them as intermediates and
 # relinks every test binary on each run.
 .SECONDARY:
@@ -103,6 +103,11 @@ check: deps
 
 run: deps $(BIN)
 	tests/support/demo.sh $(BUILD)
+
+# Figures on this machine (bench/bench.py): never fails on timing, not part
+# of check. Writes bench/results/<date>.txt.
+bench: deps $(BIN)
+	/usr/bin/python3 bench/bench.py $(BUILD)
 
 clean:
 	rm -rf build build-asan
