@@ -8,8 +8,12 @@ real mongod), in one run, side by side:
   ingest     1000 varied mails delivered to a real Dovecot (LMTP) before
              ticketd starts; mails/s from ticketd's start until the last one
              is committed (the mailbox has no unseen mail left)
+  notify     the notification mails the ingest planned, sent to an SMTP
+             sink (aiosmtpd), from ticketd's start until the outbox is empty
   latency    delivery (LMTP accepted) -> ticket visible over the API, with
-             IMAP IDLE, 100 mails one at a time: p50 / p99
+             IMAP IDLE, 100 mails one at a time: p50 / p99. Dovecot itself
+             waits 500 ms after a change before it tells an IDLE client
+             (NOTIFY_DELAY_MSECS in lib-storage): that is the floor.
   API        wrk on loopback, bounded: req/s and p50/p99 for the ticket list,
              a ticket read, a comment create
   RSS        the daemon's peak resident memory (VmHWM)
@@ -319,6 +323,34 @@ def phase_ingest(r, ctx):
         return
     r["ingest"] = "%.0f mails/s (%.1f s)" % (N_MAILS / dt, dt)
     r["ingest_rate"] = N_MAILS / dt
+    ctx["ingest_s"] = dt
+
+
+def metric(api_port, name):
+    c = http.client.HTTPConnection("127.0.0.1", api_port, timeout=30)
+    c.request("GET", "/metrics")
+    text = c.getresponse().read().decode()
+    total = None
+    for line in text.splitlines():
+        if line.startswith(name + " ") or line.startswith(name + "{"):
+            total = (total or 0) + float(line.rsplit(" ", 1)[1])
+    return total
+
+
+def phase_drain(r, ctx):
+    """The notifications the ingest planned: until the outbox is empty."""
+    t0 = time.monotonic()
+    sent0 = metric(ctx["api_port"], "ticketd_outbox_sent_total") or 0
+    while time.monotonic() - t0 < 300:
+        if metric(ctx["api_port"], "ticketd_outbox_pending") == 0:
+            break
+        time.sleep(0.2)
+    else:
+        r["drain"] = "n/a: outbox not empty after 300 s"
+        return
+    sent = metric(ctx["api_port"], "ticketd_outbox_sent_total") or 0
+    dt = time.monotonic() - t0 + ctx.get("ingest_s", 0)
+    r["drain"] = "%d mails sent, %.0f/s" % (sent, sent / dt if dt > 0 else 0)
 
 
 def newest_subject(api):
@@ -478,6 +510,8 @@ def run_store(store, bin_, results):
         except OSError:
             reset = False
         if mailgw and "ingest_rate" in r:
+            log("[%s] notifications of the ingest" % store)
+            phase_drain(r, ctx)
             log("[%s] delivery -> ticket latency" % store)
             phase_latency(r, ctx, api)
         elif mailgw:
@@ -507,6 +541,7 @@ def run_store(store, bin_, results):
 
 ROWS = [
     ("ingest", "mail ingest, %d mails end to end" % N_MAILS),
+    ("drain", "notifications of the ingest (SMTP)"),
     ("latency", "delivery -> ticket (IDLE), %d mails" % N_LATENCY),
     ("api_list", "GET /api/v1/tickets"),
     ("api_read", "GET /api/v1/tickets/{n}"),
