@@ -12,7 +12,12 @@
  * cap the connection is closed); on the last call the router
  * authenticates and runs the handler, and we send what it filled in.
  * Every request ends in exactly one log line: method, route pattern,
- * status, latency, request id (never headers, tokens or bodies). */
+ * status, latency, request id (never headers, tokens or bodies).
+ *
+ * Stopping (SIGTERM): the listening socket is closed first (quiesce), the
+ * requests already begun - still sending their body, in their handler,
+ * or receiving the response - are given up to DRAIN_MS to complete, then
+ * the daemon stops. Idle keep-alive connections do not hold it up. */
 #include "api_int.h"
 
 #include "core/id.h"
@@ -30,10 +35,13 @@
 #include <strings.h>
 #include <sys/socket.h>
 #include <time.h>
+#include <unistd.h>
 
 /* How much of an oversize body we read (and drop) so the client gets its
  * 413 cleanly, before we give up on the connection. */
 #define DISCARD_MAX (8u << 20)
+/* How long SIGTERM waits for requests in flight. */
+#define DRAIN_MS 10000
 
 _Thread_local const char *api_current_request_id = "";
 
@@ -208,6 +216,7 @@ static enum MHD_Result on_access(void *cls, struct MHD_Connection *conn, const c
     if (r == NULL) {
         r = req_new(api, conn, url, method);
         *con_cls = r;
+        atomic_fetch_add(&api->in_flight, 1);
         unsigned miss = 404;
         char allow[64];
         r->route = router_match(r, &miss, allow, sizeof allow);
@@ -262,6 +271,8 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
     (void)cls;
     (void)conn;
     struct api_req *r = *con_cls;
+    if (r != NULL)
+        atomic_fetch_sub(&r->api->in_flight, 1);
     if (r != NULL && !r->responded)
         log_event(LOG_INFO, "http_request_aborted", LF_S("request_id", r->request_id),
                   LF_S("method", r->method), LF_S("route", r->route ? r->route->pattern : "(none)"),
@@ -286,7 +297,8 @@ bool server_start(struct api *api, struct td_err *err)
     struct sockaddr_in sa4;
     struct sockaddr_in6 sa6;
     const struct sockaddr *sa;
-    unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ERROR_LOG;
+    /* ITC: lets server_stop quiesce (stop accepting) a thread pool. */
+    unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ERROR_LOG | MHD_USE_ITC;
     memset(&sa4, 0, sizeof sa4);
     memset(&sa6, 0, sizeof sa6);
     if (inet_pton(AF_INET, s->bind, &sa4.sin_addr) == 1) {
@@ -322,7 +334,18 @@ void server_stop(struct api *api)
 {
     if (api->mhd == NULL)
         return;
+    MHD_socket listener = MHD_quiesce_daemon(api->mhd);
+    int64_t deadline = now_us() + (int64_t)DRAIN_MS * 1000;
+    int left;
+    while ((left = atomic_load(&api->in_flight)) > 0 && now_us() < deadline) {
+        struct timespec ts = { 0, 10 * 1000 * 1000 };
+        nanosleep(&ts, NULL);
+    }
+    if (left > 0)
+        log_event(LOG_WARN, "http_drain_timeout", LF_I("requests", left), LF_I("ms", DRAIN_MS));
     /* Joins the pool threads: requests being handled finish first. */
     MHD_stop_daemon(api->mhd);
     api->mhd = NULL;
+    if (listener != MHD_INVALID_SOCKET) /* ours after quiesce; closed after the threads */
+        close(listener);
 }

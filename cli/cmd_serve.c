@@ -12,6 +12,32 @@
 #include <stdio.h>
 #include <string.h>
 
+/* SIGHUP: [log] level and format again, from the file (the environment
+ * still wins, as at start). A file that no longer loads, or bad values,
+ * keep the running settings. */
+static void reload_logging(const char *config_path)
+{
+    struct td_config *cfg = NULL;
+    struct td_err err;
+    td_err_clear(&err);
+    if (!config_load(config_path, &cfg, &err)) {
+        log_event(LOG_WARN, "log_reload_failed", LF_S("error", err.msg));
+        return;
+    }
+    enum log_level level;
+    enum log_format format;
+    const char *l = config_str(cfg, "log", "level", "info");
+    const char *f = config_str(cfg, "log", "format", "logfmt");
+    if (!log_level_parse(l, &level) || !log_format_parse(f, &format)) {
+        log_event(LOG_WARN, "log_reload_failed",
+                  LF_S("error", "[log] level or format is not valid; the old ones stay"));
+    } else {
+        log_setup(level, format, 2);
+        log_event(LOG_INFO, "log_reloaded", LF_S("level", l), LF_S("format", f));
+    }
+    config_free(cfg);
+}
+
 int cmd_serve(int argc, char **argv, const char *config_path, const char *role)
 {
     if (argc > 1 && (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0)) {
@@ -78,6 +104,7 @@ int cmd_serve(int argc, char **argv, const char *config_path, const char *role)
             continue;
         if (sig == SIGHUP) {
             log_event(LOG_INFO, "reload");
+            reload_logging(config_path);
             for (int i = 0; i < cli_n_modules; i++)
                 if (handles[i] && cli_modules[i].reload)
                     cli_modules[i].reload(handles[i]);

@@ -4,7 +4,8 @@
  * CURLINFO_RESPONSE_CODE. A 5xx answer to MAIL, RCPT or the end of DATA
  * is permanent for this message (the server will say the same thing
  * again); everything else - no connection, a timeout, a 4xx, TLS trouble,
- * a rejected login (an admin fixes the password, the mail must not be
+ * a rejected login or a server that wants AUTH or STARTTLS first (530,
+ * 534, 535, 538: an admin fixes the configuration, the mail must not be
  * lost meanwhile) - is temporary. */
 #include "notify/smtp.h"
 #include "core/log.h"
@@ -217,8 +218,12 @@ void smtp_send(struct smtp_client *c, const char *mail_from, const char *rcpt,
         res->outcome = SMTP_SENT;
         return;
     }
-    bool login = rc == CURLE_LOGIN_DENIED;
-    res->outcome = (code >= 500 && code <= 599 && !login) ? SMTP_PERMANENT : SMTP_TEMPORARY;
+    /* 530/534/535/538: the session is refused (authentication or TLS
+     * required, bad credentials) - a configuration problem an admin
+     * fixes, not a verdict on this mail. */
+    bool session = rc == CURLE_LOGIN_DENIED || code == 530 || code == 534 || code == 535 ||
+                   code == 538;
+    res->outcome = (code >= 500 && code <= 599 && !session) ? SMTP_PERMANENT : SMTP_TEMPORARY;
     const char *why = c->errbuf[0] ? c->errbuf : curl_easy_strerror(rc);
     if (c->last_reply[0] && code >= 400)
         snprintf(res->message, sizeof res->message, "%.80s (server said: %.150s)", why, c->last_reply);

@@ -12,15 +12,22 @@ a --tempfail substring gets "451 4.3.0 Try again later"; a mail whose body
 contains a --reject-data substring gets "554 5.7.1 Message refused" at the
 end of DATA. Everything else is accepted and saved, like aiosmtpd's Mailbox
 handler, as one file in DIR/new (with X-MailFrom / X-RcptTo headers).
+
+Session options, for the sender's TLS and AUTH paths:
+    --auth USER:PASS          AUTH (PLAIN, LOGIN) required before MAIL
+    --cert FILE --key FILE    with --starttls: STARTTLS offered and required;
+                              with --implicit-tls: TLS from the first byte
 Run with Debian's /usr/bin/python3 (python3-aiosmtpd). Stops on SIGTERM.
 """
 import argparse
 import asyncio
 import mailbox
 import signal
+import ssl
 
 from aiosmtpd.controller import Controller
 from aiosmtpd.handlers import Message
+from aiosmtpd.smtp import AuthResult, LoginPassword
 
 
 class Refusing(Message):
@@ -56,9 +63,32 @@ def main():
     ap.add_argument('--reject', action='append', default=[])
     ap.add_argument('--tempfail', action='append', default=[])
     ap.add_argument('--reject-data', action='append', default=[])
+    ap.add_argument('--auth')
+    ap.add_argument('--cert')
+    ap.add_argument('--key')
+    ap.add_argument('--starttls', action='store_true')
+    ap.add_argument('--implicit-tls', action='store_true')
     a = ap.parse_args()
     handler = Refusing(a.maildir, a.reject, a.tempfail, a.reject_data)
-    controller = Controller(handler, hostname='127.0.0.1', port=a.port)
+    kw = {}
+    if a.auth:
+        user, password = a.auth.split(':', 1)
+
+        def authenticator(server, session, envelope, mechanism, data):
+            ok = (isinstance(data, LoginPassword) and data.login == user.encode()
+                  and data.password == password.encode())
+            return AuthResult(success=ok, handled=False)  # failure: let aiosmtpd say 535
+        kw.update(authenticator=authenticator, auth_required=True,
+                  auth_require_tls=a.starttls)  # implicit TLS: aiosmtpd cannot tell
+    if a.cert:
+        ctx = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+        ctx.load_cert_chain(a.cert, a.key)
+        if a.implicit_tls:
+            kw['ssl_context'] = ctx
+        if a.starttls:
+            kw.update(tls_context=ctx, require_starttls=True)
+    ssl_ctx = kw.pop('ssl_context', None)
+    controller = Controller(handler, hostname='127.0.0.1', port=a.port, ssl_context=ssl_ctx, **kw)
     controller.start()
     loop = asyncio.new_event_loop()
     stop = loop.create_future()
