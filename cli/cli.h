@@ -37,5 +37,6 @@ int cli_fail(const char *what, const struct td_err *err);
 int cmd_user(int argc, char **argv, const char *config_path);
 int cmd_serve(int argc, char **argv, const char *config_path, const char *role);
 int cmd_check_config(int argc, char **argv, const char *config_path);
+int cmd_quarantine(int argc, char **argv, const char *config_path); /* cmd_quarantine.c */
 
 #endif

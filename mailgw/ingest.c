@@ -167,6 +167,8 @@ static void quarantine(struct job *j, const char *fmt, ...)
                 f = j->raw + i + 5;
                 break;
             }
+        while (f && f < j->raw + j->len && (*f == ' ' || *f == '\t'))
+            f++;
         if (f) {
             size_t n = 0;
             while (f + n < j->raw + j->len && f[n] != '\r' && f[n] != '\n' && f[n] && n < 200)

@@ -1,0 +1,401 @@
+/* poller.c - see poller.h. */
+#include "poller.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <sodium.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "core/id.h"
+#include "core/log.h"
+#include "core/mem.h"
+#include "imap.h"
+#include "ingest.h"
+
+#define HEAD_BYTES (256 * 1024) /* kept of a mail over max_mail_bytes */
+
+struct run {
+    struct poller *p;
+    struct imap *imap;
+    uint32_t uidvalidity;
+    td_time lease_at;            /* when the lease was last renewed */
+    uint32_t retry_uid;          /* the mail that keeps failing, and how often */
+    int retry_count;
+    int backoff_step;
+};
+
+/* ---- waiting ------------------------------------------------------------ */
+
+static void drain(int fd)
+{
+    char b[64];
+    while (read(fd, b, sizeof b) > 0) {
+    }
+}
+
+enum nap { NAP_STOP = 0, NAP_TIMEOUT, NAP_POKED };
+
+/* Sleeps up to ms unless stopped or poked. */
+static enum nap nap(struct poller *p, int64_t ms)
+{
+    if (atomic_load(&p->stop))
+        return NAP_STOP;
+    struct pollfd f = { p->wake[0], POLLIN, 0 };
+    int n = poll(&f, 1, (int)(ms > 0x7fffffff ? 0x7fffffff : ms));
+    if (n > 0)
+        drain(p->wake[0]);
+    if (atomic_load(&p->stop))
+        return NAP_STOP;
+    return n > 0 ? NAP_POKED : NAP_TIMEOUT;
+}
+
+static int64_t backoff_ms(struct run *r)
+{
+    const struct mailgw_settings *set = r->p->set;
+    int64_t ms = set->backoff_min_ms;
+    for (int i = 0; i < r->backoff_step && ms < set->backoff_max_ms; i++)
+        ms *= 2;
+    if (ms > set->backoff_max_ms)
+        ms = set->backoff_max_ms;
+    if (r->backoff_step < 30)
+        r->backoff_step++;
+    /* +-25% jitter, so pollers of one failed server do not return in step */
+    int64_t jitter = ms / 4;
+    if (jitter > 0)
+        ms += (int64_t)randombytes_uniform((uint32_t)(2 * jitter + 1)) - jitter;
+    return ms;
+}
+
+static void disconnect(struct run *r)
+{
+    imap_close(r->imap);
+    r->imap = NULL;
+}
+
+/* Logs why and sleeps before the next attempt. */
+static void fail(struct run *r, const char *what, const struct td_err *e)
+{
+    struct poller *p = r->p;
+    atomic_fetch_add(&p->failures, 1);
+    int64_t ms = backoff_ms(r);
+    log_event(LOG_WARN, "mailbox_failure", LF_S("mailbox", p->box->name), LF_S("what", what),
+              LF_S("code", td_code_name(e->code)), LF_S("reason", e->msg), LF_I("retry_in_ms", ms));
+    disconnect(r);
+    (void)nap(p, ms);
+}
+
+/* ---- the lease ------------------------------------------------------------ */
+
+/* 1 = ours, 0 = someone else's, -1 = store failure (e filled). */
+static int lease(struct run *r, struct td_err *e)
+{
+    struct poller *p = r->p;
+    td_time now = td_now();
+    td_err_clear(e);
+    if (p->core->store->ops->lease_acquire(p->core->store, p->box->name, p->owner, now,
+                                           p->set->lease_ttl_ms, e)) {
+        if (!atomic_load(&p->owning))
+            log_event(LOG_INFO, "mailbox_lease_acquired", LF_S("mailbox", p->box->name),
+                      LF_S("owner", p->owner));
+        atomic_store(&p->owning, true);
+        r->lease_at = now;
+        return 1;
+    }
+    if (atomic_load(&p->owning))
+        log_event(LOG_WARN, "mailbox_lease_lost", LF_S("mailbox", p->box->name),
+                  LF_S("reason", e->msg));
+    atomic_store(&p->owning, false);
+    return e->code == TD_CONFLICT ? 0 : -1;
+}
+
+static bool lease_due(struct run *r)
+{
+    return td_now() - r->lease_at >= r->p->set->lease_ttl_ms / 3;
+}
+
+/* ---- one mail ------------------------------------------------------------- */
+
+enum step { STEP_NEXT, STEP_RETRY, STEP_FAIL, STEP_LOST };
+
+static enum step one_mail(struct run *r, uint32_t uid, struct td_err *e)
+{
+    struct poller *p = r->p;
+    const struct mailbox_settings *box = p->box;
+    char *raw = NULL;
+    size_t len = 0, size = 0;
+    bool gone = false;
+    if (!imap_fetch(r->imap, uid, p->set->limits.max_bytes, HEAD_BYTES, &raw, &len, &size, &gone, e))
+        return STEP_FAIL;
+    struct ingest_outcome o;
+    memset(&o, 0, sizeof o);
+    if (!gone) {
+        struct ingest_ctx ic = { p->core, p->set };
+        struct ingest_src src = {
+            .mailbox = box->name,
+            .queue = box->queue,
+            .uidvalidity = r->uidvalidity,
+            .uid = uid,
+            .full_size = size > len ? size : 0,
+            .attempts = r->retry_uid == uid ? r->retry_count : 0,
+        };
+        ingest_mail(&ic, &src, raw, len, &o);
+    }
+    free(raw);
+    if (!gone) {
+        switch (o.result) {
+        case INGEST_RETRY:
+            if (r->retry_uid != uid) {
+                r->retry_uid = uid;
+                r->retry_count = 0;
+            }
+            r->retry_count++;
+            atomic_fetch_add(&p->retries, 1);
+            td_fail(e, TD_UNAVAILABLE, "mail UID %u: %.200s", uid, o.why);
+            return STEP_RETRY;
+        case INGEST_TICKET:
+        case INGEST_COMMENT:
+            atomic_fetch_add(&p->ingested, 1);
+            break;
+        case INGEST_DUPLICATE:
+            atomic_fetch_add(&p->duplicates, 1);
+            break;
+        case INGEST_QUARANTINED:
+            atomic_fetch_add(&p->quarantined, 1);
+            break;
+        }
+        /* Committed: now the server side. Failing here loses nothing -
+         * the mail would be fetched again and found done. */
+        if (!imap_mark_seen(r->imap, uid, e))
+            return STEP_FAIL;
+        if (box->processed_folder[0] && !o.keep_on_server &&
+            !imap_move(r->imap, uid, box->processed_folder, e))
+            return STEP_FAIL;
+    }
+    r->retry_uid = 0;
+    r->retry_count = 0;
+    td_err_clear(e);
+    if (!p->core->store->ops->mailbox_set_uid(p->core->store, box->name, p->owner, td_now(),
+                                              r->uidvalidity, uid, e))
+        return e->code == TD_CONFLICT ? STEP_LOST : STEP_FAIL;
+    return STEP_NEXT;
+}
+
+/* ---- one session ------------------------------------------------------------ */
+
+/* Fetches and ingests everything new. false: this round ends early -
+ * *lost (the lease is gone), *again (a mail asked to be tried again:
+ * the connection is fine), else a failure in e. */
+static bool catch_up(struct run *r, bool *lost, bool *again, struct td_err *e)
+{
+    struct poller *p = r->p;
+    struct td_mailbox_state ms;
+    memset(&ms, 0, sizeof ms);
+    td_err_clear(e);
+    if (!p->core->store->ops->mailbox_get(p->core->store, p->box->name, &ms, e))
+        return false;
+    uint32_t last = ms.last_uid;
+    if (ms.uidvalidity != r->uidvalidity) {
+        if (ms.uidvalidity != 0)
+            log_event(LOG_WARN, "mailbox_uidvalidity_changed", LF_S("mailbox", p->box->name),
+                      LF_I("old", ms.uidvalidity), LF_I("new", r->uidvalidity));
+        last = 0; /* read everything again; dedupe keeps it single */
+        td_err_clear(e);
+        if (!p->core->store->ops->mailbox_set_uid(p->core->store, p->box->name, p->owner, td_now(),
+                                                  r->uidvalidity, 0, e)) {
+            mailbox_state_clear(&ms);
+            *lost = e->code == TD_CONFLICT;
+            return false;
+        }
+    }
+    mailbox_state_clear(&ms);
+    uint32_t *uids = NULL;
+    size_t n = 0;
+    if (!imap_search_after(r->imap, last, &uids, &n, e))
+        return false;
+    atomic_fetch_add(&p->cycles, 1);
+    bool ok = true;
+    for (size_t i = 0; i < n && ok; i++) {
+        if (atomic_load(&p->stop))
+            break;
+        if (lease_due(r)) {
+            int l = lease(r, e);
+            if (l != 1) {
+                *lost = l == 0;
+                ok = false;
+                break;
+            }
+        }
+        switch (one_mail(r, uids[i], e)) {
+        case STEP_NEXT:
+            r->backoff_step = 0;
+            break;
+        case STEP_LOST:
+            *lost = true;
+            ok = false;
+            break;
+        case STEP_RETRY:
+            *again = true;
+            ok = false;
+            break;
+        case STEP_FAIL:
+            ok = false;
+            break;
+        }
+    }
+    free(uids);
+    return ok;
+}
+
+/* Waits for new mail (IDLE or a poll interval), renewing the lease.
+ * false: the session failed (e filled) or we are stopping. */
+static bool wait_for_mail(struct run *r, bool *lost, struct td_err *e)
+{
+    struct poller *p = r->p;
+    const struct mailgw_settings *set = p->set;
+    int64_t slice = set->lease_ttl_ms / 3;
+    bool idle = p->box->idle && imap_has_idle(r->imap);
+    int64_t total = idle ? set->idle_restart_ms : p->box->poll_interval_ms;
+    int64_t waited = 0;
+    while (waited < total && !atomic_load(&p->stop)) {
+        int64_t chunk = total - waited < slice ? total - waited : slice;
+        if (idle) {
+            bool activity = false;
+            if (!imap_idle(r->imap, p->wake[0], chunk, &activity, e))
+                return false;
+            if (activity)
+                return true;
+        } else {
+            enum nap n = nap(p, chunk);
+            if (n == NAP_STOP)
+                return false;
+            if (n == NAP_POKED)
+                return true;
+            if (!imap_noop(r->imap, e))
+                return false;
+        }
+        waited += chunk;
+        /* poked? */
+        struct pollfd f = { p->wake[0], POLLIN, 0 };
+        if (poll(&f, 1, 0) > 0) {
+            drain(p->wake[0]);
+            return !atomic_load(&p->stop);
+        }
+        int l = lease(r, e);
+        if (l != 1) {
+            *lost = l == 0;
+            return false;
+        }
+    }
+    return !atomic_load(&p->stop);
+}
+
+static void *poller_main(void *arg)
+{
+    struct poller *p = arg;
+    struct run r = { .p = p };
+    struct td_err e;
+    log_event(LOG_INFO, "mailbox_started", LF_S("mailbox", p->box->name), LF_S("host", p->box->host),
+              LF_S("folder", p->box->folder), LF_S("owner", p->owner));
+    while (!atomic_load(&p->stop)) {
+        int l = lease(&r, &e);
+        if (l == 0) {
+            /* Someone else owns it: no connection, look again later. */
+            disconnect(&r);
+            (void)nap(p, p->set->lease_ttl_ms / 3);
+            continue;
+        }
+        if (l < 0) {
+            fail(&r, "lease", &e);
+            continue;
+        }
+        if (r.imap == NULL) {
+            td_err_clear(&e);
+            if (!imap_open(p->box, &r.imap, &e) ||
+                !imap_select(r.imap, p->box->folder, &r.uidvalidity, &e)) {
+                fail(&r, "connect", &e);
+                continue;
+            }
+            log_event(LOG_INFO, "mailbox_connected", LF_S("mailbox", p->box->name),
+                      LF_I("uidvalidity", r.uidvalidity), LF_I("idle", imap_has_idle(r.imap)),
+                      LF_I("move", imap_has_move(r.imap)));
+        }
+        bool lost = false, again = false;
+        td_err_clear(&e);
+        if (!catch_up(&r, &lost, &again, &e)) {
+            if (lost)
+                continue; /* the lease loop decides what next */
+            if (atomic_load(&p->stop))
+                break;
+            if (again) {
+                /* A mail asked to be tried again: back off without
+                 * dropping a healthy connection. */
+                atomic_fetch_add(&p->failures, 1);
+                int64_t ms = backoff_ms(&r);
+                log_event(LOG_WARN, "mailbox_retry", LF_S("mailbox", p->box->name),
+                          LF_S("reason", e.msg), LF_I("retry_in_ms", ms));
+                (void)nap(p, ms);
+                continue;
+            }
+            fail(&r, "fetch", &e);
+            continue;
+        }
+        td_err_clear(&e);
+        if (!wait_for_mail(&r, &lost, &e) && !atomic_load(&p->stop) && !lost)
+            fail(&r, "wait", &e);
+    }
+    disconnect(&r);
+    if (atomic_load(&p->owning))
+        (void)p->core->store->ops->lease_release(p->core->store, p->box->name, p->owner, NULL);
+    atomic_store(&p->owning, false);
+    log_event(LOG_INFO, "mailbox_stopped", LF_S("mailbox", p->box->name));
+    return NULL;
+}
+
+bool poller_start(struct poller *p, struct td_core *core, const struct mailgw_settings *set,
+                  const struct mailbox_settings *box, struct td_err *err)
+{
+    p->core = core;
+    p->set = set;
+    p->box = box;
+    atomic_store(&p->stop, false);
+    atomic_store(&p->owning, false);
+    if (p->owner[0] == '\0') {
+        char host[64] = "host";
+        (void)gethostname(host, sizeof host - 1);
+        host[sizeof host - 1] = '\0';
+        char rnd[TD_ID_LEN + 1];
+        id_new(rnd);
+        snprintf(p->owner, sizeof p->owner, "%.60s:%d:%.8s", host, (int)getpid(), rnd);
+    }
+    if (pipe2(p->wake, O_NONBLOCK | O_CLOEXEC) != 0)
+        return td_fail(err, TD_INTERNAL, "mailgw: pipe: %s", strerror(errno));
+    if (pthread_create(&p->thread, NULL, poller_main, p) != 0) {
+        close(p->wake[0]);
+        close(p->wake[1]);
+        return td_fail(err, TD_INTERNAL, "mailgw: cannot start the thread for mailbox %s",
+                       box->name);
+    }
+    p->running = true;
+    return true;
+}
+
+void poller_poke(struct poller *p)
+{
+    if (p->running)
+        (void)!write(p->wake[1], "x", 1);
+}
+
+void poller_stop(struct poller *p)
+{
+    if (!p->running)
+        return;
+    atomic_store(&p->stop, true);
+    poller_poke(p);
+    pthread_join(p->thread, NULL);
+    close(p->wake[0]);
+    close(p->wake[1]);
+    p->running = false;
+}
