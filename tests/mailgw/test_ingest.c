@@ -263,6 +263,13 @@ static void test_token_and_notification_threading(void **state)
              (long long)n);
     EXPECT(INGEST_COMMENT, ingest_raw(tok, strlen(tok), &o));
     assert_int_equal(o.ticket, n);
+    /* References alone (newest first) thread as well */
+    static const char refs[] = "From: j.mueller@firma.de\r\nSubject: noch eine Sache\r\n"
+                               "Message-ID: <de-refs@firma.de>\r\n"
+                               "References: <unknown-1@x.example> <de-first@firma.de>\r\n"
+                               "\t<unknown-2@x.example>\r\n\r\nNachtrag.\r\n";
+    EXPECT(INGEST_COMMENT, ingest_raw(refs, strlen(refs), &o));
+    assert_int_equal(o.ticket, n);
     /* a token for a ticket that does not exist: a new ticket */
     static const char ghost[] = "From: j.mueller@firma.de\r\nSubject: Re: [#999999] hm\r\n"
                                 "Message-ID: <de-ghost@firma.de>\r\n\r\nHallo?\r\n";

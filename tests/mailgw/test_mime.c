@@ -405,6 +405,36 @@ static void test_mutations(void **state)
     }
 }
 
+/* Inputs the fuzzer (tests/fuzz) once broke, replayed from an exact-size
+ * buffer so that ASan sees any read past the end. */
+static void test_fuzz_regressions(void **state)
+{
+    (void)state;
+    static const char *const names[] = {
+        "qp-escape-at-end.eml", /* libetpan read past a trailing QP "=x" */
+    };
+    for (size_t i = 0; i < sizeof names / sizeof *names; i++) {
+        char path[1200];
+        snprintf(path, sizeof path, "%s/../fuzz/regressions/%s", harness_support_dir(), names[i]);
+        FILE *f = fopen(path, "rb");
+        if (f == NULL)
+            fail_msg("cannot open %s", path);
+        char tmp[1 << 16];
+        size_t len = fread(tmp, 1, sizeof tmp, f);
+        fclose(f);
+        char *exact = td_malloc(len ? len : 1);
+        memcpy(exact, tmp, len);
+        struct mime_limits l = lim();
+        struct mime_msg m;
+        struct td_err err = { 0 };
+        if (mime_parse(exact, len, &l, &m, &err)) {
+            assert_true(utf8_valid(m.text, strlen(m.text)));
+            mime_msg_clear(&m);
+        }
+        free(exact);
+    }
+}
+
 /* ---- the helpers on their own -------------------------------------------- */
 
 static void test_rfc2047(void **state)
@@ -517,6 +547,7 @@ int main(void)
         cmocka_unit_test(test_deep_html_is_attached),
         cmocka_unit_test(test_degenerate_mails),
         cmocka_unit_test(test_mutations),
+        cmocka_unit_test(test_fuzz_regressions),
         cmocka_unit_test(test_rfc2047),
         cmocka_unit_test(test_charset_conversion),
         cmocka_unit_test(test_html_rendering),
