@@ -7,16 +7,14 @@
  *   4. the thread (thread.h), trust (trust.h): an agent only with proof
  *   5. bounces and automatic mail: internal notes on their ticket
  *   6. a comment on the thread, else a new ticket (rate limited)
- * Every error from core goes through finish_error -> disposition_of. */
-#include "ingest.h"
+ * Every error from core goes through ingest_error -> disposition_of
+ * (ingest_quarantine.c, with the keys and the quarantine itself). */
+#include "ingest_int.h"
 
-#include <sodium.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 #include <strings.h>
 
-#include "charset.h"
 #include "core/buf.h"
 #include "core/comment.h"
 #include "core/id.h"
@@ -25,7 +23,6 @@
 #include "core/text.h"
 #include "core/ticket.h"
 #include "core/user.h"
-#include "disposition.h"
 #include "loop.h"
 #include "mime.h"
 #include "quote.h"
@@ -33,184 +30,8 @@
 #include "thread.h"
 #include "trust.h"
 
-#define MAX_KEY 998
 #define FULL_TEXT_NAME "full-message.txt"
 #define BODY_RESERVE 4096 /* room for notes under core's body limit */
-
-/* ---- keys ------------------------------------------------------------ */
-
-static void hex(const unsigned char *in, size_t n, char *out)
-{
-    static const char digits[] = "0123456789abcdef";
-    for (size_t i = 0; i < n; i++) {
-        out[2 * i] = digits[in[i] >> 4];
-        out[2 * i + 1] = digits[in[i] & 15];
-    }
-    out[2 * n] = '\0';
-}
-
-/* "sha256-<hex>@digest.ticketd" over what makes the mail itself, not its
- * delivery (trace headers differ between two copies of one mail). */
-static char *digest_key(const struct mime_msg *m, const char *raw, size_t len)
-{
-    crypto_hash_sha256_state h;
-    crypto_hash_sha256_init(&h);
-    if (m) {
-        static const char *const fields[] = { "From", "To", "Cc", "Date", "Subject" };
-        for (size_t i = 0; i < sizeof fields / sizeof *fields; i++) {
-            const char *v = mime_header(m, fields[i]);
-            crypto_hash_sha256_update(&h, (const unsigned char *)(v ? v : ""), v ? strlen(v) + 1 : 1);
-        }
-        size_t body = m->header_len < len ? m->header_len : len;
-        crypto_hash_sha256_update(&h, (const unsigned char *)raw + body, len - body);
-    } else {
-        crypto_hash_sha256_update(&h, (const unsigned char *)raw, len);
-    }
-    unsigned char d[crypto_hash_sha256_BYTES];
-    crypto_hash_sha256_final(&h, d);
-    char hx[2 * sizeof d + 1];
-    hex(d, sizeof d, hx);
-    struct buf b = BUF_INIT;
-    buf_printf(&b, "sha256-%s@digest.ticketd", hx);
-    return buf_steal(&b);
-}
-
-static bool usable_msgid(const char *id)
-{
-    if (id == NULL || id[0] == '\0' || strlen(id) > MAX_KEY)
-        return false;
-    for (const char *c = id; *c; c++)
-        if ((unsigned char)*c <= ' ' || *c == 0x7F)
-            return false;
-    return utf8_valid(id, strlen(id));
-}
-
-void ingest_quarantine_id(const char *key, char out[TD_ID_LEN + 1])
-{
-    unsigned char d[crypto_hash_sha256_BYTES];
-    struct buf b = BUF_INIT;
-    buf_printf(&b, "quarantine:%s", key);
-    crypto_hash_sha256(d, (const unsigned char *)b.data, b.len);
-    buf_free(&b);
-    char hx[2 * sizeof d + 1];
-    hex(d, sizeof d, hx);
-    memcpy(out, hx, TD_ID_LEN);
-    out[TD_ID_LEN] = '\0';
-}
-
-/* ---- the state of one ingestion ----------------------------------------- */
-
-struct job {
-    const struct ingest_ctx *c;
-    const struct ingest_src *src;
-    const char *raw;
-    size_t len;
-    struct ingest_outcome *out;
-    struct mime_msg m;
-    bool parsed;
-    char *key;
-    char *sender;          /* normalised From, or NULL */
-};
-
-static struct store *store_of(struct job *j)
-{
-    return j->c->core->store;
-}
-
-static void set_key(struct job *j, char *key)
-{
-    free(j->key);
-    j->key = key;
-    snprintf(j->out->key, sizeof j->out->key, "%s", key);
-}
-
-static void log_outcome(struct job *j, const char *how)
-{
-    struct ingest_outcome *o = j->out;
-    enum log_level lvl = o->result == INGEST_QUARANTINED || o->result == INGEST_RETRY ? LOG_WARN : LOG_INFO;
-    log_event(lvl, "mail", LF_S("result", ingest_result_name(o->result)),
-              LF_S("mailbox", j->src->mailbox), LF_I("uid", j->src->uid),
-              LF_S("key", o->key), LF_I("ticket", o->ticket), LF_S("how", how),
-              LF_S("reason", o->why));
-}
-
-/* ---- quarantine -------------------------------------------------------- */
-
-static void quarantine(struct job *j, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-
-static void quarantine(struct job *j, const char *fmt, ...)
-{
-    struct ingest_outcome *o = j->out;
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(o->why, sizeof o->why, fmt, ap);
-    va_end(ap);
-    if (j->key == NULL)
-        set_key(j, digest_key(j->parsed ? &j->m : NULL, j->raw, j->len));
-    struct td_quarantine q;
-    memset(&q, 0, sizeof q);
-    ingest_quarantine_id(j->key, q.id);
-    q.mailbox = (char *)(j->src->mailbox ? j->src->mailbox : "");
-    q.uidvalidity = j->src->uidvalidity;
-    q.uid = j->src->uid;
-    q.msg_key = j->key;
-    q.reason = o->why;
-    char *from_raw = NULL;
-    if (j->parsed) {
-        q.sender = j->m.from_addr;
-        q.subject = j->m.subject;
-    } else {
-        /* Best effort for the admin's list: the raw From line. */
-        const char *f = NULL;
-        for (size_t i = 0; i + 5 < j->len && i < 65536; i++)
-            if ((i == 0 || j->raw[i - 1] == '\n') && strncasecmp(j->raw + i, "from:", 5) == 0) {
-                f = j->raw + i + 5;
-                break;
-            }
-        while (f && f < j->raw + j->len && (*f == ' ' || *f == '\t'))
-            f++;
-        if (f) {
-            size_t n = 0;
-            while (f + n < j->raw + j->len && f[n] != '\r' && f[n] != '\n' && f[n] && n < 200)
-                n++;
-            struct buf b = BUF_INIT;
-            charset_to_utf8(NULL, f, n, &b, NULL);
-            from_raw = buf_steal(&b);
-            q.sender = from_raw;
-        }
-    }
-    q.raw = (unsigned char *)j->raw;
-    q.raw_len = j->len > STORE_QUARANTINE_MAX_RAW ? STORE_QUARANTINE_MAX_RAW : j->len;
-    q.raw_size = j->src->full_size > j->len ? j->src->full_size : j->len;
-    if (q.raw_size > q.raw_len)
-        o->keep_on_server = true;
-    q.created = q.updated = td_now();
-    struct td_err e;
-    td_err_clear(&e);
-    bool ok = store_of(j)->ops->quarantine_put(store_of(j), &q, &e);
-    free(from_raw);
-    if (!ok) {
-        /* Not even the quarantine can take it: the mail stays on the
-         * server and is fetched again. */
-        o->result = INGEST_RETRY;
-        snprintf(o->why, sizeof o->why, "cannot quarantine: %.300s", e.msg);
-        return;
-    }
-    o->result = INGEST_QUARANTINED;
-    memcpy(o->quarantine_id, q.id, sizeof o->quarantine_id);
-}
-
-/* The one exit for a failed core call. */
-static void finish_error(struct job *j, const char *what, const struct td_err *e)
-{
-    int attempts = j->src->attempts + 1;
-    if (disposition_of(e->code, attempts, j->c->set->max_attempts) == DISP_RETRY) {
-        j->out->result = INGEST_RETRY;
-        snprintf(j->out->why, sizeof j->out->why, "%s: %.300s (%s)", what, e->msg, td_code_name(e->code));
-        return;
-    }
-    quarantine(j, "%s: %.300s (%s)", what, e->msg, td_code_name(e->code));
-}
 
 /* ---- done before? -------------------------------------------------------- */
 
@@ -219,7 +40,7 @@ enum done { DONE_NO = 0, DONE_YES, DONE_HALF, DONE_ERROR };
 /* DONE_HALF: *ticket holds the key in its thread without the comment. */
 static enum done done_before(struct job *j, int64_t *ticket, struct td_err *e)
 {
-    struct store *st = store_of(j);
+    struct store *st = ingest_store(j);
     for (int round = 0; round < 2; round++) {
         struct td_comment cm;
         td_err_clear(e);
@@ -246,7 +67,7 @@ static enum done done_before(struct job *j, int64_t *ticket, struct td_err *e)
                 return DONE_YES;
             /* Someone else's mail carried this Message-ID first. */
             log_event(LOG_WARN, "mail_msgid_reused", LF_S("key", j->key), LF_S("sender", j->sender));
-            set_key(j, digest_key(&j->m, j->raw, j->len));
+            ingest_set_key(j, ingest_digest_key(&j->m, j->raw, j->len));
             continue;
         }
         if (e->code != TD_NOT_FOUND)
@@ -374,7 +195,7 @@ static bool add_comment(struct job *j, const struct td_user *actor, int64_t tick
             return true;
         }
     }
-    finish_error(j, "add comment", &e);
+    ingest_error(j, "add comment", &e);
     return true;
 }
 
@@ -411,7 +232,7 @@ static bool open_ticket(struct job *j, const struct td_user *actor, bool auto_su
     /* TD_CONFLICT: the key joined a thread meanwhile (another poller, or
      * a ticket inserted before a crash): the next attempt sees it, and a
      * conflict that never resolves ends in the quarantine. */
-    finish_error(j, "open ticket", &e);
+    ingest_error(j, "open ticket", &e);
     return false;
 }
 
@@ -436,9 +257,9 @@ static void ingest_bounce(struct job *j, int64_t thread_ticket, const struct loo
     int64_t t = 0;
     struct td_err e;
     td_err_clear(&e);
-    if (j->m.dsn_original_id && !thread_find_msgid(store_of(j), j->m.dsn_original_id, &t, &e)) {
+    if (j->m.dsn_original_id && !thread_find_msgid(ingest_store(j), j->m.dsn_original_id, &t, &e)) {
         if (e.code != TD_NOT_FOUND) {
-            finish_error(j, "find bounced mail", &e);
+            ingest_error(j, "find bounced mail", &e);
             return;
         }
         t = 0;
@@ -446,7 +267,7 @@ static void ingest_bounce(struct job *j, int64_t thread_ticket, const struct loo
     if (t == 0)
         t = thread_ticket;
     if (t == 0) {
-        quarantine(j, "a bounce (%s) for a mail ticketd does not know", v->reason);
+        ingest_quarantine(j, "a bounce (%s) for a mail ticketd does not know", v->reason);
         return;
     }
     struct buf pre = BUF_INIT;
@@ -456,7 +277,7 @@ static void ingest_bounce(struct job *j, int64_t thread_ticket, const struct loo
     buf_puts(&pre, "\n");
     bool np = false;
     if (!add_comment(j, NULL, t, pre.data, j->m.text, false, true, &np) && np)
-        quarantine(j, "bounce for ticket #%lld could not be recorded", (long long)t);
+        ingest_quarantine(j, "bounce for ticket #%lld could not be recorded", (long long)t);
     buf_free(&pre);
 }
 
@@ -468,11 +289,11 @@ static void ingest_person(struct job *j, int64_t thread_ticket, enum thread_how 
     struct td_err e;
     td_err_clear(&e);
     if (!user_ensure_customer(j->c->core, j->sender, j->m.from_name, &user, &e)) {
-        finish_error(j, "sender", &e);
+        ingest_error(j, "sender", &e);
         return;
     }
     if (user.disabled) {
-        quarantine(j, "the sender %s has a disabled account", j->sender);
+        ingest_quarantine(j, "the sender %s has a disabled account", j->sender);
         user_clear(&user);
         return;
     }
@@ -533,11 +354,11 @@ static void ingest_person(struct job *j, int64_t thread_ticket, enum thread_how 
         td_err_clear(&e);
         if (!ratelimit_allow(j->c->core->store, actor.id, set->rate_limit, set->rate_window_ms,
                              td_now(), &allowed, &count, &e)) {
-            finish_error(j, "rate limit", &e);
+            ingest_error(j, "rate limit", &e);
             goto out;
         }
         if (!allowed) {
-            quarantine(j, "rate limit: %s opened %lld tickets by mail within %lld s",
+            ingest_quarantine(j, "rate limit: %s opened %lld tickets by mail within %lld s",
                        j->sender, (long long)count, (long long)(set->rate_window_ms / 1000));
             goto out;
         }
@@ -560,8 +381,8 @@ static void ingest_parsed(struct job *j)
     if (j->m.from_addr && email_normalize(j->m.from_addr, "sender", &norm, NULL))
         j->sender = norm;
 
-    set_key(j, usable_msgid(j->m.message_id) ? td_strdup(j->m.message_id)
-                                              : digest_key(&j->m, j->raw, j->len));
+    ingest_set_key(j, ingest_usable_msgid(j->m.message_id) ? td_strdup(j->m.message_id)
+                                              : ingest_digest_key(&j->m, j->raw, j->len));
     int64_t ticket = 0;
     switch (done_before(j, &ticket, &e)) {
     case DONE_YES:
@@ -569,28 +390,28 @@ static void ingest_parsed(struct job *j)
         o->ticket = ticket;
         return;
     case DONE_ERROR:
-        finish_error(j, "dedupe", &e);
+        ingest_error(j, "dedupe", &e);
         return;
     case DONE_HALF:
     case DONE_NO:
         break;
     }
     if (j->sender == NULL) {
-        quarantine(j, "no usable sender address (From: %.100s)",
+        ingest_quarantine(j, "no usable sender address (From: %.100s)",
                    j->m.from_addr ? j->m.from_addr : "missing");
         return;
     }
     struct loop_verdict v;
     loop_check(&set->own, set->loop_id, &j->m, j->sender, &v);
     if (v.kind == LOOP_OWN) {
-        quarantine(j, "mail loop: %s", v.reason);
+        ingest_quarantine(j, "mail loop: %s", v.reason);
         return;
     }
     enum thread_how how = THREAD_NONE;
     if (ticket == 0) {
         td_err_clear(&e);
-        if (!thread_resolve(store_of(j), &set->token, &j->m, &ticket, &how, &e)) {
-            finish_error(j, "threading", &e);
+        if (!thread_resolve(ingest_store(j), &set->token, &j->m, &ticket, &how, &e)) {
+            ingest_error(j, "threading", &e);
             return;
         }
     } else {
@@ -613,11 +434,11 @@ void ingest_mail(const struct ingest_ctx *c, const struct ingest_src *src, const
     struct td_err e;
     td_err_clear(&e);
     if (src->full_size > len) {
-        quarantine(&j, "the mail is %zu bytes, over the limit of %zu; its first %zu bytes are "
+        ingest_quarantine(&j, "the mail is %zu bytes, over the limit of %zu; its first %zu bytes are "
                        "kept here and the mail stays in the mailbox",
                    src->full_size, c->set->limits.max_bytes, len);
     } else if (!mime_parse(raw, len, &c->set->limits, &j.m, &e)) {
-        quarantine(&j, "%s", e.msg);
+        ingest_quarantine(&j, "%s", e.msg);
     } else {
         j.parsed = true;
         ingest_parsed(&j);
@@ -627,7 +448,7 @@ void ingest_mail(const struct ingest_ctx *c, const struct ingest_src *src, const
             (void)c->core->store->ops->msgid_put(c->core->store, j.key, out->ticket, NULL);
         }
     }
-    log_outcome(&j, j.parsed ? (j.m.is_dsn ? "dsn" : "mail") : "raw");
+    ingest_log(&j, j.parsed ? (j.m.is_dsn ? "dsn" : "mail") : "raw");
     mime_msg_clear(&j.m);
     free(j.key);
     free(j.sender);

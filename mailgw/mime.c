@@ -6,8 +6,12 @@
  * inline images, but their text is not used twice. Inline text parts of
  * a multipart/mixed are joined in order (Apple Mail splits a message
  * around inline images that way). An attached message/rfc822 is kept as
- * one .eml attachment, not flattened into the text. */
-#include "mime.h"
+ * one .eml attachment, not flattened into the text.
+ *
+ * mime_header.c splits the header section, mime_part.c reads one part
+ * as libetpan sees it, mime_dsn.c reads delivery status reports; this
+ * file bounds the work, walks the tree and assembles the result. */
+#include "mime_int.h"
 
 #include <libetpan/libetpan.h>
 #include <string.h>
@@ -19,9 +23,7 @@
 #include "html_text.h"
 #include "rfc2047.h"
 
-#define MAX_NAME_BYTES 200
 #define MIME_PAD 16
-#define MAX_DSN_RECIPIENTS 20
 
 struct walk {
     const struct mime_limits *lim;
@@ -34,201 +36,6 @@ struct walk {
     size_t att_cap;
     struct td_err *err;
 };
-
-/* ---- libetpan accessors --------------------------------------------- */
-
-static void lower(char *s)
-{
-    for (; s && *s; s++)
-        if (*s >= 'A' && *s <= 'Z')
-            *s = (char)(*s - 'A' + 'a');
-}
-
-/* "type/subtype" in lower case (caller frees). */
-static char *content_type(struct mailmime *mime)
-{
-    struct mailmime_content *ct = mime->mm_content_type;
-    if (ct == NULL || ct->ct_type == NULL)
-        return td_strdup(mime->mm_type == MAILMIME_MULTIPLE ? "multipart/mixed" : "text/plain");
-    const char *type = "application";
-    struct mailmime_type *t = ct->ct_type;
-    if (t->tp_type == MAILMIME_TYPE_DISCRETE_TYPE && t->tp_data.tp_discrete_type) {
-        switch (t->tp_data.tp_discrete_type->dt_type) {
-        case MAILMIME_DISCRETE_TYPE_TEXT: type = "text"; break;
-        case MAILMIME_DISCRETE_TYPE_IMAGE: type = "image"; break;
-        case MAILMIME_DISCRETE_TYPE_AUDIO: type = "audio"; break;
-        case MAILMIME_DISCRETE_TYPE_VIDEO: type = "video"; break;
-        case MAILMIME_DISCRETE_TYPE_EXTENSION:
-            type = t->tp_data.tp_discrete_type->dt_extension ? t->tp_data.tp_discrete_type->dt_extension
-                                                              : "application";
-            break;
-        default: break;
-        }
-    } else if (t->tp_type == MAILMIME_TYPE_COMPOSITE_TYPE && t->tp_data.tp_composite_type) {
-        switch (t->tp_data.tp_composite_type->ct_type) {
-        case MAILMIME_COMPOSITE_TYPE_MESSAGE: type = "message"; break;
-        case MAILMIME_COMPOSITE_TYPE_MULTIPART: type = "multipart"; break;
-        case MAILMIME_COMPOSITE_TYPE_EXTENSION:
-            type = t->tp_data.tp_composite_type->ct_token ? t->tp_data.tp_composite_type->ct_token
-                                                          : "application";
-            break;
-        default: break;
-        }
-    }
-    struct buf b = BUF_INIT;
-    buf_printf(&b, "%s/%s", type, ct->ct_subtype ? ct->ct_subtype : "octet-stream");
-    char *s = buf_steal(&b);
-    lower(s);
-    /* A type is a token: anything else in it is rubbish from the sender. */
-    for (char *c = s; *c; c++)
-        if ((unsigned char)*c <= ' ' || (unsigned char)*c >= 127)
-            *c = '_';
-    return s;
-}
-
-static const char *ct_param(struct mailmime *mime, const char *name)
-{
-    if (mime->mm_content_type == NULL)
-        return NULL;
-    clist *l = mime->mm_content_type->ct_parameters;
-    for (clistiter *it = l ? clist_begin(l) : NULL; it; it = clist_next(it)) {
-        struct mailmime_parameter *p = clist_content(it);
-        if (p->pa_name && strcasecmp(p->pa_name, name) == 0)
-            return p->pa_value;
-    }
-    return NULL;
-}
-
-static struct mailmime_disposition *disposition(struct mailmime *mime)
-{
-    if (mime->mm_mime_fields == NULL)
-        return NULL;
-    clist *l = mime->mm_mime_fields->fld_list;
-    for (clistiter *it = l ? clist_begin(l) : NULL; it; it = clist_next(it)) {
-        struct mailmime_field *f = clist_content(it);
-        if (f->fld_type == MAILMIME_FIELD_DISPOSITION)
-            return f->fld_data.fld_disposition;
-    }
-    return NULL;
-}
-
-/* One parameter as (name, value) from either list. */
-struct param {
-    const char *name, *value;
-};
-
-static size_t params_of(struct mailmime *mime, bool disp, struct param *out, size_t max)
-{
-    size_t n = 0;
-    if (disp) {
-        struct mailmime_disposition *d = disposition(mime);
-        clist *l = d ? d->dsp_parms : NULL;
-        for (clistiter *it = l ? clist_begin(l) : NULL; it && n < max; it = clist_next(it)) {
-            struct mailmime_disposition_parm *p = clist_content(it);
-            if (p->pa_type == MAILMIME_DISPOSITION_PARM_FILENAME)
-                out[n++] = (struct param){ "filename", p->pa_data.pa_filename };
-            else if (p->pa_type == MAILMIME_DISPOSITION_PARM_PARAMETER && p->pa_data.pa_parameter)
-                out[n++] = (struct param){ p->pa_data.pa_parameter->pa_name,
-                                           p->pa_data.pa_parameter->pa_value };
-        }
-    } else if (mime->mm_content_type) {
-        clist *l = mime->mm_content_type->ct_parameters;
-        for (clistiter *it = l ? clist_begin(l) : NULL; it && n < max; it = clist_next(it)) {
-            struct mailmime_parameter *p = clist_content(it);
-            out[n++] = (struct param){ p->pa_name, p->pa_value };
-        }
-    }
-    return n;
-}
-
-/* A parameter value by RFC 2231 (name*=, name*0*=, name*1=...) or
- * plain name= (which Outlook and others fill with RFC 2047 words).
- * NULL when absent; caller frees. */
-static char *param_decoded(struct mailmime *mime, bool disp, const char *name)
-{
-    struct param ps[64];
-    size_t n = params_of(mime, disp, ps, 64);
-    size_t nl = strlen(name);
-    const char *seg[32] = { 0 };
-    bool ext[32] = { 0 };
-    const char *plain = NULL, *whole_ext = NULL;
-    for (size_t i = 0; i < n; i++) {
-        const char *pn = ps[i].name, *pv = ps[i].value;
-        if (pn == NULL || pv == NULL || strncasecmp(pn, name, nl) != 0)
-            continue;
-        const char *rest = pn + nl;
-        if (*rest == '\0') {
-            plain = pv;
-        } else if (strcmp(rest, "*") == 0) {
-            whole_ext = pv;
-        } else if (rest[0] == '*' && rest[1] >= '0' && rest[1] <= '9') {
-            char *end = NULL;
-            long k = strtol(rest + 1, &end, 10);
-            if (k >= 0 && k < 32 && end && (*end == '\0' || strcmp(end, "*") == 0)) {
-                seg[k] = pv;
-                ext[k] = *end == '*';
-            }
-        }
-    }
-    if (whole_ext)
-        return rfc2231_decode(whole_ext);
-    if (seg[0]) {
-        struct buf b = BUF_INIT;
-        if (!ext[0])
-            buf_puts(&b, "''"); /* no charset: undeclared */
-        for (int k = 0; k < 32 && seg[k]; k++) {
-            if (ext[k]) {
-                buf_puts(&b, seg[k]);
-            } else {
-                for (const char *c = seg[k]; *c; c++) {
-                    if (*c == '%' || *c == '\'')
-                        buf_printf(&b, "%%%02X", (unsigned char)*c);
-                    else
-                        buf_putc(&b, *c);
-                }
-            }
-        }
-        char *raw = buf_steal(&b);
-        char *r = rfc2231_decode(raw);
-        free(raw);
-        return r;
-    }
-    if (plain)
-        return rfc2047_decode(plain, strlen(plain), NULL);
-    return NULL;
-}
-
-/* The decoded bytes of a part's body (transfer encoding undone). */
-static bool body_bytes(struct mailmime_data *d, char **out, size_t *n)
-{
-    *out = NULL;
-    *n = 0;
-    if (d == NULL || d->dt_type != MAILMIME_DATA_TEXT)
-        return false;
-    const char *src = d->dt_data.dt_text.dt_data;
-    size_t len = d->dt_data.dt_text.dt_length;
-    if (src == NULL)
-        return true;
-    if (!d->dt_encoded) {
-        *out = td_malloc(len + 1);
-        memcpy(*out, src, len);
-        (*out)[len] = '\0';
-        *n = len;
-        return true;
-    }
-    size_t idx = 0;
-    char *res = NULL;
-    size_t res_len = 0;
-    int r = mailmime_part_parse(src, len, &idx, d->dt_encoding, &res, &res_len);
-    if (r != MAILIMF_NO_ERROR || res == NULL)
-        return false;
-    *out = td_malloc(res_len + 1);
-    memcpy(*out, res, res_len);
-    (*out)[res_len] = '\0';
-    *n = res_len;
-    mmap_string_unref(res);
-    return true;
-}
 
 /* ---- text ------------------------------------------------------------ */
 
@@ -278,7 +85,7 @@ static void text_of(struct walk *w, struct mailmime *mime, const char *bytes, si
                     struct buf *out)
 {
     bool lossy = false;
-    const char *cs = ct_param(mime, "charset");
+    const char *cs = mime_part_param(mime, "charset");
     charset_to_utf8(cs, bytes, n, out, &lossy);
     if (lossy) {
         struct buf note = BUF_INIT;
@@ -293,50 +100,6 @@ static void text_of(struct walk *w, struct mailmime *mime, const char *bytes, si
 
 /* ---- attachments ----------------------------------------------------- */
 
-static char *clean_name(const char *in)
-{
-    if (in == NULL)
-        return NULL;
-    const char *base = in;
-    for (const char *p = in; *p; p++)
-        if (*p == '/' || *p == '\\')
-            base = p + 1;
-    struct buf b = BUF_INIT;
-    for (const char *p = base; *p; p++) {
-        unsigned char c = (unsigned char)*p;
-        buf_putc(&b, c < 0x20 || c == 0x7F ? '_' : (char)c);
-    }
-    char *s = buf_steal(&b);
-    /* trim, cap at a UTF-8 boundary */
-    char *start = s;
-    while (*start == ' ' || *start == '.')
-        start++;
-    size_t n = strlen(start);
-    while (n > 0 && start[n - 1] == ' ')
-        n--;
-    if (n > MAX_NAME_BYTES) {
-        n = MAX_NAME_BYTES;
-        while (n > 0 && ((unsigned char)start[n] & 0xC0) == 0x80)
-            n--;
-    }
-    char *r = n ? td_strndup(start, n) : NULL;
-    free(s);
-    return r;
-}
-
-static const char *ext_for(const char *type)
-{
-    static const struct { const char *type, *ext; } map[] = {
-        { "image/png", ".png" },        { "image/jpeg", ".jpg" },   { "image/gif", ".gif" },
-        { "application/pdf", ".pdf" },  { "text/plain", ".txt" },   { "text/html", ".html" },
-        { "text/calendar", ".ics" },    { "message/rfc822", ".eml" }, { "text/csv", ".csv" },
-    };
-    for (size_t i = 0; i < sizeof map / sizeof *map; i++)
-        if (strcmp(map[i].type, type) == 0)
-            return map[i].ext;
-    return ".bin";
-}
-
 /* Takes ownership of data and name. */
 static void add_attachment(struct walk *w, char *name, const char *type, char *data, size_t size,
                            bool is_inline)
@@ -350,7 +113,7 @@ static void add_attachment(struct walk *w, char *name, const char *type, char *d
     }
     if (name == NULL) {
         struct buf b = BUF_INIT;
-        buf_printf(&b, "%s-%zu%s", is_inline ? "inline" : "attachment", m->n_atts + 1, ext_for(type));
+        buf_printf(&b, "%s-%zu%s", is_inline ? "inline" : "attachment", m->n_atts + 1, mime_part_ext(type));
         name = buf_steal(&b);
     }
     if (m->n_atts == w->att_cap) {
@@ -365,138 +128,19 @@ static void add_attachment(struct walk *w, char *name, const char *type, char *d
     a->is_inline = is_inline;
 }
 
-/* ---- delivery status reports ------------------------------------------ */
-
-static void dsn_fields(struct walk *w, const char *text)
-{
-    struct buf sum = BUF_INIT;
-    char rcpt[256] = "", action[64] = "", status[32] = "", diag[200] = "";
-    int n = 0;
-    const char *p = text;
-    for (;;) {
-        const char *nl = strchr(p, '\n');
-        size_t len = nl ? (size_t)(nl - p) : strlen(p);
-        bool blank = true;
-        for (size_t i = 0; i < len; i++)
-            if (p[i] != ' ' && p[i] != '\t' && p[i] != '\r')
-                blank = false;
-        struct { const char *key; char *dst; size_t cap; } keys[] = {
-            { "final-recipient:", rcpt, sizeof rcpt }, { "original-recipient:", NULL, 0 },
-            { "action:", action, sizeof action },      { "status:", status, sizeof status },
-            { "diagnostic-code:", diag, sizeof diag },
-        };
-        for (size_t k = 0; k < sizeof keys / sizeof *keys; k++) {
-            size_t kl = strlen(keys[k].key);
-            if (keys[k].dst == NULL || len < kl || strncasecmp(p, keys[k].key, kl) != 0)
-                continue;
-            const char *v = p + kl;
-            size_t vl = len - kl;
-            const char *semi = memchr(v, ';', vl);
-            if (semi && keys[k].dst != status && keys[k].dst != action) {
-                vl -= (size_t)(semi + 1 - v);
-                v = semi + 1;
-            }
-            while (vl > 0 && (*v == ' ' || *v == '\t')) {
-                v++;
-                vl--;
-            }
-            while (vl > 0 && (v[vl - 1] == ' ' || v[vl - 1] == '\r'))
-                vl--;
-            if (vl >= keys[k].cap)
-                vl = keys[k].cap - 1;
-            memcpy(keys[k].dst, v, vl);
-            keys[k].dst[vl] = '\0';
-        }
-        if ((blank || nl == NULL) && rcpt[0] && n < MAX_DSN_RECIPIENTS) {
-            buf_printf(&sum, "%s: %s %s%s%s%s\n", rcpt, action[0] ? action : "failed", status,
-                       diag[0] ? " (" : "", diag, diag[0] ? ")" : "");
-            n++;
-            rcpt[0] = action[0] = status[0] = diag[0] = '\0';
-        }
-        if (nl == NULL)
-            break;
-        p = nl + 1;
-    }
-    if (sum.len) {
-        free(w->m->dsn_summary);
-        w->m->dsn_summary = buf_steal(&sum);
-    }
-    buf_free(&sum);
-}
-
-static void dsn_original_from_headers(struct walk *w, const char *text)
-{
-    if (w->m->dsn_original_id)
-        return;
-    for (const char *p = text; p && *p;) {
-        if (strncasecmp(p, "message-id:", 11) == 0) {
-            struct strv ids = STRV_INIT;
-            const char *nl = strchr(p, '\n');
-            char *line = td_strndup(p + 11, nl ? (size_t)(nl - p - 11) : strlen(p + 11));
-            mime_msgids(line, &ids);
-            free(line);
-            if (ids.n)
-                w->m->dsn_original_id = td_strdup(ids.v[0]);
-            strv_clear(&ids);
-            return;
-        }
-        const char *nl = strchr(p, '\n');
-        if (nl == NULL)
-            break;
-        if (nl[1] == '\n' || (nl[1] == '\r' && nl[2] == '\n'))
-            break; /* end of the header section */
-        p = nl + 1;
-    }
-}
-
 /* ---- the walk --------------------------------------------------------- */
 
 static bool walk(struct walk *w, struct mailmime *mime, size_t depth, bool want_text,
                  bool in_report);
 
-static bool is_disp_attachment(struct mailmime *mime)
-{
-    struct mailmime_disposition *d = disposition(mime);
-    return d && d->dsp_type && d->dsp_type->dsp_type == MAILMIME_DISPOSITION_TYPE_ATTACHMENT;
-}
-
-static bool is_disp_inline(struct mailmime *mime)
-{
-    struct mailmime_disposition *d = disposition(mime);
-    return d && d->dsp_type && d->dsp_type->dsp_type == MAILMIME_DISPOSITION_TYPE_INLINE;
-}
-
-static bool has_content_id(struct mailmime *mime)
-{
-    if (mime->mm_mime_fields == NULL)
-        return false;
-    clist *l = mime->mm_mime_fields->fld_list;
-    for (clistiter *it = l ? clist_begin(l) : NULL; it; it = clist_next(it)) {
-        struct mailmime_field *f = clist_content(it);
-        if (f->fld_type == MAILMIME_FIELD_ID)
-            return true;
-    }
-    return false;
-}
-
-static char *part_name(struct mailmime *mime)
-{
-    char *raw = param_decoded(mime, true, "filename");
-    if (raw == NULL)
-        raw = param_decoded(mime, false, "name");
-    char *clean = clean_name(raw);
-    free(raw);
-    return clean;
-}
-
 static bool walk_single(struct walk *w, struct mailmime *mime, bool want_text, bool in_report)
 {
-    char *type = content_type(mime);
-    char *name = part_name(mime);
-    bool attach_disp = is_disp_attachment(mime);
+    char *type = mime_part_type(mime);
+    char *name = mime_part_name(mime);
+    bool attach_disp = mime_part_is_attachment(mime);
     char *bytes = NULL;
     size_t n = 0;
-    if (!body_bytes(mime->mm_body ? mime->mm_body : mime->mm_data.mm_single, &bytes, &n)) {
+    if (!mime_part_bytes(mime->mm_body ? mime->mm_body : mime->mm_data.mm_single, &bytes, &n)) {
         strv_push(&w->m->notes, "a part whose transfer encoding could not be decoded was skipped");
         free(type);
         free(name);
@@ -507,7 +151,7 @@ static bool walk_single(struct walk *w, struct mailmime *mime, bool want_text, b
                       strcmp(type, "message/global-delivery-status") == 0)) {
         struct buf t = BUF_INIT;
         text_of(w, mime, bytes, n, &t);
-        dsn_fields(w, t.data ? t.data : "");
+        mime_dsn_fields(w->m, t.data ? t.data : "");
         w->m->is_dsn = true;
         buf_free(&t);
         free(bytes);
@@ -519,7 +163,7 @@ static bool walk_single(struct walk *w, struct mailmime *mime, bool want_text, b
                       strcmp(type, "message/global-headers") == 0)) {
         struct buf t = BUF_INIT;
         text_of(w, mime, bytes, n, &t);
-        dsn_original_from_headers(w, t.data ? t.data : "");
+        mime_dsn_original(w->m, t.data ? t.data : "");
         buf_free(&t);
         free(bytes);
         free(type);
@@ -564,7 +208,7 @@ static bool walk_single(struct walk *w, struct mailmime *mime, bool want_text, b
         return true;
     }
     bool is_inline = !attach_disp && strncmp(type, "image/", 6) == 0 &&
-                     (is_disp_inline(mime) || has_content_id(mime));
+                     (mime_part_is_inline(mime) || mime_part_has_cid(mime));
     add_attachment(w, name, type, bytes, n, is_inline);
     free(type);
     return true;
@@ -572,9 +216,9 @@ static bool walk_single(struct walk *w, struct mailmime *mime, bool want_text, b
 
 static bool is_plain_leaf(struct mailmime *c)
 {
-    if (c->mm_type != MAILMIME_SINGLE || is_disp_attachment(c))
+    if (c->mm_type != MAILMIME_SINGLE || mime_part_is_attachment(c))
         return false;
-    char *t = content_type(c);
+    char *t = mime_part_type(c);
     bool yes = strcmp(t, "text/plain") == 0;
     free(t);
     return yes;
@@ -582,7 +226,7 @@ static bool is_plain_leaf(struct mailmime *c)
 
 static bool walk_multipart(struct walk *w, struct mailmime *mime, size_t depth, bool want_text)
 {
-    char *type = content_type(mime);
+    char *type = mime_part_type(mime);
     clist *kids = mime->mm_data.mm_multipart.mm_mp_list;
     bool ok = true;
     if (strcmp(type, "multipart/alternative") == 0) {
@@ -628,11 +272,11 @@ static bool walk_message(struct walk *w, struct mailmime *mime, bool in_report)
     }
     char *bytes = NULL;
     size_t n = 0;
-    if (!body_bytes(mime->mm_body, &bytes, &n)) {
+    if (!mime_part_bytes(mime->mm_body, &bytes, &n)) {
         strv_push(&w->m->notes, "an attached message could not be decoded and was skipped");
         return true;
     }
-    char *name = part_name(mime);
+    char *name = mime_part_name(mime);
     if (name == NULL) {
         for (clistiter *it = f && f->fld_list ? clist_begin(f->fld_list) : NULL; it;
              it = clist_next(it)) {
@@ -645,7 +289,7 @@ static bool walk_message(struct walk *w, struct mailmime *mime, bool in_report)
                 buf_printf(&b, "%.150s.eml", subj[0] ? subj : "message");
                 free(subj);
                 char *tmp = buf_steal(&b);
-                name = clean_name(tmp);
+                name = mime_part_clean_name(tmp);
                 free(tmp);
                 break;
             }

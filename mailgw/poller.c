@@ -12,6 +12,7 @@
 #include "core/id.h"
 #include "core/log.h"
 #include "core/mem.h"
+#include "core/stats.h"
 #include "imap.h"
 #include "ingest.h"
 
@@ -25,6 +26,7 @@ struct run {
     uint32_t retry_uid;          /* the mail that keeps failing, and how often */
     int retry_count;
     int backoff_step;
+    bool connected_once;         /* a later connect is a reconnect */
 };
 
 /* ---- waiting ------------------------------------------------------------ */
@@ -129,6 +131,8 @@ static enum step one_mail(struct run *r, uint32_t uid, struct td_err *e)
     bool gone = false;
     if (!imap_fetch(r->imap, uid, p->set->limits.max_bytes, HEAD_BYTES, &raw, &len, &size, &gone, e))
         return STEP_FAIL;
+    if (!gone)
+        stats_mail_fetched(box->name);
     struct ingest_outcome o;
     memset(&o, 0, sizeof o);
     if (!gone) {
@@ -158,12 +162,15 @@ static enum step one_mail(struct run *r, uint32_t uid, struct td_err *e)
         case INGEST_TICKET:
         case INGEST_COMMENT:
             atomic_fetch_add(&p->ingested, 1);
+            stats_mail_ingested(box->name, o.result == INGEST_TICKET ? "ticket" : "comment");
             break;
         case INGEST_DUPLICATE:
             atomic_fetch_add(&p->duplicates, 1);
+            stats_mail_ingested(box->name, "duplicate");
             break;
         case INGEST_QUARANTINED:
             atomic_fetch_add(&p->quarantined, 1);
+            stats_mail_quarantined(box->name);
             break;
         }
         /* Committed: now the server side. Failing here loses nothing -
@@ -312,12 +319,15 @@ static void *poller_main(void *arg)
             continue;
         }
         if (r.imap == NULL) {
+            if (r.connected_once)
+                stats_imap_reconnect(p->box->name);
             td_err_clear(&e);
             if (!imap_open(p->box, &r.imap, &e) ||
                 !imap_select(r.imap, p->box->folder, &r.uidvalidity, &e)) {
                 fail(&r, "connect", &e);
                 continue;
             }
+            r.connected_once = true;
             log_event(LOG_INFO, "mailbox_connected", LF_S("mailbox", p->box->name),
                       LF_I("uidvalidity", r.uidvalidity), LF_I("idle", imap_has_idle(r.imap)),
                       LF_I("move", imap_has_move(r.imap)));

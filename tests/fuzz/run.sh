@@ -13,7 +13,7 @@ cflags="-std=c11 -D_GNU_SOURCE -g -O1 -I. -fsanitize=fuzzer,address,undefined -f
 pkgs="libetpan gumbo libsodium"
 libs="$(pkg-config --libs $pkgs | sed 's/-specs=[^ ]*//g')"
 core="core/buf.c core/mem.c core/strv.c core/text.c core/err.c"
-mailgw="mailgw/mime.c mailgw/mime_header.c mailgw/charset.c mailgw/rfc2047.c mailgw/html_text.c
+mailgw="mailgw/mime.c mailgw/mime_header.c mailgw/mime_part.c mailgw/mime_dsn.c mailgw/charset.c mailgw/rfc2047.c mailgw/html_text.c
         mailgw/quote.c mailgw/thread.c mailgw/loop.c mailgw/trust.c"
 # thread.c links against store.h types only through thread_resolve, which
 # the target does not call: stub the store symbols it references.

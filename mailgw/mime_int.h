@@ -1,0 +1,34 @@
+/* mime_int.h - private to mime.c, mime_part.c and mime_dsn.c: libetpan's
+ * view of a part, and the delivery status report readers. */
+#ifndef MGW_MIME_INT_H
+#define MGW_MIME_INT_H
+
+#include <libetpan/libetpan.h>
+
+#include "mime.h"
+
+/* "type/subtype", lower case, never NULL (caller frees). */
+char *mime_part_type(struct mailmime *mime);
+/* A Content-Type parameter as written, or NULL (borrowed). */
+const char *mime_part_param(struct mailmime *mime, const char *name);
+/* The decoded file name (Content-Disposition filename, else Content-Type
+ * name; RFC 2231 and 2047), without a path or control characters, at
+ * most 200 bytes; NULL when there is none (caller frees). */
+char *mime_part_name(struct mailmime *mime);
+/* in made safe as a file name the same way; NULL when nothing is left. */
+char *mime_part_clean_name(const char *in);
+/* ".png" for "image/png", ".bin" when unknown. */
+const char *mime_part_ext(const char *type);
+bool mime_part_is_attachment(struct mailmime *mime); /* disposition attachment */
+bool mime_part_is_inline(struct mailmime *mime);     /* disposition inline */
+bool mime_part_has_cid(struct mailmime *mime);       /* has a Content-ID */
+/* The body with its transfer encoding undone (caller frees *out, which
+ * is NUL-terminated); false when it cannot be decoded. */
+bool mime_part_bytes(struct mailmime_data *d, char **out, size_t *n);
+
+/* message/delivery-status text -> m->dsn_summary. */
+void mime_dsn_fields(struct mime_msg *m, const char *text);
+/* text/rfc822-headers text -> m->dsn_original_id (if not set yet). */
+void mime_dsn_original(struct mime_msg *m, const char *text);
+
+#endif
