@@ -33,6 +33,16 @@ static bool imap_fail(struct imap *s, int r, const char *what, struct td_err *er
                    resp[0] ? ": " : "", resp);
 }
 
+/* A command the server refused (NO/BAD) on a live connection is
+ * TD_INVALID: retrying it on a new connection would not help. */
+static bool imap_refused(struct imap *s, int r, const char *what, struct td_err *err)
+{
+    imap_fail(s, r, what, err);
+    if (err && r != MAILIMAP_ERROR_STREAM)
+        err->code = TD_INVALID;
+    return false;
+}
+
 static bool ok(int r)
 {
     return r == MAILIMAP_NO_ERROR || r == MAILIMAP_NO_ERROR_AUTHENTICATED ||
@@ -290,7 +300,7 @@ static bool store_flag(struct imap *s, uint32_t uid, struct mailimap_flag *flag,
     mailimap_set_free(set);
     mailimap_store_att_flags_free(sa);
     if (!ok(r))
-        return imap_fail(s, r, "UID STORE", err);
+        return imap_refused(s, r, "UID STORE", err);
     return true;
 }
 
@@ -312,10 +322,10 @@ static bool copy_or_move(struct imap *s, uint32_t uid, const char *folder, bool 
         if (r == MAILIMAP_ERROR_STREAM || attempt > 0 ||
             (!trycreate && (s->m->imap_response == NULL ||
                             strstr(s->m->imap_response, "TRYCREATE") == NULL)))
-            return imap_fail(s, r, move ? "UID MOVE" : "UID COPY", err);
+            return imap_refused(s, r, move ? "UID MOVE" : "UID COPY", err);
         r = mailimap_create(s->m, folder);
         if (!ok(r) && r == MAILIMAP_ERROR_STREAM)
-            return imap_fail(s, r, "CREATE", err);
+            return imap_refused(s, r, "CREATE", err);
     }
     return true;
 }
@@ -333,7 +343,7 @@ bool imap_move(struct imap *s, uint32_t uid, const char *folder, struct td_err *
     int r = mailimap_uid_expunge(s->m, set);
     mailimap_set_free(set);
     if (!ok(r))
-        return imap_fail(s, r, "UID EXPUNGE", err);
+        return imap_refused(s, r, "UID EXPUNGE", err);
     return true;
 }
 

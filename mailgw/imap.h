@@ -5,7 +5,8 @@
  *
  * Errors: the network or the server failing is TD_UNAVAILABLE (the
  * poller reconnects with backoff), refused credentials TD_UNAUTHORIZED,
- * a missing folder TD_NOT_FOUND; err->msg carries the server's words.
+ * a missing folder TD_NOT_FOUND, a STORE/MOVE the server refuses on a
+ * live connection TD_INVALID; err->msg carries the server's words.
  * A session is used by one thread. */
 #ifndef MGW_IMAP_H
 #define MGW_IMAP_H

@@ -173,13 +173,19 @@ static enum step one_mail(struct run *r, uint32_t uid, struct td_err *e)
             stats_mail_quarantined(box->name);
             break;
         }
-        /* Committed: now the server side. Failing here loses nothing -
-         * the mail would be fetched again and found done. */
-        if (!imap_mark_seen(r->imap, uid, e))
-            return STEP_FAIL;
-        if (box->processed_folder[0] && !o.keep_on_server &&
-            !imap_move(r->imap, uid, box->processed_folder, e))
-            return STEP_FAIL;
+        /* Committed: now the server side. A lost connection here loses
+         * nothing (the mail is fetched again and found done); a refusal
+         * (no such folder, no permission) must not hold the mailbox up
+         * forever: it is logged and the UID moves on. */
+        bool ok = imap_mark_seen(r->imap, uid, e);
+        if (ok && box->processed_folder[0] && !o.keep_on_server)
+            ok = imap_move(r->imap, uid, box->processed_folder, e);
+        if (!ok) {
+            if (e->code != TD_INVALID)
+                return STEP_FAIL;
+            log_event(LOG_WARN, "mailbox_flag_or_move_failed", LF_S("mailbox", box->name),
+                      LF_I("uid", uid), LF_S("reason", e->msg));
+        }
     }
     r->retry_uid = 0;
     r->retry_count = 0;

@@ -440,6 +440,34 @@ static void test_sigkill_at_random_points(void **state)
     env_close(&e);
 }
 
+/* The server refuses the move (an invalid folder name): the mail is in
+ * the store, so the mailbox moves on instead of retrying forever. */
+static void test_refused_move_does_not_block(void **state)
+{
+    (void)state;
+    struct env e;
+    env_open(&e, false);
+    assert_true(fix_create(dovecot.port, "Refuse"));
+    append_numbered("Refuse", 300, 303);
+    settings_for(&e.set, "Refuse", "bad..name", false, 100);
+    struct poller p;
+    memset(&p, 0, sizeof p);
+    struct td_err err;
+    assert_true(poller_start(&p, &e.core, &e.set, &e.set.boxes[0], &err));
+    wait_processed(&p, 3, 10000);
+    poller_stop(&p);
+    assert_int_equal(atomic_load(&p.ingested), 3);
+    assert_int_equal(tickets(e.st), 3);
+    struct td_mailbox_state ms;
+    assert_true(e.st->ops->mailbox_get(e.st, "Refuse", &ms, &err));
+    assert_int_equal(ms.last_uid, 3);
+    mailbox_state_clear(&ms);
+    int seen = 0;
+    assert_int_equal(fix_count(dovecot.port, "Refuse", &seen), 3); /* still there, \Seen */
+    assert_int_equal(seen, 3);
+    env_close(&e);
+}
+
 static void test_bad_password_backs_off(void **state)
 {
     (void)state;
@@ -478,6 +506,7 @@ static int group_teardown(void **state)
 
 int main(void)
 {
+    signal(SIGPIPE, SIG_IGN); /* as ticketd serve does: a closed server is an error, not a signal */
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_end_to_end_sqlite),
         cmocka_unit_test(test_end_to_end_mongodb),
@@ -485,6 +514,7 @@ int main(void)
         cmocka_unit_test(test_restart_and_uidvalidity),
         cmocka_unit_test(test_two_pollers_one_mailbox),
         cmocka_unit_test(test_sigkill_at_random_points),
+        cmocka_unit_test(test_refused_move_does_not_block),
         cmocka_unit_test(test_bad_password_backs_off),
     };
     return cmocka_run_group_tests_name("poller", tests, group_setup, group_teardown);
