@@ -3,12 +3,14 @@
 #include "modules.h"
 #include "notify/module.h"
 #include "api/api.h"
+#include "mailgw/mailgw.h"
 
 const struct cli_module cli_modules[] = {
     /* First: started before and stopped after the modules that change
      * tickets, so their last changes still wake it. */
     { "sender", sender_module_start, sender_module_stop, sender_module_reload, sender_module_check },
     { "api", api_start, api_stop, api_reload, api_check },
+    { "mailgw", mailgw_start, mailgw_stop, mailgw_reload, mailgw_check },
     { NULL, NULL, NULL, NULL, NULL }, /* placeholder so the array is never empty */
 };
 const int cli_n_modules = (int)(sizeof cli_modules / sizeof cli_modules[0]) - 1;

@@ -122,6 +122,7 @@ static void run(struct ctx *c, struct result *r, bool bare, const char *const *e
             setenv("TICKETD_API_JWT_SECRET", "test-jwt-secret-0123456789abcdef0123456789", 1);
             setenv("TICKETD_NOTIFY_REPLY_SECRET", "test-reply-secret-0123456789abcdef012345", 1);
             setenv("TICKETD_NOTIFY_BUILTIN_TEMPLATES_DIR", c->templates, 1);
+            setenv("TICKETD_MAILBOX_SUPPORT_PASSWORD", "test-imap-password", 1);
         }
         for (; env && *env; env++)
             putenv((char *)*env);
@@ -273,8 +274,7 @@ static void example_documents_every_key(void **state)
     int missing = 0;
     for (size_t i = 0; i < read.n; i++)
         if (!strv_contains(&shown, read.v[i])) {
-            fprintf(stderr, "not in the example: [%s\n", read.v[i]);
-            *strchr(read.v[i], ' ') = ']';
+            fprintf(stderr, "not in the example: %s\n", read.v[i]);
             missing++;
         }
     for (size_t i = 0; i < shown.n; i++)
