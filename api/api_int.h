@@ -21,6 +21,7 @@
 #include "core/core.h"
 #include "core/err.h"
 #include "core/model.h"
+#include "core/store.h"
 #include "core/strv.h"
 
 struct MHD_Connection;
@@ -232,6 +233,22 @@ bool tokens_revoke(struct api *api, const char *token, struct td_err *err);
 /* Housekeeping on the login path: deletes expired refresh tokens, at
  * most once an hour per process; failures are only logged. */
 void tokens_purge_expired(struct api *api);
+/* True if token has the shape of one of ours (43 base64url characters). */
+bool tokens_well_formed(const char *token);
+
+/* ---- shared by the auth routes (routes_auth.c) ---------------------- */
+/* "kind:value", the key of a rate limiter entry. */
+void auth_rl_key(char *out, size_t len, const char *kind, const char *value);
+/* {token_type, access_token, expires_in, refresh_token, ...} for u. */
+void auth_token_response(struct api_req *r, struct api_resp *out, unsigned status,
+                         const struct td_user *u, const char *refresh);
+
+/* ---- account claim tokens (routes_claim.c) -------------------------- */
+#define CLAIM_TTL_S 3600 /* a claim mail's token works for an hour */
+
+/* The stored key of a claim token: hex SHA-256 over a domain of its own,
+ * so it never equals a refresh token's (store.h td_refresh_token). */
+void claim_token_hash(const char *token, char out[TD_TOKEN_HASH_LEN + 1]);
 
 /* ---- login rate limiting (ratelimit.c) ------------------------------
  * Fixed windows of failures per key, in this process's memory (one
@@ -336,6 +353,8 @@ void h_login(struct api_req *r, struct api_resp *out);
 void h_refresh(struct api_req *r, struct api_resp *out);
 void h_logout(struct api_req *r, struct api_resp *out);
 void h_me(struct api_req *r, struct api_resp *out);
+void h_claim(struct api_req *r, struct api_resp *out);
+void h_claim_confirm(struct api_req *r, struct api_resp *out);
 
 void h_tickets_list(struct api_req *r, struct api_resp *out);
 void h_tickets_create(struct api_req *r, struct api_resp *out);

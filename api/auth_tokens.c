@@ -32,7 +32,7 @@ static void token_hash(const char *token, char out[TD_TOKEN_HASH_LEN + 1])
     sodium_bin2hex(out, TD_TOKEN_HASH_LEN + 1, h, sizeof h);
 }
 
-static bool well_formed(const char *token)
+bool tokens_well_formed(const char *token)
 {
     if (token == NULL || strlen(token) != REFRESH_TOKEN_LEN)
         return false;
@@ -80,7 +80,7 @@ static void revoke_family(struct store *st, const char *family)
 bool tokens_rotate(struct api *api, const char *token, struct td_user *u,
                    char fresh[REFRESH_TOKEN_LEN + 1], struct td_err *err)
 {
-    if (!well_formed(token))
+    if (!tokens_well_formed(token))
         return td_fail(err, TD_UNAUTHORIZED, "malformed refresh token");
     struct store *st = api->core->store;
     char hash[TD_TOKEN_HASH_LEN + 1];
@@ -136,7 +136,7 @@ bool tokens_rotate(struct api *api, const char *token, struct td_user *u,
 
 bool tokens_revoke(struct api *api, const char *token, struct td_err *err)
 {
-    if (!well_formed(token))
+    if (!tokens_well_formed(token))
         return true; /* nothing it could name */
     struct store *st = api->core->store;
     char hash[TD_TOKEN_HASH_LEN + 1];

@@ -4,10 +4,11 @@
  * user_register). An address that already has an account - including a
  * password-less customer the mail gateway created from an inbound mail -
  * gets 409: knowing an address must not be enough to take over the
- * tickets written from it. Such customers get web access when an admin
- * sets a password for them (PATCH /api/v1/users/{id}). A 409 costs the
- * client address one failed attempt, so the endpoint is no faster an
- * oracle for "who has an account" than login is.
+ * tickets written from it. Such customers claim the account by proving
+ * they read its mail (routes_claim.c), or an admin sets a password for
+ * them (PATCH /api/v1/users/{id}). A 409 costs the client address one
+ * failed attempt, so the endpoint is no faster an oracle for "who has an
+ * account" than login is.
  *
  * Login failures are counted per account and per client address
  * (ratelimit.c); at the limit, 429 with Retry-After, before the password
@@ -22,14 +23,14 @@
 #include <string.h>
 #include <time.h>
 
-static void key_of(char *out, size_t len, const char *kind, const char *value)
+void auth_rl_key(char *out, size_t len, const char *kind, const char *value)
 {
     snprintf(out, len, "%s:%s", kind, value);
 }
 
 /* {token_type, access_token, expires_in, refresh_token, ...} for u. */
-static void token_response(struct api_req *r, struct api_resp *out, unsigned status,
-                           const struct td_user *u, const char *refresh)
+void auth_token_response(struct api_req *r, struct api_resp *out, unsigned status,
+                         const struct td_user *u, const char *refresh)
 {
     struct td_err err;
     td_err_clear(&err);
@@ -65,7 +66,7 @@ void h_register(struct api_req *r, struct api_resp *out)
     if (!json_in_parse(r, fields, 3, false, &doc, out))
         return;
     char addr_key[96];
-    key_of(addr_key, sizeof addr_key, "addr", r->client_addr);
+    auth_rl_key(addr_key, sizeof addr_key, "addr", r->client_addr);
     int64_t retry = 0;
     if (!ratelimit_allowed(r->api->rl_addr, addr_key, td_now(), &retry)) {
         too_many(out, retry);
@@ -80,7 +81,7 @@ void h_register(struct api_req *r, struct api_resp *out)
             ratelimit_failure(r->api->rl_addr, addr_key, td_now());
             td_fail(&err, TD_CONFLICT,
                     "an account with this email already exists. Log in; if you have only written "
-                    "to support by email so far, ask support to enable web access for you");
+                    "to support by email so far, claim it: POST /api/v1/auth/claim");
         }
         problem_from_err(out, &err);
         json_decref(doc);
@@ -91,7 +92,7 @@ void h_register(struct api_req *r, struct api_resp *out)
     if (!tokens_issue(r->api, &u, NULL, refresh, &err)) {
         problem_from_err(out, &err);
     } else {
-        token_response(r, out, 201, &u, refresh);
+        auth_token_response(r, out, 201, &u, refresh);
         resp_header(out, "Location", "/api/v1/me");
     }
     memset(refresh, 0, sizeof refresh);
@@ -110,10 +111,10 @@ void h_login(struct api_req *r, struct api_resp *out)
         return;
     char acct_key[320], addr_key[96];
     char *norm = NULL;
-    key_of(acct_key, sizeof acct_key, "acct",
+    auth_rl_key(acct_key, sizeof acct_key, "acct",
            email_normalize(email, "email", &norm, NULL) ? norm : email);
     free(norm);
-    key_of(addr_key, sizeof addr_key, "addr", r->client_addr);
+    auth_rl_key(addr_key, sizeof addr_key, "addr", r->client_addr);
     int64_t now = td_now(), retry = 0, retry2 = 0;
     bool acct_ok = ratelimit_allowed(r->api->rl_account, acct_key, now, &retry);
     bool addr_ok = ratelimit_allowed(r->api->rl_addr, addr_key, now, &retry2);
@@ -141,7 +142,7 @@ void h_login(struct api_req *r, struct api_resp *out)
     if (!tokens_issue(r->api, &u, NULL, refresh, &err))
         problem_from_err(out, &err);
     else
-        token_response(r, out, 200, &u, refresh);
+        auth_token_response(r, out, 200, &u, refresh);
     memset(refresh, 0, sizeof refresh);
     user_clear(&u);
 }
@@ -168,7 +169,7 @@ void h_refresh(struct api_req *r, struct api_resp *out)
             problem_from_err(out, &err);
         return;
     }
-    token_response(r, out, 200, &u, fresh);
+    auth_token_response(r, out, 200, &u, fresh);
     memset(fresh, 0, sizeof fresh);
     user_clear(&u);
 }

@@ -596,3 +596,67 @@ void notify_on_events(struct td_core *c, const struct td_user *actor, const stru
         pthread_mutex_unlock(&nf->lock);
     }
 }
+
+/* ---- Account mails (see notify.h) ---- */
+
+const char *const notify_account_kind_names[NA_COUNT] = {
+    [NA_ACCOUNT_CLAIM] = "account_claim",
+};
+
+bool notify_account_kind_parse(const char *s, enum notify_account_kind *out)
+{
+    for (int i = 0; i < NA_COUNT; i++)
+        if (s && strcmp(s, notify_account_kind_names[i]) == 0) {
+            *out = (enum notify_account_kind)i;
+            return true;
+        }
+    return false;
+}
+
+bool notify_account_claim(struct td_core *c, const struct td_user *u, const char *token,
+                          int64_t valid_minutes, bool *queued, struct td_err *err)
+{
+    if (queued)
+        *queued = false;
+    struct notify *nf = notify_of(c);
+    if (nf == NULL)
+        return td_fail(err, TD_UNAVAILABLE,
+                       "outgoing mail is off ([notify] support_address is not set)");
+    if (notify_address_blocked(&nf->cfg, u->email))
+        return true; /* never mail the support address or a robot */
+    json_t *root = json_object(), *vars = json_object();
+    char minutes[32];
+    snprintf(minutes, sizeof minutes, "%lld", (long long)valid_minutes);
+    put(vars, "recipient", display(u));
+    put(vars, "recipient_email", u->email);
+    put(vars, "support_address", nf->cfg.support_address);
+    put(vars, "claim_token", token);
+    put(vars, "claim_valid_minutes", minutes);
+    json_object_set_new(root, "recipient_id", json_string(u->id));
+    json_object_set_new(root, "vars", vars);
+    char *payload = json_dumps(root, JSON_COMPACT | JSON_SORT_KEYS);
+    json_decref(root);
+    if (payload == NULL)
+        td_oom();
+    struct td_outbox o;
+    memset(&o, 0, sizeof o);
+    id_new(o.id);
+    o.kind = (char *)notify_account_kind_names[NA_ACCOUNT_CLAIM];
+    o.recipient = u->email;
+    o.payload = payload;
+    o.state = OUTBOX_PENDING;
+    struct td_outbox_list rows = { &o, 1 }; /* capped like a requester's mails */
+    size_t inserted = 0;
+    bool ok = notify_enqueue(&nf->cfg, c->store, &rows, td_now(), &inserted, err);
+    sodium_memzero(payload, strlen(payload));
+    free(payload);
+    if (ok && inserted > 0) {
+        if (queued)
+            *queued = true;
+        pthread_mutex_lock(&nf->lock);
+        if (nf->wake)
+            nf->wake(nf->wake_arg);
+        pthread_mutex_unlock(&nf->lock);
+    }
+    return ok;
+}

@@ -133,4 +133,28 @@ void notify_set_wake(struct notify *n, void (*fn)(void *arg), void *arg);
 void notify_on_events(struct td_core *c, const struct td_user *actor, const struct td_ticket *t,
                       const struct td_event *events, size_t n);
 
+/* ---- Account mails ----
+ * Mails about an account, not a ticket (so no planner rule, history or
+ * thread): rows with ticket = 0 and a random id, queued by the API and
+ * sent by the outbox sender like any other row (notify/deliver.c renders
+ * them without [#N], threading or a signed Reply-To). The per-recipient
+ * hourly cap (max_per_recipient_hour) and the loop guard apply.
+ *
+ *   account_claim   a mail-created customer asked for web access
+ *                   (POST /api/v1/auth/claim): the one-time claim token.
+ *
+ * The row's payload holds the token in clear until the mail is sent; the
+ * token itself is single-use and short-lived (api/routes_claim.c). */
+enum notify_account_kind { NA_ACCOUNT_CLAIM = 0, NA_COUNT };
+extern const char *const notify_account_kind_names[NA_COUNT];
+bool notify_account_kind_parse(const char *s, enum notify_account_kind *out);
+
+/* Queues the account_claim mail for customer u through the planner
+ * attached to c (TD_UNAVAILABLE when notifications are off: there is no
+ * support address to send from) and wakes the sender. A mail the loop
+ * guard or the hourly cap refuses is no error: it is written as failed
+ * with the reason, and *queued (may be NULL) is false. */
+bool notify_account_claim(struct td_core *c, const struct td_user *u, const char *token,
+                          int64_t valid_minutes, bool *queued, struct td_err *err);
+
 #endif

@@ -18,6 +18,8 @@ const char *const template_var_names[] = {
     "ticket_number", "subject", "status", "old_status", "priority", "queue",
     "author", "author_email", "body", "ticket_url", "requester", "requester_email",
     "assignee", "assignee_email", "recipient", "recipient_email", "support_address",
+    /* Account mails (notify.h "Account mails"): not about a ticket. */
+    "claim_token", "claim_valid_minutes",
     NULL,
 };
 

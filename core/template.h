@@ -64,7 +64,8 @@ void template_output_clear(struct template_output *o);
 /* True if name is one of the variables templates may use. */
 bool template_var_known(const char *name);
 /* The list of known names, NULL-terminated (for documentation and the
- * planner, which fills every one of them). */
+ * planner, which fills every one of them but claim_*: only account mails
+ * have those, see notify.h). */
 extern const char *const template_var_names[];
 
 #endif

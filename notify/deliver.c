@@ -202,6 +202,49 @@ static void compose_and_send(struct sender *s, struct smtp_client *smtp, const s
     ticket_clear(&t);
 }
 
+/* An account mail (notify.h "Account mails"): it belongs to no ticket,
+ * so there is no thread to record or refer to, no [#N] in the subject
+ * and no signed Reply-To (replies go to the support address and open a
+ * ticket as any mail does). Fills o. */
+static void send_account_mail(struct sender *s, struct smtp_client *smtp,
+                              const struct td_outbox *row, struct rendering *r,
+                              struct outcome *o)
+{
+    char msgid[400];
+    sender_row_msgid(s->domain, row->id, msgid, sizeof msgid);
+    struct message_in m = {
+        .from_name = s->cfg.from_name,
+        .from_addr = s->cfg.from_addr,
+        .to_name = r->recipient_name,
+        .to_addr = row->recipient,
+        .reply_to_name = s->cfg.from_name,
+        .reply_to_addr = s->cfg.notify.support_address,
+        .subject = r->out.subject,
+        .message_id = msgid,
+        .auto_submitted = "auto-generated",
+        .x_loop = s->cfg.notify.support_address,
+        .date = td_now(),
+        .text = r->out.text,
+        .html = r->out.html,
+    };
+    struct td_err e;
+    td_err_clear(&e);
+    struct buf mail = BUF_INIT;
+    if (!message_build(&m, &mail, &e)) {
+        set_outcome(o, OUTBOX_FAILED, "building the mail: %s", e.msg);
+    } else {
+        struct smtp_result res;
+        smtp_send(smtp, s->cfg.envelope_from, row->recipient, mail.data, mail.len, &res);
+        o->code = res.code;
+        if (res.outcome == SMTP_SENT)
+            set_outcome(o, OUTBOX_SENT, "%s", "");
+        else
+            set_outcome(o, res.outcome == SMTP_PERMANENT ? OUTBOX_FAILED : OUTBOX_PENDING, "%s",
+                        res.message);
+    }
+    buf_free(&mail);
+}
+
 bool deliver_row(struct sender *s, struct smtp_client *smtp, const char *owner,
                  struct td_outbox *row, struct td_err *err)
 {
@@ -210,14 +253,20 @@ bool deliver_row(struct sender *s, struct smtp_client *smtp, const char *owner,
     struct rendering r;
     memset(&r, 0, sizeof r);
     td_time now = td_now();
-    if (!notify_kind_parse(row->kind, &kind))
+    enum notify_account_kind account;
+    bool is_account = notify_account_kind_parse(row->kind, &account); /* no ticket */
+    if (!is_account && !notify_kind_parse(row->kind, &kind))
         set_outcome(&o, OUTBOX_FAILED, "unknown kind of mail '%.64s'", row->kind ? row->kind : "");
     else if (notify_address_blocked(&s->cfg.notify, row->recipient))
         set_outcome(&o, OUTBOX_FAILED, "loop guard: never mail %.200s", row->recipient ? row->recipient : "");
     else if (!message_addr_safe(row->recipient))
         set_outcome(&o, OUTBOX_FAILED, "recipient address cannot be used in a mail");
-    else if (render(s, row, &r, &o))
-        compose_and_send(s, smtp, row, kind, &r, &o);
+    else if (render(s, row, &r, &o)) {
+        if (is_account) /* no ticket: notify.h "Account mails" */
+            send_account_mail(s, smtp, row, &r, &o);
+        else
+            compose_and_send(s, smtp, row, kind, &r, &o);
+    }
     rendering_clear(&r);
 
     td_time next = 0;

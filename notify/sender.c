@@ -133,7 +133,13 @@ static bool load_templates(const struct sender_config *c, struct template_set **
                            struct td_err *err)
 {
     const char *dirs[2] = { c->templates_dir, c->builtin_templates };
-    return template_set_load(dirs, 2, notify_kind_names, NK_COUNT, out, err);
+    /* The planner's kinds, then the account mails' (notify.h). */
+    const char *kinds[NK_COUNT + NA_COUNT];
+    for (int i = 0; i < NK_COUNT; i++)
+        kinds[i] = notify_kind_names[i];
+    for (int i = 0; i < NA_COUNT; i++)
+        kinds[NK_COUNT + i] = notify_account_kind_names[i];
+    return template_set_load(dirs, 2, kinds, NK_COUNT + NA_COUNT, out, err);
 }
 
 bool sender_new(const struct sender_config *sc, struct store *st, struct sender **out,

@@ -359,8 +359,11 @@ static inline bool tdsrv_stop(struct tdsrv *s)
     return clean;
 }
 
-/* extra: more config lines (e.g. "[api]\nlogin_window = 5\n"), or NULL. */
-static inline bool tdsrv_start(struct tdsrv *s, enum store_backend backend, const char *extra)
+/* extra: more config lines (e.g. "[api]\nlogin_window = 5\n"), or NULL.
+ * cmd: the ticketd command that runs it - "api", or "serve" when a test
+ * needs the outbox sender too (the claim mail). */
+static inline bool tdsrv_start_cmd(struct tdsrv *s, enum store_backend backend, const char *extra,
+                                   const char *cmd)
 {
     memset(s, 0, sizeof *s);
     s->backend = backend;
@@ -401,7 +404,7 @@ static inline bool tdsrv_start(struct tdsrv *s, enum store_backend backend, cons
     fclose(f);
     snprintf(s->base, sizeof s->base, "http://127.0.0.1:%d", port);
     s->proc.port = port;
-    const char *argv[] = { bin, "--config", s->conf, "api", NULL };
+    const char *argv[] = { bin, "--config", s->conf, cmd, NULL };
     if (!harness_spawn(&s->proc, argv) || !harness_wait_ready(&s->proc, port, NULL, NULL, 15000))
         goto fail;
     /* Accepting is not answering: wait for a real response, bounded. */
@@ -425,6 +428,11 @@ fail:
     harness_log_tail(&s->proc, 30);
     tdsrv_stop(s);
     return false;
+}
+
+static inline bool tdsrv_start(struct tdsrv *s, enum store_backend backend, const char *extra)
+{
+    return tdsrv_start_cmd(s, backend, extra, "api");
 }
 
 #endif

@@ -1,0 +1,281 @@
+/* routes_claim.c - a customer first created from a mail claims the
+ * account: POST /api/v1/auth/claim, then /auth/claim/confirm.
+ *
+ * Registration refuses an address that has an account (routes_auth.c),
+ * because knowing an address is no proof of owning it. The proof here is
+ * reading its mail:
+ *
+ *   claim {"email"}     always 202 with the same body, whatever the address
+ *                       (no account enumeration). Only when the address is
+ *                       an active customer without a password: a one-time
+ *                       claim token (32 random bytes, base64url) is stored
+ *                       hashed with an expiry (CLAIM_TTL_S) and the
+ *                       account_claim mail carrying it is queued through the
+ *                       durable outbox (core notify_account_claim). Every
+ *                       request counts against the client address and the
+ *                       claimed address in the login rate limiters, so the
+ *                       endpoint sends at most a few mails per window.
+ *   confirm {"token","password"}   consumes the token - exactly once, decided
+ *                       by the store (token_mark_used_if_unused) - sets the
+ *                       password through core (user_set_password, actor
+ *                       NULL: the token is the authority) and answers like
+ *                       login. A used or expired token is 410.
+ *
+ * Storage: claim tokens live with the refresh tokens (store.h
+ * td_refresh_token) under a hash of their own domain ("ticketd-claim-v1"
+ * before the token), so a claim token is never found as a refresh token
+ * (refresh, logout) nor a refresh token as a claim token; expired ones go
+ * with token_purge. Its family is a fresh id (nothing to revoke), its
+ * token_version the user's when sent: a password, role or status change
+ * since then makes it useless.
+ *
+ * Outgoing mail must be on ([notify] support_address), else claim is 503
+ * for every address alike. Whether an address is claimable shows in no
+ * response; a store error on that path is logged and still answered 202
+ * (the customer asks again). */
+#include "api_int.h"
+
+#include "core/id.h"
+#include "core/log.h"
+#include "core/notify.h"
+#include "core/password.h"
+#include "core/store.h"
+#include "core/text.h"
+#include "core/user.h"
+
+#include <sodium.h>
+#include <stdio.h>
+#include <string.h>
+
+#define CLAIM_DOMAIN "ticketd-claim-v1"
+
+static const char claim_accepted[] =
+    "if this address belongs to an account that was created from e-mail and has no password "
+    "yet, a mail with a claim token is on its way to it";
+
+void claim_token_hash(const char *token, char out[TD_TOKEN_HASH_LEN + 1])
+{
+    crypto_hash_sha256_state st;
+    unsigned char h[crypto_hash_sha256_BYTES];
+    crypto_hash_sha256_init(&st);
+    /* With its NUL: no token can make the domain longer. */
+    crypto_hash_sha256_update(&st, (const unsigned char *)CLAIM_DOMAIN, sizeof CLAIM_DOMAIN);
+    crypto_hash_sha256_update(&st, (const unsigned char *)token, strlen(token));
+    crypto_hash_sha256_final(&st, h);
+    sodium_bin2hex(out, TD_TOKEN_HASH_LEN + 1, h, sizeof h);
+}
+
+/* An active customer without a password: the only kind of account a
+ * claim may set a password for. */
+static bool claimable(const struct td_user *u)
+{
+    return u->role == ROLE_CUSTOMER && u->pw_hash == NULL && !u->disabled;
+}
+
+/* Stores a claim token for u and queues its mail. Failures are logged
+ * only: the response must not tell this path from the others. */
+static void send_claim(struct api *api, const struct td_user *u)
+{
+    char token[REFRESH_TOKEN_LEN + 1];
+    unsigned char raw[32];
+    randombytes_buf(raw, sizeof raw);
+    sodium_bin2base64(token, sizeof token, raw, sizeof raw,
+                      sodium_base64_VARIANT_URLSAFE_NO_PADDING);
+    sodium_memzero(raw, sizeof raw);
+    struct td_refresh_token t;
+    memset(&t, 0, sizeof t);
+    claim_token_hash(token, t.hash);
+    id_new(t.family);
+    memcpy(t.user_id, u->id, sizeof t.user_id);
+    t.token_version = u->token_version;
+    t.created = td_now();
+    t.expires = t.created + CLAIM_TTL_S * 1000;
+    struct store *st = api->core->store;
+    struct td_err err;
+    td_err_clear(&err);
+    bool queued = false;
+    if (!st->ops->token_insert(st, &t, &err) ||
+        !notify_account_claim(api->core, u, token, CLAIM_TTL_S / 60, &queued, &err))
+        log_event(LOG_ERROR, "account_claim_failed", LF_S("user", u->id),
+                  LF_S("request_id", api_current_request_id), LF_S("msg", err.msg));
+    else
+        log_event(LOG_INFO, queued ? "account_claim_sent" : "account_claim_suppressed",
+                  LF_S("user", u->id), LF_S("request_id", api_current_request_id));
+    sodium_memzero(token, sizeof token);
+}
+
+/* 429 with Retry-After. */
+static void too_many(struct api_resp *out, int64_t retry_after)
+{
+    problem(out, 429, "rate_limited",
+            "too many attempts from this address or for this account; wait before trying again "
+            "(see Retry-After)", NULL);
+    resp_header(out, "Retry-After", "%lld", (long long)retry_after);
+}
+
+void h_claim(struct api_req *r, struct api_resp *out)
+{
+    const char *email = NULL;
+    const struct jf_field fields[] = {
+        { "email", JF_STRING, true, &email, NULL },
+    };
+    json_t *doc;
+    if (!json_in_parse(r, fields, 1, false, &doc, out))
+        return;
+    struct td_err err;
+    td_err_clear(&err);
+    char *norm = NULL;
+    if (!email_normalize(email, "email", &norm, &err)) {
+        json_decref(doc);
+        problem_from_err(out, &err);
+        return;
+    }
+    json_decref(doc);
+    if (notify_of(r->api->core) == NULL) {
+        free(norm);
+        problem(out, 503, "unavailable",
+                "claiming an account needs outgoing mail, which is off on this server "
+                "([notify] support_address); ask support to enable web access for you",
+                NULL);
+        return;
+    }
+    /* Rate limited like login; every request counts, as each may send a
+     * mail. Keys of their own kind ("claim:"), so claims never lock the
+     * account's login. */
+    char acct_key[320], addr_key[96];
+    auth_rl_key(acct_key, sizeof acct_key, "claim", norm);
+    auth_rl_key(addr_key, sizeof addr_key, "addr", r->client_addr);
+    int64_t now = td_now(), retry = 0, retry2 = 0;
+    bool acct_ok = ratelimit_allowed(r->api->rl_account, acct_key, now, &retry);
+    bool addr_ok = ratelimit_allowed(r->api->rl_addr, addr_key, now, &retry2);
+    if (!acct_ok || !addr_ok) {
+        free(norm);
+        too_many(out, retry > retry2 ? retry : retry2);
+        return;
+    }
+    ratelimit_failure(r->api->rl_account, acct_key, now);
+    ratelimit_failure(r->api->rl_addr, addr_key, now);
+
+    struct td_user u;
+    struct store *st = r->api->core->store;
+    if (st->ops->user_get_by_email(st, norm, &u, &err)) {
+        if (claimable(&u))
+            send_claim(r->api, &u);
+        user_clear(&u);
+    } else if (err.code != TD_NOT_FOUND) {
+        log_event(LOG_ERROR, "account_claim_failed", LF_S("request_id", api_current_request_id),
+                  LF_S("msg", err.msg));
+    }
+    free(norm);
+    resp_json(out, 202, json_pack("{s:s}", "detail", claim_accepted));
+}
+
+/* 410 for a token that was good once. */
+static void gone(struct api_resp *out, const char *detail)
+{
+    problem(out, 410, "claim_token_gone", detail, NULL);
+}
+
+void h_claim_confirm(struct api_req *r, struct api_resp *out)
+{
+    const char *token = NULL, *password = NULL;
+    const struct jf_field fields[] = {
+        { "token", JF_STRING, true, &token, NULL },
+        { "password", JF_STRING, true, &password, NULL },
+    };
+    json_t *doc;
+    if (!json_in_parse(r, fields, 2, false, &doc, out))
+        return;
+    char addr_key[96];
+    auth_rl_key(addr_key, sizeof addr_key, "addr", r->client_addr);
+    int64_t now = td_now(), retry = 0;
+    if (!ratelimit_allowed(r->api->rl_addr, addr_key, now, &retry)) {
+        json_decref(doc);
+        too_many(out, retry);
+        return;
+    }
+    /* The password's rules before the token is spent, so a typo does not
+     * cost the customer a new mail (core checks them again). */
+    size_t plen = strlen(password);
+    if (plen < PASSWORD_MIN_LEN || plen > PASSWORD_MAX_LEN || !utf8_valid(password, plen)) {
+        struct field_errors fe = { .n = 0 };
+        field_error(&fe, "password", "must be %d to %d characters of UTF-8", PASSWORD_MIN_LEN,
+                    PASSWORD_MAX_LEN);
+        json_decref(doc);
+        problem_fields(out, "the password does not meet the rules", &fe);
+        return;
+    }
+    if (!tokens_well_formed(token)) {
+        json_decref(doc);
+        ratelimit_failure(r->api->rl_addr, addr_key, now);
+        problem(out, 400, "invalid_claim_token", "this is not a claim token", NULL);
+        return;
+    }
+    char hash[TD_TOKEN_HASH_LEN + 1];
+    claim_token_hash(token, hash);
+    struct store *st = r->api->core->store;
+    struct td_refresh_token t;
+    struct td_err err;
+    td_err_clear(&err);
+    if (!st->ops->token_mark_used_if_unused(st, hash, now, &t, &err)) {
+        json_decref(doc);
+        if (err.code == TD_NOT_FOUND) {
+            ratelimit_failure(r->api->rl_addr, addr_key, now);
+            problem(out, 400, "invalid_claim_token",
+                    "unknown claim token; ask for a new one at /api/v1/auth/claim", NULL);
+        } else if (err.code == TD_CONFLICT) {
+            gone(out, "this claim token was already used; log in, or ask for a new one at "
+                      "/api/v1/auth/claim");
+        } else {
+            problem_from_err(out, &err);
+        }
+        return;
+    }
+    if (t.expires <= now || t.revoked) {
+        json_decref(doc);
+        gone(out, "this claim token has expired; ask for a new one at /api/v1/auth/claim");
+        return;
+    }
+    struct td_user u;
+    if (!user_get(r->api->core, t.user_id, &u, &err)) {
+        json_decref(doc);
+        if (err.code == TD_NOT_FOUND)
+            gone(out, "the account of this claim token no longer exists");
+        else
+            problem_from_err(out, &err);
+        return;
+    }
+    if (!claimable(&u) || u.token_version != t.token_version) {
+        bool has_password = u.pw_hash != NULL;
+        user_clear(&u);
+        json_decref(doc);
+        if (has_password)
+            problem(out, 409, "conflict", "this account already has a password; log in", NULL);
+        else
+            gone(out, "the account changed since this claim token was sent; ask for a new one");
+        return;
+    }
+    bool ok = user_set_password(r->api->core, NULL, u.id, password, &err);
+    json_decref(doc);
+    if (ok) {
+        /* Set: the stored user now has a new token_version. */
+        user_clear(&u);
+        ok = user_get(r->api->core, t.user_id, &u, &err);
+        if (ok)
+            log_event(LOG_INFO, "account_claimed", LF_S("user", u.id),
+                      LF_S("request_id", api_current_request_id));
+    } else {
+        user_clear(&u);
+    }
+    if (!ok) {
+        problem_from_err(out, &err);
+        return;
+    }
+    char refresh[REFRESH_TOKEN_LEN + 1];
+    if (!tokens_issue(r->api, &u, NULL, refresh, &err))
+        problem_from_err(out, &err);
+    else
+        auth_token_response(r, out, 200, &u, refresh);
+    memset(refresh, 0, sizeof refresh);
+    user_clear(&u);
+}
