@@ -40,8 +40,13 @@ struct api_settings {
     unsigned max_connections;
     size_t max_request_bytes;   /* JSON bodies (413 above) */
     size_t max_upload_bytes;    /* multipart bodies of comment uploads */
-    unsigned char *jwt_secret;  /* owned, wiped on free */
+    enum { API_JWT_HS256 = 0, API_JWT_RS256 } jwt_alg; /* [api] jwt_algorithm */
+    unsigned char *jwt_secret;  /* HS256: owned, wiped on free */
     size_t jwt_secret_len;
+    unsigned char *jwt_private_key; /* RS256: PEM, NUL-terminated, owned, wiped */
+    size_t jwt_private_key_len;
+    unsigned char *jwt_public_key;  /* RS256: PEM, NUL-terminated, owned */
+    size_t jwt_public_key_len;
     char *issuer;
     char *audience;
     int64_t access_ttl_s;
@@ -215,6 +220,9 @@ bool jwt_issue(const struct api_settings *s, const struct td_user *u, int64_t no
  * reason a client may see ("token expired") and the code TD_UNAUTHORIZED. */
 bool jwt_verify_token(const struct api_settings *s, const char *token, int64_t now_s,
                       struct jwt_claims *out, struct td_err *err);
+/* RS256: signs a probe with the private key and verifies it with the
+ * public one (TD_INVALID naming the key file otherwise). HS256: true. */
+bool jwt_keys_check(const struct api_settings *s, struct td_err *err);
 
 /* ---- refresh tokens (auth_tokens.c) --------------------------------- */
 #define REFRESH_TOKEN_LEN 43 /* base64url of 32 random bytes */

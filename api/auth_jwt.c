@@ -1,4 +1,4 @@
-/* auth_jwt.c - access tokens: HS256 JWTs with a short life.
+/* auth_jwt.c - access tokens: HS256 or RS256 JWTs with a short life.
  *
  * Claims: iss, aud, sub (user id), role, ver (the user's token_version
  * when issued), iat, nbf, exp, jti. The router checks ver against the
@@ -6,12 +6,18 @@
  * a password ends their tokens at once without a revocation list.
  *
  * Verification does not trust the token to say how it is verified: the
- * header must say HS256 (no "none", no other algorithm, no "crit"), the
- * signature is recomputed with libsodium's HMAC-SHA-256 and compared in
- * constant time before libjwt ever parses the token, and the claims are
- * read strictly (each of its JSON type). Every refusal is TD_UNAUTHORIZED
- * with a short reason a client may see; none says more than the client
- * already knows (it has the token). */
+ * header must name the one configured algorithm ([api] jwt_algorithm; no
+ * "none", no other algorithm, no "crit"). With HS256 the signature is
+ * recomputed with libsodium's HMAC-SHA-256 and compared in constant time
+ * before libjwt ever parses the token; with RS256 libjwt (OpenSSL) checks
+ * it against the public key. libjwt 1.10 verifies whatever algorithm the
+ * header names with the key it is given, so an HS256 token "signed" with
+ * the public key as HMAC secret would pass it: the header check before
+ * and the algorithm check after jwt_decode are what refuse that
+ * (algorithm confusion). The claims are read strictly (each of its JSON
+ * type). Every refusal is TD_UNAUTHORIZED with a short reason a client
+ * may see; none says more than the client already knows (it has the
+ * token). */
 #include "api_int.h"
 
 #include "core/id.h"
@@ -23,6 +29,19 @@
 #include <strings.h>
 
 #define MAX_TOKEN 4096
+
+static const char *alg_name(const struct api_settings *s)
+{
+    return s->jwt_alg == API_JWT_RS256 ? "RS256" : "HS256";
+}
+
+/* The key that signs: the HMAC secret, or the RSA private key (PEM). */
+static int set_signing_alg(jwt_t *j, const struct api_settings *s)
+{
+    if (s->jwt_alg == API_JWT_RS256)
+        return jwt_set_alg(j, JWT_ALG_RS256, s->jwt_private_key, (int)s->jwt_private_key_len);
+    return jwt_set_alg(j, JWT_ALG_HS256, s->jwt_secret, (int)s->jwt_secret_len);
+}
 
 bool jwt_issue(const struct api_settings *s, const struct td_user *u, int64_t now_s,
                char **token, struct td_err *err)
@@ -39,7 +58,7 @@ bool jwt_issue(const struct api_settings *s, const struct td_user *u, int64_t no
               jwt_add_grant_int(j, "iat", (long)now_s) == 0 &&
               jwt_add_grant_int(j, "nbf", (long)now_s) == 0 &&
               jwt_add_grant_int(j, "exp", (long)(now_s + s->access_ttl_s)) == 0 &&
-              jwt_set_alg(j, JWT_ALG_HS256, s->jwt_secret, (int)s->jwt_secret_len) == 0;
+              set_signing_alg(j, s) == 0;
     char *t = ok ? jwt_encode_str(j) : NULL;
     jwt_free(j);
     if (t == NULL)
@@ -77,7 +96,8 @@ static json_t *decode_json_part(const char *p, size_t len)
     return j;
 }
 
-static bool check_header(const char *p, size_t len, struct td_err *err)
+static bool check_header(const struct api_settings *s, const char *p, size_t len,
+                         struct td_err *err)
 {
     json_t *h = decode_json_part(p, len);
     if (h == NULL)
@@ -89,8 +109,8 @@ static bool check_header(const char *p, size_t len, struct td_err *err)
         td_fail(err, TD_UNAUTHORIZED, "malformed token: no algorithm");
     else if (strcasecmp(alg, "none") == 0)
         td_fail(err, TD_UNAUTHORIZED, "unsigned tokens (alg none) are not accepted");
-    else if (strcmp(alg, "HS256") != 0)
-        td_fail(err, TD_UNAUTHORIZED, "wrong algorithm: only HS256 is accepted");
+    else if (strcmp(alg, alg_name(s)) != 0)
+        td_fail(err, TD_UNAUTHORIZED, "wrong algorithm: only %s is accepted", alg_name(s));
     else if (typ != NULL && (!json_is_string(typ) || strcasecmp(json_string_value(typ), "JWT") != 0))
         td_fail(err, TD_UNAUTHORIZED, "malformed token: typ is not JWT");
     else if (json_object_get(h, "crit") != NULL)
@@ -213,21 +233,28 @@ bool jwt_verify_token(const struct api_settings *s, const char *token, int64_t n
         !b64url_part(token, (size_t)(dot1 - token)) ||
         !b64url_part(dot1 + 1, (size_t)(dot2 - dot1 - 1)))
         return td_fail(err, TD_UNAUTHORIZED, "malformed token");
-    if (!check_header(token, (size_t)(dot1 - token), err))
+    if (!check_header(s, token, (size_t)(dot1 - token), err))
         return false;
     json_t *claims = decode_json_part(dot1 + 1, (size_t)(dot2 - dot1 - 1));
     if (claims == NULL)
         return td_fail(err, TD_UNAUTHORIZED, "malformed token: bad payload");
     size_t sig_len = len - (size_t)(dot2 + 1 - token);
-    bool ok = b64url_part(dot2 + 1, sig_len)
-                  ? check_signature(s, token, (size_t)(dot2 - token), dot2 + 1, sig_len, err)
-                  : td_fail(err, TD_UNAUTHORIZED, "bad signature");
-    /* The library's own verification as a second opinion: it must agree
-     * on the algorithm and the signature. */
+    bool rs = s->jwt_alg == API_JWT_RS256;
+    bool ok;
+    if (!b64url_part(dot2 + 1, sig_len))
+        ok = td_fail(err, TD_UNAUTHORIZED, "bad signature");
+    else if (rs)
+        ok = true; /* RSA: only libjwt checks it, below */
+    else
+        ok = check_signature(s, token, (size_t)(dot2 - token), dot2 + 1, sig_len, err);
+    /* The library's verification: the second opinion for HS256, the only
+     * one for RS256. It must agree on the algorithm, too. */
     if (ok) {
         jwt_t *j = NULL;
-        if (jwt_decode(&j, token, s->jwt_secret, (int)s->jwt_secret_len) != 0 || j == NULL ||
-            jwt_get_alg(j) != JWT_ALG_HS256)
+        const unsigned char *key = rs ? s->jwt_public_key : s->jwt_secret;
+        size_t key_len = rs ? s->jwt_public_key_len : s->jwt_secret_len;
+        if (jwt_decode(&j, token, key, (int)key_len) != 0 || j == NULL ||
+            jwt_get_alg(j) != (rs ? JWT_ALG_RS256 : JWT_ALG_HS256))
             ok = td_fail(err, TD_UNAUTHORIZED, "bad signature");
         jwt_free(j);
     }
@@ -235,4 +262,32 @@ bool jwt_verify_token(const struct api_settings *s, const char *token, int64_t n
         ok = check_claims(s, claims, now_s, out, err);
     json_decref(claims);
     return ok;
+}
+
+bool jwt_keys_check(const struct api_settings *s, struct td_err *err)
+{
+    if (s->jwt_alg != API_JWT_RS256)
+        return true;
+    /* A probe token signed with the private key must verify with the
+     * public one: unreadable PEM and a mismatched pair fail at start, not
+     * on the first login. */
+    struct td_user probe;
+    memset(&probe, 0, sizeof probe);
+    id_new(probe.id);
+    probe.token_version = 1;
+    char *tok = NULL;
+    struct jwt_claims c;
+    struct td_err e;
+    td_err_clear(&e);
+    if (!jwt_issue(s, &probe, 1000000000, &tok, &e))
+        return td_fail(err, TD_INVALID,
+                       "[api] jwt_private_key_file: cannot sign with it (not an RSA private key "
+                       "in PEM?)");
+    bool ok = jwt_verify_token(s, tok, 1000000000, &c, &e);
+    free(tok);
+    if (!ok)
+        return td_fail(err, TD_INVALID,
+                       "[api] jwt_public_key_file does not verify what jwt_private_key_file signs "
+                       "(not a PEM public key, or not the same key pair)");
+    return true;
 }

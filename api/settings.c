@@ -9,7 +9,12 @@
  *   max_request_bytes = 2097152 JSON request bodies (413 above)
  *   max_upload_bytes            multipart comment uploads; default:
  *                               [core] max_attachment_bytes * 2 + 1 MiB
- *   jwt_secret                  required, at least 32 bytes (HS256 key)
+ *   jwt_algorithm = HS256       HS256 (shared secret) or RS256 (key pair);
+ *                               EdDSA is not in libjwt 1.10
+ *   jwt_secret                  HS256: required, at least 32 bytes
+ *   jwt_private_key_file        RS256: required, PEM (PKCS#8 or PKCS#1)
+ *   jwt_public_key_file         RS256: required, PEM, the private key's
+ *                               (checked at start by signing a probe)
  *   jwt_issuer = ticketd
  *   jwt_audience = ticketd-api
  *   access_ttl = 900            access token life, seconds
@@ -29,6 +34,56 @@
 
 #define S "api"
 
+static unsigned char *copy_key(const char *v, size_t *len)
+{
+    *len = strlen(v);
+    unsigned char *k = td_malloc(*len + 1);
+    memcpy(k, v, *len + 1); /* NUL-terminated too: PEM is text */
+    return k;
+}
+
+/* jwt_algorithm and its keys. The keys of the other algorithm must not be
+ * set: a leftover jwt_secret next to RS256 keys would be a key that
+ * signs nothing yet looks like it does. */
+static bool load_signing_keys(struct td_config *cfg, struct api_settings *s, struct td_err *err)
+{
+    const char *alg = config_str(cfg, S, "jwt_algorithm", "HS256");
+    const char *secret = config_str(cfg, S, "jwt_secret", NULL);
+    const char *priv = config_str(cfg, S, "jwt_private_key", NULL);
+    const char *pub = config_str(cfg, S, "jwt_public_key", NULL);
+    if (strcmp(alg, "HS256") == 0) {
+        s->jwt_alg = API_JWT_HS256;
+        if (priv || pub)
+            return td_fail(err, TD_INVALID, "[api] jwt_private_key_file and jwt_public_key_file "
+                                            "are for jwt_algorithm = RS256; this is HS256");
+        if (!config_require(cfg, S, "jwt_secret", &secret, err))
+            return false;
+        size_t slen = strlen(secret);
+        if (slen < API_MIN_SECRET)
+            return td_fail(err, TD_INVALID,
+                           "[api] jwt_secret is %zu bytes; it must be at least %d (for example "
+                           "`head -c 48 /dev/urandom | base64` into jwt_secret_file)",
+                           slen, API_MIN_SECRET);
+        s->jwt_secret = copy_key(secret, &s->jwt_secret_len);
+        return true;
+    }
+    if (strcmp(alg, "RS256") == 0) {
+        s->jwt_alg = API_JWT_RS256;
+        if (secret)
+            return td_fail(err, TD_INVALID,
+                           "[api] jwt_secret is for jwt_algorithm = HS256; with RS256 remove it");
+        if (!config_require(cfg, S, "jwt_private_key", &priv, err) ||
+            !config_require(cfg, S, "jwt_public_key", &pub, err))
+            return false;
+        s->jwt_private_key = copy_key(priv, &s->jwt_private_key_len);
+        s->jwt_public_key = copy_key(pub, &s->jwt_public_key_len);
+        return true;
+    }
+    return td_fail(err, TD_INVALID,
+                   "[api] jwt_algorithm: '%.40s' is not HS256 or RS256 (EdDSA is not supported "
+                   "by libjwt 1.10)", alg);
+}
+
 bool api_settings_load(struct td_config *cfg, const struct td_core *core,
                        struct api_settings *s, struct td_err *err)
 {
@@ -36,7 +91,6 @@ bool api_settings_load(struct td_config *cfg, const struct td_core *core,
     int64_t port, threads, timeout, maxconn, maxreq, maxup, attl, rttl, leeway, lacct, laddr,
         lwin, psize, pmax;
     int64_t up_default = (int64_t)core->max_attachment * 2 + (1 << 20);
-    const char *secret = NULL;
     if (!config_int(cfg, S, "port", 8080, 0, 65535, &port, err) ||
         !config_int(cfg, S, "threads", 4, 1, 256, &threads, err) ||
         !config_int(cfg, S, "connection_timeout", 30, 1, 3600, &timeout, err) ||
@@ -55,17 +109,8 @@ bool api_settings_load(struct td_config *cfg, const struct td_core *core,
     if (psize > pmax)
         return td_fail(err, TD_INVALID, "[api] page_size (%lld) is larger than page_max (%lld)",
                        (long long)psize, (long long)pmax);
-    if (!config_require(cfg, S, "jwt_secret", &secret, err))
+    if (!load_signing_keys(cfg, s, err))
         return false;
-    size_t slen = strlen(secret);
-    if (slen < API_MIN_SECRET)
-        return td_fail(err, TD_INVALID,
-                       "[api] jwt_secret is %zu bytes; it must be at least %d (for example "
-                       "`head -c 48 /dev/urandom | base64` into jwt_secret_file)",
-                       slen, API_MIN_SECRET);
-    s->jwt_secret = td_malloc(slen);
-    memcpy(s->jwt_secret, secret, slen);
-    s->jwt_secret_len = slen;
     s->bind = td_strdup(config_str(cfg, S, "bind", "127.0.0.1"));
     s->issuer = td_strdup(config_str(cfg, S, "jwt_issuer", "ticketd"));
     s->audience = td_strdup(config_str(cfg, S, "jwt_audience", "ticketd-api"));
@@ -87,6 +132,10 @@ bool api_settings_load(struct td_config *cfg, const struct td_core *core,
         api_settings_free(s);
         return td_fail(err, TD_INVALID, "[api] jwt_issuer and jwt_audience must not be empty");
     }
+    if (!jwt_keys_check(s, err)) {
+        api_settings_free(s);
+        return false;
+    }
     return true;
 }
 
@@ -96,6 +145,11 @@ void api_settings_free(struct api_settings *s)
         sodium_memzero(s->jwt_secret, s->jwt_secret_len);
         free(s->jwt_secret);
     }
+    if (s->jwt_private_key) {
+        sodium_memzero(s->jwt_private_key, s->jwt_private_key_len);
+        free(s->jwt_private_key);
+    }
+    free(s->jwt_public_key);
     free(s->bind);
     free(s->issuer);
     free(s->audience);
