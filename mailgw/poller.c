@@ -198,6 +198,9 @@ static enum step one_mail(struct run *r, uint32_t uid, struct td_err *e)
 
 /* ---- one session ------------------------------------------------------------ */
 
+static bool ingest_batch(struct run *r, const uint32_t *uids, size_t n, bool *lost, bool *again,
+                         struct td_err *e);
+
 /* Fetches and ingests everything new. false: this round ends early -
  * *lost (the lease is gone), *again (a mail asked to be tried again:
  * the connection is fine), else a failure in e. */
@@ -224,11 +227,36 @@ static bool catch_up(struct run *r, bool *lost, bool *again, struct td_err *e)
         }
     }
     mailbox_state_clear(&ms);
-    uint32_t *uids = NULL;
-    size_t n = 0;
-    if (!imap_search_after(r->imap, last, &uids, &n, e))
-        return false;
-    atomic_fetch_add(&p->cycles, 1);
+    /* Search again after every non-empty batch, until a search finds
+     * nothing: a mail that arrived while we fetched or stored was
+     * announced (EXISTS) in the answer to that command, and the server
+     * will not announce it again once IDLE starts. Without this it would
+     * wait for the next mailbox change or IDLE restart (minutes). */
+    bool ok = true;
+    for (;;) {
+        uint32_t *uids = NULL;
+        size_t n = 0;
+        if (!imap_search_after(r->imap, last, &uids, &n, e))
+            return false;
+        atomic_fetch_add(&p->cycles, 1);
+        if (n == 0) {
+            free(uids);
+            return true;
+        }
+        ok = ingest_batch(r, uids, n, lost, again, e);
+        last = uids[n - 1] > last ? uids[n - 1] : last;
+        free(uids);
+        if (!ok || atomic_load(&p->stop))
+            return ok;
+    }
+}
+
+/* Ingests the mails uids[0..n) in order; false ends the round early, as
+ * catch_up says. */
+static bool ingest_batch(struct run *r, const uint32_t *uids, size_t n, bool *lost, bool *again,
+                         struct td_err *e)
+{
+    struct poller *p = r->p;
     bool ok = true;
     for (size_t i = 0; i < n && ok; i++) {
         if (atomic_load(&p->stop))
@@ -258,7 +286,6 @@ static bool catch_up(struct run *r, bool *lost, bool *again, struct td_err *e)
             break;
         }
     }
-    free(uids);
     return ok;
 }
 

@@ -9,6 +9,7 @@
 #include "imap_fixture.h"
 
 #include <signal.h>
+#include <stdatomic.h>
 #include <sys/wait.h>
 #include <time.h>
 
@@ -255,6 +256,61 @@ static void test_idle_is_quick(void **state)
     poller_stop(&p);
     assert_true(took < 3000);
     assert_int_equal(tickets(e.st), 1);
+    env_close(&e);
+}
+
+/* A mail that arrives while the poller is ingesting the previous one is
+ * announced in the answer to that FETCH/STORE, not again when IDLE
+ * starts: the poller must search again before it idles (bench found
+ * such mails waiting for the IDLE restart). The hook delivers mail 2
+ * from inside the ingest of mail 1. */
+static atomic_int hook_calls;
+
+static void deliver_during_ingest(struct td_core *c, const struct td_user *actor,
+                                  const struct td_ticket *t, const struct td_event *ev, size_t n)
+{
+    (void)c;
+    (void)actor;
+    (void)t;
+    (void)ev;
+    (void)n;
+    if (atomic_fetch_add(&hook_calls, 1) != 0)
+        return;
+    size_t len;
+    char *m = numbered_mail(2, &len);
+    bool ok = fix_append(dovecot.port, "During", m, len);
+    free(m);
+    if (!ok)
+        atomic_store(&hook_calls, -1000);
+}
+
+static void test_mail_during_ingest_not_missed(void **state)
+{
+    (void)state;
+    struct env e;
+    env_open(&e, false);
+    assert_true(fix_create(dovecot.port, "During"));
+    settings_for(&e.set, "During", NULL, true, 60000);
+    e.set.idle_restart_ms = 20000; /* only a fresh search can find mail 2 in time */
+    e.set.lease_ttl_ms = 30000;
+    atomic_store(&hook_calls, 0);
+    e.core.on_events = deliver_during_ingest;
+    struct poller p;
+    memset(&p, 0, sizeof p);
+    struct td_err err;
+    assert_true(poller_start(&p, &e.core, &e.set, &e.set.boxes[0], &err));
+    int64_t end = now_ms() + 5000;
+    while (atomic_load(&p.cycles) < 1 && now_ms() < end)
+        sleep_ms(10);
+    sleep_ms(200); /* inside IDLE now */
+    size_t len;
+    char *m = numbered_mail(1, &len);
+    assert_true(fix_append(dovecot.port, "During", m, len));
+    free(m);
+    wait_processed(&p, 2, 4000);
+    poller_stop(&p);
+    assert_true(atomic_load(&hook_calls) > 0);
+    assert_int_equal(tickets(e.st), 2);
     env_close(&e);
 }
 
@@ -519,6 +575,7 @@ int main(void)
         cmocka_unit_test(test_end_to_end_sqlite),
         cmocka_unit_test(test_end_to_end_mongodb),
         cmocka_unit_test(test_idle_is_quick),
+        cmocka_unit_test(test_mail_during_ingest_not_missed),
         cmocka_unit_test(test_restart_and_uidvalidity),
         cmocka_unit_test(test_two_pollers_one_mailbox),
         cmocka_unit_test(test_sigkill_at_random_points),
