@@ -41,6 +41,29 @@ static void store_outcome(struct outcome *o, const char *what, const struct td_e
                 e->msg);
 }
 
+/* Builds m and hands it to SMTP; the server's answer decides o: sent,
+ * failed for good (5xx), or pending for a retry. */
+static void build_and_send(struct sender *s, struct smtp_client *smtp, const struct td_outbox *row,
+                           const struct message_in *m, struct outcome *o)
+{
+    struct td_err e;
+    td_err_clear(&e);
+    struct buf mail = BUF_INIT;
+    if (!message_build(m, &mail, &e)) {
+        set_outcome(o, OUTBOX_FAILED, "building the mail: %s", e.msg);
+    } else {
+        struct smtp_result res;
+        smtp_send(smtp, s->cfg.envelope_from, row->recipient, mail.data, mail.len, &res);
+        o->code = res.code;
+        if (res.outcome == SMTP_SENT)
+            set_outcome(o, OUTBOX_SENT, "%s", "");
+        else
+            set_outcome(o, res.outcome == SMTP_PERMANENT ? OUTBOX_FAILED : OUTBOX_PENDING, "%s",
+                        res.message);
+    }
+    buf_free(&mail);
+}
+
 static td_time backoff(const struct sender_config *c, int attempts)
 {
     int64_t d = c->retry_base_ms;
@@ -184,20 +207,7 @@ static void compose_and_send(struct sender *s, struct smtp_client *smtp, const s
         .text = r->out.text,
         .html = r->out.html,
     };
-    struct buf mail = BUF_INIT;
-    if (!message_build(&m, &mail, &e)) {
-        set_outcome(o, OUTBOX_FAILED, "building the mail: %s", e.msg);
-    } else {
-        struct smtp_result res;
-        smtp_send(smtp, s->cfg.envelope_from, row->recipient, mail.data, mail.len, &res);
-        o->code = res.code;
-        if (res.outcome == SMTP_SENT)
-            set_outcome(o, OUTBOX_SENT, "%s", "");
-        else
-            set_outcome(o, res.outcome == SMTP_PERMANENT ? OUTBOX_FAILED : OUTBOX_PENDING, "%s",
-                        res.message);
-    }
-    buf_free(&mail);
+    build_and_send(s, smtp, row, &m, o);
     free(subject);
     ticket_clear(&t);
 }
@@ -227,22 +237,7 @@ static void send_account_mail(struct sender *s, struct smtp_client *smtp,
         .text = r->out.text,
         .html = r->out.html,
     };
-    struct td_err e;
-    td_err_clear(&e);
-    struct buf mail = BUF_INIT;
-    if (!message_build(&m, &mail, &e)) {
-        set_outcome(o, OUTBOX_FAILED, "building the mail: %s", e.msg);
-    } else {
-        struct smtp_result res;
-        smtp_send(smtp, s->cfg.envelope_from, row->recipient, mail.data, mail.len, &res);
-        o->code = res.code;
-        if (res.outcome == SMTP_SENT)
-            set_outcome(o, OUTBOX_SENT, "%s", "");
-        else
-            set_outcome(o, res.outcome == SMTP_PERMANENT ? OUTBOX_FAILED : OUTBOX_PENDING, "%s",
-                        res.message);
-    }
-    buf_free(&mail);
+    build_and_send(s, smtp, row, &m, o);
 }
 
 bool deliver_row(struct sender *s, struct smtp_client *smtp, const char *owner,
