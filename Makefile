@@ -30,7 +30,7 @@ CFLAGS  += -O1 -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-
 LDFLAGS += -fsanitize=address,undefined
 endif
 
-CORE_SRC   := $(wildcard core/*.c)
+CORE_SRC   := $(wildcard core/*.c core/store/*.c core/store/*/*.c)
 MAILGW_SRC := $(wildcard mailgw/*.c)
 API_SRC    := $(wildcard api/*.c)
 NOTIFY_SRC := $(wildcard notify/*.c)

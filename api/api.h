@@ -6,15 +6,15 @@
 
 #include <stdbool.h>
 
-#include "cli/cli.h"
+#include "core/app.h"
 
 /* Reads [api] (see api/settings.c for the keys), starts the HTTP server
  * threads and returns at once. *handle is owned by the module. */
-bool api_start(struct cli_env *env, void **handle, struct td_err *err);
+bool api_start(struct td_app *env, void **handle, struct td_err *err);
 /* Stops accepting, lets in-flight requests finish (bounded), frees. */
 void api_stop(void *handle);
 void api_reload(void *handle);
 /* check-config: reads and validates [api] without listening. */
-bool api_check(struct cli_env *env, struct td_err *err);
+bool api_check(struct td_app *env, struct td_err *err);
 
 #endif

@@ -21,7 +21,7 @@
 #include "core/core.h"
 #include "core/err.h"
 #include "core/model.h"
-#include "core/store.h"
+#include "core/store/store.h"
 #include "core/strv.h"
 
 struct MHD_Connection;

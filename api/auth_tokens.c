@@ -18,7 +18,7 @@
 
 #include "core/id.h"
 #include "core/log.h"
-#include "core/store.h"
+#include "core/store/store.h"
 #include "core/user.h"
 
 #include <sodium.h>

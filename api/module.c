@@ -17,7 +17,7 @@ static void api_free(struct api *api)
     free(api);
 }
 
-bool api_start(struct cli_env *env, void **handle, struct td_err *err)
+bool api_start(struct td_app *env, void **handle, struct td_err *err)
 {
     struct api *api = td_calloc(1, sizeof *api);
     api->core = &env->core;
@@ -40,7 +40,7 @@ bool api_start(struct cli_env *env, void **handle, struct td_err *err)
     return true;
 }
 
-bool api_check(struct cli_env *env, struct td_err *err)
+bool api_check(struct td_app *env, struct td_err *err)
 {
     struct api_settings set;
     struct ops_settings ops;

@@ -39,7 +39,7 @@
 #include "core/log.h"
 #include "core/notify.h"
 #include "core/password.h"
-#include "core/store.h"
+#include "core/store/store.h"
 #include "core/text.h"
 #include "core/user.h"
 

@@ -21,7 +21,7 @@
  * network only, or filter /metrics at the proxy. */
 #include "api_int.h"
 
-#include "cli/cli.h"
+#include "core/app.h"
 #include "core/config.h"
 #include "core/stats.h"
 #include "core/strv.h"

@@ -4,10 +4,7 @@
 
 #include <stdbool.h>
 
-#include "core/config.h"
-#include "core/core.h"
-
-#define TICKETD_VERSION "0.1.0"
+#include "core/app.h"
 
 /* Exit codes (documented in README): */
 enum {
@@ -18,18 +15,10 @@ enum {
     EXIT_UNAVAILABLE = 4      /* store or server unreachable */
 };
 
-/* What every subcommand needs: the config, the store, the core. */
-struct cli_env {
-    struct td_config *cfg;
-    struct store *store;
-    struct td_core core;
-};
-
-/* Loads config (path may be NULL), sets up logging, opens the store and
- * the core. Prints a one-line error to stderr and returns an exit code
- * (EXIT_OK on success). */
-int cli_env_open(const char *config_path, struct cli_env *env);
-void cli_env_close(struct cli_env *env);
+/* app_open() for a subcommand: prints a one-line error to stderr and
+ * returns an exit code (EXIT_OK on success). */
+int cli_env_open(const char *config_path, struct td_app *env);
+void cli_env_close(struct td_app *env);
 /* Prints "ticketd: <what>: <msg>" on stderr and returns the exit code for
  * the error's kind. */
 int cli_fail(const char *what, const struct td_err *err);

@@ -44,7 +44,7 @@ static void put_time(td_time ms)
         fputs("?", stdout);
 }
 
-static int do_list(struct cli_env *env, size_t limit)
+static int do_list(struct td_app *env, size_t limit)
 {
     struct td_quarantine_list l = { NULL, 0 };
     struct td_err err;
@@ -69,7 +69,7 @@ static int do_list(struct cli_env *env, size_t limit)
     return EXIT_OK;
 }
 
-static int do_show(struct cli_env *env, const char *id, bool raw)
+static int do_show(struct td_app *env, const char *id, bool raw)
 {
     struct td_quarantine q;
     struct td_err err;
@@ -107,7 +107,7 @@ static int do_show(struct cli_env *env, const char *id, bool raw)
     return EXIT_OK;
 }
 
-static int do_retry(struct cli_env *env, const char *id)
+static int do_retry(struct td_app *env, const char *id)
 {
     struct ingest_outcome o;
     struct td_err err;
@@ -139,7 +139,7 @@ static int do_retry(struct cli_env *env, const char *id)
     return EXIT_UNAVAILABLE;
 }
 
-static int do_delete(struct cli_env *env, const char *id)
+static int do_delete(struct td_app *env, const char *id)
 {
     struct td_err err;
     td_err_clear(&err);
@@ -187,7 +187,7 @@ int cmd_quarantine(int argc, char **argv, const char *config_path)
             fprintf(stderr, "ticketd: quarantine %s: which ID? (see `ticketd quarantine list`)\n", verb);
         return EXIT_USAGE;
     }
-    struct cli_env env;
+    struct td_app env;
     int rc = cli_env_open(config_path, &env);
     if (rc != EXIT_OK)
         return rc;

@@ -58,7 +58,7 @@ int cmd_serve(int argc, char **argv, const char *config_path, const char *role)
     pthread_sigmask(SIG_BLOCK, &set, NULL); /* before any thread starts */
     signal(SIGPIPE, SIG_IGN);
 
-    struct cli_env env;
+    struct td_app env;
     int rc = cli_env_open(config_path, &env);
     if (rc != EXIT_OK)
         return rc;
@@ -152,7 +152,7 @@ int cmd_check_config(int argc, char **argv, const char *config_path)
     /* The core keys are read and the store reached by cli_env_open; each
      * module then reads and validates its own keys without starting; a
      * key nobody read is a typo. */
-    struct cli_env env;
+    struct td_app env;
     int rc = cli_env_open(config_path, &env);
     if (rc != EXIT_OK)
         return rc;

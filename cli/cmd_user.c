@@ -89,7 +89,7 @@ int cmd_user(int argc, char **argv, const char *config_path)
         return EXIT_USAGE;
     }
 
-    struct cli_env env;
+    struct td_app env;
     int rc = cli_env_open(config_path, &env);
     if (rc != EXIT_OK)
         return rc;

@@ -5,7 +5,7 @@
 #include "api/api.h"
 #include "mailgw/mailgw.h"
 
-const struct cli_module cli_modules[] = {
+const struct app_module cli_modules[] = {
     /* First: started before and stopped after the modules that change
      * tickets, so their last changes still wake it. */
     { "sender", sender_module_start, sender_module_stop, sender_module_reload, sender_module_check },

@@ -13,7 +13,7 @@
 
 #include "err.h"
 #include "password.h"
-#include "store.h"
+#include "store/store.h"
 
 #define CORE_DEFAULT_MAX_BODY (1024 * 1024)            /* 1 MiB of text */
 #define CORE_DEFAULT_MAX_ATTACHMENT (10 * 1024 * 1024) /* 10 MiB */

@@ -42,7 +42,7 @@
 #include "config.h"
 #include "core.h"
 #include "model.h"
-#include "store.h"
+#include "store/store.h"
 
 enum notify_kind {
     NK_CREATED_ACK = 0,

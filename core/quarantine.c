@@ -1,6 +1,6 @@
 /* quarantine.c - clearing the quarantine records of store.h (the mail
  * gateway's quarantined mail; the backends keep them). */
-#include "store.h"
+#include "store/store.h"
 
 #include <stdlib.h>
 #include <string.h>

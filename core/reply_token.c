@@ -1,7 +1,7 @@
 /* reply_token.c - see reply_token.h. */
 #include "reply_token.h"
 #include "id.h"
-#include "store.h"
+#include "store/store.h"
 
 #include <ctype.h>
 #include <stdio.h>

@@ -9,7 +9,7 @@
 
 #include "core.h"
 #include "model.h"
-#include "store.h"
+#include "store/store.h"
 
 /* Bytes of one attachment handed to core (borrowed). */
 struct attachment_in {

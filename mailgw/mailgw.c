@@ -32,7 +32,7 @@ void mailgw_set_verifier(trust_verify_fn fn, void *ctx)
 }
 
 /* Settings plus the verifier; g->rv must stay where it is. */
-static bool configure(struct cli_env *env, struct mailgw *g, struct td_err *err)
+static bool configure(struct td_app *env, struct mailgw *g, struct td_err *err)
 {
     if (!settings_load(env->cfg, &g->set, err))
         return false;
@@ -61,7 +61,7 @@ static void unconfigure(struct mailgw *g)
     reply_keys_wipe(&g->keys);
 }
 
-bool mailgw_start(struct cli_env *env, void **handle, struct td_err *err)
+bool mailgw_start(struct td_app *env, void **handle, struct td_err *err)
 {
     struct mailgw *g = td_calloc(1, sizeof *g);
     if (!configure(env, g, err)) {
@@ -109,7 +109,7 @@ void mailgw_reload(void *handle)
         poller_poke(&g->pollers[i]);
 }
 
-bool mailgw_check(struct cli_env *env, struct td_err *err)
+bool mailgw_check(struct td_app *env, struct td_err *err)
 {
     struct mailgw g;
     memset(&g, 0, sizeof g);
@@ -119,7 +119,7 @@ bool mailgw_check(struct cli_env *env, struct td_err *err)
     return true;
 }
 
-bool mailgw_quarantine_retry(struct cli_env *env, const char *id, struct ingest_outcome *out,
+bool mailgw_quarantine_retry(struct td_app *env, const char *id, struct ingest_outcome *out,
                              struct td_err *err)
 {
     struct store *st = env->store;

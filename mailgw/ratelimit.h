@@ -12,7 +12,7 @@
 
 #include "core/err.h"
 #include "core/model.h"
-#include "core/store.h"
+#include "core/store/store.h"
 
 /* *allowed: fewer than limit tickets requested by requester_id were
  * created in (now - window_ms, now]. *count: how many (at most

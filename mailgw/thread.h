@@ -16,7 +16,7 @@
 #include <stdint.h>
 
 #include "core/err.h"
-#include "core/store.h"
+#include "core/store/store.h"
 #include "mime.h"
 
 struct thread_token {

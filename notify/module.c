@@ -14,7 +14,7 @@ struct sender_module {
 /* Without [notify] support_address notifications are off (the planner
  * writes nothing): the sender then starts nothing either, and only checks
  * [smtp] if one is given. Returns true when off. */
-static bool notifications_off(struct cli_env *env, bool check, struct td_err *err, bool *failed)
+static bool notifications_off(struct td_app *env, bool check, struct td_err *err, bool *failed)
 {
     *failed = false;
     struct notify_config nc;
@@ -32,7 +32,7 @@ static bool notifications_off(struct cli_env *env, bool check, struct td_err *er
     return true;
 }
 
-bool sender_module_start(struct cli_env *env, void **handle, struct td_err *err)
+bool sender_module_start(struct td_app *env, void **handle, struct td_err *err)
 {
     bool failed;
     if (notifications_off(env, false, err, &failed)) {
@@ -68,7 +68,7 @@ bool sender_module_start(struct cli_env *env, void **handle, struct td_err *err)
     return true;
 }
 
-bool sender_module_check(struct cli_env *env, struct td_err *err)
+bool sender_module_check(struct td_app *env, struct td_err *err)
 {
     bool failed;
     if (notifications_off(env, true, err, &failed))

@@ -32,7 +32,7 @@
 #include "core/config.h"
 #include "core/notify.h"
 #include "core/reply_token.h"
-#include "core/store.h"
+#include "core/store/store.h"
 #include "notify/smtp.h"
 
 struct sender_config {

@@ -19,7 +19,7 @@
 
 #include "api/api_int.h"
 #include "core/id.h"
-#include "core/store.h"
+#include "core/store/store.h"
 #include "tests/api/api_fixture.h"
 #include "tests/notify/mail_check.h"
 

@@ -19,7 +19,7 @@
 
 #include <ctype.h>
 
-#include "cli/cli.h"
+#include "core/app.h"
 #include "core/id.h"
 #include "tests/api/api_fixture.h"
 

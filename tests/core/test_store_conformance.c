@@ -23,7 +23,7 @@
 #include <unistd.h>
 
 #include "core/mem.h"
-#include "core/store.h"
+#include "core/store/store.h"
 #include "tests/support/store_fixture.h"
 
 /* ---- assertions ------------------------------------------------------- */

@@ -8,7 +8,7 @@
 #include <cmocka.h>
 
 #include "core/stats.h"
-#include "core/store_metrics.h"
+#include "core/store/store_metrics.h"
 #include "core/ticket.h"
 #include "tests/core/core_fixture.h"
 

@@ -19,8 +19,8 @@
 #include <unistd.h>
 
 #include "core/mem.h"
-#include "core/store.h"
-#include "core/store_sqlite_int.h" /* sq_open_at_version */
+#include "core/store/store.h"
+#include "core/store/sqlite/store_sqlite_int.h" /* sq_open_at_version */
 #include "tests/support/harness.h"
 
 struct fx {

@@ -27,7 +27,7 @@
 #include <stdint.h>
 #include <cmocka.h>
 
-#include "core/store.h"
+#include "core/store/store.h"
 
 enum store_backend { STORE_BACKEND_SQLITE = 0, STORE_BACKEND_MONGODB };
 

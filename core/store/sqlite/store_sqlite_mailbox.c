@@ -8,7 +8,7 @@
  * or expired lease cannot both get it: the second one's WHERE sees the
  * first one's row. */
 #include "store_sqlite_int.h"
-#include "mem.h"
+#include "core/mem.h"
 
 #include <string.h>
 

@@ -12,8 +12,8 @@
  * attempt after MG_CONNECT_TIMEOUT_MS, and that becomes TD_UNAVAILABLE. */
 #include "store_mongo_int.h"
 
-#include "log.h"
-#include "mem.h"
+#include "core/log.h"
+#include "core/mem.h"
 
 #include <pthread.h>
 #include <string.h>

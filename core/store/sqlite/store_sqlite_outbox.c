@@ -6,7 +6,7 @@
  * processes on one file - never get the same row. A sending row whose
  * lease ran out (its sender died) is due again; attempts counts claims. */
 #include "store_sqlite_int.h"
-#include "mem.h"
+#include "core/mem.h"
 
 #define OUTBOX_COLS                                                            \
     "id, kind, ticket, recipient, payload, state, attempts, next_attempt, "    \

@@ -26,7 +26,7 @@
 #include <pthread.h>
 #include <sqlite3.h>
 
-#include "store.h"
+#include "core/store/store.h"
 
 /* How long a writer waits for another connection's write lock. */
 #define SQ_BUSY_TIMEOUT_MS 5000

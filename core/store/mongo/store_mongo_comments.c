@@ -12,7 +12,7 @@
  * without a history entry, which is the harmless direction. */
 #include "store_mongo_int.h"
 
-#include "mem.h"
+#include "core/mem.h"
 
 #include <string.h>
 

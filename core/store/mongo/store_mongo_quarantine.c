@@ -13,7 +13,7 @@
  * created index (created with the backend's others in store_mongo.c)
  * and projects raw away. */
 #include "store_mongo_int.h"
-#include "mem.h"
+#include "core/mem.h"
 
 #include <string.h>
 

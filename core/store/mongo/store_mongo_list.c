@@ -14,7 +14,7 @@
  * there. So a page is always exact, however many comments match. */
 #include "store_mongo_int.h"
 
-#include "mem.h"
+#include "core/mem.h"
 
 #include <string.h>
 

@@ -15,7 +15,7 @@
  *   INTEGER milliseconds, ids as TEXT.
  * Locking and threads: see store_sqlite_int.h. */
 #include "store_sqlite_int.h"
-#include "mem.h"
+#include "core/mem.h"
 
 #include <stdarg.h>
 #include <stdio.h>

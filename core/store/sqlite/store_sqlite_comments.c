@@ -8,7 +8,7 @@
  * Comment order is (created, rowid): insertion order breaks ties between
  * comments of the same millisecond. */
 #include "store_sqlite_int.h"
-#include "mem.h"
+#include "core/mem.h"
 
 #include <string.h>
 

@@ -6,7 +6,7 @@
  * duplicate key on insert or update, never a read-then-write. */
 #include "store_mongo_int.h"
 
-#include "mem.h"
+#include "core/mem.h"
 
 #include <string.h>
 

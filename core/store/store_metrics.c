@@ -5,9 +5,9 @@
  * lookup. The histogram series of each operation are resolved once, at
  * wrap time: timing an operation costs two clock reads and two relaxed
  * atomic adds. */
-#include "store_metrics.h"
-#include "mem.h"
-#include "stats.h"
+#include "core/store/store_metrics.h"
+#include "core/mem.h"
+#include "core/stats.h"
 
 #include <stddef.h>
 #include <time.h>

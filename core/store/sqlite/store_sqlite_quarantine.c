@@ -6,7 +6,7 @@
  * by an admin and refused again) updates its one row - new reason, one
  * more attempt - and keeps the raw bytes it was first stored with. */
 #include "store_sqlite_int.h"
-#include "mem.h"
+#include "core/mem.h"
 
 #include <string.h>
 

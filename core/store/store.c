@@ -1,5 +1,5 @@
 /* store.c - picks a storage backend by URI scheme. */
-#include "store.h"
+#include "core/store/store.h"
 
 #include <string.h>
 

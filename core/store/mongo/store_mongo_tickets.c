@@ -8,7 +8,7 @@
  * findAndModify, so two processes never get the same one. */
 #include "store_mongo_int.h"
 
-#include "mem.h"
+#include "core/mem.h"
 
 #include <string.h>
 

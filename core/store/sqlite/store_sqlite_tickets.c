@@ -8,7 +8,7 @@
  * Optimistic concurrency is a plain compare-and-set on tickets.version
  * inside that transaction. */
 #include "store_sqlite_int.h"
-#include "mem.h"
+#include "core/mem.h"
 
 bool sq_ticket_row(struct sq_store *s, sqlite3_stmt *stmt, struct td_ticket *t,
                    struct td_err *err)

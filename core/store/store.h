@@ -27,8 +27,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "err.h"
-#include "model.h"
+#include "core/err.h"
+#include "core/model.h"
 
 /* Which tickets ticket_list returns. Zero-initialised = all tickets,
  * newest first, default limit. */

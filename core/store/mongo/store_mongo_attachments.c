@@ -15,7 +15,7 @@
  * upload only gives the common case a clear answer without a write. */
 #include "store_mongo_int.h"
 
-#include "mem.h"
+#include "core/mem.h"
 
 #include <string.h>
 

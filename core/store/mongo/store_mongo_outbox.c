@@ -9,7 +9,7 @@
  * claimer's outcome. */
 #include "store_mongo_int.h"
 
-#include "mem.h"
+#include "core/mem.h"
 
 #include <string.h>
 

@@ -33,7 +33,7 @@
 
 #include <mongoc/mongoc.h>
 
-#include "store.h"
+#include "core/store/store.h"
 
 #define MG_USERS "users"
 #define MG_COUNTERS "counters"

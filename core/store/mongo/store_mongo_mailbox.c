@@ -15,7 +15,7 @@
  * equality on _id.) */
 #include "store_mongo_int.h"
 
-#include "mem.h"
+#include "core/mem.h"
 
 #include <string.h>
 

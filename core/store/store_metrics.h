@@ -16,7 +16,7 @@
 
 #include <stdbool.h>
 
-#include "store.h"
+#include "core/store/store.h"
 
 /* Wraps st in place (call once, right after store_open, before other
  * threads use it). NULL-safe. */

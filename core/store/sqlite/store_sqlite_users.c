@@ -4,7 +4,7 @@
  * although core already lower-cases it), never a lookup before the
  * write, so two concurrent sign-ups with one address cannot both win. */
 #include "store_sqlite_int.h"
-#include "mem.h"
+#include "core/mem.h"
 
 #define USER_COLS "id, email, name, role, pw_hash, disabled, token_version, created, updated"
 

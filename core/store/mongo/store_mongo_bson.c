@@ -7,8 +7,8 @@
  * path in exactly one place. */
 #include "store_mongo_int.h"
 
-#include "buf.h"
-#include "mem.h"
+#include "core/buf.h"
+#include "core/mem.h"
 
 #include <string.h>
 

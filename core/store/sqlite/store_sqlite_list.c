@@ -11,8 +11,8 @@
  * case for ASCII letters only: a non-ASCII letter matches itself, not its
  * other case. */
 #include "store_sqlite_int.h"
-#include "buf.h"
-#include "mem.h"
+#include "core/buf.h"
+#include "core/mem.h"
 
 #include <string.h>
 

@@ -1,0 +1,162 @@
+/* notify_hook.c - the planner attached to the core: every committed
+ * change is planned at once and wakes the sender; and the account mails
+ * (claim) that are not about a ticket. */
+#include "notify_int.h"
+#include "id.h"
+#include "log.h"
+#include "mem.h"
+
+#include <pthread.h>
+#include <sodium.h>
+#include <stdio.h>
+#include <string.h>
+
+/* ---- The hook ---- */
+
+struct notify {
+    struct notify_config cfg;
+    pthread_mutex_t lock; /* guards wake/wake_arg */
+    void (*wake)(void *arg);
+    void *wake_arg;
+};
+
+bool notify_attach(struct td_config *cfg, struct td_core *c, struct td_err *err)
+{
+    struct notify_config nc;
+    if (!notify_config_load(cfg, &nc, err))
+        return false;
+    if (nc.support_address[0] == '\0') {
+        log_event(LOG_INFO, "notify_off", LF_S("why", "[notify] support_address is not set"));
+        return true;
+    }
+    struct notify *n = td_calloc(1, sizeof *n);
+    n->cfg = nc;
+    pthread_mutex_init(&n->lock, NULL);
+    c->on_events = notify_on_events;
+    c->on_events_arg = n;
+    return true;
+}
+
+struct notify *notify_of(struct td_core *c)
+{
+    return c && c->on_events == notify_on_events ? c->on_events_arg : NULL;
+}
+
+void notify_detach(struct td_core *c)
+{
+    struct notify *n = notify_of(c);
+    if (n == NULL)
+        return;
+    c->on_events = NULL;
+    c->on_events_arg = NULL;
+    pthread_mutex_destroy(&n->lock);
+    free(n);
+}
+
+const struct notify_config *notify_config_of(const struct notify *n)
+{
+    return n ? &n->cfg : NULL;
+}
+
+void notify_set_wake(struct notify *n, void (*fn)(void *arg), void *arg)
+{
+    pthread_mutex_lock(&n->lock);
+    n->wake = fn;
+    n->wake_arg = arg;
+    pthread_mutex_unlock(&n->lock);
+}
+
+void notify_on_events(struct td_core *c, const struct td_user *actor, const struct td_ticket *t,
+                      const struct td_event *events, size_t n)
+{
+    (void)actor; /* the events name their actor: the replay sees only those */
+    struct notify *nf = c->on_events_arg;
+    /* The assignee before the batch: walk its assignment events back from
+     * the ticket as it is after them. */
+    char before[TD_ID_LEN + 1];
+    snprintf(before, sizeof before, "%s", t->assignee_id);
+    for (size_t i = n; i-- > 0;)
+        if (events[i].kind == EVENT_ASSIGNEE || events[i].kind == EVENT_CLAIM)
+            snprintf(before, sizeof before, "%s", events[i].old_value ? events[i].old_value : "");
+    struct td_outbox_list rows = { NULL, 0 };
+    struct td_err err;
+    td_err_clear(&err);
+    size_t inserted = 0;
+    bool ok = notify_plan(&nf->cfg, c->store, t, events, n, before, 0, &rows, &err) &&
+              notify_enqueue(&nf->cfg, c->store, &rows, td_now(), &inserted, &err);
+    outbox_list_clear(&rows);
+    if (!ok) /* the change is committed; the reconciler will plan it again */
+        log_event(LOG_WARN, "notify_plan_failed", LF_I("ticket", t->number), LF_S("error", err.msg));
+    if (inserted > 0) {
+        /* Called under the lock: notify_set_wake(NULL) returning means no
+         * call into the old listener is still running. */
+        pthread_mutex_lock(&nf->lock);
+        if (nf->wake)
+            nf->wake(nf->wake_arg);
+        pthread_mutex_unlock(&nf->lock);
+    }
+}
+
+/* ---- Account mails (see notify.h) ---- */
+
+const char *const notify_account_kind_names[NA_COUNT] = {
+    [NA_ACCOUNT_CLAIM] = "account_claim",
+};
+
+bool notify_account_kind_parse(const char *s, enum notify_account_kind *out)
+{
+    for (int i = 0; i < NA_COUNT; i++)
+        if (s && strcmp(s, notify_account_kind_names[i]) == 0) {
+            *out = (enum notify_account_kind)i;
+            return true;
+        }
+    return false;
+}
+
+bool notify_account_claim(struct td_core *c, const struct td_user *u, const char *token,
+                          int64_t valid_minutes, bool *queued, struct td_err *err)
+{
+    if (queued)
+        *queued = false;
+    struct notify *nf = notify_of(c);
+    if (nf == NULL)
+        return td_fail(err, TD_UNAVAILABLE,
+                       "outgoing mail is off ([notify] support_address is not set)");
+    if (notify_address_blocked(&nf->cfg, u->email))
+        return true; /* never mail the support address or a robot */
+    json_t *root = json_object(), *vars = json_object();
+    char minutes[32];
+    snprintf(minutes, sizeof minutes, "%lld", (long long)valid_minutes);
+    notify_var_put(vars, "recipient", notify_display_name(u));
+    notify_var_put(vars, "recipient_email", u->email);
+    notify_var_put(vars, "support_address", nf->cfg.support_address);
+    notify_var_put(vars, "claim_token", token);
+    notify_var_put(vars, "claim_valid_minutes", minutes);
+    json_object_set_new(root, "recipient_id", json_string(u->id));
+    json_object_set_new(root, "vars", vars);
+    char *payload = json_dumps(root, JSON_COMPACT | JSON_SORT_KEYS);
+    json_decref(root);
+    if (payload == NULL)
+        td_oom();
+    struct td_outbox o;
+    memset(&o, 0, sizeof o);
+    id_new(o.id);
+    o.kind = (char *)notify_account_kind_names[NA_ACCOUNT_CLAIM];
+    o.recipient = u->email;
+    o.payload = payload;
+    o.state = OUTBOX_PENDING;
+    struct td_outbox_list rows = { &o, 1 }; /* capped like a requester's mails */
+    size_t inserted = 0;
+    bool ok = notify_enqueue(&nf->cfg, c->store, &rows, td_now(), &inserted, err);
+    sodium_memzero(payload, strlen(payload));
+    free(payload);
+    if (ok && inserted > 0) {
+        if (queued)
+            *queued = true;
+        pthread_mutex_lock(&nf->lock);
+        if (nf->wake)
+            nf->wake(nf->wake_arg);
+        pthread_mutex_unlock(&nf->lock);
+    }
+    return ok;
+}

@@ -1,0 +1,19 @@
+/* notify_int.h - what the files of the notification planner share
+ * (notify.c, notify_plan.c, notify_enqueue.c, notify_hook.c); nothing
+ * outside core/notify*.c includes it. */
+#ifndef TD_NOTIFY_INT_H
+#define TD_NOTIFY_INT_H
+
+#include <jansson.h>
+
+#include "notify.h"
+#include "user.h"
+
+#define HOUR_MS (3600 * 1000LL)
+
+/* vars[name] = value (NULL as ""), for a row's template values. */
+void notify_var_put(json_t *vars, const char *name, const char *value);
+/* How a person is named in a mail: the name, else the address; "" for NULL. */
+const char *notify_display_name(const struct td_user *u);
+
+#endif

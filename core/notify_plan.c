@@ -1,0 +1,264 @@
+/* notify_plan.c - who gets which mail for a batch of history events:
+ * the rules of notify.h turned into outbox rows (not yet written). */
+#include "notify_int.h"
+#include "buf.h"
+#include "id.h"
+#include "log.h"
+#include "mem.h"
+#include "ticket.h"
+
+#include <stdio.h>
+#include <string.h>
+#include <strings.h>
+
+/* ---- Planning ---- */
+
+/* Users and the comment list read while planning one batch. */
+struct plan_ctx {
+    const struct notify_config *nc;
+    struct store *st;
+    const struct td_ticket *t;
+    struct td_user **users;     /* cache by id; pointers stay valid */
+    size_t n_users;
+    struct td_user_list staff;  /* every active agent (+ admins) */
+    bool staff_loaded;
+    struct td_comment_list comments;
+    bool comments_loaded;
+    struct td_outbox_list *out;
+};
+
+/* The user with this id, or NULL (unknown, or the store failed: the
+ * reconciler tries again later). */
+static const struct td_user *user_by_id(struct plan_ctx *p, const char *id)
+{
+    if (id == NULL || !id_valid(id))
+        return NULL;
+    for (size_t i = 0; i < p->n_users; i++)
+        if (strcmp(p->users[i]->id, id) == 0)
+            return p->users[i];
+    struct td_user *u = td_calloc(1, sizeof *u);
+    if (!p->st->ops->user_get(p->st, id, u, NULL)) {
+        free(u);
+        return NULL;
+    }
+    p->users = td_realloc(p->users, (p->n_users + 1) * sizeof *p->users);
+    p->users[p->n_users++] = u;
+    return u;
+}
+
+static bool is_staff(const struct td_user *u)
+{
+    return u && (u->role == ROLE_AGENT || u->role == ROLE_ADMIN);
+}
+
+static bool load_staff(struct plan_ctx *p, struct td_err *err)
+{
+    if (p->staff_loaded)
+        return true;
+    struct td_user_list agents = { NULL, 0 }, admins = { NULL, 0 };
+    if (!p->st->ops->user_list(p->st, ROLE_AGENT, &agents, err))
+        return false;
+    if (p->nc->admins_are_agents && !p->st->ops->user_list(p->st, ROLE_ADMIN, &admins, err)) {
+        user_list_clear(&agents);
+        return false;
+    }
+    struct td_user_list *l = &p->staff;
+    l->v = td_calloc(agents.n + admins.n + 1, sizeof *l->v);
+    l->n = 0;
+    struct td_user_list *src[2] = { &agents, &admins };
+    for (int s = 0; s < 2; s++)
+        for (size_t i = 0; i < src[s]->n; i++)
+            if (!src[s]->v[i].disabled)
+                user_copy(&l->v[l->n++], &src[s]->v[i]);
+    user_list_clear(&agents);
+    user_list_clear(&admins);
+    p->staff_loaded = true;
+    return true;
+}
+
+static const struct td_comment *comment_by_id(struct plan_ctx *p, const char *id)
+{
+    if (id == NULL)
+        return NULL;
+    if (!p->comments_loaded) {
+        if (!p->st->ops->comment_list(p->st, p->t->number, true, &p->comments, NULL))
+            return NULL;
+        p->comments_loaded = true;
+    }
+    for (size_t i = 0; i < p->comments.n; i++)
+        if (strcmp(p->comments.v[i].id, id) == 0)
+            return &p->comments.v[i];
+    return NULL;
+}
+
+void notify_var_put(json_t *vars, const char *name, const char *value)
+{
+    json_t *s = json_string(value ? value : "");
+    json_object_set_new(vars, name, s ? s : json_string(""));
+}
+
+const char *notify_display_name(const struct td_user *u)
+{
+    if (u == NULL)
+        return "";
+    return u->name && u->name[0] ? u->name : u->email;
+}
+
+/* One row for recipient u, unless a rule says no. */
+static void add_row(struct plan_ctx *p, const struct td_event *ev, enum notify_kind kind,
+                    const struct td_user *u, const struct td_user *author, const char *body,
+                    const char *assignee_id)
+{
+    const struct notify_config *nc = p->nc;
+    if (u == NULL || u->disabled || !nc->enabled[kind])
+        return;
+    if (notify_kind_staff_only(kind) && !is_staff(u))
+        return; /* internal content never reaches a customer */
+    if (kind != NK_CREATED_ACK && strcmp(u->id, ev->actor_id) == 0)
+        return; /* nobody hears about their own action */
+    if (notify_address_blocked(nc, u->email))
+        return;
+    struct td_outbox_list *out = p->out;
+    for (size_t i = 0; i < out->n; i++) /* one mail per person per event */
+        if (out->v[i].ticket == ev->ticket && strcmp(out->v[i].recipient, u->email) == 0 &&
+            strcmp(out->v[i].kind, notify_kind_names[kind]) == 0 && out->v[i].created == ev->at)
+            return;
+
+    const struct td_ticket *t = p->t;
+    const struct td_user *req = user_by_id(p, t->requester_id);
+    const struct td_user *asg = assignee_id[0] ? user_by_id(p, assignee_id) : NULL;
+    json_t *root = json_object(), *vars = json_object();
+    char num[32];
+    snprintf(num, sizeof num, "%lld", (long long)t->number);
+    notify_var_put(vars, "ticket_number", num);
+    notify_var_put(vars, "subject", ev->kind == EVENT_CREATED && ev->new_value ? ev->new_value : t->subject);
+    bool status_ev = ev->kind == EVENT_STATUS;
+    notify_var_put(vars, "status", status_ev && ev->new_value ? ev->new_value : status_name(t->status));
+    notify_var_put(vars, "old_status", status_ev ? ev->old_value : "");
+    notify_var_put(vars, "priority", priority_name(t->priority));
+    notify_var_put(vars, "queue", t->queue);
+    notify_var_put(vars, "author", author ? notify_display_name(author) : "Support");
+    notify_var_put(vars, "author_email", author ? author->email : nc->support_address);
+    notify_var_put(vars, "body", body);
+    struct buf url = BUF_INIT;
+    if (nc->ticket_url[0])
+        buf_printf(&url, "%s%lld", nc->ticket_url, (long long)t->number);
+    notify_var_put(vars, "ticket_url", url.data ? url.data : "");
+    buf_free(&url);
+    notify_var_put(vars, "requester", notify_display_name(req));
+    notify_var_put(vars, "requester_email", req ? req->email : "");
+    notify_var_put(vars, "assignee", notify_display_name(asg));
+    notify_var_put(vars, "assignee_email", asg ? asg->email : "");
+    notify_var_put(vars, "recipient", notify_display_name(u));
+    notify_var_put(vars, "recipient_email", u->email);
+    notify_var_put(vars, "support_address", nc->support_address);
+    json_object_set_new(root, "recipient_id", json_string(u->id));
+    json_object_set_new(root, "vars", vars);
+    char *payload = json_dumps(root, JSON_COMPACT | JSON_SORT_KEYS);
+    json_decref(root);
+    if (payload == NULL)
+        td_oom();
+
+    out->v = td_realloc(out->v, (out->n + 1) * sizeof *out->v);
+    struct td_outbox *o = &out->v[out->n++];
+    memset(o, 0, sizeof *o);
+    notify_row_id(ev, u->id, kind, o->id);
+    o->kind = td_strdup(notify_kind_names[kind]);
+    o->ticket = t->number;
+    o->recipient = td_strdup(u->email);
+    o->payload = td_strdup(payload);
+    free(payload);
+    o->state = OUTBOX_PENDING;
+    o->created = ev->at; /* replaced by the insert time in notify_enqueue */
+}
+
+static bool to_staff(struct plan_ctx *p, const struct td_event *ev, enum notify_kind kind,
+                     const struct td_user *author, const char *body, const char *assignee,
+                     const char *except_id, struct td_err *err)
+{
+    if (!p->nc->enabled[kind])
+        return true;
+    if (!load_staff(p, err))
+        return false;
+    for (size_t i = 0; i < p->staff.n; i++)
+        if (except_id == NULL || strcmp(p->staff.v[i].id, except_id) != 0)
+            add_row(p, ev, kind, &p->staff.v[i], author, body, assignee);
+    return true;
+}
+
+bool notify_plan(const struct notify_config *nc, struct store *st, const struct td_ticket *t,
+                 const struct td_event *ev, size_t n, const char *assignee_before, td_time since,
+                 struct td_outbox_list *out, struct td_err *err)
+{
+    if (nc->support_address[0] == '\0')
+        return true;
+    struct plan_ctx p = { .nc = nc, .st = st, .t = t, .out = out };
+    char assignee[TD_ID_LEN + 1];
+    snprintf(assignee, sizeof assignee, "%s", assignee_before ? assignee_before : "");
+    bool ok = true;
+    for (size_t i = 0; ok && i < n; i++) {
+        const struct td_event *e = &ev[i];
+        bool assign_ev = e->kind == EVENT_ASSIGNEE || e->kind == EVENT_CLAIM;
+        if (assign_ev)
+            snprintf(assignee, sizeof assignee, "%s", e->new_value ? e->new_value : "");
+        if (e->at < since)
+            continue;
+        const struct td_user *actor = user_by_id(&p, e->actor_id);
+        const struct td_user *req = user_by_id(&p, t->requester_id);
+        switch (e->kind) {
+        case EVENT_CREATED: {
+            /* The description is the comment written right after. */
+            const struct td_comment *d = NULL;
+            if (i + 1 < n && ev[i + 1].kind == EVENT_COMMENT)
+                d = comment_by_id(&p, ev[i + 1].new_value);
+            const char *body = d ? d->body : "";
+            const struct td_user *author = actor ? actor : req;
+            bool auto_sub = e->old_value && strcmp(e->old_value, TICKET_CREATED_AUTO) == 0;
+            if (!auto_sub)
+                add_row(&p, e, NK_CREATED_ACK, req, author, body, assignee);
+            ok = to_staff(&p, e, NK_CREATED_AGENTS, author, body, assignee, t->requester_id, err);
+            break;
+        }
+        case EVENT_COMMENT: {
+            if (i > 0 && ev[i - 1].kind == EVENT_CREATED)
+                break; /* the description: part of the creation mails */
+            const struct td_comment *c = comment_by_id(&p, e->new_value);
+            const char *body = c ? c->body : "";
+            bool internal = e->old_value && strcmp(e->old_value, "internal") == 0;
+            if (internal) {
+                if (assignee[0])
+                    add_row(&p, e, NK_INTERNAL_NOTE, user_by_id(&p, assignee), actor, body, assignee);
+            } else if (e->actor_id[0] == '\0' || is_staff(actor)) {
+                add_row(&p, e, NK_REPLY_TO_REQUESTER, req, actor, body, assignee);
+            } else if (assignee[0]) {
+                add_row(&p, e, NK_REPLY_TO_AGENTS, user_by_id(&p, assignee), actor, body, assignee);
+            } else {
+                ok = to_staff(&p, e, NK_REPLY_TO_AGENTS, actor, body, assignee, NULL, err);
+            }
+            break;
+        }
+        case EVENT_ASSIGNEE:
+        case EVENT_CLAIM:
+            if (assignee[0])
+                add_row(&p, e, NK_ASSIGNED, user_by_id(&p, assignee), actor, "", assignee);
+            break;
+        case EVENT_STATUS:
+            if (e->new_value && strcmp(e->new_value, "resolved") == 0)
+                add_row(&p, e, NK_STATUS_RESOLVED, req, actor, "", assignee);
+            else if (e->new_value && strcmp(e->new_value, "closed") == 0)
+                add_row(&p, e, NK_STATUS_CLOSED, req, actor, "", assignee);
+            break;
+        default:
+            break;
+        }
+    }
+    for (size_t i = 0; i < p.n_users; i++) {
+        user_clear(p.users[i]);
+        free(p.users[i]);
+    }
+    free(p.users);
+    user_list_clear(&p.staff);
+    comment_list_clear(&p.comments);
+    return ok;
+}
+
