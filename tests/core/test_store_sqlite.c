@@ -1,5 +1,5 @@
 /* test_store_sqlite.c - what only the SQLite backend promises, beyond
- * the shared contract of test_store_conformance.c: the file is WAL with a
+ * the shared contract of tests/core/conformance.h: the file is WAL with a
  * versioned schema, a newer schema is refused, a writer blocked past
  * busy_timeout gets TD_UNAVAILABLE (and a reader is not blocked), and
  * several processes share one file without handing out a ticket number
