@@ -1,0 +1,1 @@
+"""mockdb - the parts of tests/support/mongo_mock.py, split by concept."""
