@@ -92,10 +92,6 @@ static void test_signatures(void **state)
 static void test_never_cut(void **state)
 {
     (void)state;
-    /* inline answers between quoted lines */
-    expect("On Mon, 3 Jun 2024 at 10:00, Anna <a@x.example> wrote:\n> Question 1?\nAnswer 1.\n"
-           "> Question 2?\nAnswer 2.\n",
-           NULL);
     /* a forward is content */
     expect("Please look at this.\n\n---------- Forwarded message ---------\nFrom: Shop <s@x.example>\n"
            "Date: Thu, Jun 6, 2024\nSubject: Order\nTo: me\n\nShipped.\n",
@@ -113,6 +109,19 @@ static void test_never_cut(void **state)
     expect("plain text without quotes", NULL);
 }
 
+/* Inline answers keep the quoted line each one answers; the rest of the
+ * quote and the attribution go (issue 15: they used to be kept whole). */
+static void test_interleaved(void **state)
+{
+    (void)state;
+    expect("On Mon, 3 Jun 2024 at 10:00, Anna <a@x.example> wrote:\n> Question 1?\nAnswer 1.\n"
+           "> Question 2?\nAnswer 2.\n",
+           "> Question 1?\nAnswer 1.\n> Question 2?\nAnswer 2.");
+    expect("On Mon, 3 Jun 2024 at 10:00, Anna <a@x.example> wrote:\n> Hello,\n>\n> the printer is "
+           "broken.\n> Which model is it?\n\nA Kyocera.\n\n> And since when?\n\nToday.\n\n> Thanks,\n> Anna\n",
+           "> the printer is broken.\n> Which model is it?\n\nA Kyocera.\n\n> And since when?\n\nToday.");
+}
+
 static void test_trailing_quote_block(void **state)
 {
     (void)state;
@@ -127,6 +136,7 @@ int main(void)
         cmocka_unit_test(test_outlook),
         cmocka_unit_test(test_signatures),
         cmocka_unit_test(test_never_cut),
+        cmocka_unit_test(test_interleaved),
         cmocka_unit_test(test_trailing_quote_block),
     };
     return cmocka_run_group_tests_name("quote", tests, NULL, NULL);
