@@ -109,8 +109,10 @@ size_t quote_attribution_at(const struct line *lines, size_t n, size_t i)
         if (!attribution_range(lines, n, i, k))
             continue;
         /* The customer's last line just above a wrapped attribution is
-         * not part of it: the attribution starting later wins. */
-        for (size_t later = 1; later < k; later++)
+         * not part of it: the attribution starting later wins, unless
+         * this first line has a date or an address of its own ("On
+         * Tue, 4 Jun 2024," then "Someone <a@b>" then "wrote:"). */
+        for (size_t later = 1; later < k && !evidence(lines, i, 1); later++)
             if (evidence(lines, i + later, k - later) &&
                 attribution_range(lines, n, i + later, k - later))
                 return 0;

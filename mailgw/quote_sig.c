@@ -202,7 +202,8 @@ static bool closing_line(struct line l)
         "cordiali saluti", "distinti saluti", "saluti",      "met vriendelijke groet",
         "met vriendelijke groeten", "vriendelijke groet", "atenciosamente", "cumprimentos",
         "abraços",       "med vänliga hälsningar", "vänliga hälsningar", "hälsningar",
-        "mvh",           "pozdrawiam",     "z poważaniem",   "с уважением",   "敬具",
+        "mvh",           "pozdrawiam",     "z poważaniem",   "с уважением",   "С уважением",
+        "敬具",
         "よろしくお願いいたします", "よろしくお願いします", "此致敬礼", "此致", "谢谢",
     };
     l = qline_trim(l);

@@ -7,10 +7,18 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include <dirent.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "mailgw/flowed.h"
+#include "mailgw/mime.h"
 #include "mailgw/quote.h"
+#include "tests/mailgw/mail_fixture.h"
+
+/* Fewer reply fixtures than this means some went missing. */
+#define MIN_REPLY_FIXTURES 60
 
 static void expect(const char *in, const char *want)
 {
@@ -129,6 +137,110 @@ static void test_trailing_quote_block(void **state)
     expect("New text.\r\n\r\n> old\r\n", "New text.");
 }
 
+/* RFC 3676: soft line breaks joined, DelSp, stuffing, quote depth. */
+static void test_flowed(void **state)
+{
+    (void)state;
+    struct {
+        const char *in, *delsp, *want;
+    } cases[] = {
+        { "one \ntwo \nthree\n\nnext\n", NULL, "one two three\n\nnext\n" },
+        { "\xe6\x97\xa5\xe6\x9c\xac \n\xe8\xaa\x9e\n", "yes", "\xe6\x97\xa5\xe6\x9c\xac\xe8\xaa\x9e\n" },
+        { "Answer.\n\n> quoted \n> line\n>> deeper \n>> still\n", NULL,
+          "Answer.\n\n> quoted line\n>> deeper still\n" },
+        /* depth change ends a paragraph even after a trailing space */
+        { "> a \nb\n", NULL, "> a \nb\n" },
+        /* space-stuffed lines and the signature separator */
+        { " From here \non.\n-- \nBob\n", NULL, "From here on.\n-- \nBob\n" },
+        { "end \n-- \nBob", NULL, "end \n-- \nBob" },
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+        struct buf b = BUF_INIT;
+        buf_puts(&b, cases[i].in);
+        flowed_decode(&b, "Flowed", cases[i].delsp);
+        if (strcmp(b.data, cases[i].want) != 0)
+            fail_msg("flowed case %zu: got [%s] want [%s]", i, b.data, cases[i].want);
+        buf_free(&b);
+    }
+    struct buf b = BUF_INIT;
+    buf_puts(&b, "fixed \nlines\n");
+    flowed_decode(&b, "fixed", NULL);
+    assert_string_equal(b.data, "fixed \nlines\n");
+    buf_free(&b);
+}
+
+static int by_name(const void *a, const void *b)
+{
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* Trailing blank lines and spaces do not count in a comparison. */
+static void rtrim(char *s)
+{
+    size_t n = strlen(s);
+    while (n && (s[n - 1] == '\n' || s[n - 1] == '\r' || s[n - 1] == ' '))
+        s[--n] = '\0';
+}
+
+/* Every tests/data/mail/replies/NAME.eml through the ingest's path
+ * (mime_parse, then quote_strip_reply with the subject; the full text
+ * when nothing is stripped) must give NAME.expected. */
+static void test_reply_fixtures(void **state)
+{
+    (void)state;
+    char dir[1200];
+    snprintf(dir, sizeof dir, "%s/../data/mail/replies", harness_support_dir());
+    DIR *d = opendir(dir);
+    assert_non_null(d);
+    char **names = NULL;
+    size_t n = 0;
+    for (struct dirent *e; (e = readdir(d)) != NULL;) {
+        size_t k = strlen(e->d_name);
+        if (k > 4 && strcmp(e->d_name + k - 4, ".eml") == 0) {
+            names = td_realloc(names, (n + 1) * sizeof *names);
+            names[n++] = td_strndup(e->d_name, k - 4);
+        }
+    }
+    closedir(d);
+    qsort(names, n, sizeof *names, by_name);
+    size_t passed = 0;
+    for (size_t i = 0; i < n; i++) {
+        char file[600];
+        size_t len;
+        snprintf(file, sizeof file, "replies/%s.eml", names[i]);
+        char *raw = mail_read(file, 0, &len);
+        snprintf(file, sizeof file, "replies/%s.expected", names[i]);
+        size_t wlen;
+        char *want = mail_read(file, 0, &wlen);
+        struct mime_limits lim = MIME_DEFAULT_LIMITS;
+        struct mime_msg m;
+        struct td_err err;
+        memset(&m, 0, sizeof m);
+        if (!mime_parse(raw, len, &lim, &m, &err)) {
+            print_message("FAIL %s: mime_parse: %s\n", names[i], err.msg);
+        } else {
+            char *stripped = quote_strip_reply(m.text, m.subject);
+            char *got = td_strdup(stripped ? stripped : m.text);
+            rtrim(got);
+            rtrim(want);
+            if (strcmp(got, want) == 0)
+                passed++;
+            else
+                print_message("FAIL %s\n--- got:\n%s\n--- expected:\n%s\n---\n", names[i], got, want);
+            free(got);
+            free(stripped);
+            mime_msg_clear(&m);
+        }
+        free(raw);
+        free(want);
+        free(names[i]);
+    }
+    free(names);
+    print_message("reply fixtures: %zu, passed: %zu\n", n, passed);
+    assert_int_equal(passed, n);
+    assert_true(n >= MIN_REPLY_FIXTURES);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -138,6 +250,8 @@ int main(void)
         cmocka_unit_test(test_never_cut),
         cmocka_unit_test(test_interleaved),
         cmocka_unit_test(test_trailing_quote_block),
+        cmocka_unit_test(test_flowed),
+        cmocka_unit_test(test_reply_fixtures),
     };
     return cmocka_run_group_tests_name("quote", tests, NULL, NULL);
 }
