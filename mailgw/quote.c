@@ -46,11 +46,13 @@ static void split(const char *text, struct doc *d)
         d->keep[i] = true;
 }
 
-/* Unquoted, non-blank, kept text in [from, to). */
+/* Unquoted, non-blank, kept text in [from, to) that is more than a
+ * phone's "Sent from my iPhone". */
 static bool own_text(const struct doc *d, size_t from, size_t to)
 {
     for (size_t i = from; i < to; i++)
-        if (d->keep[i] && !qline_blank(d->lines[i]) && !qline_quoted(d->lines[i]))
+        if (d->keep[i] && !qline_blank(d->lines[i]) && !qline_quoted(d->lines[i]) &&
+            !quote_phone_line(d->lines[i]))
             return true;
     return false;
 }
@@ -115,14 +117,20 @@ static void drop(struct doc *d, size_t from, size_t to)
         d->keep[i] = false;
 }
 
-/* Pass 2a: signatures, footers and quote blocks at the end of [0, end). */
+/* Pass 2a: signatures, footers and quote blocks at the end of [0, end).
+ * Every line of [0, end) is kept here, so "some of the sender's own
+ * text stays" is "the first such line is above the cut": computed once,
+ * which keeps hostile inputs (thousands of peelable blocks) linear. */
 static size_t peel_tail(struct doc *d, size_t end)
 {
+    size_t first_own = 0;
+    while (first_own < end && !own_text(d, first_own, first_own + 1))
+        first_own++;
     for (;;) {
         while (end > 0 && qline_blank(d->lines[end - 1]))
             end--;
         size_t cut = quote_sig_trim(d->lines, end);
-        if (cut < end && own_text(d, 0, cut)) {
+        if (cut < end && first_own < cut) {
             end = cut;
             continue;
         }
@@ -131,7 +139,7 @@ static size_t peel_tail(struct doc *d, size_t end)
             k--;
         if (k < end) {
             k = intro_above(d, next_nonblank(d, k));
-            if (own_text(d, 0, k)) {
+            if (first_own < k) {
                 end = k;
                 continue;
             }
@@ -140,50 +148,56 @@ static size_t peel_tail(struct doc *d, size_t end)
     }
 }
 
+/* The next quote block at or after *i in [0, end): quoted lines and
+ * the blank lines between them. False when there is none. */
+static bool next_block(const struct doc *d, size_t *i, size_t end, size_t *s, size_t *e)
+{
+    while (*i < end && !qline_quoted(d->lines[*i]))
+        (*i)++;
+    if (*i >= end)
+        return false;
+    *s = *i;
+    *e = *i + 1;
+    for (;;) {
+        size_t x = *e < end ? next_nonblank(d, *e) : end;
+        if (x < end && qline_quoted(d->lines[x]))
+            *e = x + 1;
+        else
+            break;
+    }
+    *i = *e;
+    return true;
+}
+
 /* Pass 2b: the quote blocks between answers in [0, end). One block with
  * no text of the sender's above it is a bottom-posted history: it
  * goes. Otherwise each block is the question of the answer below it:
  * its last paragraph (at most MAX_KEPT_QUOTE lines) stays. */
 static void quote_blocks(struct doc *d, size_t end)
 {
-    size_t starts[64], ends[64], intros[64], nb = 0;
-    for (size_t i = 0; i < end && nb < 64;) {
-        if (!qline_quoted(d->lines[i])) {
-            i++;
-            continue;
-        }
-        size_t s = i, e = i + 1;
-        for (;;) {
-            size_t x = e < end ? next_nonblank(d, e) : end;
-            if (x < end && qline_quoted(d->lines[x]))
-                e = x + 1;
-            else
-                break;
-        }
-        starts[nb] = s;
-        ends[nb] = e;
-        intros[nb] = intro_above(d, s);
-        nb++;
-        i = e;
+    size_t s, e, i = 0, nb = 0, first_intro = end;
+    while (next_block(d, &i, end, &s, &e)) {
+        if (nb++ == 0)
+            first_intro = intro_above(d, s);
     }
     if (nb == 0)
         return;
     bool lead = false;
-    for (size_t i = 0; i < intros[0]; i++)
-        if (!qline_blank(d->lines[i]) && !qline_quoted(d->lines[i]))
+    for (size_t k = 0; k < first_intro; k++)
+        if (!qline_blank(d->lines[k]) && !qline_quoted(d->lines[k]))
             lead = true;
-    for (size_t b = 0; b < nb; b++) {
+    for (i = 0; next_block(d, &i, end, &s, &e);) {
+        size_t intro = intro_above(d, s);
         if (nb == 1 && !lead) {
-            drop(d, intros[b], ends[b]);
+            drop(d, intro, e);
             continue;
         }
         /* the last paragraph: non-empty quoted lines ending the block */
-        size_t e = ends[b];
         size_t p = e;
-        while (p > starts[b] && e - p < MAX_KEPT_QUOTE && !qline_quoted_empty(d->lines[p - 1]) &&
+        while (p > s && e - p < MAX_KEPT_QUOTE && !qline_quoted_empty(d->lines[p - 1]) &&
                qline_quoted(d->lines[p - 1]))
             p--;
-        drop(d, intros[b], p);
+        drop(d, intro, p);
     }
 }
 

@@ -50,5 +50,7 @@ bool quote_subject_is_forward(const char *subject);
  * footer, corporate closing or disclaimer) is removed; end itself when
  * there is none. Only what is certainly a signature goes. */
 size_t quote_sig_trim(const struct line *lines, size_t end);
+/* "Sent from my iPhone" and the like: a client or device, nothing else. */
+bool quote_phone_line(struct line l);
 
 #endif

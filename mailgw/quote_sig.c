@@ -53,7 +53,7 @@ static bool names_device(struct line l)
     return false;
 }
 
-static bool phone_line(struct line l)
+bool quote_phone_line(struct line l)
 {
     /* Client names that are a signature on their own. */
     static const char *const whole[] = {
@@ -93,7 +93,7 @@ static size_t phone(const struct line *lines, size_t end)
     size_t k = end;
     while (k > 0 && qline_blank(lines[k - 1]))
         k--;
-    if (k > 0 && phone_line(lines[k - 1]))
+    if (k > 0 && quote_phone_line(lines[k - 1]))
         return k - 1;
     return end;
 }

@@ -182,9 +182,42 @@ static void rtrim(char *s)
         s[--n] = '\0';
 }
 
-/* Every tests/data/mail/replies/NAME.eml through the ingest's path
+/* tests/data/mail/replies/NAME.eml through the ingest's path
  * (mime_parse, then quote_strip_reply with the subject; the full text
- * when nothing is stripped) must give NAME.expected. */
+ * when nothing is stripped) must give NAME.expected. Prints why not. */
+static bool reply_fixture_ok(const char *name)
+{
+    char file[600];
+    size_t len, wlen;
+    snprintf(file, sizeof file, "replies/%s.eml", name);
+    char *raw = mail_read(file, 0, &len);
+    snprintf(file, sizeof file, "replies/%s.expected", name);
+    char *want = mail_read(file, 0, &wlen);
+    struct mime_limits lim = MIME_DEFAULT_LIMITS;
+    struct mime_msg m;
+    struct td_err err;
+    memset(&m, 0, sizeof m);
+    bool ok = false;
+    if (!mime_parse(raw, len, &lim, &m, &err)) {
+        print_message("FAIL %s: mime_parse: %s\n", name, err.msg);
+    } else {
+        char *stripped = quote_strip_reply(m.text, m.subject);
+        char *got = td_strdup(stripped ? stripped : m.text);
+        rtrim(got);
+        rtrim(want);
+        ok = strcmp(got, want) == 0;
+        if (!ok)
+            print_message("FAIL %s\n--- got:\n%s\n--- expected:\n%s\n---\n", name, got, want);
+        free(got);
+        free(stripped);
+        mime_msg_clear(&m);
+    }
+    free(raw);
+    free(want);
+    return ok;
+}
+
+/* Every fixture of tests/data/mail/replies/, in name order. */
 static void test_reply_fixtures(void **state)
 {
     (void)state;
@@ -205,40 +238,54 @@ static void test_reply_fixtures(void **state)
     qsort(names, n, sizeof *names, by_name);
     size_t passed = 0;
     for (size_t i = 0; i < n; i++) {
-        char file[600];
-        size_t len;
-        snprintf(file, sizeof file, "replies/%s.eml", names[i]);
-        char *raw = mail_read(file, 0, &len);
-        snprintf(file, sizeof file, "replies/%s.expected", names[i]);
-        size_t wlen;
-        char *want = mail_read(file, 0, &wlen);
-        struct mime_limits lim = MIME_DEFAULT_LIMITS;
-        struct mime_msg m;
-        struct td_err err;
-        memset(&m, 0, sizeof m);
-        if (!mime_parse(raw, len, &lim, &m, &err)) {
-            print_message("FAIL %s: mime_parse: %s\n", names[i], err.msg);
-        } else {
-            char *stripped = quote_strip_reply(m.text, m.subject);
-            char *got = td_strdup(stripped ? stripped : m.text);
-            rtrim(got);
-            rtrim(want);
-            if (strcmp(got, want) == 0)
-                passed++;
-            else
-                print_message("FAIL %s\n--- got:\n%s\n--- expected:\n%s\n---\n", names[i], got, want);
-            free(got);
-            free(stripped);
-            mime_msg_clear(&m);
-        }
-        free(raw);
-        free(want);
+        if (reply_fixture_ok(names[i]))
+            passed++;
         free(names[i]);
     }
     free(names);
     print_message("reply fixtures: %zu, passed: %zu\n", n, passed);
     assert_int_equal(passed, n);
     assert_true(n >= MIN_REPLY_FIXTURES);
+}
+
+/* Issue 15, "Quotes and noise" and the signature item: one test each. */
+static void test_i15_history_above_signature(void **state)
+{
+    (void)state;
+    assert_true(reply_fixture_ok("i15_history_above_signature"));
+}
+
+static void test_i15_history_above_list_footer(void **state)
+{
+    (void)state;
+    assert_true(reply_fixture_ok("i15_history_above_list_footer"));
+}
+
+static void test_i15_wrapped_attribution(void **state)
+{
+    (void)state;
+    assert_true(reply_fixture_ok("i15_wrapped_attribution_three_lines"));
+    assert_true(reply_fixture_ok("i15_wrapped_attribution_in_address"));
+}
+
+static void test_i15_interleaved(void **state)
+{
+    (void)state;
+    assert_true(reply_fixture_ok("i15_interleaved_not_whole"));
+}
+
+static void test_i15_list_footers(void **state)
+{
+    (void)state;
+    assert_true(reply_fixture_ok("i15_list_footer_mailman"));
+    assert_true(reply_fixture_ok("i15_list_footer_mailman3"));
+}
+
+static void test_i15_sent_from_my_desk(void **state)
+{
+    (void)state;
+    assert_true(reply_fixture_ok("i15_sent_from_my_desk"));
+    assert_true(reply_fixture_ok("phone_signature_samsung"));
 }
 
 int main(void)
@@ -252,6 +299,12 @@ int main(void)
         cmocka_unit_test(test_trailing_quote_block),
         cmocka_unit_test(test_flowed),
         cmocka_unit_test(test_reply_fixtures),
+        cmocka_unit_test(test_i15_history_above_signature),
+        cmocka_unit_test(test_i15_history_above_list_footer),
+        cmocka_unit_test(test_i15_wrapped_attribution),
+        cmocka_unit_test(test_i15_interleaved),
+        cmocka_unit_test(test_i15_list_footers),
+        cmocka_unit_test(test_i15_sent_from_my_desk),
     };
     return cmocka_run_group_tests_name("quote", tests, NULL, NULL);
 }
