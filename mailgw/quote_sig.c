@@ -53,6 +53,26 @@ static bool names_device(struct line l)
     return false;
 }
 
+/* After a comma: at most four words, the last one a kind of device. */
+static bool device_tail(const char *s, size_t n)
+{
+    static const char *const last[] = { "smartphone", "phone", "device", "tablet", "iphone", "ipad" };
+    while (n && (s[n - 1] == '.' || s[n - 1] == ' '))
+        n--;
+    size_t words = 0;
+    for (size_t i = 0; i < n; i++)
+        if (s[i] != ' ' && (i == 0 || s[i - 1] == ' '))
+            words++;
+    if (words == 0 || words > 4)
+        return false;
+    for (size_t i = 0; i < sizeof last / sizeof *last; i++) {
+        size_t k = strlen(last[i]);
+        if (n >= k && strncasecmp(s + n - k, last[i], k) == 0 && (n == k || s[n - k - 1] == ' '))
+            return true;
+    }
+    return false;
+}
+
 bool quote_phone_line(struct line l)
 {
     /* Client names that are a signature on their own. */
@@ -73,7 +93,13 @@ bool quote_phone_line(struct line l)
         "отправлено из ",      "发自我的",            "从我的",            "來自我的",
     };
     l = qline_trim(l);
-    if (l.n == 0 || l.n > MAX_PHONE_LINE || memchr(l.s, ',', l.n) || memchr(l.s, ';', l.n))
+    if (l.n == 0 || l.n > MAX_PHONE_LINE || memchr(l.s, ';', l.n))
+        return false;
+    /* A comma starts a sentence ("Sent from my desk, call me ..."),
+     * except in a carrier's "Sent from my Verizon, Samsung Galaxy
+     * smartphone": there what follows it is a device name. */
+    const char *comma = memrchr(l.s, ',', l.n);
+    if (comma != NULL && !device_tail(comma + 1, (size_t)(l.s + l.n - comma - 1)))
         return false;
     for (size_t i = 0; i < sizeof whole / sizeof *whole; i++) {
         size_t k = strlen(whole[i]);
@@ -237,7 +263,10 @@ static size_t closing(const struct line *lines, size_t end)
             if (qline_blank(lines[x]))
                 continue;
             struct line t = at(lines, x);
-            if (qline_quoted(lines[x]) || t.n > 100)
+            /* a question or a P.S. is a message, not a signature */
+            if (qline_quoted(lines[x]) || t.n > 100 || t.s[t.n - 1] == '?' ||
+                qmem_starts_with_ci(t.s, t.n, "p.s") || qmem_starts_with_ci(t.s, t.n, "ps:") ||
+                qmem_starts_with_ci(t.s, t.n, "ps "))
                 return end;
             body++;
             contact = contact || contact_detail(t);
