@@ -201,24 +201,29 @@ static void quote_blocks(struct doc *d, size_t end)
     }
 }
 
+/* The kept lines; where lines were removed, at most one blank line
+ * (and one if the removed part held one: a paragraph break stays). */
 static char *render(const struct doc *d)
 {
     struct buf out = BUF_INIT;
-    bool gap = false, prev_blank = true;
+    bool gap = false, gap_blank = false, prev_blank = true;
     for (size_t i = 0; i < d->n; i++) {
+        bool b = qline_blank(d->lines[i]);
         if (!d->keep[i]) {
             gap = true;
+            gap_blank = gap_blank || b;
             continue;
         }
-        bool b = qline_blank(d->lines[i]);
         if (b && (out.len == 0 || (prev_blank && gap)))
             continue;
+        if (out.len && !b && !prev_blank && gap_blank)
+            buf_putc(&out, '\n');
         if (out.len)
             buf_putc(&out, '\n');
         buf_append(&out, d->lines[i].s, d->lines[i].n);
         prev_blank = b;
         if (!b)
-            gap = false;
+            gap = gap_blank = false;
     }
     /* no trailing blank lines or CR */
     while (out.len && (out.data[out.len - 1] == '\n' || out.data[out.len - 1] == '\r' ||

@@ -227,7 +227,8 @@ bool quote_forward_marker(struct line l)
         "doorgestuurd bericht",       "mensagem encaminhada",
         "vidarebefordrat meddelande", "wiadomość przekazana",
         "пересылаемое сообщение",     "転送されたメッセージ",
-        "转发的邮件",                 "forwarded by ",
+        "转发的邮件",                 "転送メッセージ",
+        "forwarded by ",
         "original message follows",
     };
     l = qline_trim(l);
@@ -243,7 +244,7 @@ bool quote_forward_marker(struct line l)
 bool quote_subject_is_forward(const char *subject)
 {
     static const char *const prefixes[] = { "fwd", "fw",    "wg", "tr", "rv", "i", "doorst",
-                                            "vs",  "vb",    "pd", "enc", "pf", "пересл",
+                                            "vs",  "vb",    "pd", "enc", "pf", "пересл", "Пересл",
                                             "转发", "轉寄", "転送", NULL };
     if (subject == NULL)
         return false;
