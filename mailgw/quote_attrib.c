@@ -43,6 +43,9 @@ static bool attribution(const char *s, size_t n)
         m = n - 1;
     else if (qmem_ends_with_ci(s, n, FULLWIDTH_COLON))
         m = n - 3;
+    else if (n > 8 && strncmp(s, "---", 3) == 0 && qmem_ends_with_ci(s, n, "---"))
+        for (m = n; m > 0 && s[m - 1] == '-';) /* Zoho: "---- On ... wrote ----" */
+            m--;
     else
         return false;
     while (m > 0 && s[m - 1] == ' ')
@@ -178,19 +181,21 @@ static const char *const subject_labels[] = { "Subject", "Betreff", "Objet", "As
                                               "Assunto", "Aihe", "Konu", "件名", "主题", "主旨",
                                               "Předmět", NULL };
 
-/* A From line, then within six lines a Sent/Date line and a Subject. */
+/* A From (or Sent/Date) line, then within six lines the other one and
+ * a Subject line. */
 static bool header_block(const struct line *lines, size_t n, size_t i)
 {
-    if (!label(lines[i], from_labels))
+    /* GMX and Web.de put "Gesendet:" above "Von:" */
+    bool from = label(lines[i], from_labels), sent = !from && label(lines[i], sent_labels);
+    if (!from && !sent)
         return false;
-    bool sent = false, subject = false;
+    bool subject = false;
     for (size_t k = i + 1; k < n && k <= i + 6; k++) {
-        if (label(lines[k], sent_labels))
-            sent = true;
-        if (label(lines[k], subject_labels))
-            subject = true;
+        from = from || label(lines[k], from_labels);
+        sent = sent || label(lines[k], sent_labels);
+        subject = subject || label(lines[k], subject_labels);
     }
-    return sent && subject;
+    return from && sent && subject;
 }
 
 static bool underscores(struct line l)

@@ -79,7 +79,8 @@ bool quote_phone_line(struct line l)
     static const char *const whole[] = {
         "sent from outlook",    "get outlook for ios",     "get outlook for android",
         "sent from mail for windows", "sent from yahoo mail", "sent with protonmail",
-        "sent from protonmail", "sent from gmail mobile",  "sent from the all new aol app",
+        "sent from protonmail", "sent with proton mail", "sent from proton mail",
+        "sent from gmail mobile",  "sent from the all new aol app",
         "sent from outlook for ios", "sent from outlook for android", "sent from my ipad",
     };
     /* "<prefix> <device>": the line must also name a device. */
