@@ -170,8 +170,8 @@ static bool next_block(const struct doc *d, size_t *i, size_t end, size_t *s, si
 }
 
 /* Pass 2b: the quote blocks between answers in [0, end). One block with
- * no text of the sender's above it is a bottom-posted history: it
- * goes. Otherwise each block is the question of the answer below it:
+ * no text of the sender's above it, or under an attribution, is a
+ * bottom-posted history: it goes. Otherwise each block is the question of the answer below it:
  * its last paragraph (at most MAX_KEPT_QUOTE lines) stays. */
 static void quote_blocks(struct doc *d, size_t end)
 {
@@ -188,7 +188,9 @@ static void quote_blocks(struct doc *d, size_t end)
             lead = true;
     for (i = 0; next_block(d, &i, end, &s, &e);) {
         size_t intro = intro_above(d, s);
-        if (nb == 1 && !lead) {
+        /* "Hi Peter," above "On ... wrote:" and the whole quote is still
+         * a bottom-posted history, not a question. */
+        if (nb == 1 && (!lead || intro < s)) {
             drop(d, intro, e);
             continue;
         }
