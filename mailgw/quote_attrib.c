@@ -124,8 +124,12 @@ size_t quote_attribution_at(const struct line *lines, size_t n, size_t i)
     return 0;
 }
 
+static bool lotus_marker(struct line l);
+
 bool quote_original_message(struct line l)
 {
+    if (lotus_marker(l))
+        return true;
     static const char *const words[] = {
         "original message",     "ursprüngliche nachricht", "message d'origine",
         "mensaje original",     "messaggio originale",     "oorspronkelijk bericht",
@@ -140,6 +144,28 @@ bool quote_original_message(struct line l)
     for (size_t i = 0; i < sizeof words / sizeof *words; i++)
         if (qmem_contains_ci(l.s, l.n, words[i]))
             return true;
+    return false;
+}
+
+/* Lotus Notes 8.5+ flattens its graphic attribution to
+ * "Name ---03.06.2024 10:00:00---Hello Peter, ...": a date between two
+ * "---", after some text. */
+static bool lotus_marker(struct line l)
+{
+    l = qline_trim(l);
+    if (l.n > 2000)
+        return false;
+    for (size_t i = 1; i + 3 < l.n; i++) {
+        if (memcmp(l.s + i, "---", 3) != 0 || l.s[i - 1] != ' ')
+            continue;
+        size_t j = i + 3, digits = 0;
+        while (j < l.n && j < i + 40 && strchr("0123456789./-: APMapm", l.s[j]) && l.s[j] != '-') {
+            digits += l.s[j] >= '0' && l.s[j] <= '9';
+            j++;
+        }
+        if (digits >= 6 && j + 3 <= l.n && memcmp(l.s + j, "---", 3) == 0)
+            return true;
+    }
     return false;
 }
 

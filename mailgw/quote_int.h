@@ -33,7 +33,8 @@ bool qmem_has_digit(const char *s, size_t n);
  * "On <date>, <name> wrote:" in one of the known languages, possibly
  * wrapped by the client; 0 if none. */
 size_t quote_attribution_at(const struct line *lines, size_t n, size_t i);
-/* "-----Original Message-----" and its translations. */
+/* "-----Original Message-----" and its translations; Lotus Notes'
+ * flattened "Name ---<date>---" attribution. */
 bool quote_original_message(struct line l);
 /* A mail client's header block of the previous message ("From:",
  * then "Sent:"/"Date:" and "Subject:" within a few lines), optionally
