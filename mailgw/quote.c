@@ -51,7 +51,7 @@ static void split(const char *text, struct doc *d)
 static bool own_text(const struct doc *d, size_t from, size_t to)
 {
     for (size_t i = from; i < to; i++)
-        if (d->keep[i] && !qline_blank(d->lines[i]) && !qline_quoted(d->lines[i]) &&
+        if (d->keep[i] && !quote_line_blank(d->lines[i]) && !quote_line_quoted(d->lines[i]) &&
             !quote_phone_line(d->lines[i]))
             return true;
     return false;
@@ -59,7 +59,7 @@ static bool own_text(const struct doc *d, size_t from, size_t to)
 
 static size_t next_nonblank(const struct doc *d, size_t i)
 {
-    while (i < d->n && qline_blank(d->lines[i]))
+    while (i < d->n && quote_line_blank(d->lines[i]))
         i++;
     return i;
 }
@@ -72,7 +72,7 @@ static size_t find_history(const struct doc *d, bool fwd_subject, size_t *fwd)
     *fwd = d->n;
     for (size_t i = 0; i < d->n; i++) {
         struct line l = d->lines[i];
-        if (qline_blank(l) || qline_quoted(l))
+        if (quote_line_blank(l) || quote_line_quoted(l))
             continue;
         if (quote_forward_marker(l)) {
             *fwd = i;
@@ -88,7 +88,7 @@ static size_t find_history(const struct doc *d, bool fwd_subject, size_t *fwd)
         if (k > 0) {
             size_t next = next_nonblank(d, i + k);
             /* Unquoted history under an attribution (Lotus, Yahoo). */
-            if (content && next < d->n && !qline_quoted(d->lines[next]))
+            if (content && next < d->n && !quote_line_quoted(d->lines[next]))
                 return i;
             i += k - 1;
             continue;
@@ -103,7 +103,7 @@ static size_t find_history(const struct doc *d, bool fwd_subject, size_t *fwd)
 static size_t intro_above(const struct doc *d, size_t i)
 {
     size_t a = i;
-    while (a > 0 && qline_blank(d->lines[a - 1]))
+    while (a > 0 && quote_line_blank(d->lines[a - 1]))
         a--;
     for (size_t k = 3; k >= 1; k--)
         if (k <= a && quote_attribution_at(d->lines, d->n, a - k) == k)
@@ -127,7 +127,7 @@ static size_t peel_tail(struct doc *d, size_t end)
     while (first_own < end && !own_text(d, first_own, first_own + 1))
         first_own++;
     for (;;) {
-        while (end > 0 && qline_blank(d->lines[end - 1]))
+        while (end > 0 && quote_line_blank(d->lines[end - 1]))
             end--;
         size_t cut = quote_sig_trim(d->lines, end);
         if (cut < end && first_own < cut) {
@@ -135,7 +135,7 @@ static size_t peel_tail(struct doc *d, size_t end)
             continue;
         }
         size_t k = end;
-        while (k > 0 && (qline_quoted(d->lines[k - 1]) || qline_blank(d->lines[k - 1])))
+        while (k > 0 && (quote_line_quoted(d->lines[k - 1]) || quote_line_blank(d->lines[k - 1])))
             k--;
         if (k < end) {
             k = intro_above(d, next_nonblank(d, k));
@@ -152,7 +152,7 @@ static size_t peel_tail(struct doc *d, size_t end)
  * the blank lines between them. False when there is none. */
 static bool next_block(const struct doc *d, size_t *i, size_t end, size_t *s, size_t *e)
 {
-    while (*i < end && !qline_quoted(d->lines[*i]))
+    while (*i < end && !quote_line_quoted(d->lines[*i]))
         (*i)++;
     if (*i >= end)
         return false;
@@ -160,7 +160,7 @@ static bool next_block(const struct doc *d, size_t *i, size_t end, size_t *s, si
     *e = *i + 1;
     for (;;) {
         size_t x = *e < end ? next_nonblank(d, *e) : end;
-        if (x < end && qline_quoted(d->lines[x]))
+        if (x < end && quote_line_quoted(d->lines[x]))
             *e = x + 1;
         else
             break;
@@ -171,8 +171,10 @@ static bool next_block(const struct doc *d, size_t *i, size_t end, size_t *s, si
 
 /* Pass 2b: the quote blocks between answers in [0, end). One block with
  * no text of the sender's above it, or under an attribution, is a
- * bottom-posted history: it goes. Otherwise each block is the question of the answer below it:
- * its last paragraph (at most MAX_KEPT_QUOTE lines) stays. */
+ * bottom-posted history: it goes. Otherwise each block is the question
+ * of the answer below it: its last paragraph (at most MAX_KEPT_QUOTE
+ * lines, so a question hard-wrapped by mutt or Outlook stays whole)
+ * stays, the rest of the block and its attribution go. */
 static void quote_blocks(struct doc *d, size_t end)
 {
     size_t s, e, i = 0, nb = 0, first_intro = end;
@@ -184,7 +186,7 @@ static void quote_blocks(struct doc *d, size_t end)
         return;
     bool lead = false;
     for (size_t k = 0; k < first_intro; k++)
-        if (!qline_blank(d->lines[k]) && !qline_quoted(d->lines[k]))
+        if (!quote_line_blank(d->lines[k]) && !quote_line_quoted(d->lines[k]))
             lead = true;
     for (i = 0; next_block(d, &i, end, &s, &e);) {
         size_t intro = intro_above(d, s);
@@ -196,8 +198,8 @@ static void quote_blocks(struct doc *d, size_t end)
         }
         /* the last paragraph: non-empty quoted lines ending the block */
         size_t p = e;
-        while (p > s && e - p < MAX_KEPT_QUOTE && !qline_quoted_empty(d->lines[p - 1]) &&
-               qline_quoted(d->lines[p - 1]))
+        while (p > s && e - p < MAX_KEPT_QUOTE && !quote_line_quoted_empty(d->lines[p - 1]) &&
+               quote_line_quoted(d->lines[p - 1]))
             p--;
         drop(d, intro, p);
     }
@@ -210,7 +212,7 @@ static char *render(const struct doc *d)
     struct buf out = BUF_INIT;
     bool gap = false, gap_blank = false, prev_blank = true;
     for (size_t i = 0; i < d->n; i++) {
-        bool b = qline_blank(d->lines[i]);
+        bool b = quote_line_blank(d->lines[i]);
         if (!d->keep[i]) {
             gap = true;
             gap_blank = gap_blank || b;
@@ -248,7 +250,7 @@ char *quote_strip_reply(const char *text, const char *subject)
     quote_blocks(&d, end);
     bool changed = false;
     for (size_t i = 0; i < d.n; i++)
-        if (!d.keep[i] && !qline_blank(d.lines[i]))
+        if (!d.keep[i] && !quote_line_blank(d.lines[i]))
             changed = true;
     char *r = NULL;
     if (changed && own_text(&d, 0, d.n))

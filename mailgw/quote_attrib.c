@@ -41,16 +41,16 @@ static bool attribution(const char *s, size_t n)
     size_t m; /* length without the final colon */
     if (s[n - 1] == ':')
         m = n - 1;
-    else if (qmem_ends_with_ci(s, n, FULLWIDTH_COLON))
+    else if (quote_mem_ends_with_ci(s, n, FULLWIDTH_COLON))
         m = n - 3;
-    else if (n > 8 && strncmp(s, "---", 3) == 0 && qmem_ends_with_ci(s, n, "---"))
+    else if (n > 8 && strncmp(s, "---", 3) == 0 && quote_mem_ends_with_ci(s, n, "---"))
         for (m = n; m > 0 && s[m - 1] == '-';) /* Zoho: "---- On ... wrote ----" */
             m--;
     else
         return false;
     while (m > 0 && s[m - 1] == ' ')
         m--;
-    bool digit = qmem_has_digit(s, n);
+    bool digit = quote_mem_has_digit(s, n);
     bool at = memchr(s, '@', n) != NULL;
     for (size_t i = 0; i < sizeof wrote_words / sizeof *wrote_words; i++) {
         const char *w = wrote_words[i];
@@ -59,11 +59,11 @@ static bool attribution(const char *s, size_t n)
         size_t mm = m;
         if (mm >= 3 && strncmp(s + mm - 3, "(a)", 3) == 0)
             mm -= 3;
-        if (qmem_ends_with_ci(s, mm, w) &&
+        if (quote_mem_ends_with_ci(s, mm, w) &&
             (mm == k || s[mm - k - 1] == ' ' || s[mm - k - 1] == ',' || (unsigned char)w[0] >= 0x80))
             return digit || at || n < 80;
         /* "Am 03.06.24 um 10:00 schrieb Bob:" */
-        if (qmem_contains_ci(s, n, w) && digit)
+        if (quote_mem_contains_ci(s, n, w) && digit)
             return true;
     }
     /* Gmail in some languages: "<date> Name <addr>:"; mutt's
@@ -81,8 +81,8 @@ static bool attribution_range(const struct line *lines, size_t n, size_t i, size
     struct buf j = BUF_INIT;
     bool ok = true;
     for (size_t x = i; x < i + k && ok; x++) {
-        struct line t = qline_trim(lines[x]);
-        if (t.n == 0 || qline_quoted(lines[x]) || j.len + t.n > MAX_ATTRIBUTION)
+        struct line t = quote_line_trim(lines[x]);
+        if (t.n == 0 || quote_line_quoted(lines[x]) || j.len + t.n > MAX_ATTRIBUTION)
             ok = false;
         else if (x + 1 < i + k && sentence_end(t))
             ok = false; /* a finished sentence does not wrap on */
@@ -101,7 +101,7 @@ static bool attribution_range(const struct line *lines, size_t n, size_t i, size
 static bool evidence(const struct line *lines, size_t i, size_t k)
 {
     for (size_t x = i; x < i + k; x++)
-        if (qmem_has_digit(lines[x].s, lines[x].n) || memchr(lines[x].s, '@', lines[x].n))
+        if (quote_mem_has_digit(lines[x].s, lines[x].n) || memchr(lines[x].s, '@', lines[x].n))
             return true;
     return false;
 }
@@ -138,11 +138,11 @@ bool quote_original_message(struct line l)
         "opprinnelig melding",  "原始邮件",                "元のメッセージ",
         "original-nachricht",
     };
-    l = qline_trim(l);
+    l = quote_line_trim(l);
     if (l.n < 6 || l.n > 120 || strncmp(l.s, "--", 2) != 0)
         return false;
     for (size_t i = 0; i < sizeof words / sizeof *words; i++)
-        if (qmem_contains_ci(l.s, l.n, words[i]))
+        if (quote_mem_contains_ci(l.s, l.n, words[i]))
             return true;
     return false;
 }
@@ -152,7 +152,7 @@ bool quote_original_message(struct line l)
  * "---", after some text. */
 static bool lotus_marker(struct line l)
 {
-    l = qline_trim(l);
+    l = quote_line_trim(l);
     if (l.n > 2000)
         return false;
     for (size_t i = 1; i + 3 < l.n; i++) {
@@ -173,7 +173,7 @@ static bool lotus_marker(struct line l)
  * full-width, after optional blanks, no-break spaces or '*')? */
 static bool label(struct line l, const char *const *labels)
 {
-    l = qline_trim(l);
+    l = quote_line_trim(l);
     for (size_t i = 0; labels[i]; i++) {
         size_t k = strlen(labels[i]);
         if (l.n <= k || strncasecmp(l.s, labels[i], k) != 0)
@@ -226,7 +226,7 @@ static bool header_block(const struct line *lines, size_t n, size_t i)
 
 static bool underscores(struct line l)
 {
-    l = qline_trim(l);
+    l = quote_line_trim(l);
     if (l.n < 10)
         return false;
     for (size_t i = 0; i < l.n; i++)
@@ -237,11 +237,11 @@ static bool underscores(struct line l)
 
 bool quote_header_block_at(const struct line *lines, size_t n, size_t i)
 {
-    if (qline_quoted(lines[i]))
+    if (quote_line_quoted(lines[i]))
         return false;
     if (underscores(lines[i])) {
         size_t k = i + 1;
-        while (k < n && qline_blank(lines[k]))
+        while (k < n && quote_line_blank(lines[k]))
             k++;
         return k < n && header_block(lines, n, k);
     }
@@ -262,13 +262,13 @@ bool quote_forward_marker(struct line l)
         "forwarded by ",
         "original message follows",
     };
-    l = qline_trim(l);
+    l = quote_line_trim(l);
     if (l.n > 120)
         return false;
     for (size_t i = 0; i < sizeof words / sizeof *words; i++)
-        if (qmem_contains_ci(l.s, l.n, words[i]))
+        if (quote_mem_contains_ci(l.s, l.n, words[i]))
             return l.s[0] == '-' || l.s[l.n - 1] == ':' || l.s[l.n - 1] == '-' ||
-                   qmem_ends_with_ci(l.s, l.n, FULLWIDTH_COLON);
+                   quote_mem_ends_with_ci(l.s, l.n, FULLWIDTH_COLON);
     return false;
 }
 

@@ -16,17 +16,17 @@ struct line {
 };
 
 /* ---- quote_text.c: small line predicates ---------------------------- */
-bool qline_blank(struct line l);
+bool quote_line_blank(struct line l);
 /* Starts with '>' after optional spaces. */
-bool qline_quoted(struct line l);
+bool quote_line_quoted(struct line l);
 /* ">" with nothing else but blanks and more '>'. */
-bool qline_quoted_empty(struct line l);
+bool quote_line_quoted_empty(struct line l);
 /* White space, CR and Gmail's "*bold*" markers removed at both ends. */
-struct line qline_trim(struct line l);
-bool qmem_ends_with_ci(const char *s, size_t n, const char *suffix);
-bool qmem_contains_ci(const char *s, size_t n, const char *word);
-bool qmem_starts_with_ci(const char *s, size_t n, const char *prefix);
-bool qmem_has_digit(const char *s, size_t n);
+struct line quote_line_trim(struct line l);
+bool quote_mem_ends_with_ci(const char *s, size_t n, const char *suffix);
+bool quote_mem_contains_ci(const char *s, size_t n, const char *word);
+bool quote_mem_starts_with_ci(const char *s, size_t n, const char *prefix);
+bool quote_mem_has_digit(const char *s, size_t n);
 
 /* ---- quote_attrib.c: where quoted history starts -------------------- */
 /* Number of lines (1 to 3) from i that form an attribution line such as

@@ -18,7 +18,7 @@
 
 static struct line at(const struct line *lines, size_t i)
 {
-    return qline_trim(lines[i]);
+    return quote_line_trim(lines[i]);
 }
 
 /* ---- "-- " --------------------------------------------------------- */
@@ -48,7 +48,7 @@ static bool names_device(struct line l)
         "手機",    "smartphone", "watch",
     };
     for (size_t i = 0; i < sizeof devices / sizeof *devices; i++)
-        if (qmem_contains_ci(l.s, l.n, devices[i]))
+        if (quote_mem_contains_ci(l.s, l.n, devices[i]))
             return true;
     return false;
 }
@@ -93,7 +93,7 @@ bool quote_phone_line(struct line l)
         "skickat från ",       "wysłane z mojego ",   "wysłane z ",        "отправлено с ",
         "отправлено из ",      "发自我的",            "从我的",            "來自我的",
     };
-    l = qline_trim(l);
+    l = quote_line_trim(l);
     if (l.n == 0 || l.n > MAX_PHONE_LINE || memchr(l.s, ';', l.n))
         return false;
     /* A comma starts a sentence ("Sent from my desk, call me ..."),
@@ -104,21 +104,21 @@ bool quote_phone_line(struct line l)
         return false;
     for (size_t i = 0; i < sizeof whole / sizeof *whole; i++) {
         size_t k = strlen(whole[i]);
-        if (qmem_starts_with_ci(l.s, l.n, whole[i]) &&
+        if (quote_mem_starts_with_ci(l.s, l.n, whole[i]) &&
             (l.n == k || l.s[k] == '<' || l.s[k] == ' ' || l.s[k] == '.'))
             return true;
     }
     for (size_t i = 0; i < sizeof prefixes / sizeof *prefixes; i++)
-        if (qmem_starts_with_ci(l.s, l.n, prefixes[i]))
+        if (quote_mem_starts_with_ci(l.s, l.n, prefixes[i]))
             return names_device(l);
     /* Japanese "iPhoneから送信" */
-    return qmem_ends_with_ci(l.s, l.n, "から送信") && names_device(l);
+    return quote_mem_ends_with_ci(l.s, l.n, "から送信") && names_device(l);
 }
 
 static size_t phone(const struct line *lines, size_t end)
 {
     size_t k = end;
-    while (k > 0 && qline_blank(lines[k - 1]))
+    while (k > 0 && quote_line_blank(lines[k - 1]))
         k--;
     if (k > 0 && quote_phone_line(lines[k - 1]))
         return k - 1;
@@ -146,13 +146,13 @@ static bool footer_start(const struct line *lines, size_t i, size_t end)
     };
     struct line l = at(lines, i);
     for (size_t k = 0; k < sizeof starts / sizeof *starts; k++)
-        if (qmem_starts_with_ci(l.s, l.n, starts[k]))
+        if (quote_mem_starts_with_ci(l.s, l.n, starts[k]))
             return true;
     /* Mailman 2: a line of underscores, the list name, its listinfo URL */
     if (l.n >= 10 && strspn(l.s, "_") == l.n)
         for (size_t k = i + 1; k < end && k <= i + 4; k++) {
             struct line u = at(lines, k);
-            if (qmem_contains_ci(u.s, u.n, "mailing list") || qmem_contains_ci(u.s, u.n, "listinfo"))
+            if (quote_mem_contains_ci(u.s, u.n, "mailing list") || quote_mem_contains_ci(u.s, u.n, "listinfo"))
                 return true;
         }
     return false;
@@ -162,12 +162,12 @@ static size_t footer(const struct line *lines, size_t end)
 {
     size_t cut = end;
     for (size_t k = end; k-- > 0 && end - k <= MAX_FOOTER_LINES;)
-        if (!qline_quoted(lines[k]) && footer_start(lines, k, end))
+        if (!quote_line_quoted(lines[k]) && footer_start(lines, k, end))
             cut = k;
     /* Google Groups puts "-- " above its footer. */
     if (cut < end) {
         size_t k = cut;
-        while (k > 0 && qline_blank(lines[k - 1]))
+        while (k > 0 && quote_line_blank(lines[k - 1]))
             k--;
         if (k > 0) {
             struct line d = lines[k - 1];
@@ -200,9 +200,9 @@ static bool disclaimer_start(struct line l)
         "dit bericht is vertrouwelijk",    "esta mensagem e seus anexos",
         "detta e-postmeddelande",          "ta wiadomość jest poufna",
     };
-    l = qline_trim(l);
+    l = quote_line_trim(l);
     for (size_t k = 0; k < sizeof starts / sizeof *starts; k++)
-        if (qmem_starts_with_ci(l.s, l.n, starts[k]))
+        if (quote_mem_starts_with_ci(l.s, l.n, starts[k]))
             return true;
     return false;
 }
@@ -211,7 +211,7 @@ static size_t disclaimer(const struct line *lines, size_t end)
 {
     size_t cut = end;
     for (size_t k = end; k-- > 0 && end - k <= MAX_FOOTER_LINES;)
-        if (!qline_quoted(lines[k]) && disclaimer_start(lines[k]))
+        if (!quote_line_quoted(lines[k]) && disclaimer_start(lines[k]))
             cut = k;
     return cut;
 }
@@ -233,7 +233,7 @@ static bool closing_line(struct line l)
         "敬具",
         "よろしくお願いいたします", "よろしくお願いします", "此致敬礼", "此致", "谢谢",
     };
-    l = qline_trim(l);
+    l = quote_line_trim(l);
     while (l.n && (l.s[l.n - 1] == ',' || l.s[l.n - 1] == '!' || l.s[l.n - 1] == '.'))
         l.n--;
     for (size_t k = 0; k < sizeof closings / sizeof *closings; k++)
@@ -249,8 +249,8 @@ static bool contact_detail(struct line l)
     for (size_t i = 0; i < l.n; i++)
         if (l.s[i] >= '0' && l.s[i] <= '9')
             digits++;
-    return digits >= 6 || memchr(l.s, '@', l.n) || qmem_contains_ci(l.s, l.n, "www.") ||
-           qmem_contains_ci(l.s, l.n, "http") || qmem_contains_ci(l.s, l.n, " | ");
+    return digits >= 6 || memchr(l.s, '@', l.n) || quote_mem_contains_ci(l.s, l.n, "www.") ||
+           quote_mem_contains_ci(l.s, l.n, "http") || quote_mem_contains_ci(l.s, l.n, " | ");
 }
 
 static size_t closing(const struct line *lines, size_t end)
@@ -261,13 +261,13 @@ static size_t closing(const struct line *lines, size_t end)
         size_t body = 0;
         bool contact = false;
         for (size_t x = k + 1; x < end; x++) {
-            if (qline_blank(lines[x]))
+            if (quote_line_blank(lines[x]))
                 continue;
             struct line t = at(lines, x);
             /* a question or a P.S. is a message, not a signature */
-            if (qline_quoted(lines[x]) || t.n > 100 || t.s[t.n - 1] == '?' ||
-                qmem_starts_with_ci(t.s, t.n, "p.s") || qmem_starts_with_ci(t.s, t.n, "ps:") ||
-                qmem_starts_with_ci(t.s, t.n, "ps "))
+            if (quote_line_quoted(lines[x]) || t.n > 100 || t.s[t.n - 1] == '?' ||
+                quote_mem_starts_with_ci(t.s, t.n, "p.s") || quote_mem_starts_with_ci(t.s, t.n, "ps:") ||
+                quote_mem_starts_with_ci(t.s, t.n, "ps "))
                 return end;
             body++;
             contact = contact || contact_detail(t);

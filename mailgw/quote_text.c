@@ -6,7 +6,7 @@
 #include <string.h>
 #include <strings.h>
 
-bool qline_blank(struct line l)
+bool quote_line_blank(struct line l)
 {
     for (size_t i = 0; i < l.n; i++)
         if (l.s[i] != ' ' && l.s[i] != '\t' && l.s[i] != '\r')
@@ -14,7 +14,7 @@ bool qline_blank(struct line l)
     return true;
 }
 
-bool qline_quoted(struct line l)
+bool quote_line_quoted(struct line l)
 {
     size_t i = 0;
     while (i < l.n && l.s[i] == ' ')
@@ -22,9 +22,9 @@ bool qline_quoted(struct line l)
     return i < l.n && l.s[i] == '>';
 }
 
-bool qline_quoted_empty(struct line l)
+bool quote_line_quoted_empty(struct line l)
 {
-    if (!qline_quoted(l))
+    if (!quote_line_quoted(l))
         return false;
     for (size_t i = 0; i < l.n; i++)
         if (l.s[i] != '>' && l.s[i] != ' ' && l.s[i] != '\t' && l.s[i] != '\r')
@@ -37,7 +37,7 @@ static bool nbsp_at(struct line l, size_t i)
     return i + 1 < l.n && (unsigned char)l.s[i] == 0xC2 && (unsigned char)l.s[i + 1] == 0xA0;
 }
 
-struct line qline_trim(struct line l)
+struct line quote_line_trim(struct line l)
 {
     for (;;) {
         if (l.n && (l.s[0] == ' ' || l.s[0] == '\t' || l.s[0] == '*')) {
@@ -62,19 +62,19 @@ struct line qline_trim(struct line l)
     return l;
 }
 
-bool qmem_ends_with_ci(const char *s, size_t n, const char *suffix)
+bool quote_mem_ends_with_ci(const char *s, size_t n, const char *suffix)
 {
     size_t k = strlen(suffix);
     return n >= k && strncasecmp(s + n - k, suffix, k) == 0;
 }
 
-bool qmem_starts_with_ci(const char *s, size_t n, const char *prefix)
+bool quote_mem_starts_with_ci(const char *s, size_t n, const char *prefix)
 {
     size_t k = strlen(prefix);
     return n >= k && strncasecmp(s, prefix, k) == 0;
 }
 
-bool qmem_contains_ci(const char *s, size_t n, const char *word)
+bool quote_mem_contains_ci(const char *s, size_t n, const char *word)
 {
     size_t k = strlen(word);
     for (size_t i = 0; i + k <= n; i++)
@@ -83,7 +83,7 @@ bool qmem_contains_ci(const char *s, size_t n, const char *word)
     return false;
 }
 
-bool qmem_has_digit(const char *s, size_t n)
+bool quote_mem_has_digit(const char *s, size_t n)
 {
     for (size_t i = 0; i < n; i++)
         if (s[i] >= '0' && s[i] <= '9')
