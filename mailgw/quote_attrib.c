@@ -22,7 +22,8 @@ static const char *const wrote_words[] = {
     "wrote",     "writes",    "schrieb",  "a écrit",    "escribió", "ha scritto",
     "schreef",   "escreveu",  "skrev",    "kirjoitti",  "napisał",  "napisal",
     "pisze",     "написал",   "пишет",    "napsal",     "írta",     "yazdı",
-    "έγραψε",    "写道",      "寫道",     "書きました", "wrote on",
+    "έγραψε",    "写道",      "寫道",     "書きました", "のメール",
+    "작성",      "skrev følgende", "wrote on",
 };
 
 static bool sentence_end(struct line t)
