@@ -87,8 +87,10 @@ static size_t find_history(const struct doc *d, bool fwd_subject, size_t *fwd)
         size_t k = quote_attribution_at(d->lines, d->n, i);
         if (k > 0) {
             size_t next = next_nonblank(d, i + k);
-            /* Unquoted history under an attribution (Lotus, Yahoo). */
-            if (content && next < d->n && !quote_line_quoted(d->lines[next]))
+            /* Unquoted history under an attribution (Lotus, Yahoo); "As
+             * I wrote:" in the sender's own text is not one. */
+            if (content && next < d->n && !quote_line_quoted(d->lines[next]) &&
+                quote_attribution_dated(d->lines, i, k))
                 return i;
             i += k - 1;
             continue;

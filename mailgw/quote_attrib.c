@@ -34,6 +34,20 @@ static bool sentence_end(struct line t)
     return c == '.' || c == '!' || c == '?' || c == ':';
 }
 
+/* An address, or a time or date ("10:00", "10.00", "03.06."): what a
+ * client's attribution has and a sentence like "I wrote 2 tickets
+ * about this:" has not. */
+static bool dated(const char *s, size_t n)
+{
+    if (memchr(s, '@', n))
+        return true;
+    for (size_t i = 0; i + 3 < n; i++)
+        if (s[i] >= '0' && s[i] <= '9' && (s[i + 1] == ':' || s[i + 1] == '.') &&
+            s[i + 2] >= '0' && s[i + 2] <= '9' && s[i + 3] >= '0' && s[i + 3] <= '9')
+            return true;
+    return false;
+}
+
 /* Is s[0..n) (trimmed, joined) an attribution line? */
 static bool attribution(const char *s, size_t n)
 {
@@ -64,7 +78,7 @@ static bool attribution(const char *s, size_t n)
             (mm == k || s[mm - k - 1] == ' ' || s[mm - k - 1] == ',' || (unsigned char)w[0] >= 0x80))
             return digit || at || n < 80;
         /* "Am 03.06.24 um 10:00 schrieb Bob:" */
-        if (quote_mem_contains_ci(s, n, w) && digit)
+        if (quote_mem_contains_ci(s, n, w) && dated(s, n))
             return true;
     }
     /* Gmail in some languages: "<date> Name <addr>:"; mutt's
@@ -103,6 +117,14 @@ static bool evidence(const struct line *lines, size_t i, size_t k)
 {
     for (size_t x = i; x < i + k; x++)
         if (quote_mem_has_digit(lines[x].s, lines[x].n) || memchr(lines[x].s, '@', lines[x].n))
+            return true;
+    return false;
+}
+
+bool quote_attribution_dated(const struct line *lines, size_t i, size_t k)
+{
+    for (size_t x = i; x < i + k; x++)
+        if (dated(lines[x].s, lines[x].n))
             return true;
     return false;
 }

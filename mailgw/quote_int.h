@@ -33,6 +33,9 @@ bool quote_mem_has_digit(const char *s, size_t n);
  * "On <date>, <name> wrote:" in one of the known languages, possibly
  * wrapped by the client; 0 if none. */
 size_t quote_attribution_at(const struct line *lines, size_t n, size_t i);
+/* Lines i..i+k-1 hold an address or a time: strong enough to cut the
+ * unquoted text under them as history. */
+bool quote_attribution_dated(const struct line *lines, size_t i, size_t k);
 /* "-----Original Message-----" and its translations; Lotus Notes'
  * flattened "Name ---<date>---" attribution. */
 bool quote_original_message(struct line l);

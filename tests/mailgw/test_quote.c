@@ -109,6 +109,8 @@ static void test_never_cut(void **state)
            NULL);
     /* "wrote:" in a sentence without any date or address */
     expect("As my colleague wrote:\nthe server is down.\n", NULL);
+    expect("Hello,\n\nas I wrote:\nthe server is down.\n", NULL);
+    expect("Hello,\n\nI wrote 2 tickets about this already:\n- #1201\n- #1202\n\nPlease merge them.\n", NULL);
     /* a From: line that is not an Outlook header block */
     expect("From: the warehouse team\nWe need more paper.\n", NULL);
     /* nothing but a quote: keep everything */
