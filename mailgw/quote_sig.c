@@ -253,6 +253,20 @@ static bool contact_detail(struct line l)
            quote_mem_contains_ci(l.s, l.n, "http") || quote_mem_contains_ci(l.s, l.n, " | ");
 }
 
+/* Five words or more ending in '.' or '!', not a "Dept | Company" line:
+ * "My order number is 12345678." */
+static bool sentence(struct line t)
+{
+    char c = t.s[t.n - 1];
+    if ((c != '.' && c != '!') || memchr(t.s, '|', t.n))
+        return false;
+    size_t words = 0;
+    for (size_t i = 0; i < t.n; i++)
+        if (t.s[i] != ' ' && (i == 0 || t.s[i - 1] == ' '))
+            words++;
+    return words >= 5;
+}
+
 static size_t closing(const struct line *lines, size_t end)
 {
     for (size_t k = end; k-- > 0 && end - k <= 12;) {
@@ -264,10 +278,11 @@ static size_t closing(const struct line *lines, size_t end)
             if (quote_line_blank(lines[x]))
                 continue;
             struct line t = at(lines, x);
-            /* a question or a P.S. is a message, not a signature */
+            /* a question, a P.S. or a sentence is a message, not a
+             * signature */
             if (quote_line_quoted(lines[x]) || t.n > 100 || t.s[t.n - 1] == '?' ||
                 quote_mem_starts_with_ci(t.s, t.n, "p.s") || quote_mem_starts_with_ci(t.s, t.n, "ps:") ||
-                quote_mem_starts_with_ci(t.s, t.n, "ps "))
+                quote_mem_starts_with_ci(t.s, t.n, "ps ") || sentence(t))
                 return end;
             body++;
             contact = contact || contact_detail(t);

@@ -90,6 +90,10 @@ static void test_signatures(void **state)
     expect("Text.\n\nVon meinem iPhone gesendet\n", "Text.");
     expect("Text.\n\nGet Outlook for Android\n", "Text.");
     expect("Text.\n\nEnvoy\xc3\xa9 de mon iPad\n", "Text.");
+    /* a closing with contact details goes; one followed by a sentence
+     * with a number in it is the message */
+    expect("Done.\n\nBest regards,\nJohn Carter\nIT | Contoso Ltd.\n+44 20 7946 0321\n", "Done.");
+    expect("Done.\n\nBest regards,\nJohn\n\nMy order number is 12345678.\n", NULL);
     /* a long "signature" is probably not one */
     char big[2000] = "Text.\n-- \n";
     for (int i = 0; i < 30; i++)
