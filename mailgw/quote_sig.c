@@ -207,13 +207,29 @@ static bool disclaimer_start(struct line l)
     return false;
 }
 
+/* What a disclaimer is about, in its own words: a sentence of the
+ * customer's that starts like one ("The information contained in this
+ * email is for the audit.") says none of it. */
+static bool disclaimer_words(const struct line *lines, size_t from, size_t end)
+{
+    static const char *const words[] = {
+        "confidential", "intended",   "privileged", "environment", "vertraulich", "confidentiel",
+        "confidencial", "riservat",   "vertrouwelijk", "konfidentiell", "poufn",  "destinatari",
+    };
+    for (size_t k = from; k < end; k++)
+        for (size_t i = 0; i < sizeof words / sizeof *words; i++)
+            if (quote_mem_contains_ci(lines[k].s, lines[k].n, words[i]))
+                return true;
+    return false;
+}
+
 static size_t disclaimer(const struct line *lines, size_t end)
 {
     size_t cut = end;
     for (size_t k = end; k-- > 0 && end - k <= MAX_FOOTER_LINES;)
         if (!quote_line_quoted(lines[k]) && disclaimer_start(lines[k]))
             cut = k;
-    return cut;
+    return cut < end && disclaimer_words(lines, cut, end) ? cut : end;
 }
 
 /* ---- corporate closings -------------------------------------------- */

@@ -94,6 +94,10 @@ static void test_signatures(void **state)
      * with a number in it is the message */
     expect("Done.\n\nBest regards,\nJohn Carter\nIT | Contoso Ltd.\n+44 20 7946 0321\n", "Done.");
     expect("Done.\n\nBest regards,\nJohn\n\nMy order number is 12345678.\n", NULL);
+    /* disclaimers go; a sentence that starts like one stays */
+    expect("Done.\n\nThis email and any attachments are confidential and intended for the addressee only.\n",
+           "Done.");
+    expect("Done.\n\nThe information contained in this email is for the audit on Monday.\n", NULL);
     /* a long "signature" is probably not one */
     char big[2000] = "Text.\n-- \n";
     for (int i = 0; i < 30; i++)
