@@ -80,7 +80,8 @@ bool quote_phone_line(struct line l)
         "sent from outlook",    "get outlook for ios",     "get outlook for android",
         "sent from mail for windows", "sent from yahoo mail", "sent with protonmail",
         "sent from protonmail", "sent with proton mail", "sent from proton mail",
-        "sent from gmail mobile",  "sent from the all new aol app",
+        "sent from gmail mobile", "sent from bluemail", "sent with aquamail", "sent with spark",
+        "sent from spark", "sent from edison mail", "sent from fairemail",  "sent from the all new aol app",
         "sent from outlook for ios", "sent from outlook for android", "sent from my ipad",
     };
     /* "<prefix> <device>": the line must also name a device. */
