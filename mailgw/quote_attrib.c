@@ -83,7 +83,7 @@ static bool attribution(const char *s, size_t n)
     }
     /* Gmail in some languages: "<date> Name <addr>:"; mutt's
      * "* Name <addr> [2024-06-03 10:00]:" */
-    if (n >= 3 && (s[m - 1] == '>' || s[m - 1] == ']') && at && digit)
+    if (m > 0 && (s[m - 1] == '>' || s[m - 1] == ']') && at && digit)
         return true;
     return false;
 }

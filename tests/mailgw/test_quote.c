@@ -121,6 +121,9 @@ static void test_never_cut(void **state)
     expect("Hello,\n\nI wrote 2 tickets about this already:\n- #1201\n- #1202\n\nPlease merge them.\n", NULL);
     /* a From: line that is not an Outlook header block */
     expect("From: the warehouse team\nWe need more paper.\n", NULL);
+    /* a line of dashes is not a Zoho attribution (and reads nothing
+     * outside the line) */
+    expect("Text.\n\n------------\nmore\n", NULL);
     /* nothing but a quote: keep everything */
     expect("> only quoted text\n> nothing new\n", NULL);
     expect("", NULL);
