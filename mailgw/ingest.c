@@ -333,7 +333,7 @@ static void ingest_person(struct job *j, int64_t thread_ticket, enum thread_how 
             if (done || !np)
                 goto out;
         } else {
-            char *stripped = quote_strip(j->m.text);
+            char *stripped = quote_strip_reply(j->m.text, j->m.subject);
             const char *text = stripped ? stripped : j->m.text;
             const char *rest = NULL;
             bool internal = staff && first_line_is(text, set->note_prefix, &rest);

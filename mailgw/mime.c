@@ -18,6 +18,7 @@
 #include <strings.h>
 
 #include "charset.h"
+#include "flowed.h"
 #include "core/buf.h"
 #include "core/mem.h"
 #include "html_text.h"
@@ -174,6 +175,7 @@ static bool walk_single(struct walk *w, struct mailmime *mime, bool want_text, b
         if (want_text) {
             struct buf t = BUF_INIT;
             text_of(w, mime, bytes, n, &t);
+            flowed_decode(&t, mime_part_param(mime, "format"), mime_part_param(mime, "delsp"));
             add_text(w, t.data ? t.data : "", t.len);
             w->plain_seen = true;
             buf_free(&t);
