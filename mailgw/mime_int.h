@@ -31,4 +31,12 @@ void mime_dsn_fields(struct mime_msg *m, const char *text);
 /* text/rfc822-headers text -> m->dsn_original_id (if not set yet). */
 void mime_dsn_original(struct mime_msg *m, const char *text);
 
+/* mime_repair.c: the bytes before the header block to skip (an mbox
+ * "From " line or one junk line followed by real fields), else 0. */
+size_t mime_preamble_len(const char *raw, size_t len);
+/* raw with the closing delimiters of the multiparts it leaves open
+ * appended, so that an unterminated part runs to the end of the mail;
+ * NULL when every multipart is closed. Caller frees; *out_len is set. */
+char *mime_close_open_parts(const char *raw, size_t len, size_t max_depth, size_t *out_len);
+
 #endif

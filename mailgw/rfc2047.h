@@ -10,8 +10,8 @@
 
 /* Unfolds and decodes a header value. Tabs become spaces. *has_ctl (may
  * be NULL) is set when the decoded text holds a control character (CR,
- * LF, NUL, ...): those are a header-injection attempt, the caller
- * decides; they are replaced by spaces in the result. The caller frees
+ * LF, NUL, ...); they are replaced by spaces in the result (data,
+ * never a header of ours: the caller may note it). The caller frees
  * the result. */
 char *rfc2047_decode(const char *in, size_t len, bool *has_ctl);
 

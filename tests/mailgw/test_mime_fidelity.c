@@ -1,0 +1,181 @@
+/* test_mime_fidelity.c - issue 15: no mail shape loses its text, every
+ * charset is readable. One real-looking mail per case under
+ * tests/data/mail/, each read by mime_parse as a mail client shows it. */
+#include "mail_fixture.h"
+
+#include "core/text.h"
+#include "mailgw/charset.h"
+#include "mailgw/mime.h"
+#include "mailgw/rfc2047.h"
+
+static void parse_file(const char *name, struct mime_msg *m)
+{
+    size_t len;
+    char *raw = mail_read(name, 0, &len);
+    struct mime_limits l = MIME_DEFAULT_LIMITS;
+    struct td_err err = { 0 };
+    if (!mime_parse(raw, len, &l, m, &err))
+        fail_msg("%s: %s", name, err.msg);
+    free(raw);
+    assert_true(utf8_valid(m->text, strlen(m->text)));
+    assert_true(utf8_valid(m->subject, strlen(m->subject)));
+}
+
+static const struct mime_attachment *att(const struct mime_msg *m, const char *name)
+{
+    for (size_t i = 0; i < m->n_atts; i++)
+        if (strcmp(m->atts[i].name, name) == 0)
+            return &m->atts[i];
+    return NULL;
+}
+
+static bool has_note(const struct mime_msg *m, const char *words)
+{
+    for (size_t i = 0; i < m->notes.n; i++)
+        if (strstr(m->notes.v[i], words))
+            return true;
+    return false;
+}
+
+#define CONTAINS(hay, needle)                                                              \
+    do {                                                                                   \
+        if (strstr((hay), (needle)) == NULL)                                               \
+            fail_msg("'%s' not in:\n%s", (needle), (hay));                                 \
+    } while (0)
+
+/* ---- text and files lost ------------------------------------------------ */
+
+/* The last part is an opening delimiter and then the mail ends. */
+static void test_unterminated_last_delimiter(void **state)
+{
+    (void)state;
+    struct mime_msg m;
+    parse_file("unterminated_last.eml", &m);
+    CONTAINS(m.text, "the VPN connection drops every hour");
+    const struct mime_attachment *a = att(&m, "vpn-client.log");
+    assert_non_null(a);
+    assert_int_equal(a->size, 68);
+    assert_memory_equal(a->data, "08:05:01 tunnel down: DPD timeout\n", 34);
+    mime_msg_clear(&m);
+}
+
+/* multipart/alternative inside multipart/mixed, the alternative never
+ * closed, the attachment after it running to the end of the mail. */
+static void test_unterminated_nested(void **state)
+{
+    (void)state;
+    struct mime_msg m;
+    parse_file("unterminated_nested.eml", &m);
+    CONTAINS(m.text, "shows \"file damaged\" in every viewer");
+    const struct mime_attachment *a = att(&m, "invoice-2024-117.pdf");
+    assert_non_null(a);
+    assert_memory_equal(a->data, "%PDF-1.4", 8);
+    mime_msg_clear(&m);
+}
+
+/* Neither multipart closed: the mail ends inside the text part. */
+static void test_unterminated_eof_in_text(void **state)
+{
+    (void)state;
+    struct mime_msg m;
+    parse_file("unterminated_eof_in_text.eml", &m);
+    CONTAINS(m.text, "zieht wieder zwei Bl\xc3\xa4tter auf einmal ein.");
+    CONTAINS(m.text, "CN-4471-B.\n\nGru\xc3\x9f\nJ\xc3\xb6rg");
+    assert_string_equal(m.subject, "Re: Drucker im 2. OG");
+    mime_msg_clear(&m);
+}
+
+/* The repair appends only what is missing: a closed mail is untouched. */
+static void test_closed_mail_untouched(void **state)
+{
+    (void)state;
+    struct mime_msg m;
+    parse_file("nested.eml", &m);
+    assert_int_equal(m.n_atts, 3); /* image, the .eml, logs.zip: as before */
+    assert_false(has_note(&m, "raw body"));
+    mime_msg_clear(&m);
+}
+
+static void test_alternative_empty_plain(void **state)
+{
+    (void)state;
+    struct mime_msg m;
+    parse_file("alternative_empty_plain.eml", &m);
+    CONTAINS(m.text, "after the password reset I get Invalid credentials");
+    assert_true(m.text_from_html);
+    mime_msg_clear(&m);
+}
+
+/* A multipart libetpan cannot split (no boundary): the body becomes the
+ * text, with a note saying why, never an empty comment. */
+static void test_parser_gave_up_keeps_text(void **state)
+{
+    (void)state;
+    struct mime_msg m;
+    parse_file("multipart_no_boundary.eml", &m);
+    CONTAINS(m.text, "The print queue in building C has been stuck since 06:40");
+    assert_true(has_note(&m, "no usable boundary"));
+    assert_int_equal(m.n_atts, 0);
+    mime_msg_clear(&m);
+}
+
+/* ---- headers ------------------------------------------------------------ */
+
+static void test_rfc2047_control_chars_are_spaces(void **state)
+{
+    (void)state;
+    struct mime_msg m;
+    parse_file("rfc2047_crlf_subject.eml", &m);
+    assert_string_equal(m.subject, "Wa\xc5\xbcne: serwer plik\xc3\xb3w nie odpowiada  Pilne");
+    CONTAINS(m.text, "nie odpowiada od rana");
+    assert_true(has_note(&m, "control characters"));
+    mime_msg_clear(&m);
+
+    /* The old fixture: a would-be Bcc is only text in the subject. */
+    parse_file("header_injection.eml", &m);
+    assert_string_equal(m.subject, "Hello  Bcc: victim@example.com");
+    assert_string_equal(m.from_addr, "evil@example.com");
+    mime_msg_clear(&m);
+}
+
+static void test_mbox_from_line_skipped(void **state)
+{
+    (void)state;
+    struct mime_msg m;
+    parse_file("mbox_from_line.eml", &m);
+    assert_string_equal(m.from_addr, "ines.costa@example.pt");
+    assert_string_equal(m.subject, "Shared calendar not syncing");
+    assert_string_equal(m.message_id, "CA+ines.7781@mail.example.pt");
+    assert_string_equal(m.text, "Hi,\n\nthe shared \"Field team\" calendar stopped syncing to my "
+                                "phone yesterday.\n\nInes");
+    mime_msg_clear(&m);
+}
+
+static void test_junk_line_skipped(void **state)
+{
+    (void)state;
+    struct mime_msg m;
+    parse_file("junk_line_before_headers.eml", &m);
+    assert_string_equal(m.from_addr, "a.farouk@example.eg");
+    assert_string_equal(m.subject, "Laptop battery swelling");
+    assert_null(strstr(m.text, "Message-ID"));
+    assert_null(strstr(m.text, "Original email message"));
+    CONTAINS(m.text, "the battery of my laptop (asset 10-4471) is swelling");
+    mime_msg_clear(&m);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_unterminated_last_delimiter),
+        cmocka_unit_test(test_unterminated_nested),
+        cmocka_unit_test(test_unterminated_eof_in_text),
+        cmocka_unit_test(test_closed_mail_untouched),
+        cmocka_unit_test(test_alternative_empty_plain),
+        cmocka_unit_test(test_parser_gave_up_keeps_text),
+        cmocka_unit_test(test_rfc2047_control_chars_are_spaces),
+        cmocka_unit_test(test_mbox_from_line_skipped),
+        cmocka_unit_test(test_junk_line_skipped),
+    };
+    return cmocka_run_group_tests_name("mime_fidelity", tests, NULL, NULL);
+}
