@@ -5,6 +5,8 @@
  *   (iso-8859-1 and us-ascii are read as windows-1252, shift_jis as
  *   CP932, gb2312 as GB18030, ks_c_5601-1987 as CP949): every one of
  *   those is a superset, so correct input converts the same;
+ * - ISO-2022-JP is read as CP50220 by charset_jis.c (glibc's stops at
+ *   the NEC and IBM extensions Japanese mailers use);
  * - on EILSEQ/EINVAL one input byte is skipped and U+FFFD written, so a
  *   broken byte costs one replacement character, never the mail.
  * The output is validated again at the end (iconv to UTF-8 cannot
@@ -52,6 +54,18 @@ static bool name_ok(const char *s)
 static bool is_utf8_name(const char *s)
 {
     return strcasecmp(s, "utf-8") == 0 || strcasecmp(s, "UTF-8") == 0;
+}
+
+/* ISO-2022-JP and its Microsoft supersets, all read as CP50220
+ * (charset_jis.c); -2 and -3 are different encodings, left to iconv. */
+static bool is_jis_name(const char *s)
+{
+    static const char *const names[] = { "iso-2022-jp", "csiso2022jp", "iso-2022-jp-ms",
+                                         "cp50220", "cp50221", "cp50222", "x-iso-2022-jp" };
+    for (size_t i = 0; i < sizeof names / sizeof *names; i++)
+        if (strcasecmp(s, names[i]) == 0)
+            return true;
+    return false;
 }
 
 bool charset_utf8_sanitize(const char *in, size_t len, struct buf *out)
@@ -156,13 +170,13 @@ static void convert(iconv_t cd, const char *in, size_t len, struct buf *out, boo
         if (errno == E2BIG)
             continue;
         /* EILSEQ, or EINVAL (truncated sequence at the end): skip one
-         * byte, mark it, and start over in the initial shift state. */
+         * byte, mark it, and go on in the same shift state: resetting it
+         * turned the rest of a stateful text (ISO-2022-*) into junk. */
         buf_puts(out, REPLACEMENT);
         if (lossy)
             *lossy = true;
         ip++;
         left--;
-        (void)iconv(cd, NULL, NULL, NULL, NULL);
     }
     /* Flush a stateful encoding's pending shift sequence. */
     char *op = tmp;
@@ -188,6 +202,16 @@ void charset_to_utf8(const char *charset, const char *in, size_t len, struct buf
         if (charset_utf8_sanitize(in, len, out) && lossy)
             *lossy = true;
         return;
+    }
+    if (is_jis_name(name)) {
+        struct buf tmp = BUF_INIT;
+        if (charset_jis_to_utf8(in, len, &tmp, lossy)) {
+            if (charset_utf8_sanitize(tmp.data ? tmp.data : "", tmp.len, out) && lossy)
+                *lossy = true;
+            buf_free(&tmp);
+            return;
+        }
+        buf_free(&tmp);
     }
     if (strcasecmp(name, "WINDOWS-1252") == 0) {
         from_cp1252(in, len, out, lossy);

@@ -25,4 +25,8 @@ void charset_to_utf8(const char *charset, const char *in, size_t len, struct buf
  * NUL replaced by U+FFFD. Returns true when something was replaced. */
 bool charset_utf8_sanitize(const char *in, size_t len, struct buf *out);
 
+/* ISO-2022-JP read as CP50220/ISO-2022-JP-MS (charset_jis.c): appends
+ * the UTF-8 text to out; false only when iconv has no CP932. */
+bool charset_jis_to_utf8(const char *in, size_t len, struct buf *out, bool *lossy);
+
 #endif

@@ -119,6 +119,44 @@ static void test_parser_gave_up_keeps_text(void **state)
     mime_msg_clear(&m);
 }
 
+/* ---- charsets ------------------------------------------------------------ */
+
+/* ISO-2022-JP with NEC row 13 characters (circled digits) in the body,
+ * the subject and around them: CP50220, and no junk after them. */
+static void test_iso2022jp_nec_row13(void **state)
+{
+    (void)state;
+    struct mime_msg m;
+    parse_file("iso2022jp_nec_row13.eml", &m);
+    assert_string_equal(m.subject, "\xe2\x91\xa0\xe3\x83\x97\xe3\x83\xad\xe3\x82\xb8\xe3\x82"
+                                   "\xa7\xe3\x82\xaf\xe3\x82\xbf\xe6\x95\x85\xe9\x9a\x9c\xe3"
+                                   "\x81\xae\xe4\xbb\xb6"); /* ①プロジェクタ故障の件 */
+    assert_string_equal(m.from_name, "\xe5\xb1\xb1\xe6\x9c\xac \xe8\x8a\xb1\xe5\xad\x90");
+    /* ①会議室のプロジェクタが映りません。 */
+    CONTAINS(m.text, "\xe2\x91\xa0\xe4\xbc\x9a\xe8\xad\xb0\xe5\xae\xa4\xe3\x81\xae");
+    /* ②リモコン... and the closing line after both */
+    CONTAINS(m.text, "\xe2\x91\xa1\xe3\x83\xaa\xe3\x83\xa2\xe3\x82\xb3\xe3\x83\xb3");
+    CONTAINS(m.text, "\xe3\x82\x88\xe3\x82\x8d\xe3\x81\x97\xe3\x81\x8f"); /* よろしく */
+    assert_null(strstr(m.text, "\xef\xbf\xbd"));
+    assert_false(has_note(&m, "could not be converted"));
+    mime_msg_clear(&m);
+}
+
+/* A byte that cannot be converted costs one U+FFFD; the two-byte mode
+ * it was in goes on (it used to fall back to ASCII: "%H%i" junk). */
+static void test_iso2022jp_state_kept_after_error(void **state)
+{
+    (void)state;
+    /* ESC $ B, "あ", a broken pair (0x7F-ish byte), "い", ESC ( B, "ok" */
+    static const char in[] = "\x1b$B$\x22\x80$$\x1b(Bok";
+    struct buf out = BUF_INIT;
+    bool lossy = false;
+    charset_to_utf8("iso-2022-jp", in, sizeof in - 1, &out, &lossy);
+    assert_true(lossy);
+    assert_string_equal(out.data, "\xe3\x81\x82\xef\xbf\xbd\xe3\x81\x84ok");
+    buf_free(&out);
+}
+
 /* ---- headers ------------------------------------------------------------ */
 
 static void test_rfc2047_control_chars_are_spaces(void **state)
@@ -173,6 +211,8 @@ int main(void)
         cmocka_unit_test(test_closed_mail_untouched),
         cmocka_unit_test(test_alternative_empty_plain),
         cmocka_unit_test(test_parser_gave_up_keeps_text),
+        cmocka_unit_test(test_iso2022jp_nec_row13),
+        cmocka_unit_test(test_iso2022jp_state_kept_after_error),
         cmocka_unit_test(test_rfc2047_control_chars_are_spaces),
         cmocka_unit_test(test_mbox_from_line_skipped),
         cmocka_unit_test(test_junk_line_skipped),
