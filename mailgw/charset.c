@@ -143,8 +143,10 @@ static void from_cp1252(const char *in, size_t len, struct buf *out, bool *lossy
         buf_puts(out, "");
 }
 
-/* Undeclared: UTF-8 if it is valid UTF-8, else windows-1252. */
-static void from_undeclared(const char *in, size_t len, struct buf *out, bool *lossy)
+/* Undeclared: UTF-8 if it is valid UTF-8, else what the mail declares
+ * elsewhere or a detector finds (charset_detect.c), else windows-1252. */
+static void from_undeclared(const char *in, size_t len, const char *hint, struct buf *out,
+                            bool *lossy)
 {
     if (memchr(in, 0, len) == NULL && utf8_valid(in, len)) {
         buf_append(out, in, len);
@@ -152,7 +154,33 @@ static void from_undeclared(const char *in, size_t len, struct buf *out, bool *l
             buf_puts(out, "");
         return;
     }
+    if (charset_guess(in, len, hint, out))
+        return;
     from_cp1252(in, len, out, lossy);
+}
+
+/* The name iconv is asked for, after the aliases ("" = undeclared). */
+static const char *alias_of(const char *charset)
+{
+    const char *name = charset ? charset : "";
+    for (size_t i = 0; i < sizeof aliases / sizeof *aliases; i++)
+        if (strcasecmp(name, aliases[i].name) == 0)
+            return aliases[i].use;
+    return name;
+}
+
+bool charset_known(const char *charset)
+{
+    const char *name = alias_of(charset);
+    if (name[0] == '\0' || !name_ok(name))
+        return false;
+    if (is_utf8_name(name) || is_jis_name(name) || strcasecmp(name, "WINDOWS-1252") == 0)
+        return true;
+    iconv_t cd = iconv_open("UTF-8", name);
+    if (cd == (iconv_t)-1)
+        return false;
+    iconv_close(cd);
+    return true;
 }
 
 static void convert(iconv_t cd, const char *in, size_t len, struct buf *out, bool *lossy)
@@ -188,14 +216,15 @@ static void convert(iconv_t cd, const char *in, size_t len, struct buf *out, boo
 void charset_to_utf8(const char *charset, const char *in, size_t len, struct buf *out,
                      bool *lossy)
 {
-    const char *name = charset ? charset : "";
-    for (size_t i = 0; i < sizeof aliases / sizeof *aliases; i++)
-        if (strcasecmp(name, aliases[i].name) == 0) {
-            name = aliases[i].use;
-            break;
-        }
+    charset_to_utf8_hint(charset, NULL, in, len, out, lossy);
+}
+
+void charset_to_utf8_hint(const char *charset, const char *hint, const char *in, size_t len,
+                          struct buf *out, bool *lossy)
+{
+    const char *name = alias_of(charset);
     if (name[0] == '\0') {
-        from_undeclared(in, len, out, lossy);
+        from_undeclared(in, len, hint, out, lossy);
         return;
     }
     if (is_utf8_name(name)) {
@@ -221,7 +250,7 @@ void charset_to_utf8(const char *charset, const char *in, size_t len, struct buf
     if (cd == (iconv_t)-1) {
         if (lossy)
             *lossy = true;
-        from_undeclared(in, len, out, lossy);
+        from_undeclared(in, len, hint, out, lossy);
         return;
     }
     struct buf tmp = BUF_INIT;

@@ -21,6 +21,7 @@
 #include "charset.h"
 #include "core/buf.h"
 #include "core/mem.h"
+#include "core/text.h"
 #include "html_text.h"
 #include "rfc2047.h"
 
@@ -35,6 +36,7 @@ struct walk {
     size_t parts;
     size_t dropped;
     size_t att_cap;
+    const char *hint;  /* the charset the mail declares somewhere, or "" */
     struct td_err *err;
 };
 
@@ -87,7 +89,7 @@ static void text_of(struct walk *w, struct mailmime *mime, const char *bytes, si
 {
     bool lossy = false;
     const char *cs = mime_part_param(mime, "charset");
-    charset_to_utf8(cs, bytes, n, out, &lossy);
+    charset_to_utf8_hint(cs, w->hint, bytes, n, out, &lossy);
     if (lossy) {
         struct buf note = BUF_INIT;
         buf_printf(&note, "text in charset '%.40s' had bytes that could not be converted",
@@ -137,7 +139,7 @@ static bool walk(struct walk *w, struct mailmime *mime, size_t depth, bool want_
 static bool walk_single(struct walk *w, struct mailmime *mime, bool want_text, bool in_report)
 {
     char *type = mime_part_type(mime);
-    char *name = mime_part_name(mime);
+    char *name = mime_part_name(mime, w->hint);
     bool attach_disp = mime_part_is_attachment(mime);
     char *bytes = NULL;
     size_t n = 0;
@@ -318,7 +320,7 @@ static bool walk_message(struct walk *w, struct mailmime *mime, bool in_report)
         strv_push(&w->m->notes, "an attached message could not be decoded and was skipped");
         return true;
     }
-    char *name = mime_part_name(mime);
+    char *name = mime_part_name(mime, w->hint);
     if (name == NULL) {
         for (clistiter *it = f && f->fld_list ? clist_begin(f->fld_list) : NULL; it;
              it = clist_next(it)) {
@@ -326,7 +328,7 @@ static bool walk_message(struct walk *w, struct mailmime *mime, bool in_report)
             if (x->fld_type == MAILIMF_FIELD_SUBJECT && x->fld_data.fld_subject &&
                 x->fld_data.fld_subject->sbj_value) {
                 const char *sv = x->fld_data.fld_subject->sbj_value;
-                char *subj = rfc2047_decode(sv, strlen(sv), NULL);
+                char *subj = rfc2047_decode_hint(sv, strlen(sv), w->hint, NULL);
                 struct buf b = BUF_INIT;
                 buf_printf(&b, "%.150s.eml", subj[0] ? subj : "message");
                 free(subj);
@@ -390,7 +392,7 @@ static bool prescan(const char *raw, size_t len, const struct mime_limits *lim,
 
 /* ---- the top ------------------------------------------------------------- */
 
-static void first_mailbox(struct mailimf_mailbox_list *l, struct mime_msg *m)
+static void first_mailbox(struct mailimf_mailbox_list *l, struct mime_msg *m, const char *hint)
 {
     clistiter *it = l && l->mb_list ? clist_begin(l->mb_list) : NULL;
     if (it == NULL)
@@ -400,7 +402,8 @@ static void first_mailbox(struct mailimf_mailbox_list *l, struct mime_msg *m)
         return;
     m->from_addr = td_strdup(mb->mb_addr_spec);
     if (mb->mb_display_name && mb->mb_display_name[0])
-        m->from_name = rfc2047_decode(mb->mb_display_name, strlen(mb->mb_display_name), NULL);
+        m->from_name = rfc2047_decode_hint(mb->mb_display_name, strlen(mb->mb_display_name), hint,
+                                           NULL);
 }
 
 static void add_addresses(struct mailimf_address_list *l, struct strv *out)
@@ -423,7 +426,7 @@ static void add_addresses(struct mailimf_address_list *l, struct strv *out)
     }
 }
 
-static void envelope(struct mailimf_fields *f, struct mime_msg *m)
+static void envelope(struct mailimf_fields *f, struct mime_msg *m, const char *hint)
 {
     for (clistiter *it = f && f->fld_list ? clist_begin(f->fld_list) : NULL; it;
          it = clist_next(it)) {
@@ -431,7 +434,7 @@ static void envelope(struct mailimf_fields *f, struct mime_msg *m)
         switch (x->fld_type) {
         case MAILIMF_FIELD_FROM:
             if (m->from_addr == NULL && x->fld_data.fld_from)
-                first_mailbox(x->fld_data.fld_from->frm_mb_list, m);
+                first_mailbox(x->fld_data.fld_from->frm_mb_list, m, hint);
             break;
         case MAILIMF_FIELD_TO:
             if (x->fld_data.fld_to)
@@ -450,11 +453,11 @@ static void envelope(struct mailimf_fields *f, struct mime_msg *m)
 /* A decoded header that holds control characters (an RFC 2047 word
  * for CR LF, say) is only data: they are spaces in the result, and
  * outgoing mail never copies a header raw (notify/ encodes its own). */
-static void header_text(struct mime_msg *m, const char *name, char **out)
+static void header_text(struct mime_msg *m, const char *name, const char *hint, char **out)
 {
     const char *v = mime_header(m, name);
     bool ctl = false;
-    *out = rfc2047_decode(v ? v : "", v ? strlen(v) : 0, &ctl);
+    *out = rfc2047_decode_hint(v ? v : "", v ? strlen(v) : 0, hint, &ctl);
     if (ctl) {
         struct buf note = BUF_INIT;
         buf_printf(&note, "the %s header decodes to control characters; they are shown as "
@@ -467,7 +470,8 @@ static void header_text(struct mime_msg *m, const char *name, char **out)
 /* Nothing readable came out of a body that is not empty: the parser
  * gave up somewhere. The raw body is kept as the text, with a note,
  * rather than an empty comment nobody can explain. */
-static void raw_body_fallback(struct mime_msg *m, const char *raw, size_t len, size_t header_len)
+static void raw_body_fallback(struct mime_msg *m, const char *raw, size_t len, size_t header_len,
+                              const char *hint)
 {
     size_t b = header_len < len ? header_len : len;
     bool blank = true;
@@ -477,7 +481,7 @@ static void raw_body_fallback(struct mime_msg *m, const char *raw, size_t len, s
         return;
     struct buf t = BUF_INIT;
     size_t n = len - b > (1u << 20) ? (1u << 20) : len - b;
-    charset_to_utf8(NULL, raw + b, n, &t, NULL);
+    charset_to_utf8_hint(NULL, hint, raw + b, n, &t, NULL);
     normalize_newlines(&t);
     free(m->text);
     m->text = buf_steal(&t);
@@ -500,7 +504,13 @@ bool mime_parse(const char *raw, size_t len, const struct mime_limits *lim, stru
     if (!prescan(raw, len, lim, err) || !mime_headers_split(raw, len, out, err))
         goto fail;
     out->header_len += skip;
-    header_text(out, "Subject", &out->subject);
+    /* The charset for undeclared 8-bit text: what the mail declares
+     * elsewhere, else what a detector says of the whole mail. */
+    char hint[48];
+    mime_declared_charset(raw, len, hint);
+    if (hint[0] == '\0' && !utf8_valid(raw, len))
+        (void)charset_detect(raw, len, hint);
+    header_text(out, "Subject", hint, &out->subject);
     struct strv ids = STRV_INIT;
     mime_msgids(mime_header(out, "Message-ID"), &ids);
     if (ids.n)
@@ -532,10 +542,10 @@ bool mime_parse(const char *raw, size_t len, const struct mime_limits *lim, stru
         td_fail(err, TD_INVALID, "libetpan cannot parse the MIME structure (error %d)", r);
         goto fail;
     }
-    struct walk w = { .lim = lim, .m = out, .text = BUF_INIT, .err = err };
+    struct walk w = { .lim = lim, .m = out, .text = BUF_INIT, .hint = hint, .err = err };
     bool ok = true;
     if (mime->mm_type == MAILMIME_MESSAGE) {
-        envelope(mime->mm_data.mm_message.mm_fields, out);
+        envelope(mime->mm_data.mm_message.mm_fields, out, hint);
         if (mime->mm_data.mm_message.mm_msg_mime)
             ok = walk(&w, mime->mm_data.mm_message.mm_msg_mime, 1, true, false);
     } else {
@@ -565,7 +575,7 @@ bool mime_parse(const char *raw, size_t len, const struct mime_limits *lim, stru
     if (out->text == NULL)
         out->text = td_strdup("");
     if (out->text[0] == '\0' && out->n_atts == 0)
-        raw_body_fallback(out, raw, len, out->header_len - skip);
+        raw_body_fallback(out, raw, len, out->header_len - skip, hint);
     return true;
 fail:
     mime_msg_clear(out);

@@ -254,3 +254,48 @@ char *mime_close_open_parts(const char *raw, size_t len, size_t max_depth, size_
     *out_len = b.len;
     return buf_steal(&b);
 }
+
+/* ---- what the mail declares ------------------------------------------------ */
+
+static bool useless_charset(const char *s)
+{
+    return strcasecmp(s, "us-ascii") == 0 || strcasecmp(s, "ascii") == 0 ||
+           strcasecmp(s, "utf-8") == 0 || strcasecmp(s, "utf8") == 0 ||
+           strcasecmp(s, "unknown-8bit") == 0 || strcasecmp(s, "x-unknown") == 0;
+}
+
+/* Copies a charset token at p (quoted or not) into out; true if usable. */
+static bool take_charset(const char *p, const char *end, char out[48])
+{
+    if (p < end && *p == '"')
+        p++;
+    size_t n = 0;
+    while (p + n < end && n < 47 &&
+           ((p[n] >= 'a' && p[n] <= 'z') || (p[n] >= 'A' && p[n] <= 'Z') ||
+            (p[n] >= '0' && p[n] <= '9') || p[n] == '-' || p[n] == '_' || p[n] == '.' ||
+            p[n] == ':'))
+        n++;
+    if (n == 0 || n == 47)
+        return false;
+    memcpy(out, p, n);
+    out[n] = '\0';
+    return !useless_charset(out);
+}
+
+void mime_declared_charset(const char *raw, size_t len, char out[48])
+{
+    out[0] = '\0';
+    const char *end = raw + (len > (1u << 20) ? (1u << 20) : len);
+    for (const char *p = raw; p + 9 < end; p++) {
+        if ((*p == 'c' || *p == 'C') && strncasecmp(p, "charset=", 8) == 0 &&
+            take_charset(p + 8, end, out))
+            return;
+        if (p[0] == '=' && p[1] == '?' && take_charset(p + 2, end, out)) {
+            size_t n = strlen(out);
+            if (p + 2 + n < end && p[2 + n] == '?')
+                return; /* an encoded word's charset */
+            out[0] = '\0';
+        }
+    }
+    out[0] = '\0';
+}

@@ -157,6 +157,43 @@ static void test_iso2022jp_state_kept_after_error(void **state)
     buf_free(&out);
 }
 
+/* Raw GBK in the Subject, the display name and the file name; only the
+ * body part declares GBK: that declaration reads the rest. */
+static void test_raw_8bit_declared_elsewhere(void **state)
+{
+    (void)state;
+    struct mime_msg m;
+    parse_file("raw8bit_gbk_declared_elsewhere.eml", &m);
+    assert_string_equal(m.subject, "\xe7\xbd\x91\xe7\xbb\x9c\xe6\x89\x93\xe5\x8d\xb0\xe6\x9c"
+                                   "\xba\xe6\x97\xa0\xe6\xb3\x95\xe8\xbf\x9e\xe6\x8e\xa5");
+    assert_string_equal(m.from_name, "\xe7\x8e\x8b\xe4\xbc\x9f"); /* 王伟 */
+    assert_int_equal(m.n_atts, 1);
+    assert_string_equal(m.atts[0].name, "\xe9\x94\x99\xe8\xaf\xaf\xe6\x8a\xa5\xe5\x91\x8a.txt");
+    CONTAINS(m.text, "\xe4\xb8\x89\xe6\xa5\xbc"); /* 三楼 */
+    mime_msg_clear(&m);
+
+    parse_file("raw8bit_latin2_declared_elsewhere.eml", &m);
+    assert_string_equal(m.subject, "Drukarka na pi\xc4\x99trze \xc5\xba" "le drukuje");
+    assert_string_equal(m.from_name, "Micha\xc5\x82 W\xc3\xb3jcik");
+    mime_msg_clear(&m);
+}
+
+/* Shift_JIS declared nowhere: uchardet reads the mail. */
+static void test_raw_8bit_undeclared_detected(void **state)
+{
+    (void)state;
+    struct mime_msg m;
+    parse_file("raw8bit_sjis_undeclared.eml", &m);
+    /* 経費精算システムにログインできません */
+    assert_string_equal(m.subject, "\xe7\xb5\x8c\xe8\xb2\xbb\xe7\xb2\xbe\xe7\xae\x97\xe3\x82"
+                                   "\xb7\xe3\x82\xb9\xe3\x83\x86\xe3\x83\xa0\xe3\x81\xab\xe3"
+                                   "\x83\xad\xe3\x82\xb0\xe3\x82\xa4\xe3\x83\xb3\xe3\x81\xa7"
+                                   "\xe3\x81\x8d\xe3\x81\xbe\xe3\x81\x9b\xe3\x82\x93");
+    assert_string_equal(m.from_name, "\xe4\xbd\x90\xe8\x97\xa4 \xe5\x81\xa5"); /* 佐藤 健 */
+    CONTAINS(m.text, "\xe3\x83\x91\xe3\x82\xb9\xe3\x83\xaf\xe3\x83\xbc\xe3\x83\x89"); /* パスワード */
+    mime_msg_clear(&m);
+}
+
 /* ---- headers ------------------------------------------------------------ */
 
 static void test_rfc2047_control_chars_are_spaces(void **state)
@@ -213,6 +250,8 @@ int main(void)
         cmocka_unit_test(test_parser_gave_up_keeps_text),
         cmocka_unit_test(test_iso2022jp_nec_row13),
         cmocka_unit_test(test_iso2022jp_state_kept_after_error),
+        cmocka_unit_test(test_raw_8bit_declared_elsewhere),
+        cmocka_unit_test(test_raw_8bit_undeclared_detected),
         cmocka_unit_test(test_rfc2047_control_chars_are_spaces),
         cmocka_unit_test(test_mbox_from_line_skipped),
         cmocka_unit_test(test_junk_line_skipped),
