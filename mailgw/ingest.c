@@ -304,6 +304,13 @@ static void ingest_person(struct job *j, int64_t thread_ticket, enum thread_how 
     int64_t ticket = thread_ticket;
     bool staff = actor.role == ROLE_AGENT || actor.role == ROLE_ADMIN;
     const char *trust_how = "customer";
+    if (staff && j->sender_from != NULL) {
+        /* An address from Reply-To or Sender names a requester, never
+         * an agent: anyone can write those fields. */
+        actor.role = ROLE_CUSTOMER;
+        staff = false;
+        trust_how = "fallback";
+    }
     if (staff) {
         struct trust_cfg tc = { &set->own, &set->authserv_ids, set->verify, set->verify_ctx };
         struct trust_result tr;
@@ -370,6 +377,37 @@ out:
     user_clear(&actor);
 }
 
+/* From is garbage or empty: the next field that names an address,
+ * for the requester only (ingest_person never lets it name an agent),
+ * and the comment says which one was used. A second From is the same
+ * author; Reply-To is where the author wants answers; Sender is the
+ * system that sent it on the author's behalf. */
+static void sender_fallback(struct job *j)
+{
+    static const struct { const char *field; size_t nth; } order[] = {
+        { "From", 1 }, { "Reply-To", 0 }, { "Sender", 0 },
+    };
+    for (size_t i = 0; i < sizeof order / sizeof *order; i++) {
+        char *addr = mime_addr_extract(mime_header_nth(&j->m, order[i].field, order[i].nth));
+        char *norm = NULL;
+        bool ok = addr && email_normalize(addr, "sender", &norm, NULL);
+        free(addr);
+        if (!ok)
+            continue;
+        j->sender = norm;
+        j->sender_from = order[i].nth ? "a second From" : order[i].field;
+        struct buf note = BUF_INIT;
+        buf_printf(&note, "the From field (%.80s) has no usable address; the sender %s was taken "
+                          "from %s", j->m.from_addr ? j->m.from_addr : "missing", norm,
+                   j->sender_from);
+        strv_push(&j->m.notes, note.data);
+        buf_free(&note);
+        log_event(LOG_WARN, "mail_sender_fallback", LF_S("sender", norm),
+                  LF_S("field", j->sender_from));
+        return;
+    }
+}
+
 static void ingest_parsed(struct job *j)
 {
     const struct mailgw_settings *set = j->c->set;
@@ -378,8 +416,12 @@ static void ingest_parsed(struct job *j)
 
     /* The sender, before dedupe: a reused Message-ID is told apart by it. */
     char *norm = NULL;
-    if (j->m.from_addr && email_normalize(j->m.from_addr, "sender", &norm, NULL))
+    if (j->m.from_addr && email_normalize(j->m.from_addr, "sender", &norm, NULL)) {
         j->sender = norm;
+        j->sender_from = j->m.from_field;
+    } else {
+        sender_fallback(j);
+    }
 
     ingest_set_key(j, ingest_usable_msgid(j->m.message_id) ? td_strdup(j->m.message_id)
                                               : ingest_digest_key(&j->m, j->raw, j->len));

@@ -16,6 +16,8 @@ struct job {
     bool parsed;
     char *key;
     char *sender;          /* normalised From, or NULL */
+    const char *sender_from; /* NULL: From; else the field the sender came
+                                from ("Reply-To", ...): never an agent */
 };
 
 struct store *ingest_store(struct job *j);

@@ -32,6 +32,10 @@ void mime_dsn_fields(struct mime_msg *m, const char *text);
 /* text/rfc822-headers text -> m->dsn_original_id (if not set yet). */
 void mime_dsn_original(struct mime_msg *m, const char *text);
 
+/* mime_envelope.c: From (address, display name) and the To/Cc addresses
+ * into m. */
+void mime_envelope(struct mailimf_fields *f, struct mime_msg *m, const char *hint);
+
 /* mime_repair.c: the bytes before the header block to skip (an mbox
  * "From " line or one junk line followed by real fields), else 0. */
 size_t mime_preamble_len(const char *raw, size_t len);
