@@ -37,6 +37,40 @@
 
 enum done { DONE_NO = 0, DONE_YES, DONE_HALF, DONE_ERROR };
 
+/* A comment holds this Message-ID: is this mail the same one? Only the
+ * content digest the first mail recorded can say (some systems reuse
+ * Message-IDs for different mails). DONE_YES: same digest; DONE_NO with
+ * j->digest_differs: a different mail, ingested under its digest and
+ * logged; DONE_NO alone: no digest recorded (a mail from before digests
+ * were kept, or a crash between the writes), the sender decides as
+ * before. */
+static enum done digest_says(struct job *j, int round, struct td_err *e)
+{
+    j->digest_differs = false;
+    if (round > 0 || j->digest == NULL || strcmp(j->key, j->digest) == 0)
+        return DONE_NO;
+    struct store *st = ingest_store(j);
+    char *first = NULL;
+    struct td_err de;
+    td_err_clear(&de);
+    if (!st->ops->msgid_digest_get(st, j->key, &first, &de)) {
+        if (de.code == TD_NOT_FOUND)
+            return DONE_NO;
+        *e = de;
+        return DONE_ERROR;
+    }
+    bool same = strcmp(first, j->digest) == 0;
+    if (!same)
+        log_event(LOG_WARN, "mail_msgid_collision", LF_S("msgid", j->key),
+                  LF_S("first_digest", first), LF_S("digest", j->digest),
+                  LF_S("sender", j->sender ? j->sender : ""));
+    free(first);
+    if (same)
+        return DONE_YES;
+    j->digest_differs = true;
+    return DONE_NO;
+}
+
 /* DONE_HALF: *ticket holds the key in its thread without the comment. */
 static enum done done_before(struct job *j, int64_t *ticket, struct td_err *e)
 {
@@ -45,6 +79,17 @@ static enum done done_before(struct job *j, int64_t *ticket, struct td_err *e)
         struct td_comment cm;
         td_err_clear(e);
         if (st->ops->comment_find_by_msgid(st, j->key, &cm, e)) {
+            *ticket = cm.ticket;
+            enum done d = digest_says(j, round, e);
+            if (d != DONE_NO) {
+                comment_clear(&cm);
+                return d;
+            }
+            if (j->digest_differs) {
+                comment_clear(&cm);
+                ingest_set_key(j, td_strdup(j->digest));
+                continue;
+            }
             bool same = true;
             if (cm.author_id[0] != '\0' && j->sender != NULL) {
                 struct td_user u;
@@ -304,6 +349,13 @@ static void ingest_person(struct job *j, int64_t thread_ticket, enum thread_how 
     int64_t ticket = thread_ticket;
     bool staff = actor.role == ROLE_AGENT || actor.role == ROLE_ADMIN;
     const char *trust_how = "customer";
+    if (staff && j->sender_from != NULL) {
+        /* An address from Reply-To or Sender names a requester, never
+         * an agent: anyone can write those fields. */
+        actor.role = ROLE_CUSTOMER;
+        staff = false;
+        trust_how = "fallback";
+    }
     if (staff) {
         struct trust_cfg tc = { &set->own, &set->authserv_ids, set->verify, set->verify_ctx };
         struct trust_result tr;
@@ -370,6 +422,37 @@ out:
     user_clear(&actor);
 }
 
+/* From is garbage or empty: the next field that names an address,
+ * for the requester only (ingest_person never lets it name an agent),
+ * and the comment says which one was used. A second From is the same
+ * author; Reply-To is where the author wants answers; Sender is the
+ * system that sent it on the author's behalf. */
+static void sender_fallback(struct job *j)
+{
+    static const struct { const char *field; size_t nth; } order[] = {
+        { "From", 1 }, { "Reply-To", 0 }, { "Sender", 0 },
+    };
+    for (size_t i = 0; i < sizeof order / sizeof *order; i++) {
+        char *addr = mime_addr_extract(mime_header_nth(&j->m, order[i].field, order[i].nth));
+        char *norm = NULL;
+        bool ok = addr && email_normalize(addr, "sender", &norm, NULL);
+        free(addr);
+        if (!ok)
+            continue;
+        j->sender = norm;
+        j->sender_from = order[i].nth ? "a second From" : order[i].field;
+        struct buf note = BUF_INIT;
+        buf_printf(&note, "the From field (%.80s) has no usable address; the sender %s was taken "
+                          "from %s", j->m.from_addr ? j->m.from_addr : "missing", norm,
+                   j->sender_from);
+        strv_push(&j->m.notes, note.data);
+        buf_free(&note);
+        log_event(LOG_WARN, "mail_sender_fallback", LF_S("sender", norm),
+                  LF_S("field", j->sender_from));
+        return;
+    }
+}
+
 static void ingest_parsed(struct job *j)
 {
     const struct mailgw_settings *set = j->c->set;
@@ -378,11 +461,16 @@ static void ingest_parsed(struct job *j)
 
     /* The sender, before dedupe: a reused Message-ID is told apart by it. */
     char *norm = NULL;
-    if (j->m.from_addr && email_normalize(j->m.from_addr, "sender", &norm, NULL))
+    if (j->m.from_addr && email_normalize(j->m.from_addr, "sender", &norm, NULL)) {
         j->sender = norm;
+        j->sender_from = j->m.from_field;
+    } else {
+        sender_fallback(j);
+    }
 
+    j->digest = ingest_digest_key(&j->m, j->raw, j->len);
     ingest_set_key(j, ingest_usable_msgid(j->m.message_id) ? td_strdup(j->m.message_id)
-                                              : ingest_digest_key(&j->m, j->raw, j->len));
+                                                           : td_strdup(j->digest));
     int64_t ticket = 0;
     switch (done_before(j, &ticket, &e)) {
     case DONE_YES:
@@ -444,13 +532,19 @@ void ingest_mail(const struct ingest_ctx *c, const struct ingest_src *src, const
         ingest_parsed(&j);
         if (out->result != INGEST_QUARANTINED && out->result != INGEST_RETRY && j.key &&
             out->ticket > 0) {
-            /* The map is a fast path for later lookups; failure is harmless. */
-            (void)c->core->store->ops->msgid_put(c->core->store, j.key, out->ticket, NULL);
+            /* The map is a fast path for later lookups and holds the
+             * digest that tells a reused Message-ID apart; failure is
+             * harmless (a repeat then falls back to the sender check). */
+            struct store *st = c->core->store;
+            (void)st->ops->msgid_put(st, j.key, out->ticket, NULL);
+            if (j.digest && out->result != INGEST_DUPLICATE)
+                (void)st->ops->msgid_digest_set(st, j.key, j.digest, NULL);
         }
     }
     ingest_log(&j, j.parsed ? (j.m.is_dsn ? "dsn" : "mail") : "raw");
     mime_msg_clear(&j.m);
     free(j.key);
+    free(j.digest);
     free(j.sender);
 }
 

@@ -15,7 +15,11 @@ struct job {
     struct mime_msg m;
     bool parsed;
     char *key;
+    char *digest;          /* ingest_digest_key of this mail (parsed only) */
+    bool digest_differs;   /* its Message-ID was first seen with other content */
     char *sender;          /* normalised From, or NULL */
+    const char *sender_from; /* NULL: From; else the field the sender came
+                                from ("Reply-To", ...): never an agent */
 };
 
 struct store *ingest_store(struct job *j);

@@ -186,6 +186,16 @@ struct store_ops {
      * mail. put: TD_CONFLICT when msgid is already mapped. */
     bool (*msgid_put)(struct store *st, const char *msgid, int64_t ticket, struct td_err *err);
     bool (*msgid_get)(struct store *st, const char *msgid, int64_t *ticket, struct td_err *err);
+    /* The content digest of the mail that first carried a mapped msgid:
+     * a repeat Message-ID is a duplicate only when its digest matches too.
+     * set: recorded once (a later set keeps the first, success);
+     * TD_NOT_FOUND when msgid is not mapped. get: *digest (caller frees);
+     * TD_NOT_FOUND when msgid is not mapped or has no digest (mapped
+     * before digests were kept). */
+    bool (*msgid_digest_set)(struct store *st, const char *msgid, const char *digest,
+                             struct td_err *err);
+    bool (*msgid_digest_get)(struct store *st, const char *msgid, char **digest,
+                             struct td_err *err);
 
     /* Mailbox poller state and its lease. acquire: succeeds when the lease
      * is free, expired, or already owner's (then it is renewed to
@@ -200,6 +210,14 @@ struct store_ops {
                           int64_t ttl_ms, struct td_err *err);
     bool (*lease_release)(struct store *st, const char *mailbox, const char *owner,
                           struct td_err *err);
+    /* Takes the lease from dead_owner, whom the caller has proved gone (a
+     * crashed process of its own host): succeeds only while dead_owner
+     * still holds it, expired or not, and then owner holds it until
+     * now + ttl_ms. TD_CONFLICT when anyone else holds it or it is free
+     * (then lease_acquire is the way); TD_NOT_FOUND for an unknown
+     * mailbox. */
+    bool (*lease_takeover)(struct store *st, const char *mailbox, const char *dead_owner,
+                           const char *owner, td_time now, int64_t ttl_ms, struct td_err *err);
     bool (*mailbox_get)(struct store *st, const char *mailbox, struct td_mailbox_state *out,
                         struct td_err *err);
     /* Only by the current lease owner with an unexpired lease, else

@@ -18,7 +18,8 @@
     X(ticket_next_number) X(ticket_insert) X(ticket_update) X(ticket_get) X(ticket_list)       \
     X(ticket_add_msgid) X(ticket_find_by_msgid) X(comment_insert) X(comment_list)              \
     X(comment_find_by_msgid) X(history_list) X(attachment_put) X(attachment_get) X(msgid_put)  \
-    X(msgid_get) X(lease_acquire) X(lease_release) X(mailbox_get) X(mailbox_set_uid)           \
+    X(msgid_get) X(msgid_digest_set) X(msgid_digest_get) X(lease_acquire) X(lease_release)     \
+    X(lease_takeover) X(mailbox_get) X(mailbox_set_uid)                                        \
     X(outbox_insert) X(outbox_claim) X(outbox_finish) X(outbox_list) X(outbox_count_recent)    \
     X(token_insert) X(token_get) X(token_mark_used_if_unused) X(token_revoke_family)           \
     X(token_purge) X(attachment_owner) X(quarantine_put) X(quarantine_list) X(quarantine_get)   \
@@ -125,6 +126,15 @@ WRAP(msgid_put, (struct store *st, const char *msgid, int64_t ticket, struct td_
      (st, msgid, ticket, err))
 WRAP(msgid_get, (struct store *st, const char *msgid, int64_t *ticket, struct td_err *err),
      (st, msgid, ticket, err))
+WRAP(msgid_digest_set,
+     (struct store *st, const char *msgid, const char *digest, struct td_err *err),
+     (st, msgid, digest, err))
+WRAP(msgid_digest_get, (struct store *st, const char *msgid, char **digest, struct td_err *err),
+     (st, msgid, digest, err))
+WRAP(lease_takeover,
+     (struct store *st, const char *mailbox, const char *dead_owner, const char *owner,
+      td_time now, int64_t ttl_ms, struct td_err *err),
+     (st, mailbox, dead_owner, owner, now, ttl_ms, err))
 WRAP(lease_acquire,
      (struct store *st, const char *mailbox, const char *owner, td_time now, int64_t ttl_ms,
       struct td_err *err),

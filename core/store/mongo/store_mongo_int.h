@@ -11,7 +11,7 @@
  *   comments   {_id: id, ticket, author_id, internal, source, body,
  *               message_id (absent when none; unique, sparse),
  *               attachments[{id, name, content_type, size}], created}
- *   msgids     {_id: Message-ID, ticket}
+ *   msgids     {_id: Message-ID, ticket, digest?}
  *   outbox     {_id: id, kind, ticket, recipient, payload, state, attempts,
  *               next_attempt, owner|null, lease_until, last_error|null,
  *               created}
@@ -166,6 +166,11 @@ bool mg_attachment_get(struct store *st, const char *id, struct td_attachment *o
 bool mg_msgid_put(struct store *st, const char *msgid, int64_t ticket, struct td_err *err);
 bool mg_msgid_get(struct store *st, const char *msgid, int64_t *ticket, struct td_err *err);
 
+bool mg_msgid_digest_set(struct store *st, const char *msgid, const char *digest,
+                         struct td_err *err);
+bool mg_msgid_digest_get(struct store *st, const char *msgid, char **digest, struct td_err *err);
+bool mg_lease_takeover(struct store *st, const char *mailbox, const char *dead_owner,
+                       const char *owner, td_time now, int64_t ttl_ms, struct td_err *err);
 bool mg_lease_acquire(struct store *st, const char *mailbox, const char *owner, td_time now,
                       int64_t ttl_ms, struct td_err *err);
 bool mg_lease_release(struct store *st, const char *mailbox, const char *owner,

@@ -164,6 +164,10 @@ static const char *const migrations[] = {
     /* 4: quarantined mail of the mail gateway (the SQL is in
      * store_sqlite_quarantine.c). */
     sq_migration_quarantine,
+
+    /* 5: the content digest of a mapped Message-ID (dedupe; the SQL is
+     * in store_sqlite_mailbox.c). */
+    sq_migration_msgid_digest,
 };
 
 #define N_MIGRATIONS ((int)(sizeof migrations / sizeof migrations[0]))
@@ -497,6 +501,9 @@ static const struct store_ops sqlite_ops = {
     .msgid_get = store_sqlite_msgid_get,
     .lease_acquire = store_sqlite_lease_acquire,
     .lease_release = store_sqlite_lease_release,
+    .msgid_digest_set = store_sqlite_msgid_digest_set,
+    .msgid_digest_get = store_sqlite_msgid_digest_get,
+    .lease_takeover = store_sqlite_lease_takeover,
     .mailbox_get = store_sqlite_mailbox_get,
     .mailbox_set_uid = store_sqlite_mailbox_set_uid,
     .outbox_insert = store_sqlite_outbox_insert,

@@ -171,6 +171,15 @@ bool store_sqlite_msgid_put(struct store *st, const char *msgid, int64_t ticket,
                             struct td_err *err);
 bool store_sqlite_msgid_get(struct store *st, const char *msgid, int64_t *ticket,
                             struct td_err *err);
+/* Migration 5 and the digest ops (issue 15), and the lease takeover. */
+extern const char sq_migration_msgid_digest[];
+bool store_sqlite_msgid_digest_set(struct store *st, const char *msgid, const char *digest,
+                                   struct td_err *err);
+bool store_sqlite_msgid_digest_get(struct store *st, const char *msgid, char **digest,
+                                   struct td_err *err);
+bool store_sqlite_lease_takeover(struct store *st, const char *mailbox, const char *dead_owner,
+                                 const char *owner, td_time now, int64_t ttl_ms,
+                                 struct td_err *err);
 bool store_sqlite_lease_acquire(struct store *st, const char *mailbox, const char *owner,
                                 td_time now, int64_t ttl_ms, struct td_err *err);
 bool store_sqlite_lease_release(struct store *st, const char *mailbox, const char *owner,
