@@ -14,7 +14,7 @@
 #include <string.h>
 
 #include "core/mem.h"
-#include "core/store.h"
+#include "core/store/store.h"
 #include "tests/support/store_fixture.h"
 
 #define MUST(call)                                                             \
