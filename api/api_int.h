@@ -38,6 +38,9 @@ struct api_settings {
     unsigned threads;           /* MHD thread pool size */
     unsigned conn_timeout_s;    /* idle connection timeout */
     unsigned max_connections;
+    unsigned max_conn_per_addr; /* [api] max_connections_per_address */
+    unsigned header_timeout_s;  /* a request's headers must arrive within */
+    unsigned body_timeout_s;    /* and its body within this after them */
     size_t max_request_bytes;   /* JSON bodies (413 above) */
     size_t max_upload_bytes;    /* multipart bodies of comment uploads */
     enum { API_JWT_HS256 = 0, API_JWT_RS256 } jwt_alg; /* [api] jwt_algorithm */
@@ -73,6 +76,29 @@ struct ops_settings {
 bool ops_settings_load(struct td_config *cfg, struct ops_settings *o, struct td_err *err);
 void ops_settings_free(struct ops_settings *o);
 
+/* ---- slow clients (conn_guard.c) ------------------------------------
+ * Deadlines for a request's headers and body, enforced by a reaper
+ * thread; 0 = none. Phases for conn_guard_phase: */
+enum { CONN_HEADERS = 0, CONN_BODY = 1, CONN_BUSY = 2 };
+struct conn_guard;
+struct conn_guard *conn_guard_new(unsigned header_timeout_s, unsigned body_timeout_s);
+bool conn_guard_start(struct conn_guard *g, struct td_err *err);
+void conn_guard_stop(struct conn_guard *g);
+void conn_guard_free(struct conn_guard *g); /* NULL-safe; stops first */
+/* From MHD's connection notification: a connection was accepted (its
+ * entry goes into *socket_context) / closed. */
+void conn_guard_opened(struct conn_guard *g, struct MHD_Connection *conn, void **socket_context);
+void conn_guard_closed(struct conn_guard *g, void **socket_context);
+void conn_guard_phase(struct conn_guard *g, struct MHD_Connection *conn, int phase);
+
+/* ---- request framing (http_framing.c) -------------------------------
+ * RFC 9112 6.3: a request whose body length is ambiguous (differing
+ * Content-Length headers, Content-Length with Transfer-Encoding, a
+ * transfer coding other than chunked alone, whitespace before a field's
+ * colon, a malformed length) must be refused and its connection closed:
+ * false with the reason in why. */
+bool framing_ok(struct MHD_Connection *conn, char *why, size_t why_len);
+
 /* ---- the server (server.c) ---------------------------------------- */
 struct api {
     struct td_core *core;       /* borrowed from the cli env */
@@ -81,6 +107,7 @@ struct api {
     struct ratelimit *rl_account; /* failed logins per account */
     struct ratelimit *rl_addr;    /* failed logins per client address */
     struct MHD_Daemon *mhd;
+    struct conn_guard *guard;   /* slow-client deadlines */
     atomic_int in_flight;       /* requests begun and not completed (drain) */
     _Atomic int64_t last_purge_ms; /* expired refresh tokens, at most hourly */
 };

@@ -6,6 +6,9 @@
  *   threads = 4                 request threads (MHD thread pool)
  *   connection_timeout = 30     seconds a connection may stay idle
  *   max_connections = 1000
+ *   max_connections_per_address = 32    one client address's share
+ *   header_timeout = 10         seconds for a request's headers to arrive
+ *   body_timeout = 120          seconds for its body, after the headers
  *   max_request_bytes = 2097152 JSON request bodies (413 above)
  *   max_upload_bytes            multipart comment uploads; default:
  *                               [core] max_attachment_bytes * 2 + 1 MiB
@@ -88,6 +91,7 @@ bool api_settings_load(struct td_config *cfg, const struct td_core *core,
                        struct api_settings *s, struct td_err *err)
 {
     memset(s, 0, sizeof *s);
+    int64_t perip, htimeout, btimeout;
     int64_t port, threads, timeout, maxconn, maxreq, maxup, attl, rttl, leeway, lacct, laddr,
         lwin, psize, pmax;
     int64_t up_default = (int64_t)core->max_attachment * 2 + (1 << 20);
@@ -95,6 +99,9 @@ bool api_settings_load(struct td_config *cfg, const struct td_core *core,
         !config_int(cfg, S, "threads", 4, 1, 256, &threads, err) ||
         !config_int(cfg, S, "connection_timeout", 30, 1, 3600, &timeout, err) ||
         !config_int(cfg, S, "max_connections", 1000, 1, 100000, &maxconn, err) ||
+        !config_int(cfg, S, "max_connections_per_address", 32, 1, 100000, &perip, err) ||
+        !config_int(cfg, S, "header_timeout", 10, 1, 3600, &htimeout, err) ||
+        !config_int(cfg, S, "body_timeout", 120, 1, 86400, &btimeout, err) ||
         !config_int(cfg, S, "max_request_bytes", 2 << 20, 1024, 1LL << 30, &maxreq, err) ||
         !config_int(cfg, S, "max_upload_bytes", up_default, 1024, 4LL << 30, &maxup, err) ||
         !config_int(cfg, S, "access_ttl", 900, 10, 86400, &attl, err) ||
@@ -118,6 +125,9 @@ bool api_settings_load(struct td_config *cfg, const struct td_core *core,
     s->threads = (unsigned)threads;
     s->conn_timeout_s = (unsigned)timeout;
     s->max_connections = (unsigned)maxconn;
+    s->max_conn_per_addr = (unsigned)(perip < maxconn ? perip : maxconn);
+    s->header_timeout_s = (unsigned)htimeout;
+    s->body_timeout_s = (unsigned)btimeout;
     s->max_request_bytes = (size_t)maxreq;
     s->max_upload_bytes = (size_t)(maxup > maxreq ? maxup : maxreq);
     s->access_ttl_s = attl;
