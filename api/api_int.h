@@ -55,9 +55,13 @@ struct api_settings {
     int64_t access_ttl_s;
     int64_t refresh_ttl_s;
     int64_t clock_leeway_s;
-    unsigned login_max_per_account; /* failures per window */
+    unsigned login_max_per_account; /* failures before delays begin */
     unsigned login_max_per_addr;
-    int64_t login_window_s;
+    int64_t login_window_s;         /* delay cap; failures forgotten after */
+    unsigned register_max_per_addr; /* register + claim per register_window */
+    unsigned register_max_global;
+    int64_t register_window_s;
+    unsigned hash_concurrency;      /* argon2id at once */
     unsigned page_default;
     unsigned page_max;
 };
@@ -106,6 +110,9 @@ struct api {
     struct ops_settings ops;
     struct ratelimit *rl_account; /* failed logins per account */
     struct ratelimit *rl_addr;    /* failed logins per client address */
+    struct ratelimit *rl_reg_addr;   /* register + claim requests per address */
+    struct ratelimit *rl_reg_global; /* ... and from everywhere */
+    atomic_int hash_slots;           /* free argon2id slots (hashgate.c) */
     struct MHD_Daemon *mhd;
     struct conn_guard *guard;   /* slow-client deadlines */
     atomic_int in_flight;       /* requests begun and not completed (drain) */
@@ -271,9 +278,31 @@ void tokens_purge_expired(struct api *api);
 /* True if token has the shape of one of ours (43 base64url characters). */
 bool tokens_well_formed(const char *token);
 
+/* ---- failed logins (login_throttle.c) -------------------------------
+ * Growing delays per account and per client address (ratelimit backoff).
+ * An account being guessed at does not lock its owner out: an address
+ * with no failures of its own may still try the account's password (a
+ * wrong one then counts for that address too). True when the attempt
+ * may go ahead; else *retry_after_s. */
+bool login_throttle_allowed(struct api *api, const char *acct_key, const char *addr_key,
+                            int64_t now_ms, int64_t *retry_after_s);
+void login_throttle_failure(struct api *api, const char *acct_key, const char *addr_key,
+                            int64_t now_ms);
+
+/* ---- password hashing slots (hashgate.c) ----------------------------
+ * At most [api] hash_concurrency argon2id computations at once; a request
+ * that finds none free is answered 503 + Retry-After at once instead of
+ * holding a server thread, so hashing floods cannot starve other requests. */
+bool hashgate_enter(struct api *api);
+void hashgate_leave(struct api *api);
+void hashgate_busy(struct api_resp *out);
+
 /* ---- shared by the auth routes (routes_auth.c) ---------------------- */
 /* "kind:value", the key of a rate limiter entry. */
 void auth_rl_key(char *out, size_t len, const char *kind, const char *value);
+/* Register and claim: counts the request against the per-address and
+ * global sign-up limits; false with 429 + Retry-After in out beyond. */
+bool auth_signup_allowed(struct api_req *r, struct api_resp *out);
 /* {token_type, access_token, expires_in, refresh_token, ...} for u. */
 void auth_token_response(struct api_req *r, struct api_resp *out, unsigned status,
                          const struct td_user *u, const char *refresh);
@@ -285,11 +314,15 @@ void auth_token_response(struct api_req *r, struct api_resp *out, unsigned statu
  * so it never equals a refresh token's (store.h td_refresh_token). */
 void claim_token_hash(const char *token, char out[TD_TOKEN_HASH_LEN + 1]);
 
-/* ---- login rate limiting (ratelimit.c) ------------------------------
- * Fixed windows of failures per key, in this process's memory (one
- * process; several ticketd processes each count their own). */
+/* ---- rate limiting (ratelimit.c) ------------------------------------
+ * Counts per key, in this process's memory (one process; several
+ * ticketd processes each count their own). Fixed windows (at most max
+ * per window), or growing delays after `free` failures (backoff). */
 struct ratelimit *ratelimit_new(unsigned max_failures, int64_t window_ms);
+struct ratelimit *ratelimit_new_backoff(unsigned free_failures, int64_t window_ms);
 void ratelimit_free(struct ratelimit *rl);
+/* Hits/failures counted for key now (0 once forgotten). */
+unsigned ratelimit_count(struct ratelimit *rl, const char *key, int64_t now_ms);
 /* True when key may try again; else *retry_after_s says when. */
 bool ratelimit_allowed(struct ratelimit *rl, const char *key, int64_t now_ms,
                        int64_t *retry_after_s);

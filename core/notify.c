@@ -601,6 +601,9 @@ void notify_on_events(struct td_core *c, const struct td_user *actor, const stru
 
 const char *const notify_account_kind_names[NA_COUNT] = {
     [NA_ACCOUNT_CLAIM] = "account_claim",
+    [NA_PASSWORD_CHANGED] = "password_changed",
+    [NA_REGISTER_EXISTS] = "register_exists",
+    [NA_AGENT_UNTRUSTED] = "agent_untrusted",
 };
 
 bool notify_account_kind_parse(const char *s, enum notify_account_kind *out)
@@ -613,25 +616,25 @@ bool notify_account_kind_parse(const char *s, enum notify_account_kind *out)
     return false;
 }
 
-bool notify_account_claim(struct td_core *c, const struct td_user *u, const char *token,
-                          int64_t valid_minutes, bool *queued, struct td_err *err)
+bool notify_account_mail(struct td_core *c, const struct td_user *u, enum notify_account_kind kind,
+                         json_t *extra, bool *queued, struct td_err *err)
 {
     if (queued)
         *queued = false;
     struct notify *nf = notify_of(c);
-    if (nf == NULL)
+    if (nf == NULL || (unsigned)kind >= NA_COUNT) {
+        json_decref(extra);
         return td_fail(err, TD_UNAVAILABLE,
                        "outgoing mail is off ([notify] support_address is not set)");
-    if (notify_address_blocked(&nf->cfg, u->email))
+    }
+    if (notify_address_blocked(&nf->cfg, u->email)) {
+        json_decref(extra);
         return true; /* never mail the support address or a robot */
-    json_t *root = json_object(), *vars = json_object();
-    char minutes[32];
-    snprintf(minutes, sizeof minutes, "%lld", (long long)valid_minutes);
+    }
+    json_t *root = json_object(), *vars = extra ? extra : json_object();
     put(vars, "recipient", display(u));
     put(vars, "recipient_email", u->email);
     put(vars, "support_address", nf->cfg.support_address);
-    put(vars, "claim_token", token);
-    put(vars, "claim_valid_minutes", minutes);
     json_object_set_new(root, "recipient_id", json_string(u->id));
     json_object_set_new(root, "vars", vars);
     char *payload = json_dumps(root, JSON_COMPACT | JSON_SORT_KEYS);
@@ -641,7 +644,7 @@ bool notify_account_claim(struct td_core *c, const struct td_user *u, const char
     struct td_outbox o;
     memset(&o, 0, sizeof o);
     id_new(o.id);
-    o.kind = (char *)notify_account_kind_names[NA_ACCOUNT_CLAIM];
+    o.kind = (char *)notify_account_kind_names[kind];
     o.recipient = u->email;
     o.payload = payload;
     o.state = OUTBOX_PENDING;
@@ -659,4 +662,15 @@ bool notify_account_claim(struct td_core *c, const struct td_user *u, const char
         pthread_mutex_unlock(&nf->lock);
     }
     return ok;
+}
+
+bool notify_account_claim(struct td_core *c, const struct td_user *u, const char *token,
+                          int64_t valid_minutes, bool *queued, struct td_err *err)
+{
+    json_t *vars = json_object();
+    char minutes[32];
+    snprintf(minutes, sizeof minutes, "%lld", (long long)valid_minutes);
+    put(vars, "claim_token", token);
+    put(vars, "claim_valid_minutes", minutes);
+    return notify_account_mail(c, u, NA_ACCOUNT_CLAIM, vars, queued, err);
 }

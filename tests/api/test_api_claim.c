@@ -454,7 +454,7 @@ static int group_setup(void **state, enum store_backend b)
     }
     char extra[2048];
     snprintf(extra, sizeof extra,
-             "login_max_failures_per_address = 1000\n"
+             "login_max_failures_per_address = 1000\nregister_max_per_address = 1000\n"
              "[notify]\n"
              "support_address = support@example.com\n"
              "builtin_templates_dir = %s\n"
