@@ -6,7 +6,8 @@
  *  - growing delays (ratelimit_new_backoff): the first `free` failures
  *    cost nothing, then each further attempt must wait 1 s, 2 s, 4 s...
  *    (doubling, capped at the window) after the last failure; a key
- *    with no failure for a whole window is forgotten (failed logins).
+ *    with no failure for a whole window beyond its delay is forgotten
+ *    (failed logins).
  *    No hard lock: a real user locked out by someone else's guesses is
  *    what CWE-645 is about; a delay that doubles costs a guesser far
  *    more than it costs the owner.
@@ -80,8 +81,8 @@ static int64_t backoff_ms(const struct ratelimit *rl, unsigned n)
  * for a whole window (backoff). */
 static bool expired(const struct ratelimit *rl, const struct rl_slot *s, int64_t now)
 {
-    if (rl->backoff)
-        return now - s->last >= rl->window_ms;
+    if (rl->backoff) /* a quiet window after the delay itself */
+        return now - s->last >= rl->window_ms + backoff_ms(rl, s->failures);
     return now - s->window_start >= rl->window_ms;
 }
 
