@@ -167,7 +167,7 @@ static void mail_password_changed(struct api_req *r, const struct td_user *u)
         return;
     struct td_err err;
     td_err_clear(&err);
-    if (!notify_account_mail(r->api->core, u, NA_PASSWORD_CHANGED, NULL, NULL, &err))
+    if (!notify_account_mail(r->api->core, u, NA_PASSWORD_CHANGED, NULL, NULL, NULL, &err))
         log_event(LOG_ERROR, "password_changed_mail_failed", LF_S("user", u->id),
                   LF_S("request_id", api_current_request_id), LF_S("msg", err.msg));
 }

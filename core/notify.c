@@ -617,7 +617,7 @@ bool notify_account_kind_parse(const char *s, enum notify_account_kind *out)
 }
 
 bool notify_account_mail(struct td_core *c, const struct td_user *u, enum notify_account_kind kind,
-                         json_t *extra, bool *queued, struct td_err *err)
+                         json_t *extra, const char *once_key, bool *queued, struct td_err *err)
 {
     if (queued)
         *queued = false;
@@ -643,7 +643,21 @@ bool notify_account_mail(struct td_core *c, const struct td_user *u, enum notify
         td_oom();
     struct td_outbox o;
     memset(&o, 0, sizeof o);
-    id_new(o.id);
+    if (once_key != NULL) {
+        /* The id is a digest of kind and key: the store keeps one row per
+         * id, so a second mail with the same key is skipped, atomically,
+         * across processes. */
+        unsigned char h[TD_ID_LEN / 2];
+        crypto_generichash_state hs;
+        crypto_generichash_init(&hs, NULL, 0, sizeof h);
+        crypto_generichash_update(&hs, (const unsigned char *)notify_account_kind_names[kind],
+                                  strlen(notify_account_kind_names[kind]) + 1);
+        crypto_generichash_update(&hs, (const unsigned char *)once_key, strlen(once_key));
+        crypto_generichash_final(&hs, h, sizeof h);
+        sodium_bin2hex(o.id, sizeof o.id, h, sizeof h);
+    } else {
+        id_new(o.id);
+    }
     o.kind = (char *)notify_account_kind_names[kind];
     o.recipient = u->email;
     o.payload = payload;
@@ -672,5 +686,5 @@ bool notify_account_claim(struct td_core *c, const struct td_user *u, const char
     snprintf(minutes, sizeof minutes, "%lld", (long long)valid_minutes);
     put(vars, "claim_token", token);
     put(vars, "claim_valid_minutes", minutes);
-    return notify_account_mail(c, u, NA_ACCOUNT_CLAIM, vars, queued, err);
+    return notify_account_mail(c, u, NA_ACCOUNT_CLAIM, vars, NULL, queued, err);
 }

@@ -167,11 +167,13 @@ bool notify_account_kind_parse(const char *s, enum notify_account_kind *out);
 
 /* Queues an account mail of kind to u (its registered address) with the
  * template variables in extra (stolen; NULL for none) plus recipient,
- * recipient_email and support_address. TD_UNAVAILABLE when notifications
- * are off. A mail the loop guard or the hourly cap refuses is no error:
- * *queued (may be NULL) is false. */
+ * recipient_email and support_address. once_key (NULL: none): at most one
+ * mail of this kind per key, ever (a key with the hour in it: one an
+ * hour). TD_UNAVAILABLE when notifications are off. A mail the loop
+ * guard, the hourly cap or once_key refuses is no error: *queued (may be
+ * NULL) is false. */
 bool notify_account_mail(struct td_core *c, const struct td_user *u, enum notify_account_kind kind,
-                         json_t *extra, bool *queued, struct td_err *err);
+                         json_t *extra, const char *once_key, bool *queued, struct td_err *err);
 
 /* Queues the account_claim mail for customer u through the planner
  * attached to c (TD_UNAVAILABLE when notifications are off: there is no
