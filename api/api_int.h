@@ -102,6 +102,16 @@ void conn_guard_phase(struct conn_guard *g, struct MHD_Connection *conn, int pha
  * colon, a malformed length) must be refused and its connection closed:
  * false with the reason in why. */
 bool framing_ok(struct MHD_Connection *conn, char *why, size_t why_len);
+/* The same over any list of fields (the fuzz target feeds it): add each
+ * (name, value) in turn, then the verdict: NULL = fine, else the reason. */
+struct framing {
+    unsigned n_cl, n_te;
+    char cl[32]; /* the first Content-Length value */
+    bool cl_differs, cl_bad, te_bad, name_bad;
+};
+void framing_init(struct framing *f);
+void framing_add(struct framing *f, const char *name, const char *value);
+const char *framing_verdict(const struct framing *f);
 
 /* ---- the server (server.c) ---------------------------------------- */
 struct api {

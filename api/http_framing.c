@@ -18,12 +18,6 @@
 #include <string.h>
 #include <strings.h>
 
-struct framing {
-    unsigned n_cl, n_te;
-    char cl[32];        /* the first Content-Length value */
-    bool cl_differs, cl_bad, te_bad, name_bad;
-};
-
 static bool all_digits(const char *v)
 {
     if (v == NULL || *v == '\0' || strlen(v) > 18)
@@ -34,15 +28,21 @@ static bool all_digits(const char *v)
     return true;
 }
 
-static enum MHD_Result each_header(void *cls, enum MHD_ValueKind kind, const char *key,
-                                   const char *value)
+void framing_init(struct framing *f)
 {
-    (void)kind;
-    struct framing *f = cls;
+    memset(f, 0, sizeof *f);
+}
+
+void framing_add(struct framing *f, const char *key, const char *value)
+{
     /* A field name is a token: no whitespace or control characters. */
-    for (const char *p = key; *p; p++)
+    if (key == NULL || *key == '\0')
+        f->name_bad = true;
+    for (const char *p = key ? key : ""; *p; p++)
         if ((unsigned char)*p <= ' ' || *p == 0x7f)
             f->name_bad = true;
+    if (key == NULL)
+        return;
     if (strcasecmp(key, MHD_HTTP_HEADER_CONTENT_LENGTH) == 0) {
         if (!all_digits(value))
             f->cl_bad = true;
@@ -56,25 +56,37 @@ static enum MHD_Result each_header(void *cls, enum MHD_ValueKind kind, const cha
         if (value == NULL || strcasecmp(value, "chunked") != 0)
             f->te_bad = true;
     }
+}
+
+const char *framing_verdict(const struct framing *f)
+{
+    if (f->name_bad)
+        return "a header field name contains whitespace (none is allowed before the colon)";
+    if (f->cl_bad)
+        return "Content-Length is not a plain decimal number";
+    if (f->cl_differs)
+        return "the request has differing Content-Length headers";
+    if (f->n_cl > 0 && f->n_te > 0)
+        return "the request has both Content-Length and Transfer-Encoding";
+    if (f->n_te > 1 || f->te_bad)
+        return "the only Transfer-Encoding accepted is a single \"chunked\"";
+    return NULL;
+}
+
+static enum MHD_Result each_header(void *cls, enum MHD_ValueKind kind, const char *key,
+                                   const char *value)
+{
+    (void)kind;
+    framing_add(cls, key, value);
     return MHD_YES;
 }
 
 bool framing_ok(struct MHD_Connection *conn, char *why, size_t why_len)
 {
     struct framing f;
-    memset(&f, 0, sizeof f);
+    framing_init(&f);
     MHD_get_connection_values(conn, MHD_HEADER_KIND, each_header, &f);
-    const char *reason = NULL;
-    if (f.name_bad)
-        reason = "a header field name contains whitespace (none is allowed before the colon)";
-    else if (f.cl_bad)
-        reason = "Content-Length is not a plain decimal number";
-    else if (f.cl_differs)
-        reason = "the request has differing Content-Length headers";
-    else if (f.n_cl > 0 && f.n_te > 0)
-        reason = "the request has both Content-Length and Transfer-Encoding";
-    else if (f.n_te > 1 || f.te_bad)
-        reason = "the only Transfer-Encoding accepted is a single \"chunked\"";
+    const char *reason = framing_verdict(&f);
     if (reason == NULL)
         return true;
     snprintf(why, why_len, "%s", reason);
