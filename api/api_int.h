@@ -313,6 +313,9 @@ void auth_rl_key(char *out, size_t len, const char *kind, const char *value);
 /* Register and claim: counts the request against the per-address and
  * global sign-up limits; false with 429 + Retry-After in out beyond. */
 bool auth_signup_allowed(struct api_req *r, struct api_resp *out);
+/* Registration with outgoing mail on (routes_register.c): always 202. */
+void register_by_mail(struct api_req *r, struct api_resp *out, const char *email,
+                      const char *name, const char *password);
 /* {token_type, access_token, expires_in, refresh_token, ...} for u. */
 void auth_token_response(struct api_req *r, struct api_resp *out, unsigned status,
                          const struct td_user *u, const char *refresh);
@@ -427,6 +430,7 @@ void h_metrics(struct api_req *r, struct api_resp *out);
 void h_readyz(struct api_req *r, struct api_resp *out);
 
 void h_register(struct api_req *r, struct api_resp *out);
+void h_register_confirm(struct api_req *r, struct api_resp *out);
 void h_login(struct api_req *r, struct api_resp *out);
 void h_refresh(struct api_req *r, struct api_resp *out);
 void h_logout(struct api_req *r, struct api_resp *out);

@@ -1,14 +1,14 @@
 /* routes_auth.c - register, login, refresh, logout, me.
  *
- * Self-registration makes a customer with a password (core's
- * user_register). An address that already has an account - including a
- * password-less customer the mail gateway created from an inbound mail -
- * gets 409: knowing an address must not be enough to take over the
- * tickets written from it. Such customers claim the account by proving
- * they read its mail (routes_claim.c), or an admin sets a password for
- * them (PATCH /api/v1/users/{id}). A 409 costs the client address one
- * failed attempt, so the endpoint is no faster an oracle for "who has an
- * account" than login is.
+ * Self-registration makes a customer with a password. With outgoing mail
+ * on it answers the same 202 for every address (routes_register.c: the
+ * new account waits for its confirmation mail, a taken address's owner is
+ * told). Without mail it is immediate, and an address that already has an
+ * account - including a password-less customer the mail gateway created
+ * from an inbound mail - gets 409 (enumerable; README-api says so):
+ * knowing an address must not be enough to take over the tickets written
+ * from it. Such customers claim the account by proving they read its mail
+ * (routes_claim.c), or an admin sets a password for them.
  *
  * Login failures slow down further tries per account and per client
  * address with growing delays (login_throttle.c): 429 with Retry-After,
@@ -21,6 +21,7 @@
 #include "api_int.h"
 
 #include "core/id.h"
+#include "core/notify.h"
 #include "core/text.h"
 #include "core/user.h"
 
@@ -94,6 +95,13 @@ void h_register(struct api_req *r, struct api_resp *out)
         json_decref(doc);
         return;
     }
+    if (notify_of(r->api->core) != NULL) { /* the same answer for every address */
+        register_by_mail(r, out, email, name, password);
+        json_decref(doc);
+        return;
+    }
+    /* Without outgoing mail nobody can confirm an address: the immediate
+     * registration below, which does tell a taken address (README-api). */
     if (!hashgate_enter(r->api)) {
         json_decref(doc);
         hashgate_busy(out);

@@ -604,6 +604,7 @@ const char *const notify_account_kind_names[NA_COUNT] = {
     [NA_PASSWORD_CHANGED] = "password_changed",
     [NA_REGISTER_EXISTS] = "register_exists",
     [NA_AGENT_UNTRUSTED] = "agent_untrusted",
+    [NA_REGISTER_CONFIRM] = "register_confirm",
 };
 
 bool notify_account_kind_parse(const char *s, enum notify_account_kind *out)

@@ -145,6 +145,8 @@ void notify_on_events(struct td_core *c, const struct td_user *actor, const stru
  *                   (POST /api/v1/auth/claim): the one-time claim token.
  *   password_changed  the account's password was changed (every session
  *                   ended): so the owner notices a change that was not theirs.
+ *   register_confirm a registration's one-time token: the account works
+ *                   once the address's owner confirms it (api/routes_register.c).
  *   register_exists someone registered with an address that already has
  *                   an account: the owner hears of it (the API answers the
  *                   same 202 as for a new address: no enumeration).
@@ -160,6 +162,7 @@ enum notify_account_kind {
     NA_PASSWORD_CHANGED,
     NA_REGISTER_EXISTS,
     NA_AGENT_UNTRUSTED,
+    NA_REGISTER_CONFIRM,
     NA_COUNT
 };
 extern const char *const notify_account_kind_names[NA_COUNT];

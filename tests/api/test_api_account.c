@@ -8,7 +8,10 @@
  *  - failed logins cause growing delays, not a lock: a correct password
  *    from an address that has not been failing gets through;
  *  - claim answers in the same time for a claimable and an unknown
- *    address (medians over N samples).
+ *    address (medians over N samples);
+ *  - register answers the same 202, in the same time, whether or not the
+ *    address has an account; the new account works only once its mail's
+ *    token is confirmed; the owner of a taken address is told.
  *
  * Several client addresses: requests are sent from 127.0.0.x. */
 #include <setjmp.h>
@@ -94,6 +97,38 @@ static bool await_mail(const struct afx *f, const char *to, const char *subject)
         usleep(50 * 1000);
     }
     return false;
+}
+
+/* Waits (at most 20 s) for a mail to `to` whose subject contains subject
+ * and returns its token (a line of four spaces and 43 characters). */
+static void await_token(const struct afx *f, const char *to, const char *subject, char *token)
+{
+    long long deadline = api_now_ms() + 20000;
+    while (api_now_ms() < deadline) {
+        struct mc_box box;
+        mc_box_read(f->sink.maildir, &box);
+        for (size_t i = 0; i < box.n; i++) {
+            const char *rcpt = mc_raw(&box.v[i], "X-RcptTo");
+            char *subj = mc_header(&box.v[i], "Subject");
+            bool match = rcpt && strcasestr(rcpt, to) && subj && strstr(subj, subject);
+            free(subj);
+            if (!match)
+                continue;
+            char *text = mc_text(&box.v[i], "text/plain");
+            token[0] = '\0';
+            for (char *line = strtok(text, "\r\n"); line; line = strtok(NULL, "\r\n"))
+                if (strncmp(line, "    ", 4) == 0 && strlen(line + 4) == 43)
+                    snprintf(token, 44, "%s", line + 4);
+            free(text);
+            mc_box_free(&box);
+            if (token[0] == '\0')
+                fail_msg("no token in the mail to %s", to);
+            return;
+        }
+        mc_box_free(&box);
+        usleep(50 * 1000);
+    }
+    fail_msg("no '%s' mail to %s within 20 s", subject, to);
 }
 
 static long login_as(const struct tdsrv *s, const char *email, const char *pw, struct http *h)
@@ -288,6 +323,83 @@ static void test_login_delays_not_lock(void **state)
     afx_stop(&f);
 }
 
+/* ---- register: the same answer ------------------------------------------------ */
+
+static long reg(const struct tdsrv *s, const char *email, struct http *h)
+{
+    return http_json(s, "POST", "/api/v1/auth/register", NULL, h,
+                     "{\"email\":\"%s\",\"password\":\"long enough password\"}", email);
+}
+
+static void register_same_answer(enum store_backend b)
+{
+    struct afx f;
+    if (!afx_start(&f, b, "register_max_per_address = 1000\nregister_max_global = 1000\n"))
+        fail_msg("ticketd did not start");
+    struct tdsrv *s = &f.srv;
+    struct http h;
+    char first[600];
+    reg(s, "newcomer@example.org", &h);
+    EXPECT_STATUS(&h, 202);
+    snprintf(first, sizeof first, "%.*s", (int)h.body.len, h.body.data);
+    http_clear(&h);
+    /* A taken address (and its case variant): byte for byte the same. */
+    const char *taken[] = { s->cust1.u.email, "CUST2@example.org" };
+    for (int i = 0; i < 2; i++) {
+        reg(s, taken[i], &h);
+        EXPECT_STATUS(&h, 202);
+        if (h.body.len != strlen(first) || memcmp(h.body.data, first, h.body.len) != 0)
+            fail_msg("register answered differently for %s:\n%.*s\nvs\n%s", taken[i],
+                     (int)h.body.len, h.body.data, first);
+        http_clear(&h);
+    }
+    /* The taken accounts are unchanged (their password still works) and
+     * their owners are told. */
+    login_as(s, s->cust1.u.email, API_PW, &h);
+    EXPECT_STATUS(&h, 200);
+    http_clear(&h);
+    if (!await_mail(&f, s->cust1.u.email, "tried to register"))
+        fail_msg("no register_exists mail to %s", s->cust1.u.email);
+    /* The new account cannot log in before its address is confirmed -
+     * else logging in would tell a new address from a taken one. */
+    login_as(s, "newcomer@example.org", "long enough password", &h);
+    EXPECT_STATUS(&h, 401);
+    http_clear(&h);
+    char token[64];
+    await_token(&f, "newcomer@example.org", "Confirm", token);
+    http_json(s, "POST", "/api/v1/auth/register/confirm", NULL, &h, "{\"token\":\"%s\"}", token);
+    EXPECT_STATUS(&h, 200);
+    assert_non_null(jstr(&h, "access_token"));
+    http_clear(&h);
+    http_json(s, "POST", "/api/v1/auth/register/confirm", NULL, &h, "{\"token\":\"%s\"}", token);
+    EXPECT_STATUS(&h, 410);
+    http_clear(&h);
+    login_as(s, "newcomer@example.org", "long enough password", &h);
+    EXPECT_STATUS(&h, 200);
+    http_clear(&h);
+    /* Input rules are the same for everyone: 400. */
+    reg(s, "not an address", &h);
+    EXPECT_STATUS(&h, 400);
+    http_clear(&h);
+    afx_stop(&f);
+}
+
+static void test_register_same_answer_sqlite(void **state)
+{
+    (void)state;
+    if (!store_fixture_wanted(STORE_BACKEND_SQLITE))
+        skip();
+    register_same_answer(STORE_BACKEND_SQLITE);
+}
+
+static void test_register_same_answer_mongo(void **state)
+{
+    (void)state;
+    if (!store_fixture_wanted(STORE_BACKEND_MONGODB))
+        skip();
+    register_same_answer(STORE_BACKEND_MONGODB);
+}
+
 /* ---- claim: equal time ----------------------------------------------------------- */
 
 static int cmp_ll(const void *a, const void *b)
@@ -302,8 +414,56 @@ static int cmp_ll(const void *a, const void *b)
  * within 2 ms. Unpadded, the claimable path's two writes showed as
  * 1.6-2.1 ms between lower quartiles here; padded, 0.07-0.27 ms. */
 #define CLAIM_N 20
+
+static int cmp_ll(const void *a, const void *b);
 #define CLAIM_QUARTILE_MAX_US 700
 #define CLAIM_MEDIAN_MAX_US 2000
+
+/* Lower-quartile and median differences of two sample sets (sorted in
+ * place); fails when either is over the bounds above. */
+static void expect_same_time(const char *what, long long *a, long long *b, size_t n)
+{
+    qsort(a, n, sizeof *a, cmp_ll);
+    qsort(b, n, sizeof *b, cmp_ll);
+    long long md = llabs(a[n / 2] - b[n / 2]), qd = llabs(a[n / 4] - b[n / 4]);
+    fprintf(stderr, "%s: medians %lld vs %lld us, lower quartiles %lld vs %lld us\n", what,
+            a[n / 2], b[n / 2], a[n / 4], b[n / 4]);
+    if (qd > CLAIM_QUARTILE_MAX_US || md > CLAIM_MEDIAN_MAX_US)
+        fail_msg("%s: the timing tells the addresses apart", what);
+}
+
+static long long timed_us(const struct tdsrv *s, const char *path, const char *email, long want)
+{
+    struct timespec a, b;
+    struct http h;
+    clock_gettime(CLOCK_MONOTONIC, &a);
+    http_json(s, "POST", path, NULL, &h,
+              "{\"email\":\"%s\",\"password\":\"long enough password\"}", email);
+    clock_gettime(CLOCK_MONOTONIC, &b);
+    if (h.status != want)
+        fail_msg("%s %s: HTTP %ld, expected %ld", path, email, h.status, want);
+    http_clear(&h);
+    return (b.tv_sec - a.tv_sec) * 1000000LL + (b.tv_nsec - a.tv_nsec) / 1000;
+}
+
+static void test_register_equal_time(void **state)
+{
+    (void)state;
+    struct afx f;
+    if (!afx_start(&f, STORE_BACKEND_SQLITE,
+                   "register_max_per_address = 1000\nregister_max_global = 1000\n"))
+        fail_msg("ticketd did not start");
+    long long fresh[CLAIM_N], taken[CLAIM_N];
+    for (int i = 0; i < CLAIM_N; i++) {
+        char email[64];
+        snprintf(email, sizeof email, "fresh%d@example.org", i);
+        fresh[i] = timed_us(&f.srv, "/api/v1/auth/register", email, 202);
+        taken[i] = timed_us(&f.srv, "/api/v1/auth/register", i % 2 ? "cust1@example.org"
+                                                                   : "agent1@example.com", 202);
+    }
+    expect_same_time("register", fresh, taken, CLAIM_N);
+    afx_stop(&f);
+}
 
 static void test_claim_equal_time(void **state)
 {
@@ -372,6 +532,9 @@ int main(void)
         cmocka_unit_test(test_signup_limits),
         cmocka_unit_test(test_login_delays_not_lock),
         cmocka_unit_test(test_claim_equal_time),
+        cmocka_unit_test(test_register_same_answer_sqlite),
+        cmocka_unit_test(test_register_same_answer_mongo),
+        cmocka_unit_test(test_register_equal_time),
     };
     int failed = cmocka_run_group_tests_name("api_account", tests, NULL, NULL);
     curl_global_cleanup();
