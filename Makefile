@@ -83,6 +83,10 @@ $(BUILD)/tests/api/%: $(BUILD)/tests/api/%.o $(call obj,$(API_SRC)) $(TSUP_LIB) 
 $(BUILD)/tests/mailgw/%: $(BUILD)/tests/mailgw/%.o $(call obj,$(MAILGW_SRC)) $(TSUP_LIB) $(CORE_LIB)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS) $(TEST_LIBS)
 
+# tests/fuzz/test_fuzz runs both fuzz targets: mail gateway and API parsers.
+$(BUILD)/tests/fuzz/%: $(BUILD)/tests/fuzz/%.o $(call obj,$(MAILGW_SRC) $(API_SRC)) $(TSUP_LIB) $(CORE_LIB)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS) $(TEST_LIBS)
+
 # Installs whatever of DEB_PKGS is missing; does nothing when all are there.
 deps:
 	@missing=$$(for p in $(DEB_PKGS); do \

@@ -38,6 +38,9 @@ struct api_settings {
     unsigned threads;           /* MHD thread pool size */
     unsigned conn_timeout_s;    /* idle connection timeout */
     unsigned max_connections;
+    unsigned max_conn_per_addr; /* [api] max_connections_per_address */
+    unsigned header_timeout_s;  /* a request's headers must arrive within */
+    unsigned body_timeout_s;    /* and its body within this after them */
     size_t max_request_bytes;   /* JSON bodies (413 above) */
     size_t max_upload_bytes;    /* multipart bodies of comment uploads */
     enum { API_JWT_HS256 = 0, API_JWT_RS256 } jwt_alg; /* [api] jwt_algorithm */
@@ -52,9 +55,13 @@ struct api_settings {
     int64_t access_ttl_s;
     int64_t refresh_ttl_s;
     int64_t clock_leeway_s;
-    unsigned login_max_per_account; /* failures per window */
+    unsigned login_max_per_account; /* failures before delays begin */
     unsigned login_max_per_addr;
-    int64_t login_window_s;
+    int64_t login_window_s;         /* delay cap; failures forgotten after */
+    unsigned register_max_per_addr; /* register + claim per register_window */
+    unsigned register_max_global;
+    int64_t register_window_s;
+    unsigned hash_concurrency;      /* argon2id at once */
     unsigned page_default;
     unsigned page_max;
 };
@@ -73,6 +80,39 @@ struct ops_settings {
 bool ops_settings_load(struct td_config *cfg, struct ops_settings *o, struct td_err *err);
 void ops_settings_free(struct ops_settings *o);
 
+/* ---- slow clients (conn_guard.c) ------------------------------------
+ * Deadlines for a request's headers and body, enforced by a reaper
+ * thread; 0 = none. Phases for conn_guard_phase: */
+enum { CONN_HEADERS = 0, CONN_BODY = 1, CONN_BUSY = 2 };
+struct conn_guard;
+struct conn_guard *conn_guard_new(unsigned header_timeout_s, unsigned body_timeout_s);
+bool conn_guard_start(struct conn_guard *g, struct td_err *err);
+void conn_guard_stop(struct conn_guard *g);
+void conn_guard_free(struct conn_guard *g); /* NULL-safe; stops first */
+/* From MHD's connection notification: a connection was accepted (its
+ * entry goes into *socket_context) / closed. */
+void conn_guard_opened(struct conn_guard *g, struct MHD_Connection *conn, void **socket_context);
+void conn_guard_closed(struct conn_guard *g, void **socket_context);
+void conn_guard_phase(struct conn_guard *g, struct MHD_Connection *conn, int phase);
+
+/* ---- request framing (http_framing.c) -------------------------------
+ * RFC 9112 6.3: a request whose body length is ambiguous (differing
+ * Content-Length headers, Content-Length with Transfer-Encoding, a
+ * transfer coding other than chunked alone, whitespace before a field's
+ * colon, a malformed length) must be refused and its connection closed:
+ * false with the reason in why. */
+bool framing_ok(struct MHD_Connection *conn, char *why, size_t why_len);
+/* The same over any list of fields (the fuzz target feeds it): add each
+ * (name, value) in turn, then the verdict: NULL = fine, else the reason. */
+struct framing {
+    unsigned n_cl, n_te;
+    char cl[32]; /* the first Content-Length value */
+    bool cl_differs, cl_bad, te_bad, name_bad;
+};
+void framing_init(struct framing *f);
+void framing_add(struct framing *f, const char *name, const char *value);
+const char *framing_verdict(const struct framing *f);
+
 /* ---- the server (server.c) ---------------------------------------- */
 struct api {
     struct td_core *core;       /* borrowed from the cli env */
@@ -80,7 +120,11 @@ struct api {
     struct ops_settings ops;
     struct ratelimit *rl_account; /* failed logins per account */
     struct ratelimit *rl_addr;    /* failed logins per client address */
+    struct ratelimit *rl_reg_addr;   /* register + claim requests per address */
+    struct ratelimit *rl_reg_global; /* ... and from everywhere */
+    atomic_int hash_slots;           /* free argon2id slots (hashgate.c) */
     struct MHD_Daemon *mhd;
+    struct conn_guard *guard;   /* slow-client deadlines */
     atomic_int in_flight;       /* requests begun and not completed (drain) */
     _Atomic int64_t last_purge_ms; /* expired refresh tokens, at most hourly */
 };
@@ -244,9 +288,34 @@ void tokens_purge_expired(struct api *api);
 /* True if token has the shape of one of ours (43 base64url characters). */
 bool tokens_well_formed(const char *token);
 
+/* ---- failed logins (login_throttle.c) -------------------------------
+ * Growing delays per account and per client address (ratelimit backoff).
+ * An account being guessed at does not lock its owner out: an address
+ * with no failures of its own may still try the account's password (a
+ * wrong one then counts for that address too). True when the attempt
+ * may go ahead; else *retry_after_s. */
+bool login_throttle_allowed(struct api *api, const char *acct_key, const char *addr_key,
+                            int64_t now_ms, int64_t *retry_after_s);
+void login_throttle_failure(struct api *api, const char *acct_key, const char *addr_key,
+                            int64_t now_ms);
+
+/* ---- password hashing slots (hashgate.c) ----------------------------
+ * At most [api] hash_concurrency argon2id computations at once; a request
+ * that finds none free is answered 503 + Retry-After at once instead of
+ * holding a server thread, so hashing floods cannot starve other requests. */
+bool hashgate_enter(struct api *api);
+void hashgate_leave(struct api *api);
+void hashgate_busy(struct api_resp *out);
+
 /* ---- shared by the auth routes (routes_auth.c) ---------------------- */
 /* "kind:value", the key of a rate limiter entry. */
 void auth_rl_key(char *out, size_t len, const char *kind, const char *value);
+/* Register and claim: counts the request against the per-address and
+ * global sign-up limits; false with 429 + Retry-After in out beyond. */
+bool auth_signup_allowed(struct api_req *r, struct api_resp *out);
+/* Registration with outgoing mail on (routes_register.c): always 202. */
+void register_by_mail(struct api_req *r, struct api_resp *out, const char *email,
+                      const char *name, const char *password);
 /* {token_type, access_token, expires_in, refresh_token, ...} for u. */
 void auth_token_response(struct api_req *r, struct api_resp *out, unsigned status,
                          const struct td_user *u, const char *refresh);
@@ -258,11 +327,15 @@ void auth_token_response(struct api_req *r, struct api_resp *out, unsigned statu
  * so it never equals a refresh token's (store.h td_refresh_token). */
 void claim_token_hash(const char *token, char out[TD_TOKEN_HASH_LEN + 1]);
 
-/* ---- login rate limiting (ratelimit.c) ------------------------------
- * Fixed windows of failures per key, in this process's memory (one
- * process; several ticketd processes each count their own). */
+/* ---- rate limiting (ratelimit.c) ------------------------------------
+ * Counts per key, in this process's memory (one process; several
+ * ticketd processes each count their own). Fixed windows (at most max
+ * per window), or growing delays after `free` failures (backoff). */
 struct ratelimit *ratelimit_new(unsigned max_failures, int64_t window_ms);
+struct ratelimit *ratelimit_new_backoff(unsigned free_failures, int64_t window_ms);
 void ratelimit_free(struct ratelimit *rl);
+/* Hits/failures counted for key now (0 once forgotten). */
+unsigned ratelimit_count(struct ratelimit *rl, const char *key, int64_t now_ms);
 /* True when key may try again; else *retry_after_s says when. */
 bool ratelimit_allowed(struct ratelimit *rl, const char *key, int64_t now_ms,
                        int64_t *retry_after_s);
@@ -357,6 +430,7 @@ void h_metrics(struct api_req *r, struct api_resp *out);
 void h_readyz(struct api_req *r, struct api_resp *out);
 
 void h_register(struct api_req *r, struct api_resp *out);
+void h_register_confirm(struct api_req *r, struct api_resp *out);
 void h_login(struct api_req *r, struct api_resp *out);
 void h_refresh(struct api_req *r, struct api_resp *out);
 void h_logout(struct api_req *r, struct api_resp *out);

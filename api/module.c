@@ -12,6 +12,8 @@ static void api_free(struct api *api)
 {
     ratelimit_free(api->rl_account);
     ratelimit_free(api->rl_addr);
+    ratelimit_free(api->rl_reg_addr);
+    ratelimit_free(api->rl_reg_global);
     ops_settings_free(&api->ops);
     api_settings_free(&api->set);
     free(api);
@@ -30,8 +32,12 @@ bool api_start(struct td_app *env, void **handle, struct td_err *err)
         return false;
     }
     int64_t window_ms = api->set.login_window_s * 1000;
-    api->rl_account = ratelimit_new(api->set.login_max_per_account, window_ms);
-    api->rl_addr = ratelimit_new(api->set.login_max_per_addr, window_ms);
+    api->rl_account = ratelimit_new_backoff(api->set.login_max_per_account, window_ms);
+    api->rl_addr = ratelimit_new_backoff(api->set.login_max_per_addr, window_ms);
+    int64_t reg_ms = api->set.register_window_s * 1000;
+    api->rl_reg_addr = ratelimit_new(api->set.register_max_per_addr, reg_ms);
+    api->rl_reg_global = ratelimit_new(api->set.register_max_global, reg_ms);
+    atomic_store(&api->hash_slots, (int)api->set.hash_concurrency);
     if (!server_start(api, err)) {
         api_free(api);
         return false;

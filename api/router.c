@@ -25,6 +25,7 @@ const struct api_route api_routes[] = {
     { "GET", "/metrics", h_metrics, ROUTE_PUBLIC }, /* routes_ops.c */
 
     { "POST", "/api/v1/auth/register", h_register, ROUTE_PUBLIC },
+    { "POST", "/api/v1/auth/register/confirm", h_register_confirm, ROUTE_PUBLIC }, /* routes_register.c */
     { "POST", "/api/v1/auth/login", h_login, ROUTE_PUBLIC },
     { "POST", "/api/v1/auth/refresh", h_refresh, ROUTE_PUBLIC },
     { "POST", "/api/v1/auth/logout", h_logout, ROUTE_PUBLIC },

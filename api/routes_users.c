@@ -1,5 +1,14 @@
 /* routes_users.c - user administration (admins), and a password change
- * for oneself (PATCH /users/{own id} {password}).
+ * for oneself (PATCH /users/{own id} {password, current_password}).
+ *
+ * Changing one's own password needs the current one too: an access token
+ * alone (stolen from a log, a shared machine) must not be enough to take
+ * the account over. A wrong current password counts as a failed login for
+ * the account and the address (ratelimit.c). Any password change bumps the
+ * account's token version (core), which ends every session and refresh
+ * family at once - the caller's too: they log in with the new password -
+ * and mails the account's owner (password_changed), so a change they did
+ * not make does not go unnoticed.
  *
  * Who may do what is core's: user_create, user_list, user_set_role,
  * user_set_disabled and user_set_password check the actor themselves;
@@ -9,6 +18,8 @@
 #include "api_int.h"
 
 #include "core/id.h"
+#include "core/log.h"
+#include "core/notify.h"
 #include "core/policy.h"
 #include "core/user.h"
 
@@ -107,20 +118,75 @@ void h_user_get(struct api_req *r, struct api_resp *out)
     user_clear(&u);
 }
 
+/* Own password: the current one must be given and right. False with the
+ * answer in out. */
+static bool current_password_ok(struct api_req *r, const char *current, struct api_resp *out)
+{
+    if (current == NULL) {
+        struct field_errors fe = { .n = 0 };
+        field_error(&fe, "current_password", "is required to change your own password");
+        problem_fields(out, "changing your password needs the current one", &fe);
+        return false;
+    }
+    char acct_key[320], addr_key[96];
+    auth_rl_key(acct_key, sizeof acct_key, "acct", r->user.email);
+    auth_rl_key(addr_key, sizeof addr_key, "addr", r->client_addr);
+    int64_t now = td_now(), retry = 0;
+    if (!login_throttle_allowed(r->api, acct_key, addr_key, now, &retry)) {
+        problem(out, 429, "rate_limited",
+                "too many wrong passwords; wait before trying again (see Retry-After)", NULL);
+        resp_header(out, "Retry-After", "%lld", (long long)retry);
+        return false;
+    }
+    struct td_user u;
+    struct td_err err;
+    td_err_clear(&err);
+    if (!hashgate_enter(r->api)) {
+        hashgate_busy(out);
+        return false;
+    }
+    bool ok = user_authenticate(r->api->core, r->user.email, current, &u, &err);
+    hashgate_leave(r->api);
+    if (!ok) {
+        if (err.code != TD_UNAUTHORIZED) {
+            problem_from_err(out, &err);
+            return false;
+        }
+        login_throttle_failure(r->api, acct_key, addr_key, now);
+        problem(out, 403, "forbidden", "the current password is wrong", NULL);
+        return false;
+    }
+    user_clear(&u);
+    return true;
+}
+
+/* The owner hears of every password change; failures only logged. */
+static void mail_password_changed(struct api_req *r, const struct td_user *u)
+{
+    if (notify_of(r->api->core) == NULL)
+        return;
+    struct td_err err;
+    td_err_clear(&err);
+    if (!notify_account_mail(r->api->core, u, NA_PASSWORD_CHANGED, NULL, NULL, NULL, &err))
+        log_event(LOG_ERROR, "password_changed_mail_failed", LF_S("user", u->id),
+                  LF_S("request_id", api_current_request_id), LF_S("msg", err.msg));
+}
+
 void h_user_patch(struct api_req *r, struct api_resp *out)
 {
     if (!param_user(r, out))
         return;
     const char *id = r->params[0];
-    const char *role = NULL, *password = NULL;
+    const char *role = NULL, *password = NULL, *current = NULL;
     bool disabled = false, has_disabled = false;
     const struct jf_field fields[] = {
         { "role", JF_STRING, false, &role, NULL },
         { "disabled", JF_BOOL, false, &disabled, &has_disabled },
         { "password", JF_STRING, false, &password, NULL },
+        { "current_password", JF_STRING, false, &current, NULL },
     };
     json_t *doc;
-    if (!json_in_parse(r, fields, 3, false, &doc, out))
+    if (!json_in_parse(r, fields, 4, false, &doc, out))
         return;
     struct field_errors fe = { .n = 0 };
     enum td_role new_role = ROLE_CUSTOMER;
@@ -133,10 +199,22 @@ void h_user_patch(struct api_req *r, struct api_resp *out)
         json_decref(doc);
         return;
     }
+    if (password != NULL && strcmp(r->user.id, id) == 0 && !current_password_ok(r, current, out)) {
+        json_decref(doc);
+        return;
+    }
     struct td_err err;
     td_err_clear(&err);
     struct td_core *c = r->api->core;
-    bool ok = (password == NULL || user_set_password(c, &r->user, id, password, &err)) &&
+    if (password != NULL && !hashgate_enter(r->api)) {
+        json_decref(doc);
+        hashgate_busy(out);
+        return;
+    }
+    bool pw_ok = password == NULL || user_set_password(c, &r->user, id, password, &err);
+    if (password != NULL)
+        hashgate_leave(r->api);
+    bool ok = pw_ok &&
               (role == NULL || user_set_role(c, &r->user, id, new_role, &err)) &&
               (!has_disabled || user_set_disabled(c, &r->user, id, disabled, &err));
     json_decref(doc);
@@ -144,6 +222,11 @@ void h_user_patch(struct api_req *r, struct api_resp *out)
     if (!ok || !user_get(c, id, &u, &err)) {
         problem_from_err(out, &err);
         return;
+    }
+    if (password != NULL) {
+        log_event(LOG_INFO, "password_changed", LF_S("user", u.id), LF_S("by", r->user.id),
+                  LF_S("request_id", api_current_request_id));
+        mail_password_changed(r, &u);
     }
     resp_json(out, 200, json_user(&u));
     user_clear(&u);

@@ -187,6 +187,18 @@ static enum MHD_Result too_large(struct api_req *r)
     return send_resp(r, &out);
 }
 
+/* 400 and close: the request's framing is ambiguous (http_framing.c).
+ * Closing matters more than the status - the bytes after the headers
+ * must never be read as another request. */
+static enum MHD_Result ambiguous(struct api_req *r, const char *why)
+{
+    struct api_resp out;
+    memset(&out, 0, sizeof out);
+    problem(&out, 400, "bad_framing", why, NULL);
+    resp_header(&out, "Connection", "close");
+    return send_resp(r, &out);
+}
+
 /* A declared Content-Length over the limit: 413 before reading the body
  * when the client waits for 100-continue or the body is huge; otherwise
  * the body is read and dropped so the client sees the 413. */
@@ -220,8 +232,12 @@ static enum MHD_Result on_access(void *cls, struct MHD_Connection *conn, const c
         unsigned miss = 404;
         char allow[64];
         r->route = router_match(r, &miss, allow, sizeof allow);
+        char why[160];
+        if (!framing_ok(conn, why, sizeof why))
+            return ambiguous(r, why);
         if (refuse_early(r))
             return too_large(r);
+        conn_guard_phase(api->guard, conn, CONN_BODY);
         return MHD_YES;
     }
     if (*upload_data_size != 0) {
@@ -244,6 +260,7 @@ static enum MHD_Result on_access(void *cls, struct MHD_Connection *conn, const c
     if (r->body_too_large)
         return too_large(r);
 
+    conn_guard_phase(api->guard, conn, CONN_BUSY);
     api_current_request_id = r->request_id;
     struct api_resp out;
     memset(&out, 0, sizeof out);
@@ -268,8 +285,9 @@ static enum MHD_Result on_access(void *cls, struct MHD_Connection *conn, const c
 static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
                          enum MHD_RequestTerminationCode toe)
 {
-    (void)cls;
-    (void)conn;
+    struct api *api = cls;
+    /* Keep-alive: the next request's headers are on the clock now. */
+    conn_guard_phase(api->guard, conn, CONN_HEADERS);
     struct api_req *r = *con_cls;
     if (r != NULL)
         atomic_fetch_sub(&r->api->in_flight, 1);
@@ -279,6 +297,16 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
                   LF_I("reason", (int)toe), LF_I("ms", (now_us() - r->start_us) / 1000));
     req_free(r);
     *con_cls = NULL;
+}
+
+static void on_connection(void *cls, struct MHD_Connection *conn, void **socket_context,
+                          enum MHD_ConnectionNotificationCode code)
+{
+    struct api *api = cls;
+    if (code == MHD_CONNECTION_NOTIFY_STARTED)
+        conn_guard_opened(api->guard, conn, socket_context);
+    else
+        conn_guard_closed(api->guard, socket_context);
 }
 
 static void on_mhd_log(void *cls, const char *fmt, va_list ap)
@@ -313,17 +341,31 @@ bool server_start(struct api *api, struct td_err *err)
     } else {
         return td_fail(err, TD_INVALID, "[api] bind: '%.60s' is not an IPv4 or IPv6 address", s->bind);
     }
-    /* The logger first, so that MHD reports nothing on its own stderr. */
+    api->guard = conn_guard_new(s->header_timeout_s, s->body_timeout_s);
+    if (!conn_guard_start(api->guard, err)) {
+        conn_guard_free(api->guard);
+        api->guard = NULL;
+        return false;
+    }
+    /* The logger first, so that MHD reports nothing on its own stderr.
+     * Slow clients: the per-address cap keeps one address from taking
+     * the whole connection limit (the rest stays for everyone else),
+     * and conn_guard cuts requests whose headers or body trickle. */
     api->mhd = MHD_start_daemon(
         flags, (uint16_t)s->port, NULL, NULL, on_access, api, MHD_OPTION_EXTERNAL_LOGGER,
         on_mhd_log, api, MHD_OPTION_SOCK_ADDR, sa, MHD_OPTION_THREAD_POOL_SIZE,
         (unsigned)s->threads, MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)s->conn_timeout_s,
         MHD_OPTION_CONNECTION_LIMIT, (unsigned)s->max_connections,
+        MHD_OPTION_PER_IP_CONNECTION_LIMIT, (unsigned)s->max_conn_per_addr,
+        MHD_OPTION_NOTIFY_CONNECTION, on_connection, api,
         MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)(64 * 1024), MHD_OPTION_NOTIFY_COMPLETED,
         on_completed, api, MHD_OPTION_END);
-    if (api->mhd == NULL)
+    if (api->mhd == NULL) {
+        conn_guard_free(api->guard);
+        api->guard = NULL;
         return td_fail(err, TD_UNAVAILABLE, "cannot listen on %s port %d (in use, or no permission)",
                        s->bind, s->port);
+    }
     const union MHD_DaemonInfo *di = MHD_get_daemon_info(api->mhd, MHD_DAEMON_INFO_BIND_PORT);
     log_event(LOG_INFO, "api_listening", LF_S("bind", s->bind),
               LF_I("port", di ? di->port : s->port), LF_I("threads", s->threads));
@@ -343,9 +385,12 @@ void server_stop(struct api *api)
     }
     if (left > 0)
         log_event(LOG_WARN, "http_drain_timeout", LF_I("requests", left), LF_I("ms", DRAIN_MS));
+    conn_guard_stop(api->guard); /* before MHD closes the sockets it watches */
     /* Joins the pool threads: requests being handled finish first. */
     MHD_stop_daemon(api->mhd);
     api->mhd = NULL;
+    conn_guard_free(api->guard);
+    api->guard = NULL;
     if (listener != MHD_INVALID_SOCKET) /* ours after quiesce; closed after the threads */
         close(listener);
 }

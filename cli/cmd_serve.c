@@ -123,6 +123,12 @@ stop:
     return rc;
 }
 
+static void warn_line(void *arg, const char *msg)
+{
+    (void)arg;
+    fprintf(stderr, "ticketd: check-config: warning: %s\n", msg);
+}
+
 static void print_key(void *arg, const char *section, const char *key)
 {
     (void)arg;
@@ -163,6 +169,9 @@ int cmd_check_config(int argc, char **argv, const char *config_path)
             rc = cli_fail(cli_modules[i].name, &err);
     if (rc == EXIT_OK && !config_check_unread(env.cfg, &err))
         rc = cli_fail("config", &err);
+    if (rc == EXIT_OK)
+        store_file_modes_check(config_str(env.cfg, "store", "uri", "sqlite:ticketd.db"), warn_line,
+                               NULL);
     if (rc == EXIT_OK && list_keys)
         config_each_asked(env.cfg, print_key, NULL);
     else if (rc == EXIT_OK)

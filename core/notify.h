@@ -36,6 +36,7 @@
 #ifndef TD_NOTIFY_H
 #define TD_NOTIFY_H
 
+#include <jansson.h>
 #include <stdbool.h>
 #include <stddef.h>
 
@@ -142,12 +143,40 @@ void notify_on_events(struct td_core *c, const struct td_user *actor, const stru
  *
  *   account_claim   a mail-created customer asked for web access
  *                   (POST /api/v1/auth/claim): the one-time claim token.
+ *   password_changed  the account's password was changed (every session
+ *                   ended): so the owner notices a change that was not theirs.
+ *   register_confirm a registration's one-time token: the account works
+ *                   once the address's owner confirms it (api/routes_register.c).
+ *   register_exists someone registered with an address that already has
+ *                   an account: the owner hears of it (the API answers the
+ *                   same 202 as for a new address: no enumeration).
+ *   agent_untrusted a mail with an agent's From but no valid reply token
+ *                   nor trusted Authentication-Results was quarantined:
+ *                   how to reply so it counts. Sent to the agent's
+ *                   registered address, never to the mail's From.
  *
  * The row's payload holds the token in clear until the mail is sent; the
  * token itself is single-use and short-lived (api/routes_claim.c). */
-enum notify_account_kind { NA_ACCOUNT_CLAIM = 0, NA_COUNT };
+enum notify_account_kind {
+    NA_ACCOUNT_CLAIM = 0,
+    NA_PASSWORD_CHANGED,
+    NA_REGISTER_EXISTS,
+    NA_AGENT_UNTRUSTED,
+    NA_REGISTER_CONFIRM,
+    NA_COUNT
+};
 extern const char *const notify_account_kind_names[NA_COUNT];
 bool notify_account_kind_parse(const char *s, enum notify_account_kind *out);
+
+/* Queues an account mail of kind to u (its registered address) with the
+ * template variables in extra (stolen; NULL for none) plus recipient,
+ * recipient_email and support_address. once_key (NULL: none): at most one
+ * mail of this kind per key, ever (a key with the hour in it: one an
+ * hour). TD_UNAVAILABLE when notifications are off. A mail the loop
+ * guard, the hourly cap or once_key refuses is no error: *queued (may be
+ * NULL) is false. */
+bool notify_account_mail(struct td_core *c, const struct td_user *u, enum notify_account_kind kind,
+                         json_t *extra, const char *once_key, bool *queued, struct td_err *err);
 
 /* Queues the account_claim mail for customer u through the planner
  * attached to c (TD_UNAVAILABLE when notifications are off: there is no

@@ -101,6 +101,10 @@ void notify_on_events(struct td_core *c, const struct td_user *actor, const stru
 
 const char *const notify_account_kind_names[NA_COUNT] = {
     [NA_ACCOUNT_CLAIM] = "account_claim",
+    [NA_PASSWORD_CHANGED] = "password_changed",
+    [NA_REGISTER_EXISTS] = "register_exists",
+    [NA_AGENT_UNTRUSTED] = "agent_untrusted",
+    [NA_REGISTER_CONFIRM] = "register_confirm",
 };
 
 bool notify_account_kind_parse(const char *s, enum notify_account_kind *out)
@@ -113,25 +117,25 @@ bool notify_account_kind_parse(const char *s, enum notify_account_kind *out)
     return false;
 }
 
-bool notify_account_claim(struct td_core *c, const struct td_user *u, const char *token,
-                          int64_t valid_minutes, bool *queued, struct td_err *err)
+bool notify_account_mail(struct td_core *c, const struct td_user *u, enum notify_account_kind kind,
+                         json_t *extra, const char *once_key, bool *queued, struct td_err *err)
 {
     if (queued)
         *queued = false;
     struct notify *nf = notify_of(c);
-    if (nf == NULL)
+    if (nf == NULL || (unsigned)kind >= NA_COUNT) {
+        json_decref(extra);
         return td_fail(err, TD_UNAVAILABLE,
                        "outgoing mail is off ([notify] support_address is not set)");
-    if (notify_address_blocked(&nf->cfg, u->email))
+    }
+    if (notify_address_blocked(&nf->cfg, u->email)) {
+        json_decref(extra);
         return true; /* never mail the support address or a robot */
-    json_t *root = json_object(), *vars = json_object();
-    char minutes[32];
-    snprintf(minutes, sizeof minutes, "%lld", (long long)valid_minutes);
+    }
+    json_t *root = json_object(), *vars = extra ? extra : json_object();
     notify_var_put(vars, "recipient", notify_display_name(u));
     notify_var_put(vars, "recipient_email", u->email);
     notify_var_put(vars, "support_address", nf->cfg.support_address);
-    notify_var_put(vars, "claim_token", token);
-    notify_var_put(vars, "claim_valid_minutes", minutes);
     json_object_set_new(root, "recipient_id", json_string(u->id));
     json_object_set_new(root, "vars", vars);
     char *payload = json_dumps(root, JSON_COMPACT | JSON_SORT_KEYS);
@@ -140,8 +144,22 @@ bool notify_account_claim(struct td_core *c, const struct td_user *u, const char
         td_oom();
     struct td_outbox o;
     memset(&o, 0, sizeof o);
-    id_new(o.id);
-    o.kind = (char *)notify_account_kind_names[NA_ACCOUNT_CLAIM];
+    if (once_key != NULL) {
+        /* The id is a digest of kind and key: the store keeps one row per
+         * id, so a second mail with the same key is skipped, atomically,
+         * across processes. */
+        unsigned char h[TD_ID_LEN / 2];
+        crypto_generichash_state hs;
+        crypto_generichash_init(&hs, NULL, 0, sizeof h);
+        crypto_generichash_update(&hs, (const unsigned char *)notify_account_kind_names[kind],
+                                  strlen(notify_account_kind_names[kind]) + 1);
+        crypto_generichash_update(&hs, (const unsigned char *)once_key, strlen(once_key));
+        crypto_generichash_final(&hs, h, sizeof h);
+        sodium_bin2hex(o.id, sizeof o.id, h, sizeof h);
+    } else {
+        id_new(o.id);
+    }
+    o.kind = (char *)notify_account_kind_names[kind];
     o.recipient = u->email;
     o.payload = payload;
     o.state = OUTBOX_PENDING;
@@ -159,4 +177,15 @@ bool notify_account_claim(struct td_core *c, const struct td_user *u, const char
         pthread_mutex_unlock(&nf->lock);
     }
     return ok;
+}
+
+bool notify_account_claim(struct td_core *c, const struct td_user *u, const char *token,
+                          int64_t valid_minutes, bool *queued, struct td_err *err)
+{
+    json_t *vars = json_object();
+    char minutes[32];
+    snprintf(minutes, sizeof minutes, "%lld", (long long)valid_minutes);
+    notify_var_put(vars, "claim_token", token);
+    notify_var_put(vars, "claim_valid_minutes", minutes);
+    return notify_account_mail(c, u, NA_ACCOUNT_CLAIM, vars, NULL, queued, err);
 }

@@ -47,16 +47,33 @@ bool policy_comment(const struct td_user *actor, const struct td_ticket *t, bool
     return true;
 }
 
+bool policy_status_allowed(enum td_role role, enum td_status from, enum td_status to)
+{
+    if ((unsigned)from > STATUS_CLOSED || (unsigned)to > STATUS_CLOSED || from == to)
+        return false;
+    if (role == ROLE_AGENT || role == ROLE_ADMIN)
+        return true; /* the workflow (workflow.c) still decides the edge */
+    if (role != ROLE_CUSTOMER)
+        return false;
+    /* A customer may close their ticket, or reopen one that was resolved
+     * or closed - nothing else: "open" on a new or pending ticket would
+     * push it past triage, which is staff's call. */
+    if (to == STATUS_CLOSED)
+        return true;
+    return to == STATUS_OPEN && (from == STATUS_RESOLVED || from == STATUS_CLOSED);
+}
+
 bool policy_set_status(const struct td_user *actor, const struct td_ticket *t,
                        enum td_status to, struct td_err *err)
 {
     if (!policy_view_ticket(actor, t, err))
         return false;
-    if (policy_is_staff(actor))
+    if (policy_is_staff(actor) || policy_status_allowed(actor->role, t->status, to))
         return true;
-    /* A customer may close their own ticket, or reopen it. */
-    if (to == STATUS_CLOSED || to == STATUS_OPEN)
-        return true;
+    if (to == STATUS_OPEN)
+        return td_fail(err, TD_FORBIDDEN,
+                       "customers can only reopen a resolved or closed ticket, not a '%s' one",
+                       status_name(t->status));
     return td_fail(err, TD_FORBIDDEN, "customers can only close or reopen their tickets, not set '%s'",
                    status_name(to));
 }

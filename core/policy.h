@@ -22,6 +22,10 @@ bool policy_open_ticket(const struct td_user *actor, const char *requester_id,
                         struct td_err *err);
 bool policy_comment(const struct td_user *actor, const struct td_ticket *t, bool internal,
                     struct td_err *err);
+/* The role rule for a status change from -> to, whatever the workflow
+ * says (both must allow it): staff any, a customer only to closed, or
+ * to open from resolved or closed (a reopen). from == to: false. */
+bool policy_status_allowed(enum td_role role, enum td_status from, enum td_status to);
 bool policy_set_status(const struct td_user *actor, const struct td_ticket *t,
                        enum td_status to, struct td_err *err);
 /* Priority, subject, tags: staff only. */

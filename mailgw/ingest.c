@@ -29,6 +29,7 @@
 #include "ratelimit.h"
 #include "thread.h"
 #include "trust.h"
+#include "agent_guard.h"
 
 #define FULL_TEXT_NAME "full-message.txt"
 #define BODY_RESERVE 4096 /* room for notes under core's body limit */
@@ -361,12 +362,9 @@ static void ingest_person(struct job *j, int64_t thread_ticket, enum thread_how 
         struct trust_result tr;
         trust_check(&tc, &j->m, j->sender, &tr);
         if (tr.how == TRUST_NONE) {
-            /* From names an agent, nothing proves it: a customer mail. */
-            log_event(LOG_WARN, "mail_untrusted_agent", LF_S("sender", j->sender),
-                      LF_S("key", j->key));
-            actor.role = ROLE_CUSTOMER;
-            staff = false;
-            trust_how = "untrusted";
+            /* From names an agent, nothing proves it (agent_guard.c). */
+            agent_guard_untrusted(j, &actor);
+            goto out;
         } else {
             trust_how = trust_how_name(tr.how);
             if (tr.token_ticket > 0)

@@ -313,4 +313,12 @@ void store_close(struct store *st); /* NULL-safe */
 bool store_sqlite_open(const char *path, struct store **out, struct td_err *err);
 bool store_mongo_open(const char *uri, struct store **out, struct td_err *err);
 
+/* ---- file modes of the embedded store (store_files.c) ---- */
+/* Creates the SQLite database file 0600 if it does not exist yet (its
+ * -wal/-shm then follow that mode). */
+bool store_file_precreate(const char *path, struct td_err *err);
+/* For a sqlite: URI, calls warn once per store file (db, -wal, -shm,
+ * -journal) that group or others may access; returns how many. */
+size_t store_file_modes_check(const char *uri, void (*warn)(void *arg, const char *msg), void *arg);
+
 #endif

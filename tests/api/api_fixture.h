@@ -141,6 +141,10 @@ static inline size_t http_header_cb(char *p, size_t size, size_t n, void *arg)
     return len;
 }
 
+/* The local address requests are sent from (a 127.x.y.z, so tests can
+ * be several clients); NULL: the system's choice (127.0.0.1). */
+static const char *api_client_addr;
+
 /* One request. token: Bearer token or NULL. ctype NULL: no body header.
  * headers: extra "Name: value" lines, NULL-terminated, or NULL. Returns
  * the status (0 when curl itself failed). */
@@ -179,6 +183,8 @@ static inline long http_req(const struct tdsrv *s, const char *method, const cha
     curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS, 5000L);
     curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
     curl_easy_setopt(c, CURLOPT_PATH_AS_IS, 1L);
+    if (api_client_addr)
+        curl_easy_setopt(c, CURLOPT_INTERFACE, api_client_addr);
     if (strcmp(method, "HEAD") == 0)
         curl_easy_setopt(c, CURLOPT_NOBODY, 1L);
     if (body) {

@@ -693,7 +693,8 @@ static void test_refresh_rotation(void **state)
     assert_true(tdsrv_login(s, &v));
     char path[96];
     snprintf(path, sizeof path, "/api/v1/users/%s", s->cust2.u.id);
-    http_json(s, "PATCH", path, u.access, &h, "{\"password\":\"" API_PW "\"}");
+    http_json(s, "PATCH", path, u.access, &h,
+              "{\"password\":\"" API_PW "\",\"current_password\":\"" API_PW "\"}");
     EXPECT_STATUS(&h, 200);
     http_clear(&h);
     assert_int_equal(refresh(s, v.refresh, NULL, 0), 401);

@@ -549,6 +549,12 @@ bool sq_open_at_version(const char *path, int version, struct store **out, struc
         return td_fail(err, TD_INTERNAL, "sqlite: cannot create the store lock (error %d)", e);
     }
 
+    /* 0600, whatever the umask (store_files.c). */
+    if (!store_file_precreate(path, err)) {
+        pthread_mutex_destroy(&s->lock);
+        free(s);
+        return false;
+    }
     int rc = sqlite3_open_v2(path, &s->db,
                              SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
                              NULL);
