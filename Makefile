@@ -72,6 +72,19 @@ $(BUILD)/tests/%: $(BUILD)/tests/%.o $(TSUP_LIB) $(CORE_LIB)
 $(BUILD)/tests/notify/%: $(BUILD)/tests/notify/%.o $(call obj,$(NOTIFY_SRC)) $(TSUP_LIB) $(CORE_LIB)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS) $(TEST_LIBS)
 
+# `ticketd --version` names the commit: given to cli/version.c alone, and
+# a stamp file that changes only with the commit makes it recompile. A
+# tree without git (a release tarball) says "unknown", or what
+# TICKETD_COMMIT=... on the make command line says.
+TICKETD_COMMIT ?= $(shell git -C $(CURDIR) describe --always --dirty --abbrev=12 2>/dev/null || echo unknown)
+$(BUILD)/commit.stamp: FORCE
+	@mkdir -p $(dir $@)
+	@echo '$(TICKETD_COMMIT)' | cmp -s - $@ || echo '$(TICKETD_COMMIT)' > $@
+$(BUILD)/cli/version.o: $(BUILD)/commit.stamp
+$(BUILD)/cli/version.o: CFLAGS += -DTICKETD_COMMIT='"$(TICKETD_COMMIT)"'
+.PHONY: FORCE
+FORCE:
+
 # api/openapi.json is embedded in the binary by api/openapi_doc.c (.incbin).
 $(BUILD)/api/openapi_doc.o: api/openapi.json
 

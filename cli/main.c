@@ -1,6 +1,7 @@
 /* main.c - ticketd: one binary, subcommands. The library (core/) does
  * the work; this only parses the command line and drives it. */
 #include "cli.h"
+#include "core/log.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -27,7 +28,7 @@ int main(int argc, char **argv)
     int i = 1;
     while (i < argc && argv[i][0] == '-') {
         if (strcmp(argv[i], "--version") == 0) {
-            printf("ticketd %s\n", TICKETD_VERSION);
+            cli_print_version(stdout);
             return EXIT_OK;
         }
         if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
@@ -50,6 +51,12 @@ int main(int argc, char **argv)
     const char *cmd = argv[i];
     int sub_argc = argc - i;
     char **sub_argv = argv + i;
+    /* Only the daemons log events; a one-shot command's stdout and stderr
+     * are its answer, with warnings and errors only. */
+    bool daemon = strcmp(cmd, "serve") == 0 || strcmp(cmd, "api") == 0 ||
+                  strcmp(cmd, "mailgw") == 0 || strcmp(cmd, "sender") == 0;
+    if (!daemon)
+        log_set_floor(LOG_WARN);
     if (strcmp(cmd, "serve") == 0)
         return cmd_serve(sub_argc, sub_argv, config_path, NULL);
     if (strcmp(cmd, "api") == 0 || strcmp(cmd, "mailgw") == 0 || strcmp(cmd, "sender") == 0)

@@ -291,6 +291,12 @@ struct store {
 bool store_open(const char *uri, struct store **out, struct td_err *err);
 void store_close(struct store *st); /* NULL-safe */
 
+/* The schema version each backend's code writes and understands: a
+ * database at a higher version is refused on open (naming both). For
+ * `ticketd --version` and docs/upgrading.md. */
+int store_sqlite_schema_version(void);
+int store_mongo_schema_version(void);
+
 /* Backend constructors, used by store_open. */
 bool store_sqlite_open(const char *path, struct store **out, struct td_err *err);
 bool store_mongo_open(const char *uri, struct store **out, struct td_err *err);

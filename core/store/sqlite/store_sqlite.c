@@ -403,9 +403,12 @@ static bool migrate(struct sq_store *s, int target, struct td_err *err)
     int v = user_version(s, err);
     bool ok = v >= 0;
     if (ok && v > N_MIGRATIONS)
-        ok = td_fail(err, TD_INTERNAL,
-                     "sqlite: database schema version %d is newer than this ticketd "
-                     "understands (%d); upgrade ticketd", v, N_MIGRATIONS);
+        /* TD_INVALID: the wrong binary for this database, which a
+         * restart cannot mend (exit 3, systemd does not loop). */
+        ok = td_fail(err, TD_INVALID,
+                     "sqlite: the database is at schema version %d but this ticketd knows "
+                     "only up to version %d: run the newer ticketd that wrote it "
+                     "(docs/upgrading.md)", v, N_MIGRATIONS);
     for (int i = v; ok && i < target; i++) {
         char what[64], pragma[64];
         int n = snprintf(what, sizeof what, "schema migration %d", i + 1);
@@ -516,6 +519,11 @@ static const struct store_ops sqlite_ops = {
     .quarantine_get = store_sqlite_quarantine_get,
     .quarantine_delete = store_sqlite_quarantine_delete,
 };
+
+int store_sqlite_schema_version(void)
+{
+    return N_MIGRATIONS;
+}
 
 bool store_sqlite_open(const char *path, struct store **out, struct td_err *err)
 {
