@@ -42,7 +42,7 @@ int cmd_serve(int argc, char **argv, const char *config_path, const char *role)
 {
     if (argc > 1 && (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0)) {
         printf("usage: ticketd [--config FILE] %s\n"
-               "Runs %s in the foreground until SIGTERM or SIGINT; SIGHUP reloads.\n",
+               "Runs %s\nin the foreground until SIGTERM or SIGINT; SIGHUP reloads.\n",
                role ? role : "serve", role ? role : "the API, the mail gateway and the outbox sender");
         return EXIT_OK;
     }

@@ -13,12 +13,15 @@ static void usage(FILE *f)
           "commands:\n"
           "  serve          run the API, the mail gateway and the outbox sender\n"
           "  api | mailgw | sender   run one of them\n"
-          "  user ...       add, list, disable, enable users, set roles\n"
+          "  user ...       add, list, disable, enable users, set roles and passwords\n"
           "  check-config   validate the configuration and reach the store\n"
           "  quarantine ... list, show, retry or delete mail the gateway kept back\n"
-          "  --version      print the version\n"
+          "  --version      print the version, the commit and the store schema versions\n"
           "The config file may also be given as TICKETD_CONFIG; every key can be\n"
-          "overridden by TICKETD_<SECTION>_<KEY>. `ticketd COMMAND --help` for more.\n",
+          "overridden by TICKETD_<SECTION>_<KEY> (a TICKETD_* variable that is no\n"
+          "key is an error). `ticketd COMMAND --help` for more.\n"
+          "Exit status: 0 ok, 1 runtime failure (or no such user/item), 2 bad command\n"
+          "line or value, 3 bad configuration, 4 store or server unreachable.\n",
           f);
 }
 
