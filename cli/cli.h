@@ -36,6 +36,7 @@ void cli_print_version(FILE *f);
 int cmd_user(int argc, char **argv, const char *config_path);
 int cmd_serve(int argc, char **argv, const char *config_path, const char *role);
 int cmd_check_config(int argc, char **argv, const char *config_path);
+int cmd_backup(int argc, char **argv, const char *config_path); /* backup and restore */
 int cmd_quarantine(int argc, char **argv, const char *config_path); /* cmd_quarantine.c */
 
 #endif

@@ -16,6 +16,8 @@ static void usage(FILE *f)
           "  user ...       add, list, disable, enable users, set roles and passwords\n"
           "  check-config   validate the configuration and reach the store\n"
           "  quarantine ... list, show, retry or delete mail the gateway kept back\n"
+          "  backup FILE    copy the SQLite database to FILE, consistent while serving\n"
+          "  restore FILE   replace the SQLite database with a backup (ticketd stopped)\n"
           "  --version      print the version, the commit and the store schema versions\n"
           "The config file may also be given as TICKETD_CONFIG; every key can be\n"
           "overridden by TICKETD_<SECTION>_<KEY> (a TICKETD_* variable that is no\n"
@@ -68,6 +70,8 @@ int main(int argc, char **argv)
         return cmd_user(sub_argc, sub_argv, config_path);
     if (strcmp(cmd, "quarantine") == 0)
         return cmd_quarantine(sub_argc, sub_argv, config_path);
+    if (strcmp(cmd, "backup") == 0 || strcmp(cmd, "restore") == 0)
+        return cmd_backup(sub_argc, sub_argv, config_path);
     if (strcmp(cmd, "check-config") == 0)
         return cmd_check_config(sub_argc, sub_argv, config_path);
     fprintf(stderr, "ticketd: unknown command '%s'\n", cmd);

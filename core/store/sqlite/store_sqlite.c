@@ -20,6 +20,7 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 /* Version N of the schema is migrations[0..N-1]. Append, never edit: a
  * released migration may already have run on someone's database. */
@@ -456,6 +457,8 @@ static void sq_close(struct store *st)
      * close_v2 would defer it anyway rather than leak. */
     if (s->db != NULL)
         (void)sqlite3_close_v2(s->db);
+    if (s->lock_fd >= 0)
+        (void)close(s->lock_fd); /* releases the flock: restore may run */
     (void)pthread_mutex_destroy(&s->lock); /* unlocked: no op is running */
     free(s);
 }
@@ -544,6 +547,7 @@ bool sq_open_at_version(const char *path, int version, struct store **out, struc
 
     struct sq_store *s = td_calloc(1, sizeof *s);
     s->base.ops = &sqlite_ops;
+    s->lock_fd = -1;
     int e = pthread_mutex_init(&s->lock, NULL);
     if (e != 0) {
         free(s);
@@ -560,6 +564,10 @@ bool sq_open_at_version(const char *path, int version, struct store **out, struc
         (void)sqlite3_extended_result_codes(s->db, 1); /* only fails on a NULL db */
         rc = sqlite3_busy_timeout(s->db, SQ_BUSY_TIMEOUT_MS);
         ok = rc == SQLITE_OK || sq_fail(s, rc, "busy_timeout", err);
+    }
+    if (ok) { /* after open: the file exists now */
+        s->lock_fd = sq_lock_shared(path, err);
+        ok = s->lock_fd != -2;
     }
     ok = ok && set_wal(s, err);
     /* Per connection, off by default: without it the ON DELETE CASCADE
