@@ -9,12 +9,12 @@ CC    ?= cc
 # Every package a build or a test needs, installed by `make deps`.
 DEB_PKGS = build-essential pkg-config libmongoc-dev libbson-dev libsqlite3-dev \
            libjansson-dev libpcre2-dev libsodium-dev libcurl4-gnutls-dev libjwt-dev \
-           libmicrohttpd-dev libetpan-dev libcmocka-dev libgumbo-dev \
+           libmicrohttpd-dev libetpan-dev libcmocka-dev libgumbo-dev libgnutls28-dev \
            python3 python3-mockupdb python3-mongomock python3-pymongo python3-aiosmtpd \
            dovecot-imapd dovecot-lmtpd dovecot-submissiond curl \
            python3-yaml systemd wrk openssl libsasl2-modules ca-certificates
 
-PKGS = libmongoc-1.0 libbson-1.0 sqlite3 jansson libpcre2-8 libsodium libcurl libjwt libmicrohttpd gumbo
+PKGS = libmongoc-1.0 libbson-1.0 sqlite3 jansson libpcre2-8 libsodium libcurl libjwt libmicrohttpd gumbo gnutls
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 # libetpan.pc adds a no-PIE specs file: drop it or gcc silently builds non-PIE.

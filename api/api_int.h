@@ -81,6 +81,7 @@ struct api {
     struct ratelimit *rl_account; /* failed logins per account */
     struct ratelimit *rl_addr;    /* failed logins per client address */
     struct MHD_Daemon *mhd;
+    struct api_tls *tls;        /* HTTPS, or NULL (api/tls.h) */
     atomic_int in_flight;       /* requests begun and not completed (drain) */
     _Atomic int64_t last_purge_ms; /* expired refresh tokens, at most hourly */
 };
