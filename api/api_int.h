@@ -364,6 +364,8 @@ void h_logout(struct api_req *r, struct api_resp *out);
 void h_me(struct api_req *r, struct api_resp *out);
 void h_claim(struct api_req *r, struct api_resp *out);
 void h_claim_confirm(struct api_req *r, struct api_resp *out);
+void h_reset(struct api_req *r, struct api_resp *out); /* routes_reset.c */
+void h_reset_confirm(struct api_req *r, struct api_resp *out);
 
 void h_tickets_list(struct api_req *r, struct api_resp *out);
 void h_tickets_create(struct api_req *r, struct api_resp *out);

@@ -2,6 +2,7 @@
  * change is planned at once and wakes the sender; and the account mails
  * (claim) that are not about a ticket. */
 #include "notify_int.h"
+#include "buf.h"
 #include "id.h"
 #include "log.h"
 #include "mem.h"
@@ -101,6 +102,7 @@ void notify_on_events(struct td_core *c, const struct td_user *actor, const stru
 
 const char *const notify_account_kind_names[NA_COUNT] = {
     [NA_ACCOUNT_CLAIM] = "account_claim",
+    [NA_PASSWORD_RESET] = "password_reset",
 };
 
 bool notify_account_kind_parse(const char *s, enum notify_account_kind *out)
@@ -113,8 +115,10 @@ bool notify_account_kind_parse(const char *s, enum notify_account_kind *out)
     return false;
 }
 
-bool notify_account_claim(struct td_core *c, const struct td_user *u, const char *token,
-                          int64_t valid_minutes, bool *queued, struct td_err *err)
+/* Queues one account mail of kind for u with the token and its
+ * lifetime (the variables named by the kind's prefix). */
+static bool account_mail(struct td_core *c, enum notify_account_kind kind, const struct td_user *u,
+                         const char *token, int64_t valid_minutes, bool *queued, struct td_err *err)
 {
     if (queued)
         *queued = false;
@@ -130,8 +134,21 @@ bool notify_account_claim(struct td_core *c, const struct td_user *u, const char
     notify_var_put(vars, "recipient", notify_display_name(u));
     notify_var_put(vars, "recipient_email", u->email);
     notify_var_put(vars, "support_address", nf->cfg.support_address);
-    notify_var_put(vars, "claim_token", token);
-    notify_var_put(vars, "claim_valid_minutes", minutes);
+    if (kind == NA_PASSWORD_RESET) {
+        struct buf url = BUF_INIT;
+        if (nf->cfg.reset_url[0])
+            buf_printf(&url, "%s%s", nf->cfg.reset_url, token);
+        else
+            buf_puts(&url, "(no link on this server: use the token below)");
+        notify_var_put(vars, "reset_link", url.data);
+        sodium_memzero(url.data, url.len);
+        buf_free(&url);
+        notify_var_put(vars, "reset_token", token);
+        notify_var_put(vars, "reset_valid_minutes", minutes);
+    } else {
+        notify_var_put(vars, "claim_token", token);
+        notify_var_put(vars, "claim_valid_minutes", minutes);
+    }
     json_object_set_new(root, "recipient_id", json_string(u->id));
     json_object_set_new(root, "vars", vars);
     char *payload = json_dumps(root, JSON_COMPACT | JSON_SORT_KEYS);
@@ -141,7 +158,7 @@ bool notify_account_claim(struct td_core *c, const struct td_user *u, const char
     struct td_outbox o;
     memset(&o, 0, sizeof o);
     id_new(o.id);
-    o.kind = (char *)notify_account_kind_names[NA_ACCOUNT_CLAIM];
+    o.kind = (char *)notify_account_kind_names[kind];
     o.recipient = u->email;
     o.payload = payload;
     o.state = OUTBOX_PENDING;
@@ -159,4 +176,16 @@ bool notify_account_claim(struct td_core *c, const struct td_user *u, const char
         pthread_mutex_unlock(&nf->lock);
     }
     return ok;
+}
+
+bool notify_account_claim(struct td_core *c, const struct td_user *u, const char *token,
+                          int64_t valid_minutes, bool *queued, struct td_err *err)
+{
+    return account_mail(c, NA_ACCOUNT_CLAIM, u, token, valid_minutes, queued, err);
+}
+
+bool notify_password_reset(struct td_core *c, const struct td_user *u, const char *token,
+                           int64_t valid_minutes, bool *queued, struct td_err *err)
+{
+    return account_mail(c, NA_PASSWORD_RESET, u, token, valid_minutes, queued, err);
 }
