@@ -9,12 +9,12 @@ CC    ?= cc
 # Every package a build or a test needs, installed by `make deps`.
 DEB_PKGS = build-essential pkg-config libmongoc-dev libbson-dev libsqlite3-dev \
            libjansson-dev libpcre2-dev libsodium-dev libcurl4-gnutls-dev libjwt-dev \
-           libmicrohttpd-dev libetpan-dev libcmocka-dev libgumbo-dev libuchardet-dev \
+           libmicrohttpd-dev libetpan-dev libcmocka-dev libgumbo-dev libuchardet-dev libgnutls28-dev \
            python3 python3-mockupdb python3-mongomock python3-pymongo python3-aiosmtpd \
            dovecot-imapd dovecot-lmtpd dovecot-submissiond curl \
            python3-yaml systemd wrk openssl libsasl2-modules ca-certificates
 
-PKGS = libmongoc-1.0 libbson-1.0 sqlite3 jansson libpcre2-8 libsodium libcurl libjwt libmicrohttpd gumbo uchardet
+PKGS = libmongoc-1.0 libbson-1.0 sqlite3 jansson libpcre2-8 libsodium libcurl libjwt libmicrohttpd gumbo uchardet gnutls
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 # libetpan.pc adds a no-PIE specs file: drop it or gcc silently builds non-PIE.
@@ -44,11 +44,13 @@ TSUP_LIB   = $(BUILD)/libtdtest.a
 BIN        = $(BUILD)/ticketd
 TEST_BINS  = $(patsubst %.c,$(BUILD)/%,$(TEST_SRC))
 
-.PHONY: all deps run check test bench clean
+MANPAGES   = $(BUILD)/man/ticketd.8 $(BUILD)/man/ticketd.conf.5
+
+.PHONY: all deps run check test bench clean install uninstall
 # Keep test objects: without this make deletes them as intermediates and
 # relinks every test binary on each run.
 .SECONDARY:
-all: $(BIN)
+all: $(BIN) $(MANPAGES)
 
 $(BUILD)/%.o: %.c
 	@mkdir -p $(dir $@)
@@ -72,6 +74,19 @@ $(BUILD)/tests/%: $(BUILD)/tests/%.o $(TSUP_LIB) $(CORE_LIB)
 $(BUILD)/tests/notify/%: $(BUILD)/tests/notify/%.o $(call obj,$(NOTIFY_SRC)) $(TSUP_LIB) $(CORE_LIB)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS) $(TEST_LIBS)
 
+# `ticketd --version` names the commit: given to cli/version.c alone, and
+# a stamp file that changes only with the commit makes it recompile. A
+# tree without git (a release tarball) says "unknown", or what
+# TICKETD_COMMIT=... on the make command line says.
+TICKETD_COMMIT ?= $(shell git -C $(CURDIR) describe --always --dirty --abbrev=12 2>/dev/null || echo unknown)
+$(BUILD)/commit.stamp: FORCE
+	@mkdir -p $(dir $@)
+	@echo '$(TICKETD_COMMIT)' | cmp -s - $@ || echo '$(TICKETD_COMMIT)' > $@
+$(BUILD)/cli/version.o: $(BUILD)/commit.stamp
+$(BUILD)/cli/version.o: CFLAGS += -DTICKETD_COMMIT='"$(TICKETD_COMMIT)"'
+.PHONY: FORCE
+FORCE:
+
 # api/openapi.json is embedded in the binary by api/openapi_doc.c (.incbin).
 $(BUILD)/api/openapi_doc.o: api/openapi.json
 
@@ -86,6 +101,48 @@ $(BUILD)/tests/mailgw/%: $(BUILD)/tests/mailgw/%.o $(call obj,$(MAILGW_SRC)) $(T
 # tests/fuzz/test_fuzz runs both fuzz targets: mail gateway and API parsers.
 $(BUILD)/tests/fuzz/%: $(BUILD)/tests/fuzz/%.o $(call obj,$(MAILGW_SRC) $(API_SRC)) $(TSUP_LIB) $(CORE_LIB)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS) $(TEST_LIBS)
+# Man pages: generated from `ticketd --help` and the example config
+# (docs/man/mkman.sh), so they say what the binary and the file say.
+$(BUILD)/man/ticketd.8: $(BIN) docs/man/mkman.sh docker/ticketd.conf.example
+	sh docs/man/mkman.sh $(BIN) docker/ticketd.conf.example $(BUILD)/man
+$(BUILD)/man/ticketd.conf.5: $(BUILD)/man/ticketd.8
+
+# make install [PREFIX=/usr/local] [DESTDIR=] [SYSCONFDIR=/etc]: the
+# binary, the templates (and web/ assets when the tree has them), the
+# man pages, the docs with the example config, and the systemd unit
+# pointing at this PREFIX. An existing SYSCONFDIR/ticketd/ticketd.conf is
+# never overwritten. The binary finds PREFIX/share/ticketd next to itself,
+# so the installed tree also runs from under DESTDIR.
+PREFIX     ?= /usr/local
+SYSCONFDIR ?= /etc
+BINDIR      = $(PREFIX)/bin
+DATADIR     = $(PREFIX)/share/ticketd
+DOCDIR      = $(PREFIX)/share/doc/ticketd
+MANDIR      = $(PREFIX)/share/man
+UNITDIR    ?= $(if $(filter /usr,$(PREFIX)),/lib/systemd/system,$(PREFIX)/lib/systemd/system)
+INSTALL    ?= install
+install: $(BIN) $(MANPAGES)
+	$(INSTALL) -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(DATADIR)/templates $(DESTDIR)$(DOCDIR) \
+	    $(DESTDIR)$(MANDIR)/man8 $(DESTDIR)$(MANDIR)/man5 $(DESTDIR)$(UNITDIR)
+	$(INSTALL) -m 0755 $(BIN) $(DESTDIR)$(BINDIR)/ticketd
+	$(INSTALL) -m 0644 templates/* $(DESTDIR)$(DATADIR)/templates/
+	if [ -d web ]; then cp -R web $(DESTDIR)$(DATADIR)/ && chmod -R u=rwX,go=rX $(DESTDIR)$(DATADIR)/web; fi
+	$(INSTALL) -m 0644 $(BUILD)/man/ticketd.8 $(DESTDIR)$(MANDIR)/man8/
+	$(INSTALL) -m 0644 $(BUILD)/man/ticketd.conf.5 $(DESTDIR)$(MANDIR)/man5/
+	$(INSTALL) -m 0644 docker/ticketd.conf.example README.md $(DESTDIR)$(DOCDIR)/
+	if [ -d docs ]; then $(INSTALL) -m 0644 docs/*.md $(DESTDIR)$(DOCDIR)/ 2>/dev/null || true; fi
+	sed -e 's|/usr/bin/ticketd|$(BINDIR)/ticketd|g' -e 's|/usr/share/doc/ticketd|$(DOCDIR)|g' \
+	    -e 's|/etc/ticketd|$(SYSCONFDIR)/ticketd|g' docker/ticketd.service > $(DESTDIR)$(UNITDIR)/ticketd.service
+	chmod 0644 $(DESTDIR)$(UNITDIR)/ticketd.service
+	$(INSTALL) -d -m 0750 $(DESTDIR)$(SYSCONFDIR)/ticketd
+	[ -e $(DESTDIR)$(SYSCONFDIR)/ticketd/ticketd.conf ] || \
+	    $(INSTALL) -m 0640 docker/ticketd.conf.example $(DESTDIR)$(SYSCONFDIR)/ticketd/ticketd.conf
+
+# Removes what install put there, but the config (it is yours).
+uninstall:
+	rm -f $(DESTDIR)$(BINDIR)/ticketd $(DESTDIR)$(MANDIR)/man8/ticketd.8 \
+	    $(DESTDIR)$(MANDIR)/man5/ticketd.conf.5 $(DESTDIR)$(UNITDIR)/ticketd.service
+	rm -rf $(DESTDIR)$(DATADIR) $(DESTDIR)$(DOCDIR)
 
 # Installs whatever of DEB_PKGS is missing; does nothing when all are there.
 deps:
@@ -98,7 +155,7 @@ deps:
 	    DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq --no-install-recommends $$missing; \
 	fi
 
-test: $(BIN) $(TEST_BINS)
+test: $(BIN) $(MANPAGES) $(TEST_BINS)
 	tests/run.sh $(BUILD)
 
 check: deps

@@ -125,6 +125,7 @@ struct api {
     atomic_int hash_slots;           /* free argon2id slots (hashgate.c) */
     struct MHD_Daemon *mhd;
     struct conn_guard *guard;   /* slow-client deadlines */
+    struct api_tls *tls;        /* HTTPS, or NULL (api/tls.h) */
     atomic_int in_flight;       /* requests begun and not completed (drain) */
     _Atomic int64_t last_purge_ms; /* expired refresh tokens, at most hourly */
 };
@@ -437,6 +438,8 @@ void h_logout(struct api_req *r, struct api_resp *out);
 void h_me(struct api_req *r, struct api_resp *out);
 void h_claim(struct api_req *r, struct api_resp *out);
 void h_claim_confirm(struct api_req *r, struct api_resp *out);
+void h_reset(struct api_req *r, struct api_resp *out); /* routes_reset.c */
+void h_reset_confirm(struct api_req *r, struct api_resp *out);
 
 void h_tickets_list(struct api_req *r, struct api_resp *out);
 void h_tickets_create(struct api_req *r, struct api_resp *out);

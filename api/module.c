@@ -2,6 +2,7 @@
  * the HTTP server, started and stopped as one. */
 #include "api.h"
 #include "api_int.h"
+#include "tls.h"
 
 #include "core/log.h"
 #include "core/mem.h"
@@ -16,6 +17,7 @@ static void api_free(struct api *api)
     ratelimit_free(api->rl_reg_global);
     ops_settings_free(&api->ops);
     api_settings_free(&api->set);
+    api_tls_free(api->tls); /* after the daemon stopped: no handshake left */
     free(api);
 }
 
@@ -27,7 +29,7 @@ bool api_start(struct td_app *env, void **handle, struct td_err *err)
         free(api);
         return false;
     }
-    if (!ops_settings_load(env->cfg, &api->ops, err)) {
+    if (!ops_settings_load(env->cfg, &api->ops, err) || !api_tls_load(env->cfg, &api->tls, err)) {
         api_free(api);
         return false;
     }
@@ -51,8 +53,10 @@ bool api_check(struct td_app *env, struct td_err *err)
     struct api_settings set;
     struct ops_settings ops;
     memset(&ops, 0, sizeof ops);
+    struct api_tls *tls = NULL;
     bool ok = api_settings_load(env->cfg, &env->core, &set, err) &&
-              ops_settings_load(env->cfg, &ops, err);
+              ops_settings_load(env->cfg, &ops, err) && api_tls_load(env->cfg, &tls, err);
+    api_tls_free(tls);
     ops_settings_free(&ops);
     api_settings_free(&set);
     return ok;
@@ -69,8 +73,18 @@ void api_stop(void *handle)
 
 void api_reload(void *handle)
 {
-    (void)handle;
-    /* Settings are read once: a new secret or port needs a restart, so
+    struct api *api = handle;
+    /* The TLS certificate is reloaded in place (api/tls.h). Other
+     * settings are read once: a new secret or port needs a restart, so
      * that tokens and listeners never change under running requests. */
-    log_event(LOG_INFO, "api_reload", LF_S("msg", "nothing to reload; restart to apply [api] changes"));
+    if (api->tls) {
+        struct td_err err;
+        td_err_clear(&err);
+        if (api_tls_reload(api->tls, &err))
+            log_event(LOG_INFO, "tls_reloaded");
+        else
+            log_event(LOG_WARN, "tls_reload_failed", LF_S("error", err.msg),
+                      LF_S("msg", "the running certificate stays"));
+    }
+    log_event(LOG_INFO, "api_reload", LF_S("msg", "restart to apply other [api] changes"));
 }

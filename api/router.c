@@ -31,6 +31,8 @@ const struct api_route api_routes[] = {
     { "POST", "/api/v1/auth/logout", h_logout, ROUTE_PUBLIC },
     { "POST", "/api/v1/auth/claim", h_claim, ROUTE_PUBLIC },                 /* routes_claim.c */
     { "POST", "/api/v1/auth/claim/confirm", h_claim_confirm, ROUTE_PUBLIC },
+    { "POST", "/api/v1/auth/reset", h_reset, ROUTE_PUBLIC },                 /* routes_reset.c */
+    { "POST", "/api/v1/auth/reset/confirm", h_reset_confirm, ROUTE_PUBLIC },
     { "GET", "/api/v1/me", h_me, ROUTE_AUTH },
 
     { "GET", "/api/v1/tickets", h_tickets_list, ROUTE_AUTH },

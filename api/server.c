@@ -19,6 +19,7 @@
  * or receiving the response - are given up to DRAIN_MS to complete, then
  * the daemon stops. Idle keep-alive connections do not hold it up. */
 #include "api_int.h"
+#include "tls.h"
 
 #include "core/id.h"
 #include "core/log.h"
@@ -326,7 +327,8 @@ bool server_start(struct api *api, struct td_err *err)
     struct sockaddr_in6 sa6;
     const struct sockaddr *sa;
     /* ITC: lets server_stop quiesce (stop accepting) a thread pool. */
-    unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ERROR_LOG | MHD_USE_ITC;
+    unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ERROR_LOG | MHD_USE_ITC |
+                     api_tls_mhd_flags(api->tls);
     memset(&sa4, 0, sizeof sa4);
     memset(&sa6, 0, sizeof sa6);
     if (inet_pton(AF_INET, s->bind, &sa4.sin_addr) == 1) {
@@ -359,7 +361,7 @@ bool server_start(struct api *api, struct td_err *err)
         MHD_OPTION_PER_IP_CONNECTION_LIMIT, (unsigned)s->max_conn_per_addr,
         MHD_OPTION_NOTIFY_CONNECTION, on_connection, api,
         MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)(64 * 1024), MHD_OPTION_NOTIFY_COMPLETED,
-        on_completed, api, MHD_OPTION_END);
+        on_completed, api, MHD_OPTION_ARRAY, api_tls_mhd_options(api->tls), MHD_OPTION_END);
     if (api->mhd == NULL) {
         conn_guard_free(api->guard);
         api->guard = NULL;
@@ -367,7 +369,7 @@ bool server_start(struct api *api, struct td_err *err)
                        s->bind, s->port);
     }
     const union MHD_DaemonInfo *di = MHD_get_daemon_info(api->mhd, MHD_DAEMON_INFO_BIND_PORT);
-    log_event(LOG_INFO, "api_listening", LF_S("bind", s->bind),
+    log_event(LOG_INFO, "api_listening", LF_S("bind", s->bind), LF_S("tls", api->tls ? "yes" : "no"),
               LF_I("port", di ? di->port : s->port), LF_I("threads", s->threads));
     return true;
 }

@@ -3,6 +3,7 @@
 #define TD_CLI_H
 
 #include <stdbool.h>
+#include <stdio.h>
 
 #include "core/app.h"
 
@@ -23,9 +24,19 @@ void cli_env_close(struct td_app *env);
  * the error's kind. */
 int cli_fail(const char *what, const struct td_err *err);
 
+/* Like cli_fail, for a command acting on what the user named (user,
+ * quarantine): bad input is exit 2 like a bad command line, something
+ * named that does not exist or clashes is 1, the store 4. */
+int cli_fail_op(const char *what, const struct td_err *err);
+
+/* version.c */
+const char *cli_commit(void);
+void cli_print_version(FILE *f);
+
 int cmd_user(int argc, char **argv, const char *config_path);
 int cmd_serve(int argc, char **argv, const char *config_path, const char *role);
 int cmd_check_config(int argc, char **argv, const char *config_path);
+int cmd_backup(int argc, char **argv, const char *config_path); /* backup and restore */
 int cmd_quarantine(int argc, char **argv, const char *config_path); /* cmd_quarantine.c */
 
 #endif

@@ -75,6 +75,7 @@ const char *notify_kind_auto_submitted(enum notify_kind k); /* NULL: none */
 struct notify_config {
     char support_address[256]; /* lower-case; "" = notifications off */
     char ticket_url[512];      /* prefix; the ticket number is appended */
+    char reset_url[512];       /* prefix; a password reset token is appended ("" = none) */
     bool enabled[NK_COUNT];
     bool admins_are_agents;    /* "every agent" includes admins */
     int64_t max_per_hour;      /* per requester; 0 = no cap */
@@ -154,6 +155,9 @@ void notify_on_events(struct td_core *c, const struct td_user *actor, const stru
  *                   nor trusted Authentication-Results was quarantined:
  *                   how to reply so it counts. Sent to the agent's
  *                   registered address, never to the mail's From.
+ *   password_reset  a user forgot the password (POST /api/v1/auth/reset):
+ *                   a one-time link ([notify] reset_url + token) and the
+ *                   token itself.
  *
  * The row's payload holds the token in clear until the mail is sent; the
  * token itself is single-use and short-lived (api/routes_claim.c). */
@@ -163,6 +167,7 @@ enum notify_account_kind {
     NA_REGISTER_EXISTS,
     NA_AGENT_UNTRUSTED,
     NA_REGISTER_CONFIRM,
+    NA_PASSWORD_RESET,
     NA_COUNT
 };
 extern const char *const notify_account_kind_names[NA_COUNT];
@@ -185,5 +190,8 @@ bool notify_account_mail(struct td_core *c, const struct td_user *u, enum notify
  * with the reason, and *queued (may be NULL) is false. */
 bool notify_account_claim(struct td_core *c, const struct td_user *u, const char *token,
                           int64_t valid_minutes, bool *queued, struct td_err *err);
+/* The same for the password_reset mail of user u (any role). */
+bool notify_password_reset(struct td_core *c, const struct td_user *u, const char *token,
+                           int64_t valid_minutes, bool *queued, struct td_err *err);
 
 #endif

@@ -2,6 +2,7 @@
  * change is planned at once and wakes the sender; and the account mails
  * (claim) that are not about a ticket. */
 #include "notify_int.h"
+#include "buf.h"
 #include "id.h"
 #include "log.h"
 #include "mem.h"
@@ -105,6 +106,7 @@ const char *const notify_account_kind_names[NA_COUNT] = {
     [NA_REGISTER_EXISTS] = "register_exists",
     [NA_AGENT_UNTRUSTED] = "agent_untrusted",
     [NA_REGISTER_CONFIRM] = "register_confirm",
+    [NA_PASSWORD_RESET] = "password_reset",
 };
 
 bool notify_account_kind_parse(const char *s, enum notify_account_kind *out)
@@ -188,4 +190,24 @@ bool notify_account_claim(struct td_core *c, const struct td_user *u, const char
     notify_var_put(vars, "claim_token", token);
     notify_var_put(vars, "claim_valid_minutes", minutes);
     return notify_account_mail(c, u, NA_ACCOUNT_CLAIM, vars, NULL, queued, err);
+}
+
+bool notify_password_reset(struct td_core *c, const struct td_user *u, const char *token,
+                           int64_t valid_minutes, bool *queued, struct td_err *err)
+{
+    struct notify *nf = notify_of(c);
+    json_t *vars = json_object();
+    char minutes[32];
+    snprintf(minutes, sizeof minutes, "%lld", (long long)valid_minutes);
+    struct buf url = BUF_INIT;
+    if (nf && nf->cfg.reset_url[0])
+        buf_printf(&url, "%s%s", nf->cfg.reset_url, token);
+    else
+        buf_puts(&url, "(no link on this server: use the token below)");
+    notify_var_put(vars, "reset_link", url.data);
+    sodium_memzero(url.data, url.len);
+    buf_free(&url);
+    notify_var_put(vars, "reset_token", token);
+    notify_var_put(vars, "reset_valid_minutes", minutes);
+    return notify_account_mail(c, u, NA_PASSWORD_RESET, vars, NULL, queued, err);
 }

@@ -309,6 +309,21 @@ struct store {
 bool store_open(const char *uri, struct store **out, struct td_err *err);
 void store_close(struct store *st); /* NULL-safe */
 
+/* The schema version each backend's code writes and understands: a
+ * database at a higher version is refused on open (naming both). For
+ * `ticketd --version` and docs/upgrading.md. */
+int store_sqlite_schema_version(void);
+int store_mongo_schema_version(void);
+
+/* SQLite backup and restore (store_sqlite_backup.c), for `ticketd backup`
+ * and `ticketd restore`. backup: a consistent copy of the database at
+ * db_path, taken with the online backup API while ticketd may be serving,
+ * written whole to dest (0600) or not at all. restore: replaces db_path
+ * with the backup at src after checking it; TD_CONFLICT while any ticketd
+ * has db_path open. MongoDB: mongodump / mongorestore (docs/backup.md). */
+bool store_sqlite_backup(const char *db_path, const char *dest, struct td_err *err);
+bool store_sqlite_restore(const char *src, const char *db_path, struct td_err *err);
+
 /* Backend constructors, used by store_open. */
 bool store_sqlite_open(const char *path, struct store **out, struct td_err *err);
 bool store_mongo_open(const char *uri, struct store **out, struct td_err *err);

@@ -55,25 +55,38 @@ static const char *templates_dir(void)
     return dir;
 }
 
+/* "key = value\n" unless extra sets key itself: a key set twice is an
+ * error ("duplicate key"), so extra replaces a default rather than
+ * following it. */
+static const char *unless_in(const char *extra, const char *key, const char *line)
+{
+    for (const char *p = extra; p && (p = strstr(p, key)) != NULL; p++)
+        if ((p == extra || p[-1] == '\n') && strncmp(p + strlen(key), " =", 2) == 0)
+            return "";
+    return line;
+}
+
 /* A sender for f's store, sending to url, with extra [notify]/[smtp]
- * lines. */
+ * lines (which may replace retry_base_ms, retry_max_ms and starttls). */
 static struct sender *make_sender(struct nfx *f, struct store *st, const char *url, const char *extra)
 {
     struct buf conf = BUF_INIT;
     buf_printf(&conf,
                "%s%s"
                "builtin_templates_dir = %s\n"
-               "retry_base_ms = 50\n"
-               "retry_max_ms = 200\n"
+               "%s%s"
                "lease_ms = 20000\n"
                "[smtp]\n"
                "url = %s\n"
-               "starttls = no\n"
+               "%s"
                "from = ACME Support <support@example.com>\n"
                "connect_timeout_ms = 2000\n"
                "timeout_ms = 5000\n"
                "%s",
-               NFX_BASE_CONFIG, nfx_extra_config, templates_dir(), url, extra ? extra : "");
+               NFX_BASE_CONFIG, nfx_extra_config, templates_dir(),
+               unless_in(extra, "retry_base_ms", "retry_base_ms = 50\n"),
+               unless_in(extra, "retry_max_ms", "retry_max_ms = 200\n"), url,
+               unless_in(extra, "starttls", "starttls = no\n"), extra ? extra : "");
     struct td_config *cfg;
     struct td_err err;
     struct sender_config sc;

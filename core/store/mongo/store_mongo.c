@@ -294,7 +294,8 @@ bool store_mongo_open(const char *uri_str, struct store **out, struct td_err *er
         mg_close(&ms->base);
         return td_fail(err, TD_INTERNAL, "mongodb: cannot configure the client pool");
     }
-    if (!create_indexes(&ms->base, err)) {
+    if (!mg_schema_check(&ms->base, err) || !create_indexes(&ms->base, err) ||
+        !mg_schema_raise(&ms->base, err)) {
         mg_close(&ms->base);
         return false;
     }

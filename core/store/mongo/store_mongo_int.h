@@ -18,6 +18,7 @@
  *   mailboxes  {_id: name, uidvalidity, last_uid, lease_owner|null,
  *               lease_until}
  *   attachments.files / attachments.chunks        a GridFS bucket
+ *   meta       {_id: "schema", version}           store_mongo_schema.c
  *
  * Why history lives inside the ticket: the contract wants a ticket change
  * and its events written together, and without multi-document
@@ -88,6 +89,12 @@ bool mg_find_each(mongoc_collection_t *c, const bson_t *filter, const bson_t *op
 /* Same over a cursor; takes ownership of it (destroys it). */
 bool mg_cursor_each(mongoc_cursor_t *cur, mg_each_fn fn, void *ctx, struct td_err *err,
                     const char *what);
+
+/* The schema version document (store_mongo_schema.c): check refuses a
+ * database newer than this binary; raise records this binary's version
+ * once its indexes exist. */
+bool mg_schema_check(struct store *st, struct td_err *err);
+bool mg_schema_raise(struct store *st, struct td_err *err);
 
 bool mg_insert(mongoc_collection_t *c, const bson_t *doc, struct td_err *err, const char *what);
 /* matched may be NULL. */

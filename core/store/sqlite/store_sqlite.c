@@ -20,6 +20,7 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 /* Version N of the schema is migrations[0..N-1]. Append, never edit: a
  * released migration may already have run on someone's database. */
@@ -407,9 +408,12 @@ static bool migrate(struct sq_store *s, int target, struct td_err *err)
     int v = user_version(s, err);
     bool ok = v >= 0;
     if (ok && v > N_MIGRATIONS)
-        ok = td_fail(err, TD_INTERNAL,
-                     "sqlite: database schema version %d is newer than this ticketd "
-                     "understands (%d); upgrade ticketd", v, N_MIGRATIONS);
+        /* TD_INVALID: the wrong binary for this database, which a
+         * restart cannot mend (exit 3, systemd does not loop). */
+        ok = td_fail(err, TD_INVALID,
+                     "sqlite: the database is at schema version %d but this ticketd knows "
+                     "only up to version %d: run the newer ticketd that wrote it "
+                     "(docs/upgrading.md)", v, N_MIGRATIONS);
     for (int i = v; ok && i < target; i++) {
         char what[64], pragma[64];
         int n = snprintf(what, sizeof what, "schema migration %d", i + 1);
@@ -457,6 +461,8 @@ static void sq_close(struct store *st)
      * close_v2 would defer it anyway rather than leak. */
     if (s->db != NULL)
         (void)sqlite3_close_v2(s->db);
+    if (s->lock_fd >= 0)
+        (void)close(s->lock_fd); /* releases the flock: restore may run */
     (void)pthread_mutex_destroy(&s->lock); /* unlocked: no op is running */
     free(s);
 }
@@ -524,6 +530,11 @@ static const struct store_ops sqlite_ops = {
     .quarantine_delete = store_sqlite_quarantine_delete,
 };
 
+int store_sqlite_schema_version(void)
+{
+    return N_MIGRATIONS;
+}
+
 bool store_sqlite_open(const char *path, struct store **out, struct td_err *err)
 {
     return sq_open_at_version(path, N_MIGRATIONS, out, err);
@@ -543,6 +554,7 @@ bool sq_open_at_version(const char *path, int version, struct store **out, struc
 
     struct sq_store *s = td_calloc(1, sizeof *s);
     s->base.ops = &sqlite_ops;
+    s->lock_fd = -1;
     int e = pthread_mutex_init(&s->lock, NULL);
     if (e != 0) {
         free(s);
@@ -565,6 +577,10 @@ bool sq_open_at_version(const char *path, int version, struct store **out, struc
         (void)sqlite3_extended_result_codes(s->db, 1); /* only fails on a NULL db */
         rc = sqlite3_busy_timeout(s->db, SQ_BUSY_TIMEOUT_MS);
         ok = rc == SQLITE_OK || sq_fail(s, rc, "busy_timeout", err);
+    }
+    if (ok) { /* after open: the file exists now */
+        s->lock_fd = sq_lock_shared(path, err);
+        ok = s->lock_fd != -2;
     }
     ok = ok && set_wal(s, err);
     /* Per connection, off by default: without it the ON DELETE CASCADE

@@ -42,7 +42,14 @@ struct sq_store {
     pthread_mutex_t lock;
     struct sq_cached *cache;
     size_t n_cache;
+    int lock_fd; /* shared flock on the file while open, -1 if none (store_sqlite_backup.c) */
 };
+
+/* A shared flock() on the database file, held while a handle is open so
+ * that `ticketd restore` can tell nobody has it (store_sqlite_backup.c).
+ * Returns the fd, -1 when there is nothing to lock, -2 (err filled) when
+ * a restore holds it. */
+int sq_lock_shared(const char *path, struct td_err *err);
 
 static inline struct sq_store *sq_of(struct store *st)
 {
