@@ -62,7 +62,18 @@ $(TSUP_LIB): $(call obj,$(TSUP_SRC))
 	@mkdir -p $(dir $@); rm -f $@
 	$(if $^,ar rcs $@ $^,printf '!<arch>\n' > $@)
 
-$(BIN): $(call obj,$(CLI_SRC) $(MAILGW_SRC) $(API_SRC) $(NOTIFY_SRC)) $(CORE_LIB)
+# The web console (web/): every served file is embedded in the binary
+# with a gzip -9 copy and an ETag (api/web_embed.sh; api/routes_web.c
+# serves them at /). Docs and the README are not served.
+WEB_FILES := $(sort $(filter-out %.md,$(shell find web -type f 2>/dev/null)))
+WEB_OBJ    = $(BUILD)/api/web_assets.o
+$(BUILD)/api/web_assets.c: $(WEB_FILES) api/web_embed.sh
+	@mkdir -p $(dir $@)
+	api/web_embed.sh $@ $(BUILD)/web-gz $(WEB_FILES)
+$(WEB_OBJ): $(BUILD)/api/web_assets.c
+	$(CC) $(CFLAGS) -c $< -o $@
+
+$(BIN): $(call obj,$(CLI_SRC) $(MAILGW_SRC) $(API_SRC) $(NOTIFY_SRC)) $(WEB_OBJ) $(CORE_LIB)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
 $(BUILD)/tests/%: $(BUILD)/tests/%.o $(TSUP_LIB) $(CORE_LIB)
@@ -76,7 +87,7 @@ $(BUILD)/tests/notify/%: $(BUILD)/tests/notify/%.o $(call obj,$(NOTIFY_SRC)) $(T
 $(BUILD)/api/openapi_doc.o: api/openapi.json
 
 # tests/api/ link the api/ objects too (route table, JSON parser, JWT).
-$(BUILD)/tests/api/%: $(BUILD)/tests/api/%.o $(call obj,$(API_SRC)) $(TSUP_LIB) $(CORE_LIB)
+$(BUILD)/tests/api/%: $(BUILD)/tests/api/%.o $(call obj,$(API_SRC)) $(WEB_OBJ) $(TSUP_LIB) $(CORE_LIB)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS) $(TEST_LIBS)
 
 # tests/mailgw/ link the mail gateway's objects too (MIME, threading, poller).

@@ -126,7 +126,7 @@ bool req_query_each(const struct api_req *r,
                     bool (*fn)(void *arg, const char *key, const char *value), void *arg);
 
 /* ---- the response --------------------------------------------------- */
-#define API_MAX_HEADERS 6
+#define API_MAX_HEADERS 10
 
 struct api_resp {
     unsigned status;
@@ -149,6 +149,10 @@ void resp_json(struct api_resp *out, unsigned status, json_t *j);
 void resp_empty(struct api_resp *out, unsigned status);
 void resp_bytes(struct api_resp *out, unsigned status, const char *content_type,
                 unsigned char *data, size_t len); /* takes data */
+bool resp_has_header(const struct api_resp *out, const char *name);
+/* A body that outlives the response (embedded files): never freed. */
+void resp_static(struct api_resp *out, unsigned status, const char *content_type,
+                 const void *data, size_t len);
 
 /* ---- problem+json (problem.c) ---------------------------------------
  * RFC 9457 documents. The td_code -> HTTP status map lives here and
@@ -349,6 +353,29 @@ bool multipart_is_form(const char *content_type);
 
 /* ---- the embedded OpenAPI document (openapi_doc.c) ------------------ */
 const char *openapi_doc(size_t *len);
+
+/* ---- the web console (routes_web.c; the table is generated at build
+ * time from web/ by api/web_embed.sh) ---------------------------------- */
+struct web_asset {
+    const char *path;            /* "/index.html" */
+    const char *type;            /* Content-Type */
+    const char *etag;            /* hex digest of the content, unquoted */
+    const unsigned char *raw, *raw_end;
+    const unsigned char *gz, *gz_end; /* gzip -9 -n of raw */
+};
+extern const struct web_asset web_assets[];
+extern const size_t web_n_assets;
+
+/* Serves r->path from web_assets ("/" is /index.html) with ETag,
+ * If-None-Match, gzip and the console's security headers. False (out
+ * untouched) when the path is not an asset. */
+bool web_serve(struct api_req *r, struct api_resp *out);
+/* The asset at path, or NULL. */
+const struct web_asset *web_find(const char *path);
+/* True if the Accept-Encoding header value allows gzip. */
+bool web_accepts_gzip(const char *accept_encoding);
+/* True if the If-None-Match header value matches the (unquoted) etag. */
+bool web_etag_matches(const char *if_none_match, const char *etag);
 
 /* ---- handlers -------------------------------------------------------- */
 void h_healthz(struct api_req *r, struct api_resp *out);

@@ -157,7 +157,14 @@ static enum MHD_Result send_resp(struct api_req *r, struct api_resp *out)
     if (out->content_type)
         MHD_add_response_header(mr, MHD_HTTP_HEADER_CONTENT_TYPE, out->content_type);
     MHD_add_response_header(mr, "X-Request-Id", r->request_id);
-    MHD_add_response_header(mr, MHD_HTTP_HEADER_CACHE_CONTROL, "no-store");
+    /* API answers are never cached and never rendered as a page (no
+     * framing, nothing loaded); the console's files (routes_web.c) and
+     * attachments set their own. */
+    if (!resp_has_header(out, "Cache-Control"))
+        MHD_add_response_header(mr, MHD_HTTP_HEADER_CACHE_CONTROL, "no-store");
+    if (!resp_has_header(out, "Content-Security-Policy"))
+        MHD_add_response_header(mr, "Content-Security-Policy",
+                                "default-src 'none'; frame-ancestors 'none'");
     MHD_add_response_header(mr, "X-Content-Type-Options", "nosniff");
     for (size_t i = 0; i < out->n_headers; i++)
         MHD_add_response_header(mr, out->headers[i].name, out->headers[i].value);
@@ -247,7 +254,9 @@ static enum MHD_Result on_access(void *cls, struct MHD_Connection *conn, const c
     api_current_request_id = r->request_id;
     struct api_resp out;
     memset(&out, 0, sizeof out);
-    if (r->route == NULL) {
+    if (r->route == NULL && web_serve(r, &out)) {
+        /* the console's files (routes_web.c) */
+    } else if (r->route == NULL) {
         unsigned miss = 404;
         char allow[64];
         router_match(r, &miss, allow, sizeof allow);
