@@ -121,6 +121,7 @@ extern _Thread_local const char *api_current_request_id;
 /* Request accessors (server.c). NULL when absent. */
 const char *req_header(const struct api_req *r, const char *name);
 const char *req_query(const struct api_req *r, const char *name);
+const char *req_cookie(const struct api_req *r, const char *name);
 /* Calls fn(key, value) for every query argument; stops at false. */
 bool req_query_each(const struct api_req *r,
                     bool (*fn)(void *arg, const char *key, const char *value), void *arg);
@@ -388,6 +389,9 @@ void h_login(struct api_req *r, struct api_resp *out);
 void h_refresh(struct api_req *r, struct api_resp *out);
 void h_logout(struct api_req *r, struct api_resp *out);
 void h_me(struct api_req *r, struct api_resp *out);
+void h_cookie_login(struct api_req *r, struct api_resp *out);   /* routes_session.c */
+void h_cookie_refresh(struct api_req *r, struct api_resp *out);
+void h_cookie_logout(struct api_req *r, struct api_resp *out);
 void h_claim(struct api_req *r, struct api_resp *out);
 void h_claim_confirm(struct api_req *r, struct api_resp *out);
 

@@ -30,6 +30,9 @@ const struct api_route api_routes[] = {
     { "POST", "/api/v1/auth/logout", h_logout, ROUTE_PUBLIC },
     { "POST", "/api/v1/auth/claim", h_claim, ROUTE_PUBLIC },                 /* routes_claim.c */
     { "POST", "/api/v1/auth/claim/confirm", h_claim_confirm, ROUTE_PUBLIC },
+    { "POST", "/api/v1/auth/cookie/login", h_cookie_login, ROUTE_PUBLIC }, /* routes_session.c */
+    { "POST", "/api/v1/auth/cookie/refresh", h_cookie_refresh, ROUTE_PUBLIC },
+    { "POST", "/api/v1/auth/cookie/logout", h_cookie_logout, ROUTE_PUBLIC },
     { "GET", "/api/v1/me", h_me, ROUTE_AUTH },
 
     { "GET", "/api/v1/tickets", h_tickets_list, ROUTE_AUTH },
