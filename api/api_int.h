@@ -308,12 +308,24 @@ bool json_in_is_json(const char *content_type);
 
 /* ---- JSON output (json_out.c) --------------------------------------- */
 json_t *json_user(const struct td_user *u);
+/* id, name, email, role: what staff may read of anyone. */
+json_t *json_user_brief(const struct td_user *u);
 json_t *json_ticket(const struct td_ticket *t);
 json_t *json_comment(const struct td_comment *c);
 json_t *json_event(const struct td_event *e);
 json_t *json_time(td_time t); /* RFC 3339 UTC with milliseconds */
 /* "2026-01-02T03:04:05Z" / "...05.123Z" / "+02:00" -> ms. */
 bool time_parse_rfc3339(const char *s, td_time *out);
+
+/* ---- ?include=users (embed_users.c) --------------------------------- */
+struct embed_users;
+struct embed_users *embed_users_new(void);
+void embed_users_free(struct embed_users *e);
+/* True if the request asks for include=users (a bad value goes to fe). */
+bool embed_users_wanted(struct api_req *r, struct field_errors *fe);
+/* Adds "requester" and "assignee" (brief users or null) to ticket. */
+void embed_users_ticket(struct api_req *r, struct embed_users *e, json_t *ticket,
+                        const struct td_ticket *t);
 
 /* ---- query strings and path parameters (query.c) -------------------- */
 /* Rejects query arguments not in allowed (NULL-terminated) and repeated
@@ -323,6 +335,13 @@ bool query_check(struct api_req *r, const char *const *allowed, struct field_err
 bool parse_number(const char *s, int64_t *out);
 /* The {number} path parameter, or a 400 into out. */
 bool param_ticket(struct api_req *r, int64_t *out, struct api_resp *resp);
+
+/* ?limit and ?cursor of a list read whole and cut into pages (comments,
+ * history, users: append-only or small), as an offset; the default
+ * limit is page_max. False with a 400 in out. */
+bool query_page(struct api_req *r, int64_t *offset, int64_t *limit, struct api_resp *out);
+/* The next_cursor of such a page: a string, or null at the end. */
+json_t *query_page_next(int64_t offset, int64_t limit, size_t total);
 
 /* Opaque list cursors: base64url of the last number and the order. */
 void cursor_encode(int64_t after, bool ascending, char *out, size_t len);

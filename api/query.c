@@ -115,3 +115,33 @@ bool cursor_decode(const char *s, int64_t *after, bool *ascending)
     *ascending = raw[3] == 'a';
     return true;
 }
+
+bool query_page(struct api_req *r, int64_t *offset, int64_t *limit, struct api_resp *out)
+{
+    static const char *const args[] = { "limit", "cursor", NULL };
+    struct field_errors fe = { .n = 0 };
+    *offset = 0;
+    *limit = r->api->set.page_max;
+    const char *v;
+    if (query_check(r, args, &fe)) {
+        if ((v = req_query(r, "limit")) != NULL &&
+            (!parse_number(v, limit) || *limit > (int64_t)r->api->set.page_max))
+            field_error(&fe, "limit", "must be an integer from 1 to %u", r->api->set.page_max);
+        bool asc = true;
+        if ((v = req_query(r, "cursor")) != NULL && (!cursor_decode(v, offset, &asc) || !asc))
+            field_error(&fe, "cursor", "is not a cursor this server returned");
+    }
+    if (fe.n == 0)
+        return true;
+    problem_fields(out, "bad query arguments", &fe);
+    return false;
+}
+
+json_t *query_page_next(int64_t offset, int64_t limit, size_t total)
+{
+    if (offset + limit >= (int64_t)total)
+        return json_null();
+    char cur[80];
+    cursor_encode(offset + limit, true, cur, sizeof cur);
+    return json_string(cur);
+}
