@@ -17,6 +17,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "core/app.h"
 #include "core/buf.h"
 #include "core/core.h"
 #include "core/err.h"
@@ -75,6 +76,7 @@ void ops_settings_free(struct ops_settings *o);
 
 /* ---- the server (server.c) ---------------------------------------- */
 struct api {
+    struct td_app *app;         /* borrowed: the cli env (store, retry hook) */
     struct td_core *core;       /* borrowed from the cli env */
     struct api_settings set;
     struct ops_settings ops;
@@ -425,6 +427,12 @@ void h_ticket_history(struct api_req *r, struct api_resp *out);
 void h_comments_list(struct api_req *r, struct api_resp *out);
 void h_comments_create(struct api_req *r, struct api_resp *out);
 void h_attachment_get(struct api_req *r, struct api_resp *out);
+
+void h_quarantine_list(struct api_req *r, struct api_resp *out); /* routes_quarantine.c */
+void h_quarantine_get(struct api_req *r, struct api_resp *out);
+void h_quarantine_raw(struct api_req *r, struct api_resp *out);
+void h_quarantine_retry(struct api_req *r, struct api_resp *out);
+void h_quarantine_delete(struct api_req *r, struct api_resp *out);
 
 void h_users_list(struct api_req *r, struct api_resp *out);
 void h_users_create(struct api_req *r, struct api_resp *out);

@@ -20,6 +20,7 @@ static void api_free(struct api *api)
 bool api_start(struct td_app *env, void **handle, struct td_err *err)
 {
     struct api *api = td_calloc(1, sizeof *api);
+    api->app = env;
     api->core = &env->core;
     if (!api_settings_load(env->cfg, &env->core, &api->set, err)) {
         free(api);

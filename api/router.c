@@ -46,6 +46,12 @@ const struct api_route api_routes[] = {
     { "POST", "/api/v1/tickets/{number}/comments", h_comments_create, ROUTE_AUTH | ROUTE_UPLOAD },
     { "GET", "/api/v1/attachments/{id}", h_attachment_get, ROUTE_AUTH },
 
+    { "GET", "/api/v1/quarantine", h_quarantine_list, ROUTE_AUTH }, /* routes_quarantine.c */
+    { "GET", "/api/v1/quarantine/{id}", h_quarantine_get, ROUTE_AUTH },
+    { "DELETE", "/api/v1/quarantine/{id}", h_quarantine_delete, ROUTE_AUTH },
+    { "GET", "/api/v1/quarantine/{id}/raw", h_quarantine_raw, ROUTE_AUTH },
+    { "POST", "/api/v1/quarantine/{id}/retry", h_quarantine_retry, ROUTE_AUTH },
+
     { "GET", "/api/v1/users", h_users_list, ROUTE_AUTH },
     { "POST", "/api/v1/users", h_users_create, ROUTE_AUTH },
     { "GET", "/api/v1/users/{id}", h_user_get, ROUTE_AUTH },
