@@ -16,6 +16,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 #include "core/app.h"
 #include "core/buf.h"
@@ -83,6 +84,7 @@ struct api {
     struct ratelimit *rl_account; /* failed logins per account */
     struct ratelimit *rl_addr;    /* failed logins per client address */
     struct MHD_Daemon *mhd;
+    struct events *events;      /* the SSE hub (events.c) */
     atomic_int in_flight;       /* requests begun and not completed (drain) */
     _Atomic int64_t last_purge_ms; /* expired refresh tokens, at most hourly */
 };
@@ -90,6 +92,19 @@ struct api {
 /* Starts/stops the HTTP server for an already configured api. */
 bool server_start(struct api *api, struct td_err *err);
 void server_stop(struct api *api);
+/* A streaming response with nothing to send parks its connection (no
+ * thread held) until resumed; both only from events.c under its lock. */
+void server_suspend(struct MHD_Connection *conn);
+void server_resume(struct MHD_Connection *conn);
+
+/* ---- the event stream (events.c) ------------------------------------ */
+struct events;
+/* Starts the hub thread that watches the store for ticket changes. */
+bool events_start(struct api *api, struct td_err *err);
+/* Ends every open stream (before server_stop drains requests). */
+void events_end_streams(struct api *api);
+/* Stops the hub and frees it (after server_stop). */
+void events_free(struct api *api);
 
 /* ---- one request ---------------------------------------------------- */
 #define API_MAX_PARAMS 2
@@ -131,8 +146,18 @@ bool req_query_each(const struct api_req *r,
 /* ---- the response --------------------------------------------------- */
 #define API_MAX_HEADERS 10
 
+/* A streamed body (events.c): MHD's content reader contract. Returns
+ * bytes written to buf (at most max), 0 after suspending the connection,
+ * API_STREAM_END or API_STREAM_ERROR. */
+typedef ssize_t (*api_stream_fn)(void *cls, uint64_t pos, char *buf, size_t max);
+#define API_STREAM_END ((ssize_t)-1)
+#define API_STREAM_ERROR ((ssize_t)-2)
+
 struct api_resp {
     unsigned status;
+    api_stream_fn stream;         /* when set: a stream instead of body */
+    void *stream_cls;             /* owned by the stream: stream_free frees it */
+    void (*stream_free)(void *cls);
     const char *content_type;     /* static string */
     char *body;                   /* owned unless body_static */
     size_t len;
@@ -410,6 +435,7 @@ void h_login(struct api_req *r, struct api_resp *out);
 void h_refresh(struct api_req *r, struct api_resp *out);
 void h_logout(struct api_req *r, struct api_resp *out);
 void h_me(struct api_req *r, struct api_resp *out);
+void h_events(struct api_req *r, struct api_resp *out); /* events.c */
 void h_cookie_login(struct api_req *r, struct api_resp *out);   /* routes_session.c */
 void h_cookie_refresh(struct api_req *r, struct api_resp *out);
 void h_cookie_logout(struct api_req *r, struct api_resp *out);

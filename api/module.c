@@ -33,7 +33,8 @@ bool api_start(struct td_app *env, void **handle, struct td_err *err)
     int64_t window_ms = api->set.login_window_s * 1000;
     api->rl_account = ratelimit_new(api->set.login_max_per_account, window_ms);
     api->rl_addr = ratelimit_new(api->set.login_max_per_addr, window_ms);
-    if (!server_start(api, err)) {
+    if (!events_start(api, err) || !server_start(api, err)) {
+        events_free(api);
         api_free(api);
         return false;
     }
@@ -58,7 +59,9 @@ void api_stop(void *handle)
     struct api *api = handle;
     if (api == NULL)
         return;
+    events_end_streams(api); /* open streams would hold the drain up */
     server_stop(api);
+    events_free(api);
     api_free(api);
 }
 

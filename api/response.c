@@ -15,6 +15,8 @@ void resp_free(struct api_resp *out)
         return;
     if (!out->body_static)
         free(out->body);
+    if (out->stream && out->stream_free) /* never handed to MHD */
+        out->stream_free(out->stream_cls);
     memset(out, 0, sizeof *out);
 }
 

@@ -34,6 +34,7 @@ const struct api_route api_routes[] = {
     { "POST", "/api/v1/auth/cookie/refresh", h_cookie_refresh, ROUTE_PUBLIC },
     { "POST", "/api/v1/auth/cookie/logout", h_cookie_logout, ROUTE_PUBLIC },
     { "GET", "/api/v1/me", h_me, ROUTE_AUTH },
+    { "GET", "/api/v1/events", h_events, ROUTE_AUTH }, /* events.c */
 
     { "GET", "/api/v1/tickets", h_tickets_list, ROUTE_AUTH },
     { "POST", "/api/v1/tickets", h_tickets_create, ROUTE_AUTH },

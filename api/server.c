@@ -150,7 +150,16 @@ static enum MHD_Result send_resp(struct api_req *r, struct api_resp *out)
     if (out->status == 0) /* a handler that forgot to answer is a bug */
         problem(out, 500, "internal", "the handler produced no response", NULL);
     struct MHD_Response *mr;
-    if (out->body_static)
+    _Static_assert(API_STREAM_END == MHD_CONTENT_READER_END_OF_STREAM &&
+                       API_STREAM_ERROR == MHD_CONTENT_READER_END_WITH_ERROR,
+                   "api_stream_fn follows MHD's content reader");
+    if (out->stream) {
+        mr = MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, 4096, out->stream,
+                                               out->stream_cls, out->stream_free);
+        if (mr == NULL)
+            out->stream_free(out->stream_cls);
+        out->stream = NULL; /* MHD owns stream_cls now (or it is freed) */
+    } else if (out->body_static)
         mr = MHD_create_response_from_buffer(out->len, out->body, MHD_RESPMEM_PERSISTENT);
     else
         mr = MHD_create_response_from_buffer(out->len, out->body, MHD_RESPMEM_MUST_FREE);
@@ -313,6 +322,8 @@ bool server_start(struct api *api, struct td_err *err)
     const struct sockaddr *sa;
     /* ITC: lets server_stop quiesce (stop accepting) a thread pool. */
     unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ERROR_LOG | MHD_USE_ITC;
+    /* Event streams (events.c) park their connections while idle. */
+    flags |= MHD_ALLOW_SUSPEND_RESUME;
     memset(&sa4, 0, sizeof sa4);
     memset(&sa6, 0, sizeof sa6);
     if (inet_pton(AF_INET, s->bind, &sa4.sin_addr) == 1) {
@@ -342,6 +353,16 @@ bool server_start(struct api *api, struct td_err *err)
     log_event(LOG_INFO, "api_listening", LF_S("bind", s->bind),
               LF_I("port", di ? di->port : s->port), LF_I("threads", s->threads));
     return true;
+}
+
+void server_suspend(struct MHD_Connection *conn)
+{
+    MHD_suspend_connection(conn);
+}
+
+void server_resume(struct MHD_Connection *conn)
+{
+    MHD_resume_connection(conn);
 }
 
 void server_stop(struct api *api)
