@@ -2,6 +2,7 @@
  * change is planned at once and wakes the sender; and the account mails
  * (claim) that are not about a ticket. */
 #include "notify_int.h"
+#include "buf.h"
 #include "id.h"
 #include "log.h"
 #include "mem.h"
@@ -131,6 +132,15 @@ bool notify_account_claim(struct td_core *c, const struct td_user *u, const char
     notify_var_put(vars, "recipient_email", u->email);
     notify_var_put(vars, "support_address", nf->cfg.support_address);
     notify_var_put(vars, "claim_token", token);
+    /* The console's claim page; the token in the fragment never reaches
+     * a server log or a Referer. */
+    struct buf link = BUF_INIT;
+    if (nf->cfg.console_url[0])
+        buf_printf(&link, "%s#/claim/%s", nf->cfg.console_url, token);
+    else
+        buf_puts(&link, "(ask support for the address of the web console)");
+    notify_var_put(vars, "claim_url", link.data);
+    buf_free(&link);
     notify_var_put(vars, "claim_valid_minutes", minutes);
     json_object_set_new(root, "recipient_id", json_string(u->id));
     json_object_set_new(root, "vars", vars);

@@ -19,7 +19,7 @@ const char *const template_var_names[] = {
     "author", "author_email", "body", "ticket_url", "requester", "requester_email",
     "assignee", "assignee_email", "recipient", "recipient_email", "support_address",
     /* Account mails (notify.h "Account mails"): not about a ticket. */
-    "claim_token", "claim_valid_minutes",
+    "claim_token", "claim_valid_minutes", "claim_url",
     NULL,
 };
 
