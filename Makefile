@@ -12,7 +12,8 @@ DEB_PKGS = build-essential pkg-config libmongoc-dev libbson-dev libsqlite3-dev \
            libmicrohttpd-dev libetpan-dev libcmocka-dev libgumbo-dev \
            python3 python3-mockupdb python3-mongomock python3-pymongo python3-aiosmtpd \
            dovecot-imapd dovecot-lmtpd dovecot-submissiond curl \
-           python3-yaml systemd wrk openssl libsasl2-modules ca-certificates
+           python3-yaml systemd wrk openssl libsasl2-modules ca-certificates \
+           chromium chromium-driver
 
 PKGS = libmongoc-1.0 libbson-1.0 sqlite3 jansson libpcre2-8 libsodium libcurl libjwt libmicrohttpd gumbo
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
@@ -104,6 +105,10 @@ deps:
 	    $$SUDO apt-get update -qq && \
 	    DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq --no-install-recommends $$missing; \
 	fi
+	@# The browser tests' driver (playwright-core) and axe-core, pinned by
+	@# tests/web/package-lock.json; from npm's cache once it has them.
+	@[ -d tests/web/node_modules/playwright-core ] && [ -d tests/web/node_modules/axe-core ] || \
+	    (cd tests/web && npm ci --no-audit --no-fund --prefer-offline)
 
 test: $(BIN) $(TEST_BINS)
 	tests/run.sh $(BUILD)

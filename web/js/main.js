@@ -15,6 +15,7 @@ const who = document.getElementById('who');
 const statusEl = document.getElementById('status');
 let current = null;     // the mounted view: {onEvent?, onKey?, unmount?}
 let stopStream = null;
+let liveText = '';
 
 export function flash(text, ok) {
   statusEl.className = 'status' + (ok ? ' ok' : '');
@@ -22,7 +23,10 @@ export function flash(text, ok) {
   if (text && ok) setTimeout(() => { if (statusEl.textContent === text) statusEl.textContent = ''; }, 4000);
 }
 
-export function go(hash) {
+// Navigates; msg (if any) is shown once the new view is there.
+let nextFlash = null;
+export function go(hash, msg, ok) {
+  nextFlash = msg ? [msg, ok] : null;
   if (location.hash === hash) route();
   else location.hash = hash;
 }
@@ -48,7 +52,7 @@ function renderChrome(u) {
     add(nav, [link('#/tickets', 'My tickets'), link('#/new', 'New ticket')]);
   }
   add(who, [
-    h('span', { id: 'live', class: 'hint', title: 'live updates' }, ''),
+    h('span', { id: 'live', class: 'hint', title: 'live updates' }, liveText),
     h('span', {}, u.name || u.email),
     h('button', { class: 'plain', type: 'button', id: 'signout', onclick: async () => { await api.logout(); go('#/login'); } }, 'Sign out'),
   ]);
@@ -58,7 +62,8 @@ async function route() {
   const { parts, query } = parseHash();
   if (current && current.unmount) current.unmount();
   current = null;
-  flash('');
+  flash(...(nextFlash || ['']));
+  nextFlash = null;
   const u = api.currentUser();
   renderChrome(u);
   clear(view);
@@ -85,7 +90,11 @@ function startLive(u) {
   if (!u) return;
   stopStream = api.stream(
     (ev) => { if (current && current.onEvent) current.onEvent(ev); },
-    (up) => { const el = document.getElementById('live'); if (el) el.textContent = up ? '● live' : '○ offline'; },
+    (up) => {
+      liveText = up ? '● live' : '○ offline';
+      const el = document.getElementById('live');
+      if (el) el.textContent = liveText;
+    },
   );
 }
 

@@ -98,8 +98,7 @@ async function quarantineEntry(ctx, id) {
     try {
       const o = await api.post('/quarantine/' + encodeURIComponent(id) + '/retry');
       if (o.result === 'ticket' || o.result === 'comment' || o.result === 'duplicate') {
-        ctx.go('#/admin/quarantine');
-        ctx.flash('Ingested' + (o.ticket ? ' into ticket #' + o.ticket : '') + '.', true);
+        ctx.go('#/admin/quarantine', 'Ingested' + (o.ticket ? ' into ticket #' + o.ticket : '') + '.', true);
       } else {
         ctx.flash((o.result === 'quarantined' ? 'Still quarantined: ' : 'Not now: ') + o.why);
       }
@@ -107,7 +106,7 @@ async function quarantineEntry(ctx, id) {
   };
   const remove = async () => {
     if (!confirm('Delete this mail for good?')) return;
-    try { await api.del('/quarantine/' + encodeURIComponent(id)); ctx.go('#/admin/quarantine'); ctx.flash('Deleted.', true); }
+    try { await api.del('/quarantine/' + encodeURIComponent(id)); ctx.go('#/admin/quarantine', 'Deleted.', true); }
     catch (err) { ctx.flash(err.message); }
   };
   const download = async () => {

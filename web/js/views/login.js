@@ -55,8 +55,7 @@ export function claimView(ctx, token) {
       await api.login(t.user.email, pw.value);
       await api.post('/auth/logout', { refresh_token: t.refresh_token }).catch(() => {});
       history.replaceState(null, '', '#/tickets');
-      ctx.go('#/tickets');
-      ctx.flash('Your password is set. Welcome!', true);
+      ctx.go('#/tickets', 'Your password is set. Welcome!', true);
     } catch (err) {
       ctx.flash(err.status === 410 ? 'This link was used already or has expired. Ask for a new one.' : (err.fields() || err.message));
     }

@@ -27,8 +27,7 @@ export function newTicketView(ctx) {
         for (const f of files.files) fd.append('attachment', f, f.name);
         await api.call('POST', '/tickets/' + t.number + '/comments', { form: fd });
       }
-      ctx.go('#/tickets/' + t.number);
-      ctx.flash('Ticket #' + t.number + ' opened.', true);
+      ctx.go('#/tickets/' + t.number, 'Ticket #' + t.number + ' opened.', true);
     } catch (err) { ctx.flash(err.fields() || err.message); }
   } },
   h('label', { for: 'new-subject' }, 'Subject', subject),
