@@ -19,6 +19,7 @@ import assert from 'node:assert/strict';
 import { readFileSync, readdirSync, mkdirSync } from 'node:fs';
 import { execFileSync } from 'node:child_process';
 import { createRequire } from 'node:module';
+import zlib from 'node:zlib';
 import { join } from 'node:path';
 import { chromium } from 'playwright-core';
 
@@ -113,7 +114,25 @@ with smtplib.LMTP('127.0.0.1', int(sys.argv[1]), timeout=10) as s:
 `, LMTP_PORT, file], { timeout: T });
 }
 
-const PNG = Buffer.from('iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8BQDwAEhQGAhKmMIQAAAABJRU5ErkJggg==', 'base64');
+// A small picture to attach (160x90, a switch in the off position).
+function png(w, h, pixel) {
+  const chunk = (type, data) => {
+    const len = Buffer.alloc(4); len.writeUInt32BE(data.length);
+    const crc = Buffer.alloc(4); crc.writeUInt32BE(zlib.crc32(Buffer.concat([Buffer.from(type), data])) >>> 0);
+    return Buffer.concat([len, Buffer.from(type), data, crc]);
+  };
+  const head = Buffer.alloc(13);
+  head.writeUInt32BE(w, 0); head.writeUInt32BE(h, 4); head[8] = 8; head[9] = 2;
+  const rows = Buffer.alloc((w * 3 + 1) * h);
+  for (let y = 0; y < h; y++) for (let x = 0; x < w; x++) rows.set(pixel(x, y), y * (w * 3 + 1) + 1 + x * 3);
+  return Buffer.concat([Buffer.from([137, 80, 78, 71, 13, 10, 26, 10]), chunk('IHDR', head),
+    chunk('IDAT', zlib.deflateSync(rows)), chunk('IEND', Buffer.alloc(0))]);
+}
+const PNG = png(160, 90, (x, y) => {
+  const inPlate = x > 50 && x < 110 && y > 15 && y < 75;
+  const inLever = x > 65 && x < 95 && y > 45 && y < 70;
+  return inLever ? [200, 40, 40] : inPlate ? [235, 235, 230] : [60, 90, 140];
+});
 const state = {};
 
 test('an agent finds the ticket that came by mail and replies with an attachment', async () => {
