@@ -373,6 +373,9 @@ json_t *query_page_next(int64_t offset, int64_t limit, size_t total);
 /* Opaque list cursors: base64url of the last number and the order. */
 void cursor_encode(int64_t after, bool ascending, char *out, size_t len);
 bool cursor_decode(const char *s, int64_t *after, bool *ascending);
+/* The cursor of sort=-updated: the last ticket's (updated, number). */
+void cursor_encode_updated(int64_t updated, int64_t number, char *out, size_t len);
+bool cursor_decode_updated(const char *s, int64_t *updated, int64_t *number);
 
 /* ---- multipart/form-data (multipart.c) ------------------------------ */
 #define MP_MAX_PARTS 32

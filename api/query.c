@@ -98,6 +98,38 @@ void cursor_encode(int64_t after, bool ascending, char *out, size_t len)
                       sodium_base64_VARIANT_URLSAFE_NO_PADDING);
 }
 
+void cursor_encode_updated(int64_t updated, int64_t number, char *out, size_t len)
+{
+    char raw[64];
+    int n = snprintf(raw, sizeof raw, "c2:u:%lld:%lld", (long long)updated, (long long)number);
+    if (n < 0 || (size_t)n >= sizeof raw ||
+        len < sodium_base64_ENCODED_LEN((size_t)n, sodium_base64_VARIANT_URLSAFE_NO_PADDING)) {
+        if (len)
+            out[0] = '\0';
+        return;
+    }
+    sodium_bin2base64(out, len, (const unsigned char *)raw, (size_t)n,
+                      sodium_base64_VARIANT_URLSAFE_NO_PADDING);
+}
+
+bool cursor_decode_updated(const char *s, int64_t *updated, int64_t *number)
+{
+    unsigned char raw[64];
+    size_t n = 0;
+    if (s == NULL || strlen(s) > 80 ||
+        sodium_base642bin(raw, sizeof raw - 1, s, strlen(s), NULL, &n, NULL,
+                          sodium_base64_VARIANT_URLSAFE_NO_PADDING) != 0)
+        return false;
+    raw[n] = '\0';
+    if (strlen((const char *)raw) != n || strncmp((const char *)raw, "c2:u:", 5) != 0)
+        return false;
+    char *colon = strchr((char *)raw + 5, ':');
+    if (colon == NULL)
+        return false;
+    *colon = '\0';
+    return parse_number((const char *)raw + 5, updated) && parse_number(colon + 1, number);
+}
+
 bool cursor_decode(const char *s, int64_t *after, bool *ascending)
 {
     unsigned char raw[40];

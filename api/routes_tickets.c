@@ -10,7 +10,7 @@
  * Lists: ?status (one, or several: status=new,open), priority, assignee (id | me | none), requester (id |
  * me), tag, queue, updated_since (RFC 3339), q (text in subject and
  * comments), sort (-number newest first, the default | number), limit,
- * cursor, include=users (embed requester and assignee), count=true (a
+ * sort=-updated (last changed first; not with q), cursor, include=users (embed requester and assignee), count=true (a
  * total, exact up to STORE_LIST_MAX). Customers see only their own tickets whatever they ask for:
  * core narrows the filter. */
 #include "api_int.h"
@@ -77,6 +77,15 @@ static int cmp_asc(const void *a, const void *b)
     return -cmp_desc(a, b);
 }
 
+static int cmp_updated(const void *a, const void *b)
+{
+    const struct td_ticket *x = *(const struct td_ticket *const *)a;
+    const struct td_ticket *y = *(const struct td_ticket *const *)b;
+    if (x->updated != y->updated)
+        return x->updated < y->updated ? 1 : -1;
+    return cmp_desc(a, b);
+}
+
 /* The first f->limit tickets of the filter, several statuses merged: one
  * query per status, each at most f->limit long, merged by number - the
  * cursor (a number bound) means the same in every one. page[] points
@@ -101,7 +110,8 @@ static bool list_merged(struct api_req *r, struct td_ticket_filter *f,
             page[(*n_page)++] = &lists[i].v[k];
     }
     if (runs > 1)
-        qsort(page, *n_page, sizeof page[0], f->ascending ? cmp_asc : cmp_desc);
+        qsort(page, *n_page, sizeof page[0],
+              f->by_updated ? cmp_updated : f->ascending ? cmp_asc : cmp_desc);
     if (*n_page > f->limit)
         *n_page = f->limit;
     return true;
@@ -169,14 +179,23 @@ void h_tickets_list(struct api_req *r, struct api_resp *out)
     if ((v = req_query(r, "sort")) != NULL) {
         if (strcmp(v, "number") == 0 || strcmp(v, "created") == 0)
             f.ascending = true;
+        else if (strcmp(v, "-updated") == 0)
+            f.by_updated = true;
         else if (strcmp(v, "-number") != 0 && strcmp(v, "-created") != 0)
-            field_error(&fe, "sort", "must be -number (newest first), number, -created or created");
+            field_error(&fe, "sort", "must be -number (newest first), number, -created, created or "
+                        "-updated (last changed first)");
+        if (f.by_updated && f.text != NULL)
+            field_error(&fe, "sort", "-updated cannot be combined with q (search results are in "
+                        "number order)");
     }
     int64_t limit = r->api->set.page_default;
     if ((v = req_query(r, "limit")) != NULL &&
         (!parse_number(v, &limit) || limit > (int64_t)r->api->set.page_max))
         field_error(&fe, "limit", "must be an integer from 1 to %u", r->api->set.page_max);
-    if ((v = req_query(r, "cursor")) != NULL) {
+    if ((v = req_query(r, "cursor")) != NULL && f.by_updated) {
+        if (!cursor_decode_updated(v, &f.after_updated, &f.after))
+            field_error(&fe, "cursor", "is not a cursor of sort=-updated");
+    } else if (v != NULL) {
         bool asc = false;
         if (!cursor_decode(v, &f.after, &asc))
             field_error(&fe, "cursor", "is not a cursor this server returned");
@@ -220,8 +239,11 @@ void h_tickets_list(struct api_req *r, struct api_resp *out)
     embed_users_free(eu);
     json_t *next = json_null();
     if (n_page > (size_t)limit && shown > 0) {
-        char cur[80];
-        cursor_encode(page[shown - 1]->number, f.ascending, cur, sizeof cur);
+        char cur[120];
+        if (f.by_updated)
+            cursor_encode_updated(page[shown - 1]->updated, page[shown - 1]->number, cur, sizeof cur);
+        else
+            cursor_encode(page[shown - 1]->number, f.ascending, cur, sizeof cur);
         json_decref(next);
         next = json_string(cur);
     }
@@ -232,6 +254,7 @@ void h_tickets_list(struct api_req *r, struct api_resp *out)
         /* The whole selection counted, up to STORE_LIST_MAX; beyond that
          * the total is a lower bound (total_capped). */
         f.after = 0;
+        f.after_updated = 0;
         f.limit = STORE_LIST_MAX;
         size_t total = 0;
         if (!list_merged(r, &f, statuses, n_status, lists, page, &total, &err)) {

@@ -204,6 +204,47 @@ static void multi_status(void **state)
     http_clear(&h);
 }
 
+static void sort_updated(void **state)
+{
+    struct tdsrv *s = srv(state);
+    struct http h;
+    int64_t a = open_ticket(s, &s->cust1, "by update a");
+    int64_t b = open_ticket(s, &s->cust1, "by update b");
+    int64_t c = open_ticket(s, &s->cust1, "by update c");
+    usleep(5000);
+    set_status(s, a, "pending"); /* a is now the last changed */
+    usleep(5000);
+    set_status(s, b, "open");    /* then b */
+    /* Last changed first, across pages of one; several statuses merged. */
+    const int64_t want[] = { b, a, c };
+    char path[256] = "/api/v1/tickets?sort=-updated&status=new,open,pending&limit=1";
+    size_t seen = 0;
+    while (seen < 3) {
+        assert_int_equal(http_get(s, path, s->agent1.access, &h), 200);
+        assert_int_equal(json_array_size(items(&h)), 1);
+        int64_t n = json_integer_value(json_object_get(json_array_get(items(&h), 0), "number"));
+        if (n != want[seen])
+            fail_msg("sort=-updated: ticket %lld where %lld was due", (long long)n, (long long)want[seen]);
+        seen++;
+        const char *next = jstr(&h, "next_cursor");
+        if (seen < 3) {
+            assert_non_null(next);
+            snprintf(path, sizeof path, "/api/v1/tickets?sort=-updated&status=new,open,pending&limit=1&cursor=%s", next);
+        }
+        http_clear(&h);
+    }
+    /* The newest change is first, on the first page. */
+    assert_int_equal(http_get(s, "/api/v1/tickets?sort=-updated&limit=1", s->agent1.access, &h), 200);
+    assert_int_equal(json_integer_value(json_object_get(json_array_get(items(&h), 0), "number")), b);
+    char other[200];
+    snprintf(other, sizeof other, "/api/v1/tickets?sort=-number&cursor=%s", jstr(&h, "next_cursor"));
+    http_clear(&h);
+    assert_int_equal(http_get(s, other, s->agent1.access, &h), 400); /* not a number cursor */
+    http_clear(&h);
+    assert_int_equal(http_get(s, "/api/v1/tickets?sort=-updated&q=update", s->agent1.access, &h), 400);
+    http_clear(&h);
+}
+
 static void paged_comments_history(void **state)
 {
     struct tdsrv *s = srv(state);
@@ -306,6 +347,7 @@ static void t_users(void **state) { SKIP_UNLESS_UP(state); users_directory(state
 static void t_include(void **state) { SKIP_UNLESS_UP(state); include_users(state); }
 static void t_multi(void **state) { SKIP_UNLESS_UP(state); multi_status(state); }
 static void t_paged(void **state) { SKIP_UNLESS_UP(state); paged_comments_history(state); }
+static void t_sort(void **state) { SKIP_UNLESS_UP(state); sort_updated(state); }
 
 int main(void)
 {
@@ -318,6 +360,7 @@ int main(void)
         cmocka_unit_test(t_include),
         cmocka_unit_test(t_multi),
         cmocka_unit_test(t_paged),
+        cmocka_unit_test(t_sort),
     };
     int rc = cmocka_run_group_tests_name("console_api_sqlite", tests, setup_sqlite, teardown);
     rc |= cmocka_run_group_tests_name("console_api_mongodb", tests, setup_mongodb, teardown);

@@ -10,7 +10,7 @@ const VIEWS = [
   ['unassigned', 'Unassigned', { assignee: 'none', status: ACTIVE }],
   ['open', 'All open', { status: 'new,open' }],
   ['pending', 'Pending', { status: 'pending' }],
-  ['recent', 'Updated today', () => ({ updated_since: new Date(Date.now() - 864e5).toISOString() })],
+  ['recent', 'Recently updated', { sort: '-updated' }],
   ['all', 'All', {}],
 ];
 const FILTERS = ['status', 'priority', 'tag', 'queue', 'assignee', 'q'];
@@ -19,7 +19,7 @@ const PRIORITIES = ['low', 'normal', 'high', 'urgent'];
 
 function viewQuery(name) {
   const v = VIEWS.find((x) => x[0] === name) || VIEWS[0];
-  return typeof v[2] === 'function' ? v[2]() : Object.assign({}, v[2]);
+  return Object.assign({}, v[2]);
 }
 
 let staffCache = null;
@@ -37,6 +37,7 @@ export async function listView(ctx) {
   const cursor = q.get('cursor') || '';
   const query = Object.assign(staff ? viewQuery(viewName) : {}, filters,
     { include: 'users', limit: 25, cursor, count: 'true' });
+  if (query.q) delete query.sort; // search results come in number order
 
   const hrefWith = (changes) => {
     const n = new URLSearchParams(q);
