@@ -12,7 +12,8 @@ DEB_PKGS = build-essential pkg-config libmongoc-dev libbson-dev libsqlite3-dev \
            libmicrohttpd-dev libetpan-dev libcmocka-dev libgumbo-dev libuchardet-dev libgnutls28-dev \
            python3 python3-mockupdb python3-mongomock python3-pymongo python3-aiosmtpd \
            dovecot-imapd dovecot-lmtpd dovecot-submissiond curl \
-           python3-yaml systemd wrk openssl libsasl2-modules ca-certificates
+           python3-yaml systemd wrk openssl libsasl2-modules ca-certificates \
+           chromium chromium-driver
 
 PKGS = libmongoc-1.0 libbson-1.0 sqlite3 jansson libpcre2-8 libsodium libcurl libjwt libmicrohttpd gumbo uchardet gnutls
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
@@ -64,7 +65,18 @@ $(TSUP_LIB): $(call obj,$(TSUP_SRC))
 	@mkdir -p $(dir $@); rm -f $@
 	$(if $^,ar rcs $@ $^,printf '!<arch>\n' > $@)
 
-$(BIN): $(call obj,$(CLI_SRC) $(MAILGW_SRC) $(API_SRC) $(NOTIFY_SRC)) $(CORE_LIB)
+# The web console (web/): every served file is embedded in the binary
+# with a gzip -9 copy and an ETag (api/web_embed.sh; api/routes_web.c
+# serves them at /). Docs and the README are not served.
+WEB_FILES := $(sort $(filter-out %.md,$(shell find web -type f 2>/dev/null)))
+WEB_OBJ    = $(BUILD)/api/web_assets.o
+$(BUILD)/api/web_assets.c: $(WEB_FILES) api/web_embed.sh
+	@mkdir -p $(dir $@)
+	api/web_embed.sh $@ $(BUILD)/web-gz $(WEB_FILES)
+$(WEB_OBJ): $(BUILD)/api/web_assets.c
+	$(CC) $(CFLAGS) -c $< -o $@
+
+$(BIN): $(call obj,$(CLI_SRC) $(MAILGW_SRC) $(API_SRC) $(NOTIFY_SRC)) $(WEB_OBJ) $(CORE_LIB)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
 $(BUILD)/tests/%: $(BUILD)/tests/%.o $(TSUP_LIB) $(CORE_LIB)
@@ -91,7 +103,7 @@ FORCE:
 $(BUILD)/api/openapi_doc.o: api/openapi.json
 
 # tests/api/ link the api/ objects too (route table, JSON parser, JWT).
-$(BUILD)/tests/api/%: $(BUILD)/tests/api/%.o $(call obj,$(API_SRC)) $(TSUP_LIB) $(CORE_LIB)
+$(BUILD)/tests/api/%: $(BUILD)/tests/api/%.o $(call obj,$(API_SRC)) $(WEB_OBJ) $(TSUP_LIB) $(CORE_LIB)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS) $(TEST_LIBS)
 
 # tests/mailgw/ link the mail gateway's objects too (MIME, threading, poller).
@@ -99,8 +111,9 @@ $(BUILD)/tests/mailgw/%: $(BUILD)/tests/mailgw/%.o $(call obj,$(MAILGW_SRC)) $(T
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS) $(TEST_LIBS)
 
 # tests/fuzz/test_fuzz runs both fuzz targets: mail gateway and API parsers.
-$(BUILD)/tests/fuzz/%: $(BUILD)/tests/fuzz/%.o $(call obj,$(MAILGW_SRC) $(API_SRC)) $(TSUP_LIB) $(CORE_LIB)
+$(BUILD)/tests/fuzz/%: $(BUILD)/tests/fuzz/%.o $(call obj,$(MAILGW_SRC) $(API_SRC)) $(WEB_OBJ) $(TSUP_LIB) $(CORE_LIB)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS) $(TEST_LIBS)
+
 # Man pages: generated from `ticketd --help` and the example config
 # (docs/man/mkman.sh), so they say what the binary and the file say.
 $(BUILD)/man/ticketd.8: $(BIN) docs/man/mkman.sh docker/ticketd.conf.example
@@ -154,6 +167,10 @@ deps:
 	    $$SUDO apt-get update -qq && \
 	    DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq --no-install-recommends $$missing; \
 	fi
+	@# The browser tests' driver (playwright-core) and axe-core, pinned by
+	@# tests/web/package-lock.json; from npm's cache once it has them.
+	@[ -d tests/web/node_modules/playwright-core ] && [ -d tests/web/node_modules/axe-core ] || \
+	    (cd tests/web && npm ci --no-audit --no-fund --prefer-offline)
 
 test: $(BIN) $(MANPAGES) $(TEST_BINS)
 	tests/run.sh $(BUILD)

@@ -16,7 +16,9 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 
+#include "core/app.h"
 #include "core/buf.h"
 #include "core/core.h"
 #include "core/err.h"
@@ -115,6 +117,7 @@ const char *framing_verdict(const struct framing *f);
 
 /* ---- the server (server.c) ---------------------------------------- */
 struct api {
+    struct td_app *app;         /* borrowed: the cli env (store, retry hook) */
     struct td_core *core;       /* borrowed from the cli env */
     struct api_settings set;
     struct ops_settings ops;
@@ -126,6 +129,7 @@ struct api {
     struct MHD_Daemon *mhd;
     struct conn_guard *guard;   /* slow-client deadlines */
     struct api_tls *tls;        /* HTTPS, or NULL (api/tls.h) */
+    struct events *events;      /* the SSE hub (events.c) */
     atomic_int in_flight;       /* requests begun and not completed (drain) */
     _Atomic int64_t last_purge_ms; /* expired refresh tokens, at most hourly */
 };
@@ -133,6 +137,19 @@ struct api {
 /* Starts/stops the HTTP server for an already configured api. */
 bool server_start(struct api *api, struct td_err *err);
 void server_stop(struct api *api);
+/* A streaming response with nothing to send parks its connection (no
+ * thread held) until resumed; both only from events.c under its lock. */
+void server_suspend(struct MHD_Connection *conn);
+void server_resume(struct MHD_Connection *conn);
+
+/* ---- the event stream (events.c) ------------------------------------ */
+struct events;
+/* Starts the hub thread that watches the store for ticket changes. */
+bool events_start(struct api *api, struct td_err *err);
+/* Ends every open stream (before server_stop drains requests). */
+void events_end_streams(struct api *api);
+/* Stops the hub and frees it (after server_stop). */
+void events_free(struct api *api);
 
 /* ---- one request ---------------------------------------------------- */
 #define API_MAX_PARAMS 2
@@ -166,15 +183,26 @@ extern _Thread_local const char *api_current_request_id;
 /* Request accessors (server.c). NULL when absent. */
 const char *req_header(const struct api_req *r, const char *name);
 const char *req_query(const struct api_req *r, const char *name);
+const char *req_cookie(const struct api_req *r, const char *name);
 /* Calls fn(key, value) for every query argument; stops at false. */
 bool req_query_each(const struct api_req *r,
                     bool (*fn)(void *arg, const char *key, const char *value), void *arg);
 
 /* ---- the response --------------------------------------------------- */
-#define API_MAX_HEADERS 6
+#define API_MAX_HEADERS 10
+
+/* A streamed body (events.c): MHD's content reader contract. Returns
+ * bytes written to buf (at most max), 0 after suspending the connection,
+ * API_STREAM_END or API_STREAM_ERROR. */
+typedef ssize_t (*api_stream_fn)(void *cls, uint64_t pos, char *buf, size_t max);
+#define API_STREAM_END ((ssize_t)-1)
+#define API_STREAM_ERROR ((ssize_t)-2)
 
 struct api_resp {
     unsigned status;
+    api_stream_fn stream;         /* when set: a stream instead of body */
+    void *stream_cls;             /* owned by the stream: stream_free frees it */
+    void (*stream_free)(void *cls);
     const char *content_type;     /* static string */
     char *body;                   /* owned unless body_static */
     size_t len;
@@ -194,6 +222,10 @@ void resp_json(struct api_resp *out, unsigned status, json_t *j);
 void resp_empty(struct api_resp *out, unsigned status);
 void resp_bytes(struct api_resp *out, unsigned status, const char *content_type,
                 unsigned char *data, size_t len); /* takes data */
+bool resp_has_header(const struct api_resp *out, const char *name);
+/* A body that outlives the response (embedded files): never freed. */
+void resp_static(struct api_resp *out, unsigned status, const char *content_type,
+                 const void *data, size_t len);
 
 /* ---- problem+json (problem.c) ---------------------------------------
  * RFC 9457 documents. The td_code -> HTTP status map lives here and
@@ -377,12 +409,24 @@ bool json_in_is_json(const char *content_type);
 
 /* ---- JSON output (json_out.c) --------------------------------------- */
 json_t *json_user(const struct td_user *u);
+/* id, name, email, role: what staff may read of anyone. */
+json_t *json_user_brief(const struct td_user *u);
 json_t *json_ticket(const struct td_ticket *t);
 json_t *json_comment(const struct td_comment *c);
 json_t *json_event(const struct td_event *e);
 json_t *json_time(td_time t); /* RFC 3339 UTC with milliseconds */
 /* "2026-01-02T03:04:05Z" / "...05.123Z" / "+02:00" -> ms. */
 bool time_parse_rfc3339(const char *s, td_time *out);
+
+/* ---- ?include=users (embed_users.c) --------------------------------- */
+struct embed_users;
+struct embed_users *embed_users_new(void);
+void embed_users_free(struct embed_users *e);
+/* True if the request asks for include=users (a bad value goes to fe). */
+bool embed_users_wanted(struct api_req *r, struct field_errors *fe);
+/* Adds "requester" and "assignee" (brief users or null) to ticket. */
+void embed_users_ticket(struct api_req *r, struct embed_users *e, json_t *ticket,
+                        const struct td_ticket *t);
 
 /* ---- query strings and path parameters (query.c) -------------------- */
 /* Rejects query arguments not in allowed (NULL-terminated) and repeated
@@ -393,9 +437,19 @@ bool parse_number(const char *s, int64_t *out);
 /* The {number} path parameter, or a 400 into out. */
 bool param_ticket(struct api_req *r, int64_t *out, struct api_resp *resp);
 
+/* ?limit and ?cursor of a list read whole and cut into pages (comments,
+ * history, users: append-only or small), as an offset; the default
+ * limit is page_max. False with a 400 in out. */
+bool query_page(struct api_req *r, int64_t *offset, int64_t *limit, struct api_resp *out);
+/* The next_cursor of such a page: a string, or null at the end. */
+json_t *query_page_next(int64_t offset, int64_t limit, size_t total);
+
 /* Opaque list cursors: base64url of the last number and the order. */
 void cursor_encode(int64_t after, bool ascending, char *out, size_t len);
 bool cursor_decode(const char *s, int64_t *after, bool *ascending);
+/* The cursor of sort=-updated: the last ticket's (updated, number). */
+void cursor_encode_updated(int64_t updated, int64_t number, char *out, size_t len);
+bool cursor_decode_updated(const char *s, int64_t *updated, int64_t *number);
 
 /* ---- multipart/form-data (multipart.c) ------------------------------ */
 #define MP_MAX_PARTS 32
@@ -424,6 +478,29 @@ bool multipart_is_form(const char *content_type);
 /* ---- the embedded OpenAPI document (openapi_doc.c) ------------------ */
 const char *openapi_doc(size_t *len);
 
+/* ---- the web console (routes_web.c; the table is generated at build
+ * time from web/ by api/web_embed.sh) ---------------------------------- */
+struct web_asset {
+    const char *path;            /* "/index.html" */
+    const char *type;            /* Content-Type */
+    const char *etag;            /* hex digest of the content, unquoted */
+    const unsigned char *raw, *raw_end;
+    const unsigned char *gz, *gz_end; /* gzip -9 -n of raw */
+};
+extern const struct web_asset web_assets[];
+extern const size_t web_n_assets;
+
+/* Serves r->path from web_assets ("/" is /index.html) with ETag,
+ * If-None-Match, gzip and the console's security headers. False (out
+ * untouched) when the path is not an asset. */
+bool web_serve(struct api_req *r, struct api_resp *out);
+/* The asset at path, or NULL. */
+const struct web_asset *web_find(const char *path);
+/* True if the Accept-Encoding header value allows gzip. */
+bool web_accepts_gzip(const char *accept_encoding);
+/* True if the If-None-Match header value matches the (unquoted) etag. */
+bool web_etag_matches(const char *if_none_match, const char *etag);
+
 /* ---- handlers -------------------------------------------------------- */
 void h_healthz(struct api_req *r, struct api_resp *out);
 void h_openapi(struct api_req *r, struct api_resp *out);
@@ -436,6 +513,10 @@ void h_login(struct api_req *r, struct api_resp *out);
 void h_refresh(struct api_req *r, struct api_resp *out);
 void h_logout(struct api_req *r, struct api_resp *out);
 void h_me(struct api_req *r, struct api_resp *out);
+void h_events(struct api_req *r, struct api_resp *out); /* events.c */
+void h_cookie_login(struct api_req *r, struct api_resp *out);   /* routes_session.c */
+void h_cookie_refresh(struct api_req *r, struct api_resp *out);
+void h_cookie_logout(struct api_req *r, struct api_resp *out);
 void h_claim(struct api_req *r, struct api_resp *out);
 void h_claim_confirm(struct api_req *r, struct api_resp *out);
 void h_reset(struct api_req *r, struct api_resp *out); /* routes_reset.c */
@@ -452,6 +533,12 @@ void h_ticket_history(struct api_req *r, struct api_resp *out);
 void h_comments_list(struct api_req *r, struct api_resp *out);
 void h_comments_create(struct api_req *r, struct api_resp *out);
 void h_attachment_get(struct api_req *r, struct api_resp *out);
+
+void h_quarantine_list(struct api_req *r, struct api_resp *out); /* routes_quarantine.c */
+void h_quarantine_get(struct api_req *r, struct api_resp *out);
+void h_quarantine_raw(struct api_req *r, struct api_resp *out);
+void h_quarantine_retry(struct api_req *r, struct api_resp *out);
+void h_quarantine_delete(struct api_req *r, struct api_resp *out);
 
 void h_users_list(struct api_req *r, struct api_resp *out);
 void h_users_create(struct api_req *r, struct api_resp *out);

@@ -138,6 +138,16 @@ json_t *json_user(const struct td_user *u)
     return j;
 }
 
+json_t *json_user_brief(const struct td_user *u)
+{
+    json_t *j = json_object();
+    json_object_set_new(j, "id", jstr(u->id));
+    json_object_set_new(j, "email", jstr(u->email));
+    json_object_set_new(j, "name", jstr(u->name ? u->name : ""));
+    json_object_set_new(j, "role", json_string(role_name(u->role)));
+    return j;
+}
+
 json_t *json_ticket(const struct td_ticket *t)
 {
     json_t *j = json_object();

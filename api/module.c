@@ -24,6 +24,7 @@ static void api_free(struct api *api)
 bool api_start(struct td_app *env, void **handle, struct td_err *err)
 {
     struct api *api = td_calloc(1, sizeof *api);
+    api->app = env;
     api->core = &env->core;
     if (!api_settings_load(env->cfg, &env->core, &api->set, err)) {
         free(api);
@@ -40,7 +41,8 @@ bool api_start(struct td_app *env, void **handle, struct td_err *err)
     api->rl_reg_addr = ratelimit_new(api->set.register_max_per_addr, reg_ms);
     api->rl_reg_global = ratelimit_new(api->set.register_max_global, reg_ms);
     atomic_store(&api->hash_slots, (int)api->set.hash_concurrency);
-    if (!server_start(api, err)) {
+    if (!events_start(api, err) || !server_start(api, err)) {
+        events_free(api);
         api_free(api);
         return false;
     }
@@ -67,7 +69,9 @@ void api_stop(void *handle)
     struct api *api = handle;
     if (api == NULL)
         return;
+    events_end_streams(api); /* open streams would hold the drain up */
     server_stop(api);
+    events_free(api);
     api_free(api);
 }
 

@@ -33,7 +33,11 @@ const struct api_route api_routes[] = {
     { "POST", "/api/v1/auth/claim/confirm", h_claim_confirm, ROUTE_PUBLIC },
     { "POST", "/api/v1/auth/reset", h_reset, ROUTE_PUBLIC },                 /* routes_reset.c */
     { "POST", "/api/v1/auth/reset/confirm", h_reset_confirm, ROUTE_PUBLIC },
+    { "POST", "/api/v1/auth/cookie/login", h_cookie_login, ROUTE_PUBLIC }, /* routes_session.c */
+    { "POST", "/api/v1/auth/cookie/refresh", h_cookie_refresh, ROUTE_PUBLIC },
+    { "POST", "/api/v1/auth/cookie/logout", h_cookie_logout, ROUTE_PUBLIC },
     { "GET", "/api/v1/me", h_me, ROUTE_AUTH },
+    { "GET", "/api/v1/events", h_events, ROUTE_AUTH }, /* events.c */
 
     { "GET", "/api/v1/tickets", h_tickets_list, ROUTE_AUTH },
     { "POST", "/api/v1/tickets", h_tickets_create, ROUTE_AUTH },
@@ -45,6 +49,12 @@ const struct api_route api_routes[] = {
     { "GET", "/api/v1/tickets/{number}/comments", h_comments_list, ROUTE_AUTH },
     { "POST", "/api/v1/tickets/{number}/comments", h_comments_create, ROUTE_AUTH | ROUTE_UPLOAD },
     { "GET", "/api/v1/attachments/{id}", h_attachment_get, ROUTE_AUTH },
+
+    { "GET", "/api/v1/quarantine", h_quarantine_list, ROUTE_AUTH }, /* routes_quarantine.c */
+    { "GET", "/api/v1/quarantine/{id}", h_quarantine_get, ROUTE_AUTH },
+    { "DELETE", "/api/v1/quarantine/{id}", h_quarantine_delete, ROUTE_AUTH },
+    { "GET", "/api/v1/quarantine/{id}/raw", h_quarantine_raw, ROUTE_AUTH },
+    { "POST", "/api/v1/quarantine/{id}/retry", h_quarantine_retry, ROUTE_AUTH },
 
     { "GET", "/api/v1/users", h_users_list, ROUTE_AUTH },
     { "POST", "/api/v1/users", h_users_create, ROUTE_AUTH },

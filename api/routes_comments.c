@@ -22,8 +22,8 @@
 
 void h_comments_list(struct api_req *r, struct api_resp *out)
 {
-    int64_t number;
-    if (!param_ticket(r, &number, out))
+    int64_t number, offset, limit;
+    if (!param_ticket(r, &number, out) || !query_page(r, &offset, &limit, out))
         return;
     struct td_comment_list list = { NULL, 0 };
     struct td_err err;
@@ -32,11 +32,16 @@ void h_comments_list(struct api_req *r, struct api_resp *out)
         problem_from_err(out, &err);
         return;
     }
+    /* Oldest first; comments are only ever appended, so an offset is a
+     * stable cursor. */
     json_t *items = json_array();
-    for (size_t i = 0; i < list.n; i++)
+    for (size_t i = (size_t)offset; i < list.n && i < (size_t)(offset + limit); i++)
         json_array_append_new(items, json_comment(&list.v[i]));
+    json_t *next = query_page_next(offset, limit, list.n);
+    size_t total = list.n;
     comment_list_clear(&list);
-    resp_json(out, 200, json_pack("{s:o}", "items", items));
+    resp_json(out, 200, json_pack("{s:o, s:o, s:I}", "items", items, "next_cursor", next, "total",
+                                  (json_int_t)total));
 }
 
 static void add_and_reply(struct api_req *r, struct api_resp *out, int64_t number,

@@ -12,7 +12,10 @@
  *
  * Who may do what is core's: user_create, user_list, user_set_role,
  * user_set_disabled and user_set_password check the actor themselves;
- * reading one user goes through policy_manage_users like listing does.
+ * reading one user: admins see the whole record, agents the brief one
+ * (id, name, email, role: policy_read_user), customers only themselves;
+ * listing: admins all (paged, q searches email and name), agents the
+ * staff (the assignee picker).
  * A PATCH with several members applies them one by one (password, role,
  * disabled) after validating all of them; each is its own write. */
 #include "api_int.h"
@@ -36,9 +39,39 @@ static bool param_user(struct api_req *r, struct api_resp *out)
     return false;
 }
 
+/* A page of list (offset paging: users are few and the list is read
+ * whole), filtered by q (case-insensitive, in email or name) and, for
+ * non-admins, to staff; brief entries for non-admins. */
+static void users_page(struct api_req *r, struct api_resp *out, const struct td_user_list *list,
+                       bool staff_only, bool brief, const char *q, int64_t offset, int64_t limit)
+{
+    json_t *items = json_array();
+    int64_t total = 0;
+    for (size_t i = 0; i < list->n; i++) {
+        const struct td_user *u = &list->v[i];
+        if (staff_only && u->role == ROLE_CUSTOMER)
+            continue;
+        if (q && strcasestr(u->email, q) == NULL && (u->name == NULL || strcasestr(u->name, q) == NULL))
+            continue;
+        if (total >= offset && total < offset + limit)
+            json_array_append_new(items, brief ? json_user_brief(u) : json_user(u));
+        total++;
+    }
+    json_t *next = json_null();
+    if (offset + limit < total) {
+        char cur[80];
+        cursor_encode(offset + limit, true, cur, sizeof cur);
+        json_decref(next);
+        next = json_string(cur);
+    }
+    (void)r;
+    resp_json(out, 200, json_pack("{s:o, s:o, s:I}", "items", items, "next_cursor", next, "total",
+                                  (json_int_t)total));
+}
+
 void h_users_list(struct api_req *r, struct api_resp *out)
 {
-    static const char *const args[] = { "role", NULL };
+    static const char *const args[] = { "role", "q", "limit", "cursor", NULL };
     struct field_errors fe = { .n = 0 };
     if (!query_check(r, args, &fe)) {
         problem_fields(out, "bad query arguments", &fe);
@@ -48,25 +81,45 @@ void h_users_list(struct api_req *r, struct api_resp *out)
     const char *v = req_query(r, "role");
     if (v != NULL) {
         enum td_role rl;
-        if (!role_parse(v, &rl)) {
+        if (!role_parse(v, &rl))
             field_error(&fe, "role", "must be admin, agent or customer");
-            problem_fields(out, "bad query arguments", &fe);
-            return;
-        }
         role = (int)rl;
     }
-    struct td_user_list list = { NULL, 0 };
+    const char *q = req_query(r, "q");
+    if (q != NULL && (q[0] == '\0' || strlen(q) > 200))
+        field_error(&fe, "q", "must be 1 to 200 characters");
+    int64_t limit = r->api->set.page_max, offset = 0;
+    if ((v = req_query(r, "limit")) != NULL &&
+        (!parse_number(v, &limit) || limit > (int64_t)r->api->set.page_max))
+        field_error(&fe, "limit", "must be an integer from 1 to %u", r->api->set.page_max);
+    bool asc = true;
+    if ((v = req_query(r, "cursor")) != NULL && (!cursor_decode(v, &offset, &asc) || !asc))
+        field_error(&fe, "cursor", "is not a cursor this server returned");
+    if (fe.n > 0) {
+        problem_fields(out, "bad query arguments", &fe);
+        return;
+    }
+    /* Admins see every account in full; other staff a directory of staff
+     * (id, name, email, role) for the assignee picker; customers nothing. */
+    bool admin = r->user.role == ROLE_ADMIN;
     struct td_err err;
     td_err_clear(&err);
-    if (!user_list(r->api->core, &r->user, role, &list, &err)) {
+    if (!admin && !policy_list_staff(&r->user, &err)) {
         problem_from_err(out, &err);
         return;
     }
-    json_t *items = json_array();
-    for (size_t i = 0; i < list.n; i++)
-        json_array_append_new(items, json_user(&list.v[i]));
+    if (!admin && role == (int)ROLE_CUSTOMER) {
+        td_fail(&err, TD_FORBIDDEN, "only admins can list customers");
+        problem_from_err(out, &err);
+        return;
+    }
+    struct td_user_list list = { NULL, 0 };
+    if (!user_list(r->api->core, admin ? &r->user : NULL, role, &list, &err)) {
+        problem_from_err(out, &err);
+        return;
+    }
+    users_page(r, out, &list, !admin, !admin, q, offset, limit);
     user_list_clear(&list);
-    resp_json(out, 200, json_pack("{s:o}", "items", items));
 }
 
 void h_users_create(struct api_req *r, struct api_resp *out)
@@ -110,11 +163,14 @@ void h_user_get(struct api_req *r, struct api_resp *out)
     struct td_user u;
     struct td_err err;
     td_err_clear(&err);
-    if (!policy_manage_users(&r->user, &err) || !user_get(r->api->core, r->params[0], &u, &err)) {
+    if (!policy_read_user(&r->user, r->params[0], &err) ||
+        !user_get(r->api->core, r->params[0], &u, &err)) {
         problem_from_err(out, &err);
         return;
     }
-    resp_json(out, 200, json_user(&u));
+    /* Admins and the user themself: the whole record; agents: the brief one. */
+    bool whole = r->user.role == ROLE_ADMIN || strcmp(r->user.id, u.id) == 0;
+    resp_json(out, 200, whole ? json_user(&u) : json_user_brief(&u));
     user_clear(&u);
 }
 

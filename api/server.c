@@ -58,6 +58,11 @@ const char *req_header(const struct api_req *r, const char *name)
     return MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND, name);
 }
 
+const char *req_cookie(const struct api_req *r, const char *name)
+{
+    return MHD_lookup_connection_value(r->conn, MHD_COOKIE_KIND, name);
+}
+
 const char *req_query(const struct api_req *r, const char *name)
 {
     return MHD_lookup_connection_value(r->conn, MHD_GET_ARGUMENT_KIND, name);
@@ -146,7 +151,16 @@ static enum MHD_Result send_resp(struct api_req *r, struct api_resp *out)
     if (out->status == 0) /* a handler that forgot to answer is a bug */
         problem(out, 500, "internal", "the handler produced no response", NULL);
     struct MHD_Response *mr;
-    if (out->body_static)
+    _Static_assert(API_STREAM_END == MHD_CONTENT_READER_END_OF_STREAM &&
+                       API_STREAM_ERROR == MHD_CONTENT_READER_END_WITH_ERROR,
+                   "api_stream_fn follows MHD's content reader");
+    if (out->stream) {
+        mr = MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, 4096, out->stream,
+                                               out->stream_cls, out->stream_free);
+        if (mr == NULL)
+            out->stream_free(out->stream_cls);
+        out->stream = NULL; /* MHD owns stream_cls now (or it is freed) */
+    } else if (out->body_static)
         mr = MHD_create_response_from_buffer(out->len, out->body, MHD_RESPMEM_PERSISTENT);
     else
         mr = MHD_create_response_from_buffer(out->len, out->body, MHD_RESPMEM_MUST_FREE);
@@ -158,7 +172,14 @@ static enum MHD_Result send_resp(struct api_req *r, struct api_resp *out)
     if (out->content_type)
         MHD_add_response_header(mr, MHD_HTTP_HEADER_CONTENT_TYPE, out->content_type);
     MHD_add_response_header(mr, "X-Request-Id", r->request_id);
-    MHD_add_response_header(mr, MHD_HTTP_HEADER_CACHE_CONTROL, "no-store");
+    /* API answers are never cached and never rendered as a page (no
+     * framing, nothing loaded); the console's files (routes_web.c) and
+     * attachments set their own. */
+    if (!resp_has_header(out, "Cache-Control"))
+        MHD_add_response_header(mr, MHD_HTTP_HEADER_CACHE_CONTROL, "no-store");
+    if (!resp_has_header(out, "Content-Security-Policy"))
+        MHD_add_response_header(mr, "Content-Security-Policy",
+                                "default-src 'none'; frame-ancestors 'none'");
     MHD_add_response_header(mr, "X-Content-Type-Options", "nosniff");
     for (size_t i = 0; i < out->n_headers; i++)
         MHD_add_response_header(mr, out->headers[i].name, out->headers[i].value);
@@ -265,7 +286,9 @@ static enum MHD_Result on_access(void *cls, struct MHD_Connection *conn, const c
     api_current_request_id = r->request_id;
     struct api_resp out;
     memset(&out, 0, sizeof out);
-    if (r->route == NULL) {
+    if (r->route == NULL && web_serve(r, &out)) {
+        /* the console's files (routes_web.c) */
+    } else if (r->route == NULL) {
         unsigned miss = 404;
         char allow[64];
         router_match(r, &miss, allow, sizeof allow);
@@ -329,6 +352,8 @@ bool server_start(struct api *api, struct td_err *err)
     /* ITC: lets server_stop quiesce (stop accepting) a thread pool. */
     unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ERROR_LOG | MHD_USE_ITC |
                      api_tls_mhd_flags(api->tls);
+    /* Event streams (events.c) park their connections while idle. */
+    flags |= MHD_ALLOW_SUSPEND_RESUME;
     memset(&sa4, 0, sizeof sa4);
     memset(&sa6, 0, sizeof sa6);
     if (inet_pton(AF_INET, s->bind, &sa4.sin_addr) == 1) {
@@ -372,6 +397,16 @@ bool server_start(struct api *api, struct td_err *err)
     log_event(LOG_INFO, "api_listening", LF_S("bind", s->bind), LF_S("tls", api->tls ? "yes" : "no"),
               LF_I("port", di ? di->port : s->port), LF_I("threads", s->threads));
     return true;
+}
+
+void server_suspend(struct MHD_Connection *conn)
+{
+    MHD_suspend_connection(conn);
+}
+
+void server_resume(struct MHD_Connection *conn)
+{
+    MHD_resume_connection(conn);
 }
 
 void server_stop(struct api *api)

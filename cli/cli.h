@@ -19,6 +19,9 @@ enum {
 /* app_open() for a subcommand: prints a one-line error to stderr and
  * returns an exit code (EXIT_OK on success). */
 int cli_env_open(const char *config_path, struct td_app *env);
+/* app_quarantine_retry_fn over the mail gateway (cmd_quarantine.c). */
+bool cli_quarantine_retry(struct td_app *env, const char *id, struct app_retry_outcome *out,
+                          struct td_err *err);
 void cli_env_close(struct td_app *env);
 /* Prints "ticketd: <what>: <msg>" on stderr and returns the exit code for
  * the error's kind. */

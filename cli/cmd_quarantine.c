@@ -107,6 +107,25 @@ static int do_show(struct td_app *env, const char *id, bool raw)
     return EXIT_OK;
 }
 
+bool cli_quarantine_retry(struct td_app *env, const char *id, struct app_retry_outcome *out,
+                          struct td_err *err)
+{
+    struct ingest_outcome o;
+    memset(&o, 0, sizeof o);
+    memset(out, 0, sizeof *out);
+    if (!mailgw_quarantine_retry(env, id, &o, err))
+        return false;
+    static const char *const names[] = {
+        [INGEST_TICKET] = "ticket", [INGEST_COMMENT] = "comment", [INGEST_DUPLICATE] = "duplicate",
+        [INGEST_QUARANTINED] = "quarantined", [INGEST_RETRY] = "retry",
+    };
+    out->result = (size_t)o.result < sizeof names / sizeof names[0] && names[o.result]
+                      ? names[o.result] : "retry";
+    out->ticket = o.ticket;
+    snprintf(out->why, sizeof out->why, "%s", o.why);
+    return true;
+}
+
 static int do_retry(struct td_app *env, const char *id)
 {
     struct ingest_outcome o;

@@ -29,8 +29,10 @@ int cli_env_open(const char *config_path, struct td_app *env)
     struct td_err err;
     td_err_clear(&err);
     enum app_stage stage;
-    if (app_open(config_path, env, &stage, &err))
+    if (app_open(config_path, env, &stage, &err)) {
+        env->quarantine_retry = cli_quarantine_retry; /* for the API's admins */
         return EXIT_OK;
+    }
     switch (stage) {
     case APP_STAGE_INIT:
         return cli_fail("init", &err);

@@ -73,10 +73,21 @@ bool notify_config_load(struct td_config *cfg, struct notify_config *nc, struct 
             return td_fail(err, TD_INVALID, "[notify] support_address is too long");
     }
     const char *url = config_str(cfg, "notify", "ticket_url", "");
+    const char *console = config_str(cfg, "notify", "console_url", "");
     for (const char *p = url; *p; p++)
         if ((unsigned char)*p <= 0x20 || *p == 0x7F)
             return td_fail(err, TD_INVALID, "[notify] ticket_url contains white space or a control character");
-    int n = snprintf(nc->ticket_url, sizeof nc->ticket_url, "%s", url);
+    for (const char *p = console; *p; p++)
+        if ((unsigned char)*p <= 0x20 || *p == 0x7F)
+            return td_fail(err, TD_INVALID, "[notify] console_url contains white space or a control character");
+    int n = snprintf(nc->console_url, sizeof nc->console_url, "%s", console);
+    if (n < 0 || (size_t)n >= sizeof nc->console_url - 16)
+        return td_fail(err, TD_INVALID, "[notify] console_url is too long");
+    /* Without ticket_url, links open the ticket in the web console. */
+    if (url[0] == '\0' && console[0] != '\0')
+        n = snprintf(nc->ticket_url, sizeof nc->ticket_url, "%s#/tickets/", console);
+    else
+        n = snprintf(nc->ticket_url, sizeof nc->ticket_url, "%s", url);
     if (n < 0 || (size_t)n >= sizeof nc->ticket_url)
         return td_fail(err, TD_INVALID, "[notify] ticket_url is too long");
     const char *reset = config_str(cfg, "notify", "reset_url", "");

@@ -76,13 +76,15 @@ struct notify_config {
     char support_address[256]; /* lower-case; "" = notifications off */
     char ticket_url[512];      /* prefix; the ticket number is appended */
     char reset_url[512];       /* prefix; a password reset token is appended ("" = none) */
+    char console_url[512];     /* the web console's address ("" = none): claim
+                                  links, and ticket_url's default */
     bool enabled[NK_COUNT];
     bool admins_are_agents;    /* "every agent" includes admins */
     int64_t max_per_hour;      /* per requester; 0 = no cap */
     int64_t max_per_staff_hour; /* per agent (staff-only kinds); 0 = no cap */
 };
 
-/* [notify] support_address, ticket_url, max_per_recipient_hour,
+/* [notify] support_address, ticket_url, console_url, max_per_recipient_hour,
  * max_per_agent_hour, notify_admins, and one yes/no key per kind
  * (ticket_created_ack = no). */
 bool notify_config_load(struct td_config *cfg, struct notify_config *nc, struct td_err *err);

@@ -188,6 +188,16 @@ bool notify_account_claim(struct td_core *c, const struct td_user *u, const char
     char minutes[32];
     snprintf(minutes, sizeof minutes, "%lld", (long long)valid_minutes);
     notify_var_put(vars, "claim_token", token);
+    /* The console's claim page; the token in the fragment never reaches
+     * a server log or a Referer. */
+    struct notify *nf = notify_of(c);
+    struct buf link = BUF_INIT;
+    if (nf && nf->cfg.console_url[0])
+        buf_printf(&link, "%s#/claim/%s", nf->cfg.console_url, token);
+    else
+        buf_puts(&link, "(ask support for the address of the web console)");
+    notify_var_put(vars, "claim_url", link.data);
+    buf_free(&link);
     notify_var_put(vars, "claim_valid_minutes", minutes);
     return notify_account_mail(c, u, NA_ACCOUNT_CLAIM, vars, NULL, queued, err);
 }

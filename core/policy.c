@@ -101,3 +101,21 @@ bool policy_manage_users(const struct td_user *actor, struct td_err *err)
         return true;
     return td_fail(err, TD_FORBIDDEN, "only admins can manage users");
 }
+
+bool policy_read_user(const struct td_user *actor, const char *user_id, struct td_err *err)
+{
+    if (!policy_active(actor, err))
+        return false;
+    if (actor == NULL || policy_is_staff(actor) || strcmp(actor->id, user_id) == 0)
+        return true;
+    return td_fail(err, TD_NOT_FOUND, "no such user");
+}
+
+bool policy_list_staff(const struct td_user *actor, struct td_err *err)
+{
+    if (!policy_active(actor, err))
+        return false;
+    if (policy_is_staff(actor))
+        return true;
+    return td_fail(err, TD_FORBIDDEN, "only staff can list agents");
+}

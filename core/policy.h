@@ -33,5 +33,11 @@ bool policy_edit_ticket(const struct td_user *actor, const struct td_ticket *t,
                         const char *what, struct td_err *err);
 bool policy_assign(const struct td_user *actor, const struct td_ticket *t, struct td_err *err);
 bool policy_manage_users(const struct td_user *actor, struct td_err *err);
+/* Another user's id, name, email and role (the staff directory, e.g. an
+ * assignee picker): staff see everyone's, a customer only their own
+ * (others are TD_NOT_FOUND: not even whether they exist). */
+bool policy_read_user(const struct td_user *actor, const char *user_id, struct td_err *err);
+/* Listing staff (agents and admins): staff only. */
+bool policy_list_staff(const struct td_user *actor, struct td_err *err);
 
 #endif

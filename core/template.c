@@ -20,7 +20,7 @@ const char *const template_var_names[] = {
     "assignee", "assignee_email", "recipient", "recipient_email", "support_address",
     /* Account mails (notify.h "Account mails"): not about a ticket. */
     "claim_token", "claim_valid_minutes", "mail_subject", "confirm_token",
-    "reset_link", "reset_token", "reset_valid_minutes",
+    "reset_link", "reset_token", "reset_valid_minutes", "claim_url",
     NULL,
 };
 

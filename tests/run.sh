@@ -36,5 +36,31 @@ for bin in $(find "$build/tests" -type f -name 'test_*' ! -name '*.o' ! -name '*
     fi
 done
 
+# The web console in a real browser (tests/web/run.sh): node's test
+# runner counts its tests ("# pass N" / "# fail N"); they count here like
+# the C tests. TICKETD_WEB_TESTS=0 leaves them out.
+if [ "${TICKETD_WEB_TESTS:-1}" != 0 ] && [ -x tests/web/run.sh ]; then
+    log="$logdir/web_console.log"
+    start=$(date +%s%N)
+    timeout -k 10 "$per_test_timeout" tests/web/run.sh "$build" >"$log" 2>&1
+    rc=$?
+    ms=$(( ($(date +%s%N) - start) / 1000000 ))
+    p=$(grep -E '^# pass [0-9]+' "$log" | awk '{s+=$3} END {print s+0}')
+    f=$(grep -E '^# fail [0-9]+' "$log" | awk '{s+=$3} END {print s+0}')
+    if grep -qE 'ERROR: (Address|Leak|Undefined)Sanitizer|runtime error:' "$build/web-test/demo.log" 2>/dev/null; then
+        echo "!! web/console: sanitizer report in $build/web-test/demo.log"; f=$((f + 1))
+    fi
+    if [ $rc -ne 0 ] && [ "$f" -eq 0 ]; then
+        echo "!! web/console: exit status $rc"; f=1
+    fi
+    passed=$((passed + p)); failed=$((failed + f))
+    if [ "$f" -gt 0 ]; then
+        failed_names+=("web/console"); echo "FAIL web/console ($p passed, $f failed, ${ms} ms) - log: $log"
+        grep -E '^not ok|error:|waiting for' "$log" | head -20
+    else
+        echo "ok   web/console ($p passed, ${ms} ms)"
+    fi
+fi
+
 echo "$build: $passed passed, $failed failed"
 [ "$failed" -eq 0 ]

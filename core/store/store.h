@@ -53,6 +53,13 @@ struct td_ticket_filter {
     bool ascending;           /* order by number; default descending */
     int64_t after;            /* cursor: numbers strictly after this one in
                                  the chosen order; 0 = from the start */
+    bool by_updated;          /* order by updated, newest first, ties by
+                                 number descending (ascending is ignored);
+                                 the cursor is (after_updated, after): the
+                                 tickets strictly after that pair in this
+                                 order; after_updated 0 = from the start.
+                                 Not with text (callers refuse it). */
+    td_time after_updated;
     size_t limit;             /* 0 = 50; capped at 1000 */
 };
 

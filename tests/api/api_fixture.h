@@ -95,11 +95,13 @@ struct http {
     char www_auth[512];
     char request_id[40];
     bool curl_failed;
+    struct buf headers;     /* every response header line, as received */
 };
 
 static inline void http_clear(struct http *h)
 {
     buf_free(&h->body);
+    buf_free(&h->headers);
     json_decref(h->json);
     memset(h, 0, sizeof *h);
 }
@@ -138,12 +140,32 @@ static inline size_t http_header_cb(char *p, size_t size, size_t n, void *arg)
     http_header_value(p, len, "Retry-After", h->retry_after, sizeof h->retry_after);
     http_header_value(p, len, "WWW-Authenticate", h->www_auth, sizeof h->www_auth);
     http_header_value(p, len, "X-Request-Id", h->request_id, sizeof h->request_id);
+    if (strncmp(p, "HTTP/", 5) == 0)
+        h->headers.len = 0; /* a new response (after 100 Continue): keep only its headers */
+    buf_append(&h->headers, p, len);
     return len;
 }
 
 /* The local address requests are sent from (a 127.x.y.z, so tests can
  * be several clients); NULL: the system's choice (127.0.0.1). */
 static const char *api_client_addr;
+/* The value of the response header name ("" when absent). */
+static inline const char *http_header(const struct http *h, const char *name, char *out,
+                                      size_t outlen)
+{
+    out[0] = '\0';
+    const char *p = h->headers.data;
+    for (size_t left = h->headers.len; p && left > 0;) {
+        const char *nl = memchr(p, '\n', left);
+        size_t n = nl ? (size_t)(nl - p) + 1 : left;
+        http_header_value(p, n, name, out, outlen);
+        if (out[0])
+            break;
+        p += n;
+        left -= n;
+    }
+    return out;
+}
 
 /* One request. token: Bearer token or NULL. ctype NULL: no body header.
  * headers: extra "Name: value" lines, NULL-terminated, or NULL. Returns

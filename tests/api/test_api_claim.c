@@ -163,6 +163,13 @@ static void await_claim_mail(const struct cfx *f, const char *to, char token[REF
             free(text);
             if (token[0] == '\0')
                 fail_msg("no claim token in the mail %s", m->file);
+            /* ... and the console link with it ([notify] console_url). */
+            char *again = mc_text(m, "text/plain");
+            char link[128];
+            snprintf(link, sizeof link, "    https://console.example.com/#/claim/%s", token);
+            if (again == NULL || strstr(again, link) == NULL)
+                fail_msg("no console claim link in the mail %s", m->file);
+            free(again);
             remove(m->file);
             mc_box_free(&box);
             return;
@@ -466,6 +473,7 @@ static int group_setup(void **state, enum store_backend b)
              "login_max_failures_per_address = 1000\nregister_max_per_address = 1000\n"
              "[notify]\n"
              "support_address = support@example.com\n"
+             "console_url = https://console.example.com/\n"
              "builtin_templates_dir = %s\n"
              "poll_ms = 50\n"
              "reconcile_interval_ms = 0\n"

@@ -238,10 +238,11 @@ static const struct role_row role_rows[] = {
       { 401, 403, 404, 201, 201 } },
     { "GET", "/api/v1/attachments/{a}", NULL, false, { 401, 200, 404, 200, 200 } },
     { "GET", "/api/v1/attachments/{ai}", NULL, false, { 401, 404, 404, 200, 200 } },
-    { "GET", "/api/v1/users", NULL, false, { 401, 403, 403, 403, 200 } },
+    { "GET", "/api/v1/users", NULL, false, { 401, 403, 403, 200, 200 } },
+    { "GET", "/api/v1/users?role=customer", NULL, false, { 401, 403, 403, 403, 200 } },
     { "POST", "/api/v1/users", "{\"email\":\"made{n}@example.org\",\"role\":\"agent\"}", false,
       { 401, 403, 403, 403, 201 } },
-    { "GET", "/api/v1/users/{v}", NULL, false, { 401, 403, 403, 403, 200 } },
+    { "GET", "/api/v1/users/{v}", NULL, false, { 401, 404, 404, 200, 200 } },
     { "PATCH", "/api/v1/users/{v}", "{\"role\":\"customer\"}", false, { 401, 403, 403, 403, 200 } },
     { "PATCH", "/api/v1/users/{v}", "{\"disabled\":false}", false, { 401, 403, 403, 403, 200 } },
 };

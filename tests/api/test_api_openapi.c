@@ -70,7 +70,7 @@ static bool type_is(const char *t, json_t *v)
 
 static const char *const known_keywords[] = {
     "$ref", "type", "properties", "required", "additionalProperties", "items", "enum",
-    "minimum", "maximum", "minLength", "pattern", "minProperties", "format",
+    "minimum", "maximum", "minLength", "pattern", "minProperties", "format", "oneOf",
     /* annotations, no validation */
     "description", "default", "contentMediaType", "title", "example", NULL,
 };
@@ -99,6 +99,16 @@ static bool check(json_t *doc, json_t *schema, json_t *v, const char *where, cha
             return snprintf(err, len, "%s: unresolved $ref %s", where, json_string_value(ref)), false;
         if (!check(doc, target, v, where, err, len, depth + 1))
             return false;
+    }
+    json_t *one = json_object_get(schema, "oneOf");
+    if (one) { /* exactly one alternative validates */
+        size_t i, matches = 0;
+        json_t *alt;
+        char sub[512];
+        json_array_foreach(one, i, alt) matches += check(doc, alt, v, where, sub, sizeof sub, depth + 1);
+        if (matches != 1)
+            return snprintf(err, len, "%s: matches %zu of the oneOf alternatives, not 1", where,
+                            matches), false;
     }
     json_t *type = json_object_get(schema, "type");
     if (type) {

@@ -200,6 +200,67 @@ static bool ticket_list_add(const bson_t *doc, void *ctx, struct td_err *err)
     return true;
 }
 
+/* by_updated: {filters, $or: [{updated < U}, {updated: U, _id < N}]},
+ * sorted {updated: -1, _id: -1}. No text (store.h). */
+static bool build_updated(bson_t *q, bson_t *opts, const struct td_ticket_filter *f, size_t limit)
+{
+    bson_t or, alt, range, sort, proj;
+    bool ok = put_filter_fields(q, f);
+    if (ok && f->after_updated != 0 && (ok = BSON_APPEND_ARRAY_BEGIN(q, "$or", &or))) {
+        if ((ok = BSON_APPEND_DOCUMENT_BEGIN(&or, "0", &alt))) {
+            if ((ok = BSON_APPEND_DOCUMENT_BEGIN(&alt, "updated", &range))) {
+                ok = BSON_APPEND_INT64(&range, "$lt", f->after_updated);
+                ok = bson_append_document_end(&alt, &range) && ok;
+            }
+            ok = bson_append_document_end(&or, &alt) && ok;
+        }
+        if (ok && (ok = BSON_APPEND_DOCUMENT_BEGIN(&or, "1", &alt))) {
+            ok = BSON_APPEND_INT64(&alt, "updated", f->after_updated);
+            if (ok && (ok = BSON_APPEND_DOCUMENT_BEGIN(&alt, "_id", &range))) {
+                ok = BSON_APPEND_INT64(&range, "$lt", f->after != 0 ? f->after : INT64_MAX);
+                ok = bson_append_document_end(&alt, &range) && ok;
+            }
+            ok = bson_append_document_end(&or, &alt) && ok;
+        }
+        ok = bson_append_array_end(q, &or) && ok;
+    }
+    if (ok && (ok = BSON_APPEND_DOCUMENT_BEGIN(opts, "sort", &sort))) {
+        ok = BSON_APPEND_INT32(&sort, "updated", -1) && BSON_APPEND_INT32(&sort, "_id", -1);
+        ok = bson_append_document_end(opts, &sort) && ok;
+    }
+    ok = ok && BSON_APPEND_INT64(opts, "limit", (int64_t)limit);
+    if (ok && (ok = BSON_APPEND_DOCUMENT_BEGIN(opts, "projection", &proj))) {
+        ok = BSON_APPEND_INT32(&proj, "history", 0);
+        ok = bson_append_document_end(opts, &proj) && ok;
+    }
+    return ok;
+}
+
+static bool list_by_updated(struct store *st, const struct td_ticket_filter *f, size_t want,
+                            struct td_ticket_list *out, struct td_err *err)
+{
+    if (f->text)
+        return td_fail(err, TD_INVALID, "text search cannot be ordered by update time");
+    struct td_ticket_list l = { NULL, 0 };
+    bson_t q = BSON_INITIALIZER, opts = BSON_INITIALIZER;
+    mongoc_client_t *client = mg_pop(st);
+    mongoc_collection_t *tickets = mg_coll(st, client, MG_TICKETS);
+    bool ok = build_updated(&q, &opts, f, want);
+    if (!ok)
+        ok = mg_fail_build(err, "list tickets");
+    else
+        ok = mg_find_each(tickets, &q, &opts, ticket_list_add, &l, err, "list tickets");
+    bson_destroy(&opts);
+    bson_destroy(&q);
+    mongoc_collection_destroy(tickets);
+    mg_push(st, client);
+    if (ok)
+        *out = l;
+    else
+        ticket_list_clear(&l);
+    return ok;
+}
+
 bool mg_ticket_list(struct store *st, const struct td_ticket_filter *f,
                     struct td_ticket_list *out, struct td_err *err)
 {
@@ -216,6 +277,8 @@ bool mg_ticket_list(struct store *st, const struct td_ticket_filter *f,
     f = &copy;
     size_t want = f->limit == 0 ? STORE_LIST_DEFAULT
                 : f->limit > STORE_LIST_MAX ? STORE_LIST_MAX : f->limit;
+    if (f->by_updated)
+        return list_by_updated(st, f, want, out, err);
     bool asc = f->ascending, have_cursor = f->after != 0;
     int64_t cursor = f->after;
 

@@ -34,6 +34,10 @@ static const char list_asc[] = "SELECT " SQ_TICKET_COLS " FROM tickets t " LIST_
                                "AND t.number > ?10 ORDER BY t.number ASC LIMIT ?11";
 static const char list_desc[] = "SELECT " SQ_TICKET_COLS " FROM tickets t " LIST_WHERE
                                 "AND t.number < ?10 ORDER BY t.number DESC LIMIT ?11";
+/* Newest update first; the cursor is the (updated, number) pair. */
+static const char list_updated[] = "SELECT " SQ_TICKET_COLS " FROM tickets t " LIST_WHERE
+                                   "AND (t.updated < ?12 OR (t.updated = ?12 AND t.number < ?10)) "
+                                   "ORDER BY t.updated DESC, t.number DESC LIMIT ?11";
 
 /* "%text%" with LIKE's wildcards and the escape character escaped. */
 static char *like_pattern(const char *text)
@@ -55,12 +59,15 @@ bool store_sqlite_ticket_list(struct store *st, const struct td_ticket_filter *f
     static const struct td_ticket_filter all;
     if (f == NULL)
         f = &all;
+    if (f->by_updated && f->text != NULL)
+        return td_fail(err, TD_INVALID, "text search cannot be ordered by update time");
     struct sq_store *s = sq_of(st);
     size_t limit = f->limit == 0 ? STORE_LIST_DEFAULT : f->limit;
     if (limit > STORE_LIST_MAX)
         limit = STORE_LIST_MAX;
     /* 0 = from the start: every number is > 0, and < INT64_MAX. */
-    int64_t after = f->after != 0 ? f->after : (f->ascending ? 0 : INT64_MAX);
+    int64_t after = f->after != 0 ? f->after : (f->ascending && !f->by_updated ? 0 : INT64_MAX);
+    int64_t after_updated = f->after_updated != 0 ? (int64_t)f->after_updated : INT64_MAX;
     char *pattern = f->text != NULL ? like_pattern(f->text) : NULL;
 
     if (!sq_begin(s, SQ_READ, err)) {
@@ -70,11 +77,12 @@ bool store_sqlite_ticket_list(struct store *st, const struct td_ticket_filter *f
     struct td_ticket_list l = { NULL, 0 };
     bool ok = false;
     sqlite3_stmt *stmt = sq_query(
-        s, f->ascending ? list_asc : list_desc, err, "ttttttitdii",
+        s, f->by_updated ? list_updated : f->ascending ? list_asc : list_desc, err,
+        f->by_updated ? "ttttttitdiii" : "ttttttitdii",
         f->by_status ? status_name(f->status) : NULL,
         f->by_priority ? priority_name(f->priority) : NULL, f->assignee_id, f->requester_id,
         f->tag, f->queue, (int64_t)f->updated_since, pattern, (int)f->text_internal, after,
-        (int64_t)limit);
+        (int64_t)limit, after_updated);
     if (stmt != NULL) {
         /* Rows first, sets after: the set queries are other statements,
          * but finishing this one first keeps the cursor simple. */
