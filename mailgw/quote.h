@@ -2,15 +2,18 @@
  * removed, for the comment body. The caller keeps the full text too.
  *
  * Top-posted replies lose everything from the start of the history: an
- * attribution ("On ... wrote:", in the languages of quote_attrib.c,
- * wrapped over up to three lines), an Outlook/Lotus header block
- * ("From:/Sent:/Subject:", optionally after a line of underscores) or an
- * "Original Message" separator. Bottom-posted replies (one quote block,
- * then the answer) lose the quote and its attribution. Interleaved
- * replies keep each answer with the quoted lines just above it (the
- * last quoted paragraph, at most three lines) and lose the rest of the
- * quote. A forward is content and stays whole. Signatures go when they
- * are certainly signatures (quote_sig.c). */
+ * attribution ("On ... wrote:" in the languages of quote_attrib.c,
+ * wrapped over up to three lines) over unquoted text, an Outlook, Lotus
+ * or GMX header block ("From:/Sent:/Subject:", optionally after a line
+ * of underscores) or an "Original Message" separator. Bottom-posted
+ * replies (one quote block, then the answer) lose the quote and its
+ * attribution. Interleaved replies keep each answer with the quoted
+ * lines just above it (the last quoted paragraph, at most three lines)
+ * and lose the rest of the quote. A forward is content and stays whole.
+ * Signatures, phone lines, list footers, closings with contact details
+ * and disclaimers go when they certainly are such (quote_sig.c).
+ * format=flowed text is decoded before this, by mime.c (flowed.h).
+ * Fixtures: tests/data/mail/replies/. */
 #ifndef MGW_QUOTE_H
 #define MGW_QUOTE_H
 
