@@ -71,6 +71,28 @@ static enum done digest_says(struct job *j, int round, struct td_err *e)
     return DONE_NO;
 }
 
+/* Is the quarantined q this very mail (by content digest)? When it
+ * cannot be told (no digest, only the head kept, an unreadable header)
+ * it is, as before: never a second entry for one mail. */
+static bool quarantined_same(struct job *j, const struct td_quarantine *q)
+{
+    if (j->digest == NULL || strcmp(j->key, j->digest) == 0 || q->raw == NULL ||
+        q->raw_size > q->raw_len)
+        return true;
+    struct mime_msg qm;
+    struct td_err e;
+    memset(&qm, 0, sizeof qm);
+    td_err_clear(&e);
+    bool same = true;
+    if (mime_headers_split((const char *)q->raw, q->raw_len, &qm, &e)) {
+        char *d = ingest_digest_key(&qm, (const char *)q->raw, q->raw_len);
+        same = strcmp(d, j->digest) == 0;
+        free(d);
+    }
+    mime_msg_clear(&qm);
+    return same;
+}
+
 /* DONE_HALF: *ticket holds the key in its thread without the comment. */
 static enum done done_before(struct job *j, int64_t *ticket, struct td_err *e)
 {
@@ -124,12 +146,31 @@ static enum done done_before(struct job *j, int64_t *ticket, struct td_err *e)
         char qid[TD_ID_LEN + 1];
         ingest_quarantine_id(j->key, qid);
         struct td_quarantine q;
+        bool again = false;
         if (st->ops->quarantine_get(st, qid, &q, e)) {
+            bool same = quarantined_same(j, &q);
+            quarantine_clear(&q);
+            if (same) {
+                memcpy(j->out->quarantine_id, qid, sizeof qid);
+                return DONE_YES;
+            }
+            /* Another mail with the Message-ID of a quarantined one:
+             * its own key, then the same questions for that key. */
+            log_event(LOG_WARN, "mail_msgid_collision", LF_S("msgid", j->key),
+                      LF_S("digest", j->digest), LF_S("with", "quarantine"));
+            ingest_set_key(j, td_strdup(j->digest));
+            ingest_quarantine_id(j->key, qid);
+            again = true;
+        } else if (e->code != TD_NOT_FOUND) {
+            return DONE_ERROR;
+        }
+        td_err_clear(e);
+        if (again && st->ops->quarantine_get(st, qid, &q, e)) {
             quarantine_clear(&q);
             memcpy(j->out->quarantine_id, qid, sizeof qid);
             return DONE_YES;
         }
-        if (e->code != TD_NOT_FOUND)
+        if (again && e->code != TD_NOT_FOUND)
             return DONE_ERROR;
     }
     td_err_clear(e);
