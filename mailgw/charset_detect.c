@@ -20,7 +20,7 @@
 
 #include <string.h>
 #include <strings.h>
-#include <uchardet.h>
+#include <uchardet/uchardet.h>
 
 #define MAX_DETECT (64u << 10) /* enough bytes for a verdict, bounded work */
 

@@ -2,7 +2,8 @@
  *
  * The order of decisions, each a function below:
  *   1. size and MIME (mime_parse): hostile or broken -> quarantine
- *   2. the key, and "was it done already?" (done_before)
+ *   2. the key, and "was it done already?" (ingest_done_before,
+ *      ingest_dedupe.c)
  *   3. the sender (a valid address), loops (loop.h): our own mail -> quarantine
  *   4. the thread (thread.h), trust (trust.h): an agent only with proof
  *   5. bounces and automatic mail: internal notes on their ticket
@@ -33,114 +34,6 @@
 
 #define FULL_TEXT_NAME "full-message.txt"
 #define BODY_RESERVE 4096 /* room for notes under core's body limit */
-
-/* ---- done before? -------------------------------------------------------- */
-
-enum done { DONE_NO = 0, DONE_YES, DONE_HALF, DONE_ERROR };
-
-/* A comment holds this Message-ID: is this mail the same one? Only the
- * content digest the first mail recorded can say (some systems reuse
- * Message-IDs for different mails). DONE_YES: same digest; DONE_NO with
- * j->digest_differs: a different mail, ingested under its digest and
- * logged; DONE_NO alone: no digest recorded (a mail from before digests
- * were kept, or a crash between the writes), the sender decides as
- * before. */
-static enum done digest_says(struct job *j, int round, struct td_err *e)
-{
-    j->digest_differs = false;
-    if (round > 0 || j->digest == NULL || strcmp(j->key, j->digest) == 0)
-        return DONE_NO;
-    struct store *st = ingest_store(j);
-    char *first = NULL;
-    struct td_err de;
-    td_err_clear(&de);
-    if (!st->ops->msgid_digest_get(st, j->key, &first, &de)) {
-        if (de.code == TD_NOT_FOUND)
-            return DONE_NO;
-        *e = de;
-        return DONE_ERROR;
-    }
-    bool same = strcmp(first, j->digest) == 0;
-    if (!same)
-        log_event(LOG_WARN, "mail_msgid_collision", LF_S("msgid", j->key),
-                  LF_S("first_digest", first), LF_S("digest", j->digest),
-                  LF_S("sender", j->sender ? j->sender : ""));
-    free(first);
-    if (same)
-        return DONE_YES;
-    j->digest_differs = true;
-    return DONE_NO;
-}
-
-/* DONE_HALF: *ticket holds the key in its thread without the comment. */
-static enum done done_before(struct job *j, int64_t *ticket, struct td_err *e)
-{
-    struct store *st = ingest_store(j);
-    for (int round = 0; round < 2; round++) {
-        struct td_comment cm;
-        td_err_clear(e);
-        if (st->ops->comment_find_by_msgid(st, j->key, &cm, e)) {
-            *ticket = cm.ticket;
-            enum done d = digest_says(j, round, e);
-            if (d != DONE_NO) {
-                comment_clear(&cm);
-                return d;
-            }
-            if (j->digest_differs) {
-                comment_clear(&cm);
-                ingest_set_key(j, td_strdup(j->digest));
-                continue;
-            }
-            bool same = true;
-            if (cm.author_id[0] != '\0' && j->sender != NULL) {
-                struct td_user u;
-                struct td_err ue;
-                td_err_clear(&ue);
-                if (st->ops->user_get(st, cm.author_id, &u, &ue)) {
-                    same = u.email && strcmp(u.email, j->sender) == 0;
-                    user_clear(&u);
-                } else if (ue.code != TD_NOT_FOUND) {
-                    comment_clear(&cm);
-                    *e = ue;
-                    return DONE_ERROR;
-                }
-            }
-            *ticket = cm.ticket;
-            comment_clear(&cm);
-            if (same)
-                return DONE_YES;
-            if (round == 1 || strncmp(j->key, "sha256-", 7) == 0)
-                return DONE_YES;
-            /* Someone else's mail carried this Message-ID first. */
-            log_event(LOG_WARN, "mail_msgid_reused", LF_S("key", j->key), LF_S("sender", j->sender));
-            ingest_set_key(j, ingest_digest_key(&j->m, j->raw, j->len));
-            continue;
-        }
-        if (e->code != TD_NOT_FOUND)
-            return DONE_ERROR;
-        break;
-    }
-    td_err_clear(e);
-    if (!j->src->retry) {
-        char qid[TD_ID_LEN + 1];
-        ingest_quarantine_id(j->key, qid);
-        struct td_quarantine q;
-        if (st->ops->quarantine_get(st, qid, &q, e)) {
-            quarantine_clear(&q);
-            memcpy(j->out->quarantine_id, qid, sizeof qid);
-            return DONE_YES;
-        }
-        if (e->code != TD_NOT_FOUND)
-            return DONE_ERROR;
-    }
-    td_err_clear(e);
-    if (st->ops->ticket_find_by_msgid(st, j->key, ticket, e))
-        return DONE_HALF;
-    if (e->code != TD_NOT_FOUND)
-        return DONE_ERROR;
-    *ticket = 0;
-    return DONE_NO;
-}
 
 /* ---- bodies and attachments ------------------------------------------------ */
 
@@ -235,7 +128,7 @@ static bool add_comment(struct job *j, const struct td_user *actor, int64_t tick
         /* Another process wrote this mail meanwhile? */
         int64_t t = 0;
         struct td_err e2;
-        if (done_before(j, &t, &e2) == DONE_YES) {
+        if (ingest_done_before(j, &t, &e2) == DONE_YES) {
             j->out->result = INGEST_DUPLICATE;
             j->out->ticket = t;
             return true;
@@ -470,7 +363,7 @@ static void ingest_parsed(struct job *j)
     ingest_set_key(j, ingest_usable_msgid(j->m.message_id) ? td_strdup(j->m.message_id)
                                                            : td_strdup(j->digest));
     int64_t ticket = 0;
-    switch (done_before(j, &ticket, &e)) {
+    switch (ingest_done_before(j, &ticket, &e)) {
     case DONE_YES:
         o->result = INGEST_DUPLICATE;
         o->ticket = ticket;

@@ -23,6 +23,12 @@ struct job {
 };
 
 struct store *ingest_store(struct job *j);
+
+/* ingest_dedupe.c. DONE_HALF: *ticket holds the key in its thread
+ * without the comment (a crash between ticket_open's two writes). The
+ * key may change (to the digest) when a Message-ID was reused. */
+enum done { DONE_NO = 0, DONE_YES, DONE_HALF, DONE_ERROR };
+enum done ingest_done_before(struct job *j, int64_t *ticket, struct td_err *e);
 /* Takes ownership of key; also copied (shortened) into the outcome. */
 void ingest_set_key(struct job *j, char *key);
 void ingest_log(struct job *j, const char *how);

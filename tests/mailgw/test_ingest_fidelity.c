@@ -325,6 +325,22 @@ static void test_no_digest_recorded_is_duplicate(void **state)
     assert_int_equal(count_tickets(), 1);
 }
 
+/* The first mail with a Message-ID was quarantined; a different mail
+ * that reuses it (the scanner's firmware repeats ids) is not "already
+ * quarantined". */
+static void test_reused_msgid_after_quarantine(void **state)
+{
+    (void)state;
+    struct ingest_outcome o;
+    EXPECT(INGEST_QUARANTINED, ingest_file("no_sender.eml", 0, &o));
+    EXPECT(INGEST_TICKET, ingest_file("msgid_reused_after_quarantine.eml", 0, &o));
+    assert_non_null(strstr(o.key, "sha256-"));
+    EXPECT(INGEST_DUPLICATE, ingest_file("msgid_reused_after_quarantine.eml", 0, &o));
+    EXPECT(INGEST_DUPLICATE, ingest_file("no_sender.eml", 0, &o));
+    assert_true(o.quarantine_id[0] != '\0');
+    assert_int_equal(count_tickets(), 1);
+}
+
 int main(void)
 {
 #define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
@@ -337,6 +353,7 @@ int main(void)
         T(test_fallback_never_an_agent),
         T(test_reused_msgid_same_sender),
         T(test_no_digest_recorded_is_duplicate),
+        T(test_reused_msgid_after_quarantine),
     };
     return store_fixture_run_all("ingest_fidelity", tests, sizeof tests / sizeof tests[0]) ? 1 : 0;
 }
