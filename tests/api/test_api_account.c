@@ -46,6 +46,11 @@ static const char *templates_dir(void)
     return dir;
 }
 
+/* A copy of the running fixture, for stop_leftover: a test that failed
+ * has left its own stack frame (and struct afx) behind. */
+static struct afx live_copy;
+static bool live_on;
+
 /* ticketd serve with mail on; api_extra goes into [api]. */
 static bool afx_start(struct afx *f, enum store_backend b, const char *api_extra)
 {
@@ -65,11 +70,14 @@ static bool afx_start(struct afx *f, enum store_backend b, const char *api_extra
         harness_stop(&f->sink);
         return false;
     }
+    live_copy = *f;
+    live_on = true;
     return true;
 }
 
 static void afx_stop(struct afx *f)
 {
+    live_on = false;
     api_client_addr = NULL;
     bool clean = tdsrv_stop(&f->srv);
     harness_stop(&f->sink);
@@ -408,16 +416,22 @@ static int cmp_ll(const void *a, const void *b)
     return (x > y) - (x < y);
 }
 
-/* Robust over a shared, noisy machine: interleaved samples, compared by
- * their lower quartiles (noise on a busy machine only ever adds time, so
- * the lower quantiles are the stable ones) within 0.7 ms, and medians
- * within 2 ms. Unpadded, the claimable path's two writes showed as
- * 1.6-2.1 ms between lower quartiles here; padded, 0.07-0.27 ms. */
+/* Robust over a shared, noisy machine: interleaved samples with a pause
+ * between them (so the outbox sender's work for one does not land in the
+ * next), compared by their lower quartiles (noise only ever adds time,
+ * so the lower quantiles are the stable ones) and their medians. In the
+ * normal build, unpadded, the claimable path's two writes showed as
+ * 1.6-2.1 ms between lower quartiles (registration: 5 ms); padded,
+ * 0.07-0.27 ms. Under ASan/UBSan everything is slower and noisier, so
+ * the bounds are wider there: that build is for memory errors. */
 #define CLAIM_N 20
-
-static int cmp_ll(const void *a, const void *b);
-#define CLAIM_QUARTILE_MAX_US 700
-#define CLAIM_MEDIAN_MAX_US 2000
+#ifdef __SANITIZE_ADDRESS__
+#define SAME_QUARTILE_MAX_US 4000
+#define SAME_MEDIAN_MAX_US 6000
+#else
+#define SAME_QUARTILE_MAX_US 700
+#define SAME_MEDIAN_MAX_US 2000
+#endif
 
 /* Lower-quartile and median differences of two sample sets (sorted in
  * place); fails when either is over the bounds above. */
@@ -428,23 +442,29 @@ static void expect_same_time(const char *what, long long *a, long long *b, size_
     long long md = llabs(a[n / 2] - b[n / 2]), qd = llabs(a[n / 4] - b[n / 4]);
     fprintf(stderr, "%s: medians %lld vs %lld us, lower quartiles %lld vs %lld us\n", what,
             a[n / 2], b[n / 2], a[n / 4], b[n / 4]);
-    if (qd > CLAIM_QUARTILE_MAX_US || md > CLAIM_MEDIAN_MAX_US)
-        fail_msg("%s: the timing tells the addresses apart", what);
+    if (qd > SAME_QUARTILE_MAX_US || md > SAME_MEDIAN_MAX_US)
+        fail_msg("%s: the timing tells the addresses apart (medians %lld us apart, lower "
+                 "quartiles %lld us)", what, md, qd);
 }
 
-static long long timed_us(const struct tdsrv *s, const char *path, const char *email, long want)
+/* One POST of body (printf-style with email), timed; after a pause. */
+static long long timed_us(const struct tdsrv *s, const char *path, const char *body,
+                          const char *email, long want)
 {
+    usleep(30 * 1000);
     struct timespec a, b;
     struct http h;
     clock_gettime(CLOCK_MONOTONIC, &a);
-    http_json(s, "POST", path, NULL, &h,
-              "{\"email\":\"%s\",\"password\":\"long enough password\"}", email);
+    http_json(s, "POST", path, NULL, &h, body, email);
     clock_gettime(CLOCK_MONOTONIC, &b);
     if (h.status != want)
         fail_msg("%s %s: HTTP %ld, expected %ld", path, email, h.status, want);
     http_clear(&h);
     return (b.tv_sec - a.tv_sec) * 1000000LL + (b.tv_nsec - a.tv_nsec) / 1000;
 }
+
+#define REG_BODY "{\"email\":\"%s\",\"password\":\"long enough password\"}"
+#define CLAIM_BODY "{\"email\":\"%s\"}"
 
 static void test_register_equal_time(void **state)
 {
@@ -457,9 +477,9 @@ static void test_register_equal_time(void **state)
     for (int i = 0; i < CLAIM_N; i++) {
         char email[64];
         snprintf(email, sizeof email, "fresh%d@example.org", i);
-        fresh[i] = timed_us(&f.srv, "/api/v1/auth/register", email, 202);
-        taken[i] = timed_us(&f.srv, "/api/v1/auth/register", i % 2 ? "cust1@example.org"
-                                                                   : "agent1@example.com", 202);
+        fresh[i] = timed_us(&f.srv, "/api/v1/auth/register", REG_BODY, email, 202);
+        taken[i] = timed_us(&f.srv, "/api/v1/auth/register", REG_BODY,
+                            i % 2 ? "cust1@example.org" : "agent1@example.com", 202);
     }
     expect_same_time("register", fresh, taken, CLAIM_N);
     afx_stop(&f);
@@ -491,50 +511,43 @@ static void test_claim_equal_time(void **state)
     }
     store_close(st);
     long long known[CLAIM_N], unknown[CLAIM_N];
-    struct http h;
-    int known_slower = 0;
     for (int i = 0; i < CLAIM_N; i++) {
-        for (int k = 0; k < 2; k++) {
-            struct timespec a, b;
-            clock_gettime(CLOCK_MONOTONIC, &a);
-            http_json(s, "POST", "/api/v1/auth/claim", NULL, &h, "{\"email\":\"%s%d@example.org\"}",
-                      k == 0 ? "mailer" : "nobody", i);
-            clock_gettime(CLOCK_MONOTONIC, &b);
-            EXPECT_STATUS(&h, 202);
-            http_clear(&h);
-            long long us = (b.tv_sec - a.tv_sec) * 1000000LL + (b.tv_nsec - a.tv_nsec) / 1000;
-            (k == 0 ? known : unknown)[i] = us;
-        }
-        known_slower += known[i] > unknown[i];
+        char email[64];
+        snprintf(email, sizeof email, "mailer%d@example.org", i);
+        known[i] = timed_us(s, "/api/v1/auth/claim", CLAIM_BODY, email, 202);
+        snprintf(email, sizeof email, "nobody%d@example.org", i);
+        unknown[i] = timed_us(s, "/api/v1/auth/claim", CLAIM_BODY, email, 202);
     }
-    qsort(known, CLAIM_N, sizeof *known, cmp_ll);
-    qsort(unknown, CLAIM_N, sizeof *unknown, cmp_ll);
-    long long mk = known[CLAIM_N / 2], mu = unknown[CLAIM_N / 2];
-    long long diff = mk > mu ? mk - mu : mu - mk;
-    long long qk = known[CLAIM_N / 4], qu = unknown[CLAIM_N / 4];
-    long long qdiff = qk > qu ? qk - qu : qu - qk;
-    fprintf(stderr, "claim: lower quartiles %lld vs %lld us (difference %lld us)\n", qk, qu, qdiff);
-    fprintf(stderr,
-            "claim: median %lld us claimable, %lld us unknown (difference %lld us); claimable "
-            "slower in %d of %d pairs\n", mk, mu, diff, known_slower, CLAIM_N);
-    if (qdiff > CLAIM_QUARTILE_MAX_US || diff > CLAIM_MEDIAN_MAX_US)
-        fail_msg("claim timing tells the addresses apart: medians %lld vs %lld us, claimable "
-                 "slower in %d of %d pairs", mk, mu, known_slower, CLAIM_N);
+    expect_same_time("claim", known, unknown, CLAIM_N);
     afx_stop(&f);
+}
+
+/* A test that failed half-way still stops its servers (and frees the
+ * fixture's users: the sanitizer build checks for leaks). */
+static int stop_leftover(void **state)
+{
+    (void)state;
+    if (live_on) {
+        live_on = false;
+        tdsrv_stop(&live_copy.srv);
+        harness_stop(&live_copy.sink);
+    }
+    api_client_addr = NULL;
+    return 0;
 }
 
 int main(void)
 {
     curl_global_init(CURL_GLOBAL_DEFAULT);
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_password_change_sqlite),
-        cmocka_unit_test(test_password_change_mongo),
-        cmocka_unit_test(test_signup_limits),
-        cmocka_unit_test(test_login_delays_not_lock),
-        cmocka_unit_test(test_claim_equal_time),
-        cmocka_unit_test(test_register_same_answer_sqlite),
-        cmocka_unit_test(test_register_same_answer_mongo),
-        cmocka_unit_test(test_register_equal_time),
+        cmocka_unit_test_teardown(test_password_change_sqlite, stop_leftover),
+        cmocka_unit_test_teardown(test_password_change_mongo, stop_leftover),
+        cmocka_unit_test_teardown(test_signup_limits, stop_leftover),
+        cmocka_unit_test_teardown(test_login_delays_not_lock, stop_leftover),
+        cmocka_unit_test_teardown(test_claim_equal_time, stop_leftover),
+        cmocka_unit_test_teardown(test_register_same_answer_sqlite, stop_leftover),
+        cmocka_unit_test_teardown(test_register_same_answer_mongo, stop_leftover),
+        cmocka_unit_test_teardown(test_register_equal_time, stop_leftover),
     };
     int failed = cmocka_run_group_tests_name("api_account", tests, NULL, NULL);
     curl_global_cleanup();
