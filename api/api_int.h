@@ -111,6 +111,9 @@ struct api_req {
     size_t n_params;
     bool authed;
     struct td_user user;          /* the actor once authenticated */
+    bool via_pat;                 /* authenticated by a personal access token */
+    unsigned pat_scopes;          /* its scopes (closure), when via_pat */
+    char pat_id[TD_ID_LEN + 1];   /* its id, when via_pat */
     bool responded;
 };
 
@@ -183,6 +186,7 @@ enum route_flags {
     ROUTE_PUBLIC = 0,
     ROUTE_AUTH = 1,     /* needs a valid access token */
     ROUTE_UPLOAD = 2,   /* body limit is max_upload_bytes, multipart allowed */
+    ROUTE_SESSION = 4,  /* a password session (JWT) only, never an access token */
 };
 
 typedef void (*api_handler)(struct api_req *r, struct api_resp *out);
@@ -375,6 +379,10 @@ void h_ticket_history(struct api_req *r, struct api_resp *out);
 void h_comments_list(struct api_req *r, struct api_resp *out);
 void h_comments_create(struct api_req *r, struct api_resp *out);
 void h_attachment_get(struct api_req *r, struct api_resp *out);
+
+void h_tokens_list(struct api_req *r, struct api_resp *out);   /* routes_tokens.c */
+void h_tokens_create(struct api_req *r, struct api_resp *out);
+void h_token_revoke(struct api_req *r, struct api_resp *out);
 
 void h_users_list(struct api_req *r, struct api_resp *out);
 void h_users_create(struct api_req *r, struct api_resp *out);

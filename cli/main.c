@@ -15,6 +15,7 @@ static void usage(FILE *f)
           "  user ...       add, list, disable, enable users, set roles\n"
           "  check-config   validate the configuration and reach the store\n"
           "  quarantine ... list, show, retry or delete mail the gateway kept back\n"
+          "  token ...      add, list, revoke personal access tokens of the REST API\n"
           "  --version      print the version\n"
           "The config file may also be given as TICKETD_CONFIG; every key can be\n"
           "overridden by TICKETD_<SECTION>_<KEY>. `ticketd COMMAND --help` for more.\n",
@@ -56,6 +57,8 @@ int main(int argc, char **argv)
         return cmd_serve(sub_argc, sub_argv, config_path, cmd);
     if (strcmp(cmd, "user") == 0)
         return cmd_user(sub_argc, sub_argv, config_path);
+    if (strcmp(cmd, "token") == 0)
+        return cmd_token(sub_argc, sub_argv, config_path);
     if (strcmp(cmd, "quarantine") == 0)
         return cmd_quarantine(sub_argc, sub_argv, config_path);
     if (strcmp(cmd, "check-config") == 0)

@@ -109,6 +109,35 @@ struct td_quarantine_list { struct td_quarantine *v; size_t n; };
 void quarantine_clear(struct td_quarantine *q);
 void quarantine_list_clear(struct td_quarantine_list *l);
 
+/* ---- REST API: personal access tokens (core/pat.c) -------------------
+ * Long-lived credentials for scripts and service accounts. As with
+ * refresh tokens only a hash is kept (the key of the lookup); the id is
+ * what lists show and revocation names. token_version is the owner's
+ * when issued: a password change or disable bumps the owner's, which
+ * ends every token at once. expires 0 = never; last_used 0 = never. */
+#define TD_PAT_READ 1u
+#define TD_PAT_WRITE 2u
+#define TD_PAT_ADMIN 4u
+
+struct td_pat {
+    char id[TD_ID_LEN + 1];
+    char hash[TD_TOKEN_HASH_LEN + 1];
+    char user_id[TD_ID_LEN + 1];
+    char *name;
+    unsigned scopes;           /* TD_PAT_* bits */
+    int64_t token_version;
+    td_time created;
+    td_time expires;
+    td_time last_used;
+    char last_addr[64];
+    bool revoked;
+};
+
+struct td_pat_list { struct td_pat *v; size_t n; };
+
+void pat_clear(struct td_pat *t);
+void pat_list_clear(struct td_pat_list *l);
+
 struct store;
 
 struct store_ops {
@@ -279,6 +308,24 @@ struct store_ops {
     bool (*quarantine_get)(struct store *st, const char *id, struct td_quarantine *out,
                            struct td_err *err);
     bool (*quarantine_delete)(struct store *st, const char *id, struct td_err *err);
+
+    /* ---- REST API: personal access tokens (core/pat.c) - implemented in
+     * store_sqlite_pat.c and store_mongo_pat.c. See struct td_pat. ----
+     * insert: TD_CONFLICT on a duplicate id or hash. get_by_hash:
+     * TD_NOT_FOUND when unknown (revoked ones are returned, flagged).
+     * list: one user's (user_id NULL: everyone's), newest first, revoked
+     * ones included. revoke: sets revoked; user_id non-NULL restricts it
+     * to that owner's tokens; TD_NOT_FOUND when no such (owned) token;
+     * revoking twice is no error. touch: records a use (last_used, and
+     * last_addr when addr is non-NULL); TD_NOT_FOUND when unknown. */
+    bool (*pat_insert)(struct store *st, const struct td_pat *t, struct td_err *err);
+    bool (*pat_get_by_hash)(struct store *st, const char *hash, struct td_pat *out,
+                            struct td_err *err);
+    bool (*pat_list)(struct store *st, const char *user_id, struct td_pat_list *out,
+                     struct td_err *err);
+    bool (*pat_revoke)(struct store *st, const char *id, const char *user_id, struct td_err *err);
+    bool (*pat_touch)(struct store *st, const char *id, td_time now, const char *addr,
+                      struct td_err *err);
 };
 
 /* Backends embed this as their first member. */

@@ -22,7 +22,8 @@
     X(outbox_insert) X(outbox_claim) X(outbox_finish) X(outbox_list) X(outbox_count_recent)    \
     X(token_insert) X(token_get) X(token_mark_used_if_unused) X(token_revoke_family)           \
     X(token_purge) X(attachment_owner) X(quarantine_put) X(quarantine_list) X(quarantine_get)   \
-    X(quarantine_delete)
+    X(quarantine_delete) X(pat_insert) X(pat_get_by_hash) X(pat_list) X(pat_revoke)         \
+    X(pat_touch)
 
 enum {
 #define X(op) OP_##op,
@@ -180,6 +181,19 @@ WRAP(quarantine_get,
      (struct store *st, const char *id, struct td_quarantine *out, struct td_err *err),
      (st, id, out, err))
 WRAP(quarantine_delete, (struct store *st, const char *id, struct td_err *err), (st, id, err))
+
+WRAP(pat_insert, (struct store *st, const struct td_pat *t, struct td_err *err), (st, t, err))
+WRAP(pat_get_by_hash,
+     (struct store *st, const char *hash, struct td_pat *out, struct td_err *err),
+     (st, hash, out, err))
+WRAP(pat_list,
+     (struct store *st, const char *user_id, struct td_pat_list *out, struct td_err *err),
+     (st, user_id, out, err))
+WRAP(pat_revoke, (struct store *st, const char *id, const char *user_id, struct td_err *err),
+     (st, id, user_id, err))
+WRAP(pat_touch,
+     (struct store *st, const char *id, td_time now, const char *addr, struct td_err *err),
+     (st, id, now, addr, err))
 
 static void m_close(struct store *st)
 {

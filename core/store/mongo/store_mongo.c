@@ -126,6 +126,10 @@ static const struct {
     { MG_COMMENTS, "{\"key\": {\"attachments.id\": 1}, \"name\": \"attachments.id_1\"}" },
     /* Mail gateway (store_mongo_quarantine.c): quarantine_list's order. */
     { MG_QUARANTINE, "{\"key\": {\"created\": -1}, \"name\": \"created_-1\"}" },
+    /* REST API access tokens (store_mongo_pat.c): the lookup by secret
+     * hash (one token per secret) and one owner's list. */
+    { MG_PATS, "{\"key\": {\"hash\": 1}, \"name\": \"hash_1\", \"unique\": true}" },
+    { MG_PATS, "{\"key\": {\"user_id\": 1, \"created\": -1}, \"name\": \"user_id_1_created_-1\"}" },
 };
 
 static bool create_index(mongoc_database_t *db, const char *coll, const char *spec,
@@ -244,6 +248,12 @@ static const struct store_ops mongo_ops = {
     .quarantine_list = mg_quarantine_list,
     .quarantine_get = mg_quarantine_get,
     .quarantine_delete = mg_quarantine_delete,
+    /* store_mongo_pat.c (REST API personal access tokens) */
+    .pat_insert = mg_pat_insert,
+    .pat_get_by_hash = mg_pat_get_by_hash,
+    .pat_list = mg_pat_list,
+    .pat_revoke = mg_pat_revoke,
+    .pat_touch = mg_pat_touch,
 };
 
 /* Fills in the fail-fast timeouts the URI does not set itself. */

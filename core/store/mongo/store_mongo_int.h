@@ -45,6 +45,7 @@
 #define MG_BUCKET "attachments"
 #define MG_TOKENS "refresh_tokens" /* REST API, store_mongo_tokens.c */
 #define MG_QUARANTINE "quarantine" /* mail gateway, store_mongo_quarantine.c */
+#define MG_PATS "api_tokens"       /* REST API access tokens, store_mongo_pat.c */
 
 /* Largest attachment attachment_get will load into memory: the length
  * in the GridFS files document is data, and data is bounded before it is
@@ -203,5 +204,14 @@ bool mg_quarantine_list(struct store *st, size_t limit, struct td_quarantine_lis
 bool mg_quarantine_get(struct store *st, const char *id, struct td_quarantine *out,
                        struct td_err *err);
 bool mg_quarantine_delete(struct store *st, const char *id, struct td_err *err);
+/* store_mongo_pat.c (REST API personal access tokens) */
+bool mg_pat_insert(struct store *st, const struct td_pat *t, struct td_err *err);
+bool mg_pat_get_by_hash(struct store *st, const char *hash, struct td_pat *out,
+                        struct td_err *err);
+bool mg_pat_list(struct store *st, const char *user_id, struct td_pat_list *out,
+                 struct td_err *err);
+bool mg_pat_revoke(struct store *st, const char *id, const char *user_id, struct td_err *err);
+bool mg_pat_touch(struct store *st, const char *id, td_time now, const char *addr,
+                  struct td_err *err);
 
 #endif

@@ -164,6 +164,10 @@ static const char *const migrations[] = {
     /* 4: quarantined mail of the mail gateway (the SQL is in
      * store_sqlite_quarantine.c). */
     sq_migration_quarantine,
+
+    /* 5: personal access tokens of the REST API (the SQL is in
+     * store_sqlite_pat.c). */
+    sq_migration_pat,
 };
 
 #define N_MIGRATIONS ((int)(sizeof migrations / sizeof migrations[0]))
@@ -515,6 +519,12 @@ static const struct store_ops sqlite_ops = {
     .quarantine_list = store_sqlite_quarantine_list,
     .quarantine_get = store_sqlite_quarantine_get,
     .quarantine_delete = store_sqlite_quarantine_delete,
+    /* store_sqlite_pat.c (REST API personal access tokens) */
+    .pat_insert = store_sqlite_pat_insert,
+    .pat_get_by_hash = store_sqlite_pat_get_by_hash,
+    .pat_list = store_sqlite_pat_list,
+    .pat_revoke = store_sqlite_pat_revoke,
+    .pat_touch = store_sqlite_pat_touch,
 };
 
 bool store_sqlite_open(const char *path, struct store **out, struct td_err *err)

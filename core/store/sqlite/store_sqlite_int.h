@@ -218,4 +218,16 @@ bool store_sqlite_quarantine_get(struct store *st, const char *id, struct td_qua
                                  struct td_err *err);
 bool store_sqlite_quarantine_delete(struct store *st, const char *id, struct td_err *err);
 
+/* Personal access tokens (store_sqlite_pat.c): its schema migration and ops. */
+extern const char sq_migration_pat[];
+bool store_sqlite_pat_insert(struct store *st, const struct td_pat *t, struct td_err *err);
+bool store_sqlite_pat_get_by_hash(struct store *st, const char *hash, struct td_pat *out,
+                                  struct td_err *err);
+bool store_sqlite_pat_list(struct store *st, const char *user_id, struct td_pat_list *out,
+                           struct td_err *err);
+bool store_sqlite_pat_revoke(struct store *st, const char *id, const char *user_id,
+                             struct td_err *err);
+bool store_sqlite_pat_touch(struct store *st, const char *id, td_time now, const char *addr,
+                            struct td_err *err);
+
 #endif
