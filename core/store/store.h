@@ -138,6 +138,53 @@ struct td_pat_list { struct td_pat *v; size_t n; };
 void pat_clear(struct td_pat *t);
 void pat_list_clear(struct td_pat_list *l);
 
+/* ---- Webhooks (core/webhook.h, hooks/) -------------------------------
+ * An endpoint an admin registered, and the deliveries planned for it
+ * from the history (one per endpoint and history event, with an id
+ * derived from both, so planning twice writes one row). */
+struct td_webhook {
+    char id[TD_ID_LEN + 1];
+    char *url;
+    struct strv events;        /* event types it wants; empty = all */
+    char *secret;              /* HMAC-SHA256 key (the bytes of the string) */
+    bool enabled;
+    int64_t failures;          /* consecutive failed attempts */
+    char *disabled_reason;     /* NULL while enabled */
+    td_time created;
+    td_time updated;
+};
+
+struct td_webhook_list { struct td_webhook *v; size_t n; };
+
+enum td_delivery_state { DELIVERY_PENDING = 0, DELIVERY_SENDING, DELIVERY_DELIVERED, DELIVERY_FAILED };
+
+struct td_delivery {
+    char id[TD_ID_LEN + 1];
+    char endpoint_id[TD_ID_LEN + 1];
+    int64_t ticket;            /* 0: not about a ticket (a test event) */
+    int64_t seq;               /* the history event's seq: the order per ticket */
+    char *type;                /* "ticket.created", ... */
+    char *payload;             /* the JSON body, fixed when planned */
+    enum td_delivery_state state;
+    int64_t attempts;
+    td_time next_attempt;
+    char *owner;               /* the claimer while SENDING */
+    td_time lease_until;
+    int64_t last_status;       /* HTTP status of the last attempt, 0 = none */
+    char *last_error;
+    td_time created;
+    td_time finished;          /* delivered or failed; 0 before */
+};
+
+struct td_delivery_list { struct td_delivery *v; size_t n; };
+
+void webhook_clear(struct td_webhook *w);
+void webhook_list_clear(struct td_webhook_list *l);
+void delivery_clear(struct td_delivery *d);
+void delivery_list_clear(struct td_delivery_list *l);
+const char *delivery_state_name(enum td_delivery_state s);
+bool delivery_state_parse(const char *s, enum td_delivery_state *out);
+
 struct store;
 
 struct store_ops {
@@ -326,6 +373,48 @@ struct store_ops {
     bool (*pat_revoke)(struct store *st, const char *id, const char *user_id, struct td_err *err);
     bool (*pat_touch)(struct store *st, const char *id, td_time now, const char *addr,
                       struct td_err *err);
+
+    /* ---- Webhooks (core/webhook.c, hooks/) - implemented in
+     * store_sqlite_webhooks.c and store_mongo_webhooks.c. ----
+     * Endpoints. insert: TD_CONFLICT on a duplicate id. get/update/delete:
+     * TD_NOT_FOUND when unknown. update writes url, events, secret,
+     * enabled, failures, disabled_reason and updated. list: oldest first.
+     * delete also deletes the endpoint's deliveries. result: counts an
+     * attempt atomically - ok resets failures to 0, else adds one - and
+     * gives the count after it. disable: enabled = false with reason;
+     * *changed (may be NULL) says whether it was enabled until now (so
+     * exactly one caller tells the admins). */
+    bool (*webhook_insert)(struct store *st, const struct td_webhook *w, struct td_err *err);
+    bool (*webhook_get)(struct store *st, const char *id, struct td_webhook *out,
+                        struct td_err *err);
+    bool (*webhook_list)(struct store *st, struct td_webhook_list *out, struct td_err *err);
+    bool (*webhook_update)(struct store *st, const struct td_webhook *w, struct td_err *err);
+    bool (*webhook_delete)(struct store *st, const char *id, struct td_err *err);
+    bool (*webhook_result)(struct store *st, const char *id, bool ok, int64_t *failures,
+                           struct td_err *err);
+    bool (*webhook_disable)(struct store *st, const char *id, const char *reason, td_time now,
+                            bool *changed, struct td_err *err);
+    /* Deliveries. insert: TD_CONFLICT when the id exists (planned
+     * already). claim: atomically takes a due row - pending with
+     * next_attempt <= now, or sending with lease_until < now - with the
+     * oldest next_attempt, but for ticket > 0 only one with no pending or
+     * sending row of the same endpoint and ticket with a smaller seq
+     * before it (in order per ticket: a row waiting for its retry holds
+     * back the later ones). Sets sending, owner, lease_until =
+     * now + lease_ms, attempts + 1. TD_NOT_FOUND when nothing is due.
+     * finish: by the owner only (TD_CONFLICT otherwise, TD_NOT_FOUND when
+     * unknown); state is delivered, failed, or pending (retry at
+     * next_attempt); records status, error (may be NULL) and, unless
+     * pending, finished = now. list: one endpoint's, newest (created)
+     * first, at most limit (0 = 100, capped at 1000). */
+    bool (*delivery_insert)(struct store *st, const struct td_delivery *d, struct td_err *err);
+    bool (*delivery_claim)(struct store *st, const char *owner, td_time now, int64_t lease_ms,
+                           struct td_delivery *out, struct td_err *err);
+    bool (*delivery_finish)(struct store *st, const char *id, const char *owner,
+                            enum td_delivery_state state, int64_t status, const char *error,
+                            td_time next_attempt, td_time now, struct td_err *err);
+    bool (*delivery_list)(struct store *st, const char *endpoint_id, size_t limit,
+                          struct td_delivery_list *out, struct td_err *err);
 };
 
 /* Backends embed this as their first member. */

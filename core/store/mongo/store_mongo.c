@@ -130,6 +130,14 @@ static const struct {
      * hash (one token per secret) and one owner's list. */
     { MG_PATS, "{\"key\": {\"hash\": 1}, \"name\": \"hash_1\", \"unique\": true}" },
     { MG_PATS, "{\"key\": {\"user_id\": 1, \"created\": -1}, \"name\": \"user_id_1_created_-1\"}" },
+    /* Webhooks (store_mongo_webhooks.c): the claim's scan, its in-order
+     * check per endpoint and ticket, and an endpoint's delivery log. */
+    { MG_DELIVERIES,
+      "{\"key\": {\"state\": 1, \"next_attempt\": 1}, \"name\": \"state_1_next_attempt_1\"}" },
+    { MG_DELIVERIES, "{\"key\": {\"endpoint_id\": 1, \"ticket\": 1, \"seq\": 1},"
+                     " \"name\": \"endpoint_id_1_ticket_1_seq_1\"}" },
+    { MG_DELIVERIES,
+      "{\"key\": {\"endpoint_id\": 1, \"created\": -1}, \"name\": \"endpoint_id_1_created_-1\"}" },
 };
 
 static bool create_index(mongoc_database_t *db, const char *coll, const char *spec,
@@ -254,6 +262,18 @@ static const struct store_ops mongo_ops = {
     .pat_list = mg_pat_list,
     .pat_revoke = mg_pat_revoke,
     .pat_touch = mg_pat_touch,
+    /* store_mongo_webhooks.c (webhooks) */
+    .webhook_insert = mg_webhook_insert,
+    .webhook_get = mg_webhook_get,
+    .webhook_list = mg_webhook_list,
+    .webhook_update = mg_webhook_update,
+    .webhook_delete = mg_webhook_delete,
+    .webhook_result = mg_webhook_result,
+    .webhook_disable = mg_webhook_disable,
+    .delivery_insert = mg_delivery_insert,
+    .delivery_claim = mg_delivery_claim,
+    .delivery_finish = mg_delivery_finish,
+    .delivery_list = mg_delivery_list,
 };
 
 /* Fills in the fail-fast timeouts the URI does not set itself. */

@@ -46,6 +46,8 @@
 #define MG_TOKENS "refresh_tokens" /* REST API, store_mongo_tokens.c */
 #define MG_QUARANTINE "quarantine" /* mail gateway, store_mongo_quarantine.c */
 #define MG_PATS "api_tokens"       /* REST API access tokens, store_mongo_pat.c */
+#define MG_WEBHOOKS "webhooks"     /* webhooks, store_mongo_webhooks.c */
+#define MG_DELIVERIES "webhook_deliveries"
 
 /* Largest attachment attachment_get will load into memory: the length
  * in the GridFS files document is data, and data is bounded before it is
@@ -213,5 +215,23 @@ bool mg_pat_list(struct store *st, const char *user_id, struct td_pat_list *out,
 bool mg_pat_revoke(struct store *st, const char *id, const char *user_id, struct td_err *err);
 bool mg_pat_touch(struct store *st, const char *id, td_time now, const char *addr,
                   struct td_err *err);
+/* store_mongo_webhooks.c (webhooks) */
+bool mg_webhook_insert(struct store *st, const struct td_webhook *w, struct td_err *err);
+bool mg_webhook_get(struct store *st, const char *id, struct td_webhook *out, struct td_err *err);
+bool mg_webhook_list(struct store *st, struct td_webhook_list *out, struct td_err *err);
+bool mg_webhook_update(struct store *st, const struct td_webhook *w, struct td_err *err);
+bool mg_webhook_delete(struct store *st, const char *id, struct td_err *err);
+bool mg_webhook_result(struct store *st, const char *id, bool ok, int64_t *failures,
+                       struct td_err *err);
+bool mg_webhook_disable(struct store *st, const char *id, const char *reason, td_time now,
+                        bool *changed, struct td_err *err);
+bool mg_delivery_insert(struct store *st, const struct td_delivery *d, struct td_err *err);
+bool mg_delivery_claim(struct store *st, const char *owner, td_time now, int64_t lease_ms,
+                       struct td_delivery *out, struct td_err *err);
+bool mg_delivery_finish(struct store *st, const char *id, const char *owner,
+                        enum td_delivery_state state, int64_t status, const char *error,
+                        td_time next_attempt, td_time now, struct td_err *err);
+bool mg_delivery_list(struct store *st, const char *endpoint_id, size_t limit,
+                      struct td_delivery_list *out, struct td_err *err);
 
 #endif

@@ -168,6 +168,10 @@ static const char *const migrations[] = {
     /* 5: personal access tokens of the REST API (the SQL is in
      * store_sqlite_pat.c). */
     sq_migration_pat,
+
+    /* 6: webhook endpoints and deliveries (the SQL is in
+     * store_sqlite_webhooks.c). */
+    sq_migration_webhooks,
 };
 
 #define N_MIGRATIONS ((int)(sizeof migrations / sizeof migrations[0]))
@@ -525,6 +529,18 @@ static const struct store_ops sqlite_ops = {
     .pat_list = store_sqlite_pat_list,
     .pat_revoke = store_sqlite_pat_revoke,
     .pat_touch = store_sqlite_pat_touch,
+    /* store_sqlite_webhooks.c (webhooks) */
+    .webhook_insert = store_sqlite_webhook_insert,
+    .webhook_get = store_sqlite_webhook_get,
+    .webhook_list = store_sqlite_webhook_list,
+    .webhook_update = store_sqlite_webhook_update,
+    .webhook_delete = store_sqlite_webhook_delete,
+    .webhook_result = store_sqlite_webhook_result,
+    .webhook_disable = store_sqlite_webhook_disable,
+    .delivery_insert = store_sqlite_delivery_insert,
+    .delivery_claim = store_sqlite_delivery_claim,
+    .delivery_finish = store_sqlite_delivery_finish,
+    .delivery_list = store_sqlite_delivery_list,
 };
 
 bool store_sqlite_open(const char *path, struct store **out, struct td_err *err)

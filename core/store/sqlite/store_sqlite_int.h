@@ -230,4 +230,26 @@ bool store_sqlite_pat_revoke(struct store *st, const char *id, const char *user_
 bool store_sqlite_pat_touch(struct store *st, const char *id, td_time now, const char *addr,
                             struct td_err *err);
 
+/* Webhooks (store_sqlite_webhooks.c): its schema migration and ops. */
+extern const char sq_migration_webhooks[];
+bool store_sqlite_webhook_insert(struct store *st, const struct td_webhook *w, struct td_err *err);
+bool store_sqlite_webhook_get(struct store *st, const char *id, struct td_webhook *out,
+                              struct td_err *err);
+bool store_sqlite_webhook_list(struct store *st, struct td_webhook_list *out, struct td_err *err);
+bool store_sqlite_webhook_update(struct store *st, const struct td_webhook *w, struct td_err *err);
+bool store_sqlite_webhook_delete(struct store *st, const char *id, struct td_err *err);
+bool store_sqlite_webhook_result(struct store *st, const char *id, bool ok, int64_t *failures,
+                                 struct td_err *err);
+bool store_sqlite_webhook_disable(struct store *st, const char *id, const char *reason,
+                                  td_time now, bool *changed, struct td_err *err);
+bool store_sqlite_delivery_insert(struct store *st, const struct td_delivery *d,
+                                  struct td_err *err);
+bool store_sqlite_delivery_claim(struct store *st, const char *owner, td_time now,
+                                 int64_t lease_ms, struct td_delivery *out, struct td_err *err);
+bool store_sqlite_delivery_finish(struct store *st, const char *id, const char *owner,
+                                  enum td_delivery_state state, int64_t status, const char *error,
+                                  td_time next_attempt, td_time now, struct td_err *err);
+bool store_sqlite_delivery_list(struct store *st, const char *endpoint_id, size_t limit,
+                                struct td_delivery_list *out, struct td_err *err);
+
 #endif
