@@ -34,6 +34,7 @@ CORE_SRC   := $(wildcard core/*.c core/store/*.c core/store/*/*.c)
 MAILGW_SRC := $(wildcard mailgw/*.c)
 API_SRC    := $(wildcard api/*.c)
 NOTIFY_SRC := $(wildcard notify/*.c)
+HOOKS_SRC  := $(wildcard hooks/*.c)
 CLI_SRC    := $(wildcard cli/*.c)
 TSUP_SRC   := $(wildcard tests/support/*.c)
 TEST_SRC   := $(wildcard tests/*/test_*.c)
@@ -62,7 +63,7 @@ $(TSUP_LIB): $(call obj,$(TSUP_SRC))
 	@mkdir -p $(dir $@); rm -f $@
 	$(if $^,ar rcs $@ $^,printf '!<arch>\n' > $@)
 
-$(BIN): $(call obj,$(CLI_SRC) $(MAILGW_SRC) $(API_SRC) $(NOTIFY_SRC)) $(CORE_LIB)
+$(BIN): $(call obj,$(CLI_SRC) $(MAILGW_SRC) $(API_SRC) $(NOTIFY_SRC) $(HOOKS_SRC)) $(CORE_LIB)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
 $(BUILD)/tests/%: $(BUILD)/tests/%.o $(TSUP_LIB) $(CORE_LIB)
@@ -70,6 +71,10 @@ $(BUILD)/tests/%: $(BUILD)/tests/%.o $(TSUP_LIB) $(CORE_LIB)
 
 # tests/notify/ link the outbox sender too.
 $(BUILD)/tests/notify/%: $(BUILD)/tests/notify/%.o $(call obj,$(NOTIFY_SRC)) $(TSUP_LIB) $(CORE_LIB)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS) $(TEST_LIBS)
+
+# tests/hooks/ link the webhook sender too.
+$(BUILD)/tests/hooks/%: $(BUILD)/tests/hooks/%.o $(call obj,$(HOOKS_SRC)) $(TSUP_LIB) $(CORE_LIB)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS) $(TEST_LIBS)
 
 # api/openapi.json is embedded in the binary by api/openapi_doc.c (.incbin).

@@ -384,6 +384,14 @@ void h_tokens_list(struct api_req *r, struct api_resp *out);   /* routes_tokens.
 void h_tokens_create(struct api_req *r, struct api_resp *out);
 void h_token_revoke(struct api_req *r, struct api_resp *out);
 
+void h_webhooks_list(struct api_req *r, struct api_resp *out);   /* routes_webhooks.c */
+void h_webhooks_create(struct api_req *r, struct api_resp *out);
+void h_webhook_get(struct api_req *r, struct api_resp *out);
+void h_webhook_patch(struct api_req *r, struct api_resp *out);
+void h_webhook_delete(struct api_req *r, struct api_resp *out);
+void h_webhook_deliveries(struct api_req *r, struct api_resp *out);
+void h_webhook_test(struct api_req *r, struct api_resp *out);
+
 void h_users_list(struct api_req *r, struct api_resp *out);
 void h_users_create(struct api_req *r, struct api_resp *out);
 void h_user_get(struct api_req *r, struct api_resp *out);

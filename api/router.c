@@ -55,6 +55,14 @@ const struct api_route api_routes[] = {
     { "POST", "/api/v1/tokens", h_tokens_create, ROUTE_AUTH | ROUTE_SESSION },
     { "DELETE", "/api/v1/tokens/{id}", h_token_revoke, ROUTE_AUTH },
 
+    { "GET", "/api/v1/webhooks", h_webhooks_list, ROUTE_AUTH },              /* routes_webhooks.c */
+    { "POST", "/api/v1/webhooks", h_webhooks_create, ROUTE_AUTH },
+    { "GET", "/api/v1/webhooks/{id}", h_webhook_get, ROUTE_AUTH },
+    { "PATCH", "/api/v1/webhooks/{id}", h_webhook_patch, ROUTE_AUTH },
+    { "DELETE", "/api/v1/webhooks/{id}", h_webhook_delete, ROUTE_AUTH },
+    { "GET", "/api/v1/webhooks/{id}/deliveries", h_webhook_deliveries, ROUTE_AUTH },
+    { "POST", "/api/v1/webhooks/{id}/test", h_webhook_test, ROUTE_AUTH },
+
     { "GET", "/api/v1/users", h_users_list, ROUTE_AUTH },
     { "POST", "/api/v1/users", h_users_create, ROUTE_AUTH },
     { "GET", "/api/v1/users/{id}", h_user_get, ROUTE_AUTH },

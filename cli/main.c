@@ -11,7 +11,7 @@ static void usage(FILE *f)
     fputs("usage: ticketd [--config FILE] COMMAND [ARGS]\n"
           "commands:\n"
           "  serve          run the API, the mail gateway and the outbox sender\n"
-          "  api | mailgw | sender   run one of them\n"
+          "  api | mailgw | sender | hooks   run one of them (hooks: webhooks)\n"
           "  user ...       add, list, disable, enable users, set roles\n"
           "  check-config   validate the configuration and reach the store\n"
           "  quarantine ... list, show, retry or delete mail the gateway kept back\n"
@@ -53,7 +53,8 @@ int main(int argc, char **argv)
     char **sub_argv = argv + i;
     if (strcmp(cmd, "serve") == 0)
         return cmd_serve(sub_argc, sub_argv, config_path, NULL);
-    if (strcmp(cmd, "api") == 0 || strcmp(cmd, "mailgw") == 0 || strcmp(cmd, "sender") == 0)
+    if (strcmp(cmd, "api") == 0 || strcmp(cmd, "mailgw") == 0 || strcmp(cmd, "sender") == 0 ||
+        strcmp(cmd, "hooks") == 0)
         return cmd_serve(sub_argc, sub_argv, config_path, cmd);
     if (strcmp(cmd, "user") == 0)
         return cmd_user(sub_argc, sub_argv, config_path);

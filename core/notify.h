@@ -142,10 +142,13 @@ void notify_on_events(struct td_core *c, const struct td_user *actor, const stru
  *
  *   account_claim   a mail-created customer asked for web access
  *                   (POST /api/v1/auth/claim): the one-time claim token.
+ *   webhook_disabled  to every active admin: a webhook endpoint was
+ *                   disabled after too many failed deliveries or a 410
+ *                   (hooks/), with its URL and the reason.
  *
  * The row's payload holds the token in clear until the mail is sent; the
  * token itself is single-use and short-lived (api/routes_claim.c). */
-enum notify_account_kind { NA_ACCOUNT_CLAIM = 0, NA_COUNT };
+enum notify_account_kind { NA_ACCOUNT_CLAIM = 0, NA_WEBHOOK_DISABLED, NA_COUNT };
 extern const char *const notify_account_kind_names[NA_COUNT];
 bool notify_account_kind_parse(const char *s, enum notify_account_kind *out);
 
@@ -156,5 +159,11 @@ bool notify_account_kind_parse(const char *s, enum notify_account_kind *out);
  * with the reason, and *queued (may be NULL) is false. */
 bool notify_account_claim(struct td_core *c, const struct td_user *u, const char *token,
                           int64_t valid_minutes, bool *queued, struct td_err *err);
+
+/* Queues webhook_disabled to every active admin (see above). Without a
+ * planner (notifications off) it does nothing and returns true;
+ * *queued (may be NULL) counts the mails queued. */
+bool notify_webhook_disabled(struct td_core *c, const char *webhook_id, const char *url,
+                             const char *reason, size_t *queued, struct td_err *err);
 
 #endif

@@ -20,6 +20,8 @@ const char *const template_var_names[] = {
     "assignee", "assignee_email", "recipient", "recipient_email", "support_address",
     /* Account mails (notify.h "Account mails"): not about a ticket. */
     "claim_token", "claim_valid_minutes",
+    /* webhook_disabled (hooks/) */
+    "webhook_id", "webhook_url", "webhook_reason",
     NULL,
 };
 
