@@ -88,6 +88,12 @@ $(BUILD)/tests/api/%: $(BUILD)/tests/api/%.o $(call obj,$(API_SRC)) $(TSUP_LIB) 
 $(BUILD)/tests/mailgw/%: $(BUILD)/tests/mailgw/%.o $(call obj,$(MAILGW_SRC)) $(TSUP_LIB) $(CORE_LIB)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS) $(TEST_LIBS)
 
+# The OpenAPI linter (Redocly CLI, pinned in tools/lint/package-lock.json;
+# its own folder so other npm users keep their own lockfiles). npm comes
+# with Node.js; Debian's nodejs + npm are installed only when there is no
+# npm at all (a NodeSource nodejs bundles its own and conflicts with them).
+LINT_DIR = tools/lint
+
 # Installs whatever of DEB_PKGS is missing; does nothing when all are there.
 deps:
 	@missing=$$(for p in $(DEB_PKGS); do \
@@ -97,6 +103,17 @@ deps:
 	    SUDO=; [ "$$(id -u)" = 0 ] || SUDO=sudo; \
 	    $$SUDO apt-get update -qq && \
 	    DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq --no-install-recommends $$missing; \
+	fi
+	@if ! command -v npm >/dev/null 2>&1; then \
+	    SUDO=; [ "$$(id -u)" = 0 ] || SUDO=sudo; \
+	    $$SUDO apt-get update -qq && \
+	    DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq --no-install-recommends nodejs npm; \
+	fi
+	@if [ ! -f $(LINT_DIR)/node_modules/.package-lock.json ] || \
+	    ! cmp -s $(LINT_DIR)/package-lock.json $(LINT_DIR)/node_modules/.lock-installed; then \
+	    echo "make deps: npm ci in $(LINT_DIR)"; \
+	    (cd $(LINT_DIR) && npm ci --no-audit --no-fund --loglevel=error) && \
+	    cp $(LINT_DIR)/package-lock.json $(LINT_DIR)/node_modules/.lock-installed; \
 	fi
 
 test: $(BIN) $(TEST_BINS)

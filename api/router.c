@@ -41,14 +41,15 @@ const struct api_route api_routes[] = {
     { "GET", "/api/v1/me", h_me, ROUTE_AUTH },
 
     { "GET", "/api/v1/tickets", h_tickets_list, ROUTE_AUTH },
-    { "POST", "/api/v1/tickets", h_tickets_create, ROUTE_AUTH },
+    { "POST", "/api/v1/tickets", h_tickets_create, ROUTE_AUTH | ROUTE_IDEMPOTENT },
     { "GET", "/api/v1/tickets/{number}", h_ticket_get, ROUTE_AUTH },
     { "PATCH", "/api/v1/tickets/{number}", h_ticket_patch, ROUTE_AUTH },
     { "POST", "/api/v1/tickets/{number}/claim", h_ticket_claim, ROUTE_AUTH },
     { "POST", "/api/v1/tickets/{number}/assign", h_ticket_assign, ROUTE_AUTH },
     { "GET", "/api/v1/tickets/{number}/history", h_ticket_history, ROUTE_AUTH },
     { "GET", "/api/v1/tickets/{number}/comments", h_comments_list, ROUTE_AUTH },
-    { "POST", "/api/v1/tickets/{number}/comments", h_comments_create, ROUTE_AUTH | ROUTE_UPLOAD },
+    { "POST", "/api/v1/tickets/{number}/comments", h_comments_create,
+      ROUTE_AUTH | ROUTE_UPLOAD | ROUTE_IDEMPOTENT },
     { "GET", "/api/v1/attachments/{id}", h_attachment_get, ROUTE_AUTH },
 
     { "GET", "/api/v1/tokens", h_tokens_list, ROUTE_AUTH },                  /* routes_tokens.c */
@@ -225,5 +226,15 @@ void router_dispatch(struct api_req *r, struct api_resp *out)
 {
     if ((r->route->flags & ROUTE_AUTH) && (!authenticate(r, out) || !scope_allows(r, out)))
         return;
-    r->route->fn(r, out);
+    if (r->authed) { /* the credential's own budget (conventions.c) */
+        char key[64];
+        snprintf(key, sizeof key, r->via_pat ? "pat:%s" : "user:%s",
+                 r->via_pat ? r->pat_id : r->user.id);
+        if (!conv_rate_limit(r, r->api->rl_req_token, r->api->conv.rate_per_token, key, out))
+            return;
+    }
+    if ((r->route->flags & ROUTE_IDEMPOTENT) && r->authed)
+        idem_dispatch(r, out);
+    else
+        r->route->fn(r, out);
 }

@@ -126,14 +126,16 @@ void h_tickets_list(struct api_req *r, struct api_resp *out)
     for (size_t i = 0; i < shown; i++)
         json_array_append_new(items, json_ticket(&list.v[i]));
     json_t *next = json_null();
+    char cur[80] = "";
     if (list.n > (size_t)limit && shown > 0) {
-        char cur[80];
         cursor_encode(list.v[shown - 1].number, f.ascending, cur, sizeof cur);
         json_decref(next);
         next = json_string(cur);
     }
     ticket_list_clear(&list);
     resp_json(out, 200, json_pack("{s:o, s:o}", "items", items, "next_cursor", next));
+    if (cur[0]) /* next is the body's now */
+        link_next(r, out, cur);
 }
 
 void h_tickets_create(struct api_req *r, struct api_resp *out)
@@ -151,7 +153,8 @@ void h_tickets_create(struct api_req *r, struct api_resp *out)
         { "requester_id", JF_STRING, false, &requester, NULL },
     };
     json_t *doc;
-    if (!json_in_parse(r, fields, sizeof fields / sizeof fields[0], false, &doc, out))
+    struct field_errors fe = { .n = 0 };
+    if (!json_in_collect(r, fields, sizeof fields / sizeof fields[0], false, &doc, &fe, out))
         return;
     struct ticket_new in;
     memset(&in, 0, sizeof in);
@@ -163,12 +166,12 @@ void h_tickets_create(struct api_req *r, struct api_resp *out)
     in.source = SOURCE_API;
     if (priority != NULL) {
         in.has_priority = true;
-        if (!priority_parse(priority, &in.priority)) {
-            struct field_errors fe = { .n = 0 };
+        if (!priority_parse(priority, &in.priority))
             field_error(&fe, "priority", "must be one of low, normal, high, urgent");
-            problem_fields(out, "bad priority", &fe);
-            goto done;
-        }
+    }
+    if (fe.n > 0) { /* every problem of the body at once */
+        problem_fields(out, "bad ticket", &fe);
+        goto done;
     }
     struct td_ticket t;
     struct td_err err;
@@ -243,11 +246,11 @@ void h_ticket_patch(struct api_req *r, struct api_resp *out)
         { "tags", JF_STRING_ARRAY, false, &tags, &has_tags },
     };
     json_t *doc;
-    if (!json_in_parse(r, fields, sizeof fields / sizeof fields[0], false, &doc, out))
+    struct field_errors fe = { .n = 0 };
+    if (!json_in_collect(r, fields, sizeof fields / sizeof fields[0], false, &doc, &fe, out))
         return;
     struct ticket_patch p;
     memset(&p, 0, sizeof p);
-    struct field_errors fe = { .n = 0 };
     p.subject = subject;
     if (status != NULL) {
         p.has_status = true;
@@ -260,7 +263,7 @@ void h_ticket_patch(struct api_req *r, struct api_resp *out)
             field_error(&fe, "priority", "must be one of low, normal, high, urgent");
     }
     p.tags = has_tags ? &tags : NULL;
-    if (subject == NULL && status == NULL && priority == NULL && !has_tags)
+    if (subject == NULL && status == NULL && priority == NULL && !has_tags && fe.n == 0)
         field_error(&fe, "body", "give at least one of subject, status, priority, tags");
     if (fe.n > 0) {
         problem_fields(out, "bad ticket change", &fe);

@@ -118,6 +118,7 @@ static struct api_req *req_new(struct api *api, struct MHD_Connection *conn, con
     randombytes_buf(raw, sizeof raw);
     sodium_bin2hex(r->request_id, sizeof r->request_id, raw, sizeof raw);
     client_address(r);
+    conv_client_addr(r, &api->conv); /* behind a trusted proxy: the forwarded client */
     return r;
 }
 
@@ -144,6 +145,8 @@ static enum MHD_Result send_resp(struct api_req *r, struct api_resp *out)
 {
     if (out->status == 0) /* a handler that forgot to answer is a bug */
         problem(out, 500, "internal", "the handler produced no response", NULL);
+    conv_cors_headers(r, out);
+    conv_rate_headers(r, out);
     struct MHD_Response *mr;
     if (out->body_static)
         mr = MHD_create_response_from_buffer(out->len, out->body, MHD_RESPMEM_PERSISTENT);
@@ -247,7 +250,13 @@ static enum MHD_Result on_access(void *cls, struct MHD_Connection *conn, const c
     api_current_request_id = r->request_id;
     struct api_resp out;
     memset(&out, 0, sizeof out);
-    if (r->route == NULL) {
+    char rl_key[96];
+    snprintf(rl_key, sizeof rl_key, "addr:%s", r->client_addr);
+    if (!conv_rate_limit(r, api->rl_req_addr, api->conv.rate_per_addr, rl_key, &out)) {
+        /* 429: nothing else is looked at */
+    } else if (strcmp(r->method, "OPTIONS") == 0) {
+        conv_options(r, &out);
+    } else if (r->route == NULL) {
         unsigned miss = 404;
         char allow[64];
         router_match(r, &miss, allow, sizeof allow);

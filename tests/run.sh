@@ -36,5 +36,25 @@ for bin in $(find "$build/tests" -type f -name 'test_*' ! -name '*.o' ! -name '*
     fi
 done
 
+# The OpenAPI document under Redocly's recommended rules (tools/lint,
+# installed by `make deps`): one check, passed only with 0 errors and 0
+# warnings. Skipped (and said so) when the linter is not installed.
+lint_dir="$(dirname "$0")/../tools/lint"
+if [ -x "$lint_dir/node_modules/.bin/redocly" ]; then
+    log="$logdir/openapi_lint.log"
+    (cd "$lint_dir" && timeout -k 10 "$per_test_timeout" node_modules/.bin/redocly lint \
+        --format=stylish ../../api/openapi.json) >"$log" 2>&1
+    rc=$?
+    if [ $rc -eq 0 ] && ! grep -qE '^ +[0-9]+:[0-9]+ +(error|warning) ' "$log"; then
+        passed=$((passed + 1)); echo "ok   openapi_lint (redocly recommended: 0 errors, 0 warnings)"
+    else
+        failed=$((failed + 1)); failed_names+=("openapi_lint")
+        echo "FAIL openapi_lint - log: $log"
+        grep -E '^ +[0-9]+:[0-9]+ +(error|warning) ' "$log" | head -40
+    fi
+else
+    echo "skip openapi_lint: run make deps (npm ci in tools/lint)"
+fi
+
 echo "$build: $passed passed, $failed failed"
 [ "$failed" -eq 0 ]

@@ -178,6 +178,24 @@ struct td_delivery {
 
 struct td_delivery_list { struct td_delivery *v; size_t n; };
 
+/* ---- REST API: Idempotency-Key (api/idempotency.c) -------------------
+ * The first result of a POST made with an Idempotency-Key, kept until
+ * expires so a retry gets it again instead of doing the work twice.
+ * status 0 = the first request is still running. */
+struct td_idem {
+    char key[TD_TOKEN_HASH_LEN + 1];         /* hex SHA-256 of user, method, path, key */
+    char fingerprint[TD_TOKEN_HASH_LEN + 1]; /* hex SHA-256 of the request body */
+    int64_t status;
+    char *content_type;
+    char *body;
+    char *location;
+    char *etag;
+    td_time created;
+    td_time expires;
+};
+
+void idem_clear(struct td_idem *i);
+
 void webhook_clear(struct td_webhook *w);
 void webhook_list_clear(struct td_webhook_list *l);
 void delivery_clear(struct td_delivery *d);
@@ -415,6 +433,22 @@ struct store_ops {
                             td_time next_attempt, td_time now, struct td_err *err);
     bool (*delivery_list)(struct store *st, const char *endpoint_id, size_t limit,
                           struct td_delivery_list *out, struct td_err *err);
+
+    /* ---- REST API: Idempotency-Key (api/idempotency.c) - implemented in
+     * store_sqlite_idem.c and store_mongo_idem.c. See struct td_idem. ----
+     * insert: the record of a first request (status 0); TD_CONFLICT when
+     * the key exists (decided by the database: of two concurrent first
+     * requests exactly one inserts). get: TD_NOT_FOUND when unknown.
+     * finish: stores the result (status, content_type, body, location,
+     * etag of r); TD_NOT_FOUND when unknown. delete: drops a key (its
+     * request failed and may be retried); no error when unknown. purge:
+     * deletes records that expired before `before`; *deleted (may be
+     * NULL) gets how many. */
+    bool (*idem_insert)(struct store *st, const struct td_idem *r, struct td_err *err);
+    bool (*idem_get)(struct store *st, const char *key, struct td_idem *out, struct td_err *err);
+    bool (*idem_finish)(struct store *st, const struct td_idem *r, struct td_err *err);
+    bool (*idem_delete)(struct store *st, const char *key, struct td_err *err);
+    bool (*idem_purge)(struct store *st, td_time before, int64_t *deleted, struct td_err *err);
 };
 
 /* Backends embed this as their first member. */

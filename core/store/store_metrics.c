@@ -25,7 +25,8 @@
     X(quarantine_delete) X(pat_insert) X(pat_get_by_hash) X(pat_list) X(pat_revoke)         \
     X(pat_touch) X(webhook_insert) X(webhook_get) X(webhook_list) X(webhook_update)            \
     X(webhook_delete) X(webhook_result) X(webhook_disable) X(delivery_insert) X(delivery_claim) \
-    X(delivery_finish) X(delivery_list)
+    X(delivery_finish) X(delivery_list) X(idem_insert) X(idem_get) X(idem_finish)            \
+    X(idem_delete) X(idem_purge)
 
 enum {
 #define X(op) OP_##op,
@@ -227,6 +228,14 @@ WRAP(delivery_list,
      (struct store *st, const char *endpoint_id, size_t limit, struct td_delivery_list *out,
       struct td_err *err),
      (st, endpoint_id, limit, out, err))
+
+WRAP(idem_insert, (struct store *st, const struct td_idem *rec, struct td_err *err), (st, rec, err))
+WRAP(idem_get, (struct store *st, const char *key, struct td_idem *out, struct td_err *err),
+     (st, key, out, err))
+WRAP(idem_finish, (struct store *st, const struct td_idem *rec, struct td_err *err), (st, rec, err))
+WRAP(idem_delete, (struct store *st, const char *key, struct td_err *err), (st, key, err))
+WRAP(idem_purge, (struct store *st, td_time before, int64_t *deleted, struct td_err *err),
+     (st, before, deleted, err))
 
 static void m_close(struct store *st)
 {

@@ -94,12 +94,14 @@ struct http {
     char retry_after[32];
     char www_auth[512];
     char request_id[40];
+    struct buf headers;     /* every response header line, as received */
     bool curl_failed;
 };
 
 static inline void http_clear(struct http *h)
 {
     buf_free(&h->body);
+    buf_free(&h->headers);
     json_decref(h->json);
     memset(h, 0, sizeof *h);
 }
@@ -138,7 +140,23 @@ static inline size_t http_header_cb(char *p, size_t size, size_t n, void *arg)
     http_header_value(p, len, "Retry-After", h->retry_after, sizeof h->retry_after);
     http_header_value(p, len, "WWW-Authenticate", h->www_auth, sizeof h->www_auth);
     http_header_value(p, len, "X-Request-Id", h->request_id, sizeof h->request_id);
+    buf_append(&h->headers, p, len);
     return len;
+}
+
+/* The value of response header name (the last one), "" when absent. */
+static inline const char *http_header(const struct http *h, const char *name, char *out,
+                                      size_t len)
+{
+    out[0] = '\0';
+    const char *p = h->headers.data, *end = p ? p + h->headers.len : NULL;
+    while (p && p < end) {
+        const char *nl = memchr(p, '\n', (size_t)(end - p));
+        size_t n = nl ? (size_t)(nl - p + 1) : (size_t)(end - p);
+        http_header_value(p, n, name, out, len);
+        p += n;
+    }
+    return out;
 }
 
 /* One request. token: Bearer token or NULL. ctype NULL: no body header.

@@ -138,6 +138,8 @@ static const struct {
                      " \"name\": \"endpoint_id_1_ticket_1_seq_1\"}" },
     { MG_DELIVERIES,
       "{\"key\": {\"endpoint_id\": 1, \"created\": -1}, \"name\": \"endpoint_id_1_created_-1\"}" },
+    /* Idempotency-Key records (store_mongo_idem.c): the purge. */
+    { MG_IDEM, "{\"key\": {\"expires\": 1}, \"name\": \"expires_1\"}" },
 };
 
 static bool create_index(mongoc_database_t *db, const char *coll, const char *spec,
@@ -274,6 +276,12 @@ static const struct store_ops mongo_ops = {
     .delivery_claim = mg_delivery_claim,
     .delivery_finish = mg_delivery_finish,
     .delivery_list = mg_delivery_list,
+    /* store_mongo_idem.c (REST API Idempotency-Key) */
+    .idem_insert = mg_idem_insert,
+    .idem_get = mg_idem_get,
+    .idem_finish = mg_idem_finish,
+    .idem_delete = mg_idem_delete,
+    .idem_purge = mg_idem_purge,
 };
 
 /* Fills in the fail-fast timeouts the URI does not set itself. */

@@ -48,6 +48,7 @@
 #define MG_PATS "api_tokens"       /* REST API access tokens, store_mongo_pat.c */
 #define MG_WEBHOOKS "webhooks"     /* webhooks, store_mongo_webhooks.c */
 #define MG_DELIVERIES "webhook_deliveries"
+#define MG_IDEM "idempotency"      /* REST API Idempotency-Key, store_mongo_idem.c */
 
 /* Largest attachment attachment_get will load into memory: the length
  * in the GridFS files document is data, and data is bounded before it is
@@ -215,6 +216,12 @@ bool mg_pat_list(struct store *st, const char *user_id, struct td_pat_list *out,
 bool mg_pat_revoke(struct store *st, const char *id, const char *user_id, struct td_err *err);
 bool mg_pat_touch(struct store *st, const char *id, td_time now, const char *addr,
                   struct td_err *err);
+/* store_mongo_idem.c (REST API Idempotency-Key) */
+bool mg_idem_insert(struct store *st, const struct td_idem *r, struct td_err *err);
+bool mg_idem_get(struct store *st, const char *key, struct td_idem *out, struct td_err *err);
+bool mg_idem_finish(struct store *st, const struct td_idem *r, struct td_err *err);
+bool mg_idem_delete(struct store *st, const char *key, struct td_err *err);
+bool mg_idem_purge(struct store *st, td_time before, int64_t *deleted, struct td_err *err);
 /* store_mongo_webhooks.c (webhooks) */
 bool mg_webhook_insert(struct store *st, const struct td_webhook *w, struct td_err *err);
 bool mg_webhook_get(struct store *st, const char *id, struct td_webhook *out, struct td_err *err);

@@ -172,6 +172,10 @@ static const char *const migrations[] = {
     /* 6: webhook endpoints and deliveries (the SQL is in
      * store_sqlite_webhooks.c). */
     sq_migration_webhooks,
+
+    /* 7: Idempotency-Key records of the REST API (the SQL is in
+     * store_sqlite_idem.c). */
+    sq_migration_idem,
 };
 
 #define N_MIGRATIONS ((int)(sizeof migrations / sizeof migrations[0]))
@@ -541,6 +545,12 @@ static const struct store_ops sqlite_ops = {
     .delivery_claim = store_sqlite_delivery_claim,
     .delivery_finish = store_sqlite_delivery_finish,
     .delivery_list = store_sqlite_delivery_list,
+    /* store_sqlite_idem.c (REST API Idempotency-Key) */
+    .idem_insert = store_sqlite_idem_insert,
+    .idem_get = store_sqlite_idem_get,
+    .idem_finish = store_sqlite_idem_finish,
+    .idem_delete = store_sqlite_idem_delete,
+    .idem_purge = store_sqlite_idem_purge,
 };
 
 bool store_sqlite_open(const char *path, struct store **out, struct td_err *err)

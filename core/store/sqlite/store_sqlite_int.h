@@ -230,6 +230,16 @@ bool store_sqlite_pat_revoke(struct store *st, const char *id, const char *user_
 bool store_sqlite_pat_touch(struct store *st, const char *id, td_time now, const char *addr,
                             struct td_err *err);
 
+/* Idempotency-Key records (store_sqlite_idem.c): its migration and ops. */
+extern const char sq_migration_idem[];
+bool store_sqlite_idem_insert(struct store *st, const struct td_idem *r, struct td_err *err);
+bool store_sqlite_idem_get(struct store *st, const char *key, struct td_idem *out,
+                           struct td_err *err);
+bool store_sqlite_idem_finish(struct store *st, const struct td_idem *r, struct td_err *err);
+bool store_sqlite_idem_delete(struct store *st, const char *key, struct td_err *err);
+bool store_sqlite_idem_purge(struct store *st, td_time before, int64_t *deleted,
+                             struct td_err *err);
+
 /* Webhooks (store_sqlite_webhooks.c): its schema migration and ops. */
 extern const char sq_migration_webhooks[];
 bool store_sqlite_webhook_insert(struct store *st, const struct td_webhook *w, struct td_err *err);
