@@ -465,5 +465,6 @@ void h_users_list(struct api_req *r, struct api_resp *out);
 void h_users_create(struct api_req *r, struct api_resp *out);
 void h_user_get(struct api_req *r, struct api_resp *out);
 void h_user_patch(struct api_req *r, struct api_resp *out);
+void h_user_erase(struct api_req *r, struct api_resp *out); /* routes_erase.c */
 
 #endif

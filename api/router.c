@@ -68,6 +68,7 @@ const struct api_route api_routes[] = {
     { "POST", "/api/v1/users", h_users_create, ROUTE_AUTH },
     { "GET", "/api/v1/users/{id}", h_user_get, ROUTE_AUTH },
     { "PATCH", "/api/v1/users/{id}", h_user_patch, ROUTE_AUTH },
+    { "POST", "/api/v1/users/{id}/erase", h_user_erase, ROUTE_AUTH },        /* routes_erase.c */
 };
 const size_t api_n_routes = sizeof api_routes / sizeof api_routes[0];
 

@@ -95,6 +95,7 @@ const char *webhook_event_type(enum td_event_kind k)
     case EVENT_CLAIM: return "ticket.assignee_changed";
     case EVENT_TAG: return "ticket.tags_changed";
     case EVENT_SUBJECT: return "ticket.subject_changed";
+    case EVENT_ERASED: return NULL; /* nothing personal goes out about it */
     }
     return NULL; /* a kind this version does not deliver */
 }

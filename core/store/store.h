@@ -196,6 +196,18 @@ struct td_idem {
 
 void idem_clear(struct td_idem *i);
 
+/* ---- Erasure of a customer's personal data (core/erase.c) ------------
+ * What erase_comments touched: how many comments, the distinct tickets
+ * they are on, and the attachments they referenced. */
+struct td_erasure {
+    int64_t comments;
+    int64_t *tickets;
+    size_t n_tickets;
+    struct strv attachments;
+};
+
+void erasure_clear(struct td_erasure *e);
+
 void webhook_clear(struct td_webhook *w);
 void webhook_list_clear(struct td_webhook_list *l);
 void delivery_clear(struct td_delivery *d);
@@ -449,6 +461,23 @@ struct store_ops {
     bool (*idem_finish)(struct store *st, const struct td_idem *r, struct td_err *err);
     bool (*idem_delete)(struct store *st, const char *key, struct td_err *err);
     bool (*idem_purge)(struct store *st, td_time before, int64_t *deleted, struct td_err *err);
+
+    /* ---- Erasure (core/erase.c) - implemented in store_sqlite_erase.c
+     * and store_mongo_erase.c. ----
+     * erase_comments: every comment by author_id gets body as its body,
+     * and its attachment refs the name "erased" (content type
+     * application/octet-stream, size 0); *out says what was touched.
+     * attachment_delete: the bytes of an attachment are gone
+     * (attachment_get: TD_NOT_FOUND); unknown ids are no error.
+     * outbox_erase_recipient: every outbox row to recipient (exact
+     * string) gets replacement as recipient and "{}" as payload; rows not
+     * yet sent become failed ("recipient erased"); *n (may be NULL)
+     * counts the rows. */
+    bool (*erase_comments)(struct store *st, const char *author_id, const char *body,
+                           struct td_erasure *out, struct td_err *err);
+    bool (*attachment_delete)(struct store *st, const char *id, struct td_err *err);
+    bool (*outbox_erase_recipient)(struct store *st, const char *recipient,
+                                   const char *replacement, int64_t *n, struct td_err *err);
 };
 
 /* Backends embed this as their first member. */

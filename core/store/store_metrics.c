@@ -26,7 +26,8 @@
     X(pat_touch) X(webhook_insert) X(webhook_get) X(webhook_list) X(webhook_update)            \
     X(webhook_delete) X(webhook_result) X(webhook_disable) X(delivery_insert) X(delivery_claim) \
     X(delivery_finish) X(delivery_list) X(idem_insert) X(idem_get) X(idem_finish)            \
-    X(idem_delete) X(idem_purge)
+    X(idem_delete) X(idem_purge) X(erase_comments) X(attachment_delete)                      \
+    X(outbox_erase_recipient)
 
 enum {
 #define X(op) OP_##op,
@@ -236,6 +237,16 @@ WRAP(idem_finish, (struct store *st, const struct td_idem *rec, struct td_err *e
 WRAP(idem_delete, (struct store *st, const char *key, struct td_err *err), (st, key, err))
 WRAP(idem_purge, (struct store *st, td_time before, int64_t *deleted, struct td_err *err),
      (st, before, deleted, err))
+
+WRAP(erase_comments,
+     (struct store *st, const char *author_id, const char *body, struct td_erasure *out,
+      struct td_err *err),
+     (st, author_id, body, out, err))
+WRAP(attachment_delete, (struct store *st, const char *id, struct td_err *err), (st, id, err))
+WRAP(outbox_erase_recipient,
+     (struct store *st, const char *recipient, const char *replacement, int64_t *n,
+      struct td_err *err),
+     (st, recipient, replacement, n, err))
 
 static void m_close(struct store *st)
 {

@@ -282,6 +282,10 @@ static const struct store_ops mongo_ops = {
     .idem_finish = mg_idem_finish,
     .idem_delete = mg_idem_delete,
     .idem_purge = mg_idem_purge,
+    /* store_mongo_erase.c (erasure of a customer's personal data) */
+    .erase_comments = mg_erase_comments,
+    .attachment_delete = mg_attachment_delete,
+    .outbox_erase_recipient = mg_outbox_erase_recipient,
 };
 
 /* Fills in the fail-fast timeouts the URI does not set itself. */

@@ -216,6 +216,12 @@ bool mg_pat_list(struct store *st, const char *user_id, struct td_pat_list *out,
 bool mg_pat_revoke(struct store *st, const char *id, const char *user_id, struct td_err *err);
 bool mg_pat_touch(struct store *st, const char *id, td_time now, const char *addr,
                   struct td_err *err);
+/* store_mongo_erase.c (erasure of a customer's personal data) */
+bool mg_erase_comments(struct store *st, const char *author_id, const char *body,
+                       struct td_erasure *out, struct td_err *err);
+bool mg_attachment_delete(struct store *st, const char *id, struct td_err *err);
+bool mg_outbox_erase_recipient(struct store *st, const char *recipient, const char *replacement,
+                               int64_t *n, struct td_err *err);
 /* store_mongo_idem.c (REST API Idempotency-Key) */
 bool mg_idem_insert(struct store *st, const struct td_idem *r, struct td_err *err);
 bool mg_idem_get(struct store *st, const char *key, struct td_idem *out, struct td_err *err);

@@ -551,6 +551,10 @@ static const struct store_ops sqlite_ops = {
     .idem_finish = store_sqlite_idem_finish,
     .idem_delete = store_sqlite_idem_delete,
     .idem_purge = store_sqlite_idem_purge,
+    /* store_sqlite_erase.c (erasure of a customer's personal data) */
+    .erase_comments = store_sqlite_erase_comments,
+    .attachment_delete = store_sqlite_attachment_delete,
+    .outbox_erase_recipient = store_sqlite_outbox_erase_recipient,
 };
 
 bool store_sqlite_open(const char *path, struct store **out, struct td_err *err)

@@ -230,6 +230,13 @@ bool store_sqlite_pat_revoke(struct store *st, const char *id, const char *user_
 bool store_sqlite_pat_touch(struct store *st, const char *id, td_time now, const char *addr,
                             struct td_err *err);
 
+/* Erasure of a customer's personal data (store_sqlite_erase.c). */
+bool store_sqlite_erase_comments(struct store *st, const char *author_id, const char *body,
+                                 struct td_erasure *out, struct td_err *err);
+bool store_sqlite_attachment_delete(struct store *st, const char *id, struct td_err *err);
+bool store_sqlite_outbox_erase_recipient(struct store *st, const char *recipient,
+                                         const char *replacement, int64_t *n, struct td_err *err);
+
 /* Idempotency-Key records (store_sqlite_idem.c): its migration and ops. */
 extern const char sq_migration_idem[];
 bool store_sqlite_idem_insert(struct store *st, const struct td_idem *r, struct td_err *err);
