@@ -217,19 +217,22 @@ void conv_client_addr(struct api_req *r, const struct conv_settings *c)
     const char *fwd = xff ? NULL : req_header(r, "Forwarded");
     if (xff == NULL && fwd == NULL)
         return;
-    /* Collect the addresses left to right, then walk from the right. */
-    char addrs[16][64];
-    size_t n = 0;
+    /* Collect the addresses left to right, keeping the last MAX_HOPS (a
+     * client padding the left part must not push our proxies' entries
+     * out), then walk from the right. */
+#define MAX_HOPS 16
+    char addrs[MAX_HOPS][64];
+    size_t total = 0;
     const char *p = xff ? xff : fwd;
-    while (*p && n < 16) {
+    while (*p) {
         size_t len = strcspn(p, ",");
+        char *slot = addrs[total % MAX_HOPS];
+        slot[0] = '\0';
         if (xff) {
-            one_addr(p, len, addrs[n], sizeof addrs[n]);
-            n++;
+            one_addr(p, len, slot, sizeof addrs[0]);
         } else {
             /* forwarded-element: pairs split by ';', we want for= */
             const char *e = p, *end = p + len;
-            addrs[n][0] = '\0';
             while (e < end) {
                 size_t pl = strcspn(e, ";");
                 if ((size_t)(end - e) < pl)
@@ -238,22 +241,25 @@ void conv_client_addr(struct api_req *r, const struct conv_settings *c)
                 while (k < e + pl && isspace((unsigned char)*k))
                     k++;
                 if (e + pl - k > 4 && strncasecmp(k, "for=", 4) == 0)
-                    one_addr(k + 4, (size_t)(e + pl - k - 4), addrs[n], sizeof addrs[n]);
+                    one_addr(k + 4, (size_t)(e + pl - k - 4), slot, sizeof addrs[0]);
                 e += pl + (e + pl < end);
             }
-            n++;
         }
+        total++;
         p += len;
         if (*p == ',')
             p++;
     }
-    for (size_t i = n; i-- > 0;) {
-        if (addrs[i][0] == '\0')
-            return; /* unknown or garbled: keep the proxy's address */
-        snprintf(r->client_addr, sizeof r->client_addr, "%s", addrs[i]);
-        if (!conv_trusted_proxy(c, addrs[i]))
+    size_t n = total < MAX_HOPS ? total : MAX_HOPS;
+    for (size_t k = 0; k < n; k++) {
+        const char *a = addrs[(total - 1 - k) % MAX_HOPS];
+        if (a[0] == '\0')
+            return; /* unknown or garbled: keep the last trusted address */
+        snprintf(r->client_addr, sizeof r->client_addr, "%s", a);
+        if (!conv_trusted_proxy(c, a))
             return;
     }
+#undef MAX_HOPS
 }
 
 /* ---- CORS ---- */

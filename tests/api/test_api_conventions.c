@@ -99,6 +99,13 @@ static void test_trusted_proxies(void **state)
     last_addr(s, pat, "Forwarded: for=192.0.2.60;proto=https, for=\"[2001:db8::17]:4711\"", addr,
               sizeof addr);
     assert_string_equal(addr, "2001:db8::17");
+    /* Padding the left part does not push the real client out. */
+    char padded[600] = "X-Forwarded-For: ";
+    for (int i = 0; i < 30; i++)
+        strcat(padded, "6.6.6.6, ");
+    strcat(padded, "198.51.100.25");
+    last_addr(s, pat, padded, addr, sizeof addr);
+    assert_string_equal(addr, "198.51.100.25");
     /* No header: the proxy itself. */
     last_addr(s, pat, NULL, addr, sizeof addr);
     assert_string_equal(addr, "127.0.0.1");
