@@ -77,9 +77,9 @@ void h_tokens_create(struct api_req *r, struct api_resp *out)
         { "user_id", JF_STRING, false, &uid, NULL },
     };
     json_t *doc;
-    if (!json_in_parse(r, fields, 4, false, &doc, out))
-        return;
     struct field_errors fe = { .n = 0 };
+    if (!json_in_collect(r, fields, 4, false, &doc, &fe, out))
+        return;
     struct pat_new in = { uid, name, 0, 0 };
     for (size_t i = 0; i < scopes.n; i++) {
         unsigned bit = 0;
@@ -87,7 +87,7 @@ void h_tokens_create(struct api_req *r, struct api_resp *out)
             field_error(&fe, "scopes", "'%.40s' is not a scope (read, write, admin)", scopes.v[i]);
         in.scopes |= bit;
     }
-    if (scopes.n == 0)
+    if (scopes.n == 0 && fe.n == 0)
         field_error(&fe, "scopes", "give at least one of read, write, admin");
     if (expires != NULL && !time_parse_rfc3339(expires, &in.expires))
         field_error(&fe, "expires_at", "an RFC 3339 date-time");

@@ -100,12 +100,12 @@ void h_webhooks_create(struct api_req *r, struct api_resp *out)
         { "secret", JF_STRING, false, &secret, NULL },
     };
     json_t *doc;
-    if (!json_in_parse(r, fields, 3, false, &doc, out))
-        return;
     struct field_errors fe = { .n = 0 };
+    if (!json_in_collect(r, fields, 3, false, &doc, &fe, out))
+        return;
     struct td_err err;
     td_err_clear(&err);
-    if (!webhook_url_valid(url, &err))
+    if (url && !webhook_url_valid(url, &err))
         field_error(&fe, "url", "%s", err.msg + (strncmp(err.msg, "url: ", 5) == 0 ? 5 : 0));
     check_events(&events, &fe);
     if (secret && (strlen(secret) < WEBHOOK_MIN_SECRET || strlen(secret) > WEBHOOK_MAX_SECRET))
@@ -160,15 +160,15 @@ void h_webhook_patch(struct api_req *r, struct api_resp *out)
         { "enabled", JF_BOOL, false, &enabled, &has_enabled },
     };
     json_t *doc;
-    if (!json_in_parse(r, fields, 4, false, &doc, out))
-        return;
     struct field_errors fe = { .n = 0 };
+    if (!json_in_collect(r, fields, 4, false, &doc, &fe, out))
+        return;
     struct td_err err;
     td_err_clear(&err);
     if (url && !webhook_url_valid(url, &err))
         field_error(&fe, "url", "%s", err.msg + (strncmp(err.msg, "url: ", 5) == 0 ? 5 : 0));
     check_events(&events, &fe);
-    if (!url && !secret && !has_events && !has_enabled)
+    if (!url && !secret && !has_events && !has_enabled && fe.n == 0)
         field_error(&fe, "body", "give at least one of url, events, secret, enabled");
     struct td_webhook w;
     bool ok = fe.n == 0;
