@@ -13,7 +13,7 @@ DEB_PKGS = build-essential pkg-config libmongoc-dev libbson-dev libsqlite3-dev \
            python3 python3-mockupdb python3-mongomock python3-pymongo python3-aiosmtpd \
            dovecot-imapd dovecot-lmtpd dovecot-submissiond curl \
            python3-yaml systemd wrk openssl libsasl2-modules ca-certificates \
-           chromium chromium-driver
+           chromium chromium-driver jq
 
 PKGS = libmongoc-1.0 libbson-1.0 sqlite3 jansson libpcre2-8 libsodium libcurl libjwt libmicrohttpd gumbo uchardet gnutls
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
@@ -35,6 +35,7 @@ CORE_SRC   := $(wildcard core/*.c core/store/*.c core/store/*/*.c)
 MAILGW_SRC := $(wildcard mailgw/*.c)
 API_SRC    := $(wildcard api/*.c)
 NOTIFY_SRC := $(wildcard notify/*.c)
+HOOKS_SRC  := $(wildcard hooks/*.c)
 CLI_SRC    := $(wildcard cli/*.c)
 TSUP_SRC   := $(wildcard tests/support/*.c)
 TEST_SRC   := $(wildcard tests/*/test_*.c)
@@ -76,7 +77,7 @@ $(BUILD)/api/web_assets.c: $(WEB_FILES) api/web_embed.sh
 $(WEB_OBJ): $(BUILD)/api/web_assets.c
 	$(CC) $(CFLAGS) -c $< -o $@
 
-$(BIN): $(call obj,$(CLI_SRC) $(MAILGW_SRC) $(API_SRC) $(NOTIFY_SRC)) $(WEB_OBJ) $(CORE_LIB)
+$(BIN): $(call obj,$(CLI_SRC) $(MAILGW_SRC) $(API_SRC) $(NOTIFY_SRC) $(HOOKS_SRC)) $(WEB_OBJ) $(CORE_LIB)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
 $(BUILD)/tests/%: $(BUILD)/tests/%.o $(TSUP_LIB) $(CORE_LIB)
@@ -98,6 +99,9 @@ $(BUILD)/cli/version.o: $(BUILD)/commit.stamp
 $(BUILD)/cli/version.o: CFLAGS += -DTICKETD_COMMIT='"$(TICKETD_COMMIT)"'
 .PHONY: FORCE
 FORCE:
+# tests/hooks/ link the webhook sender too.
+$(BUILD)/tests/hooks/%: $(BUILD)/tests/hooks/%.o $(call obj,$(HOOKS_SRC)) $(TSUP_LIB) $(CORE_LIB)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS) $(TEST_LIBS)
 
 # api/openapi.json is embedded in the binary by api/openapi_doc.c (.incbin).
 $(BUILD)/api/openapi_doc.o: api/openapi.json
@@ -156,6 +160,11 @@ uninstall:
 	rm -f $(DESTDIR)$(BINDIR)/ticketd $(DESTDIR)$(MANDIR)/man8/ticketd.8 \
 	    $(DESTDIR)$(MANDIR)/man5/ticketd.conf.5 $(DESTDIR)$(UNITDIR)/ticketd.service
 	rm -rf $(DESTDIR)$(DATADIR) $(DESTDIR)$(DOCDIR)
+# The OpenAPI linter (Redocly CLI, pinned in tools/lint/package-lock.json;
+# its own folder so other npm users keep their own lockfiles). npm comes
+# with Node.js; Debian's nodejs + npm are installed only when there is no
+# npm at all (a NodeSource nodejs bundles its own and conflicts with them).
+LINT_DIR = tools/lint
 
 # Installs whatever of DEB_PKGS is missing; does nothing when all are there.
 deps:
@@ -171,6 +180,17 @@ deps:
 	@# tests/web/package-lock.json; from npm's cache once it has them.
 	@[ -d tests/web/node_modules/playwright-core ] && [ -d tests/web/node_modules/axe-core ] || \
 	    (cd tests/web && npm ci --no-audit --no-fund --prefer-offline)
+	@if ! command -v npm >/dev/null 2>&1; then \
+	    SUDO=; [ "$$(id -u)" = 0 ] || SUDO=sudo; \
+	    $$SUDO apt-get update -qq && \
+	    DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq --no-install-recommends nodejs npm; \
+	fi
+	@if [ ! -f $(LINT_DIR)/node_modules/.package-lock.json ] || \
+	    ! cmp -s $(LINT_DIR)/package-lock.json $(LINT_DIR)/node_modules/.lock-installed; then \
+	    echo "make deps: npm ci in $(LINT_DIR)"; \
+	    (cd $(LINT_DIR) && npm ci --no-audit --no-fund --loglevel=error) && \
+	    cp $(LINT_DIR)/package-lock.json $(LINT_DIR)/node_modules/.lock-installed; \
+	fi
 
 test: $(BIN) $(MANPAGES) $(TEST_BINS)
 	tests/run.sh $(BUILD)

@@ -30,6 +30,7 @@ struct MHD_Connection;
 struct MHD_Daemon;
 struct td_config;
 struct ratelimit;
+struct api_resp;
 
 /* ---- settings (settings.c): the [api] section ---------------------- */
 #define API_MIN_SECRET 32
@@ -114,6 +115,30 @@ struct framing {
 void framing_init(struct framing *f);
 void framing_add(struct framing *f, const char *name, const char *value);
 const char *framing_verdict(const struct framing *f);
+/* ---- conventions every request gets (conventions.c) -----------------
+ * Client address behind trusted proxies, CORS, request rate limits,
+ * Idempotency-Key retention: the [api] keys trusted_proxies,
+ * cors_allowed_origins, cors_max_age, rate_limit_per_address,
+ * rate_limit_per_token, rate_limit_window, idempotency_ttl. */
+struct conv_net {
+    int family;                 /* 4 or 6 */
+    unsigned char addr[16];
+    int bits;
+};
+
+struct conv_settings {
+    struct strv cors_origins;   /* exact origins, or "*" */
+    int64_t cors_max_age;
+    struct conv_net *proxies;   /* trusted proxies */
+    size_t n_proxies;
+    unsigned rate_per_addr;     /* requests per window; 0 = off */
+    unsigned rate_per_token;
+    int64_t rate_window_s;
+    int64_t idempotency_ttl_s;
+};
+
+bool conv_settings_load(struct td_config *cfg, struct conv_settings *c, struct td_err *err);
+void conv_settings_free(struct conv_settings *c);
 
 /* ---- the server (server.c) ---------------------------------------- */
 struct api {
@@ -126,12 +151,16 @@ struct api {
     struct ratelimit *rl_reg_addr;   /* register + claim requests per address */
     struct ratelimit *rl_reg_global; /* ... and from everywhere */
     atomic_int hash_slots;           /* free argon2id slots (hashgate.c) */
+    struct conv_settings conv;    /* conventions.c */
+    struct ratelimit *rl_req_addr;  /* requests per client address */
+    struct ratelimit *rl_req_token; /* requests per credential */
     struct MHD_Daemon *mhd;
     struct conn_guard *guard;   /* slow-client deadlines */
     struct api_tls *tls;        /* HTTPS, or NULL (api/tls.h) */
     struct events *events;      /* the SSE hub (events.c) */
     atomic_int in_flight;       /* requests begun and not completed (drain) */
     _Atomic int64_t last_purge_ms; /* expired refresh tokens, at most hourly */
+    _Atomic int64_t last_idem_purge_ms; /* expired Idempotency-Key records */
 };
 
 /* Starts/stops the HTTP server for an already configured api. */
@@ -173,8 +202,30 @@ struct api_req {
     size_t n_params;
     bool authed;
     struct td_user user;          /* the actor once authenticated */
+    bool via_pat;                 /* authenticated by a personal access token */
+    unsigned pat_scopes;          /* its scopes (closure), when via_pat */
+    char pat_id[TD_ID_LEN + 1];   /* its id, when via_pat */
     bool responded;
+    bool rl_set;                  /* the rate limit headers below are known */
+    unsigned rl_limit;
+    int64_t rl_remaining;
+    int64_t rl_reset_s;
 };
+
+/* conventions.c: the client address (r->client_addr holds the peer; it
+ * becomes the forwarded client when the peer is a trusted proxy). */
+void conv_client_addr(struct api_req *r, const struct conv_settings *c);
+bool conv_trusted_proxy(const struct conv_settings *c, const char *ip);
+/* OPTIONS on any path: the preflight answer (or 404). */
+void conv_options(struct api_req *r, struct api_resp *out);
+/* CORS headers on a response to an allowed Origin. */
+void conv_cors_headers(const struct api_req *r, struct api_resp *out);
+/* Counts the request against key in rl (max per window); false with a
+ * 429 in out when it is over. */
+bool conv_rate_limit(struct api_req *r, struct ratelimit *rl, unsigned max, const char *key,
+                     struct api_resp *out);
+/* RateLimit-Policy and RateLimit for the tighter limit seen. */
+void conv_rate_headers(const struct api_req *r, struct api_resp *out);
 
 /* The id of the request this thread is serving ("" outside one), for
  * log lines written below the handler. */
@@ -189,7 +240,7 @@ bool req_query_each(const struct api_req *r,
                     bool (*fn)(void *arg, const char *key, const char *value), void *arg);
 
 /* ---- the response --------------------------------------------------- */
-#define API_MAX_HEADERS 10
+#define API_MAX_HEADERS 16
 
 /* A streamed body (events.c): MHD's content reader contract. Returns
  * bytes written to buf (at most max), 0 after suspending the connection,
@@ -260,6 +311,8 @@ enum route_flags {
     ROUTE_PUBLIC = 0,
     ROUTE_AUTH = 1,     /* needs a valid access token */
     ROUTE_UPLOAD = 2,   /* body limit is max_upload_bytes, multipart allowed */
+    ROUTE_SESSION = 4,  /* a password session (JWT) only, never an access token */
+    ROUTE_IDEMPOTENT = 8, /* honours Idempotency-Key (idempotency.c) */
 };
 
 typedef void (*api_handler)(struct api_req *r, struct api_resp *out);
@@ -278,6 +331,9 @@ extern const size_t api_n_routes;
  * 405 (and fills allow with the methods the path has). */
 const struct api_route *router_match(struct api_req *r, unsigned *status, char *allow,
                                      size_t allow_len);
+/* Runs r->route's handler, honouring an Idempotency-Key header
+ * (idempotency.c); the route is ROUTE_IDEMPOTENT and r authenticated. */
+void idem_dispatch(struct api_req *r, struct api_resp *out);
 /* Authenticates when the route needs it, then calls its handler. */
 void router_dispatch(struct api_req *r, struct api_resp *out);
 
@@ -374,6 +430,10 @@ bool ratelimit_allowed(struct ratelimit *rl, const char *key, int64_t now_ms,
                        int64_t *retry_after_s);
 void ratelimit_failure(struct ratelimit *rl, const char *key, int64_t now_ms);
 void ratelimit_reset(struct ratelimit *rl, const char *key);
+/* Request budgets: counts one for key; false when that makes more than
+ * max in the window. *remaining (>= 0) and *reset_s describe the window. */
+bool ratelimit_take(struct ratelimit *rl, const char *key, int64_t now_ms, int64_t *remaining,
+                    int64_t *reset_s);
 
 /* ---- strict JSON input (json_in.c) ---------------------------------- */
 enum jf_type {
@@ -400,6 +460,14 @@ struct jf_field {
  * An empty body counts as {} when allow_empty. */
 bool json_in_parse(struct api_req *r, const struct jf_field *fields, size_t n, bool allow_empty,
                    json_t **doc, struct api_resp *out);
+/* json_in_parse, but field errors (unknown, missing, wrong type) do not
+ * end it: they go into fe, the fields that were fine are filled, and
+ * true is returned with *doc set, so the handler adds its own checks
+ * and reports every error at once (problem_fields when fe->n > 0).
+ * False (out filled) only for a body that is not a JSON object at all,
+ * a wrong Content-Type or a missing body. */
+bool json_in_collect(struct api_req *r, const struct jf_field *fields, size_t n, bool allow_empty,
+                     json_t **doc, struct field_errors *fe, struct api_resp *out);
 /* The parser proper, without HTTP: used by json_in_parse and the fuzz
  * test. Returns false with fe (and *detail) filled. */
 bool json_in_parse_buf(const char *body, size_t len, const struct jf_field *fields, size_t n,
@@ -443,6 +511,9 @@ bool param_ticket(struct api_req *r, int64_t *out, struct api_resp *resp);
 bool query_page(struct api_req *r, int64_t *offset, int64_t *limit, struct api_resp *out);
 /* The next_cursor of such a page: a string, or null at the end. */
 json_t *query_page_next(int64_t offset, int64_t limit, size_t total);
+/* Link: <path?cursor=...&the same arguments>; rel="next" on a list
+ * response that has a next page (the body's next_cursor, as a header). */
+void link_next(struct api_req *r, struct api_resp *out, const char *cursor);
 
 /* Opaque list cursors: base64url of the last number and the order. */
 void cursor_encode(int64_t after, bool ascending, char *out, size_t len);
@@ -539,10 +610,22 @@ void h_quarantine_get(struct api_req *r, struct api_resp *out);
 void h_quarantine_raw(struct api_req *r, struct api_resp *out);
 void h_quarantine_retry(struct api_req *r, struct api_resp *out);
 void h_quarantine_delete(struct api_req *r, struct api_resp *out);
+void h_tokens_list(struct api_req *r, struct api_resp *out);   /* routes_tokens.c */
+void h_tokens_create(struct api_req *r, struct api_resp *out);
+void h_token_revoke(struct api_req *r, struct api_resp *out);
+
+void h_webhooks_list(struct api_req *r, struct api_resp *out);   /* routes_webhooks.c */
+void h_webhooks_create(struct api_req *r, struct api_resp *out);
+void h_webhook_get(struct api_req *r, struct api_resp *out);
+void h_webhook_patch(struct api_req *r, struct api_resp *out);
+void h_webhook_delete(struct api_req *r, struct api_resp *out);
+void h_webhook_deliveries(struct api_req *r, struct api_resp *out);
+void h_webhook_test(struct api_req *r, struct api_resp *out);
 
 void h_users_list(struct api_req *r, struct api_resp *out);
 void h_users_create(struct api_req *r, struct api_resp *out);
 void h_user_get(struct api_req *r, struct api_resp *out);
 void h_user_patch(struct api_req *r, struct api_resp *out);
+void h_user_erase(struct api_req *r, struct api_resp *out); /* routes_erase.c */
 
 #endif

@@ -15,6 +15,9 @@ static void api_free(struct api *api)
     ratelimit_free(api->rl_addr);
     ratelimit_free(api->rl_reg_addr);
     ratelimit_free(api->rl_reg_global);
+    ratelimit_free(api->rl_req_addr);
+    ratelimit_free(api->rl_req_token);
+    conv_settings_free(&api->conv);
     ops_settings_free(&api->ops);
     api_settings_free(&api->set);
     api_tls_free(api->tls); /* after the daemon stopped: no handshake left */
@@ -30,10 +33,14 @@ bool api_start(struct td_app *env, void **handle, struct td_err *err)
         free(api);
         return false;
     }
-    if (!ops_settings_load(env->cfg, &api->ops, err) || !api_tls_load(env->cfg, &api->tls, err)) {
+    if (!ops_settings_load(env->cfg, &api->ops, err) || !api_tls_load(env->cfg, &api->tls, err) ||
+        !conv_settings_load(env->cfg, &api->conv, err)) {
         api_free(api);
         return false;
     }
+    int64_t rwin = api->conv.rate_window_s * 1000;
+    api->rl_req_addr = ratelimit_new(api->conv.rate_per_addr, rwin);
+    api->rl_req_token = ratelimit_new(api->conv.rate_per_token, rwin);
     int64_t window_ms = api->set.login_window_s * 1000;
     api->rl_account = ratelimit_new_backoff(api->set.login_max_per_account, window_ms);
     api->rl_addr = ratelimit_new_backoff(api->set.login_max_per_addr, window_ms);
@@ -54,11 +61,15 @@ bool api_check(struct td_app *env, struct td_err *err)
 {
     struct api_settings set;
     struct ops_settings ops;
+    struct conv_settings conv;
     memset(&ops, 0, sizeof ops);
     struct api_tls *tls = NULL;
+    memset(&conv, 0, sizeof conv);
     bool ok = api_settings_load(env->cfg, &env->core, &set, err) &&
-              ops_settings_load(env->cfg, &ops, err) && api_tls_load(env->cfg, &tls, err);
+              ops_settings_load(env->cfg, &ops, err) && api_tls_load(env->cfg, &tls, err) &&
+              conv_settings_load(env->cfg, &conv, err);
     api_tls_free(tls);
+    conv_settings_free(&conv);
     ops_settings_free(&ops);
     api_settings_free(&set);
     return ok;

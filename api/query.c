@@ -177,3 +177,50 @@ json_t *query_page_next(int64_t offset, int64_t limit, size_t total)
     cursor_encode(offset + limit, true, cur, sizeof cur);
     return json_string(cur);
 }
+
+/* ---- Link: <...>; rel="next" (RFC 8288) ---- */
+
+struct link_ctx {
+    struct buf *b;
+};
+
+static void url_escape(struct buf *b, const char *s)
+{
+    static const char hex[] = "0123456789ABCDEF";
+    for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+        if ((*p >= 'A' && *p <= 'Z') || (*p >= 'a' && *p <= 'z') || (*p >= '0' && *p <= '9') ||
+            *p == '-' || *p == '_' || *p == '.' || *p == '~') {
+            buf_append(b, (const char *)p, 1);
+        } else {
+            char e[3] = { '%', hex[*p >> 4], hex[*p & 15] };
+            buf_append(b, e, 3);
+        }
+    }
+}
+
+static bool link_arg(void *arg, const char *key, const char *value)
+{
+    struct link_ctx *c = arg;
+    if (strcmp(key, "cursor") == 0)
+        return true; /* replaced */
+    buf_append(c->b, "&", 1);
+    url_escape(c->b, key);
+    if (value) {
+        buf_append(c->b, "=", 1);
+        url_escape(c->b, value);
+    }
+    return true;
+}
+
+void link_next(struct api_req *r, struct api_resp *out, const char *cursor)
+{
+    struct buf b = BUF_INIT;
+    buf_printf(&b, "<%s?cursor=", r->path);
+    url_escape(&b, cursor);
+    struct link_ctx c = { &b };
+    req_query_each(r, link_arg, &c);
+    buf_printf(&b, ">; rel=\"next\"");
+    if (b.len < sizeof out->headers[0].value)
+        resp_header(out, "Link", "%.*s", (int)b.len, b.data);
+    buf_free(&b);
+}

@@ -197,3 +197,26 @@ void ratelimit_reset(struct ratelimit *rl, const char *key)
         memset(s, 0, sizeof *s);
     pthread_mutex_unlock(&rl->lock);
 }
+
+bool ratelimit_take(struct ratelimit *rl, const char *key, int64_t now_ms, int64_t *remaining,
+                    int64_t *reset_s)
+{
+    unsigned char d[16];
+    digest(rl, key, d);
+    pthread_mutex_lock(&rl->lock);
+    struct rl_slot *s = find(rl, d);
+    if (s == NULL)
+        s = claim(rl, d, now_ms);
+    if (now_ms - s->window_start >= rl->window_ms) {
+        s->window_start = now_ms;
+        s->failures = 0;
+    }
+    bool ok = s->failures < rl->max;
+    if (ok)
+        s->failures++;
+    s->last = now_ms;
+    *remaining = (int64_t)rl->max - (int64_t)s->failures;
+    *reset_s = (rl->window_ms - (now_ms - s->window_start) + 999) / 1000;
+    pthread_mutex_unlock(&rl->lock);
+    return ok;
+}

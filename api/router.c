@@ -8,9 +8,17 @@
  * auth_jwt.c verifies, whose user still exists, is not disabled and
  * still has the token_version the token was issued with. The actor the
  * handlers pass to core is that stored user, never the token's claims,
- * so a role change is seen by the very next request. */
+ * so a role change is seen by the very next request.
+ *
+ * A Bearer value starting "td_pat_" is a personal access token
+ * (core/pat.h) instead: its owner acts, narrowed by the token's scopes -
+ * read allows GET/HEAD, write every method, admin keeps an admin's
+ * rights (core/pat.c lowers the role otherwise). Routes flagged
+ * ROUTE_SESSION (issuing tokens) refuse access tokens, so a leaked token
+ * cannot mint more. */
 #include "api_int.h"
 
+#include "core/pat.h"
 #include "core/user.h"
 
 #include <stdio.h>
@@ -40,14 +48,15 @@ const struct api_route api_routes[] = {
     { "GET", "/api/v1/events", h_events, ROUTE_AUTH }, /* events.c */
 
     { "GET", "/api/v1/tickets", h_tickets_list, ROUTE_AUTH },
-    { "POST", "/api/v1/tickets", h_tickets_create, ROUTE_AUTH },
+    { "POST", "/api/v1/tickets", h_tickets_create, ROUTE_AUTH | ROUTE_IDEMPOTENT },
     { "GET", "/api/v1/tickets/{number}", h_ticket_get, ROUTE_AUTH },
     { "PATCH", "/api/v1/tickets/{number}", h_ticket_patch, ROUTE_AUTH },
     { "POST", "/api/v1/tickets/{number}/claim", h_ticket_claim, ROUTE_AUTH },
     { "POST", "/api/v1/tickets/{number}/assign", h_ticket_assign, ROUTE_AUTH },
     { "GET", "/api/v1/tickets/{number}/history", h_ticket_history, ROUTE_AUTH },
     { "GET", "/api/v1/tickets/{number}/comments", h_comments_list, ROUTE_AUTH },
-    { "POST", "/api/v1/tickets/{number}/comments", h_comments_create, ROUTE_AUTH | ROUTE_UPLOAD },
+    { "POST", "/api/v1/tickets/{number}/comments", h_comments_create,
+      ROUTE_AUTH | ROUTE_UPLOAD | ROUTE_IDEMPOTENT },
     { "GET", "/api/v1/attachments/{id}", h_attachment_get, ROUTE_AUTH },
 
     { "GET", "/api/v1/quarantine", h_quarantine_list, ROUTE_AUTH }, /* routes_quarantine.c */
@@ -55,11 +64,23 @@ const struct api_route api_routes[] = {
     { "DELETE", "/api/v1/quarantine/{id}", h_quarantine_delete, ROUTE_AUTH },
     { "GET", "/api/v1/quarantine/{id}/raw", h_quarantine_raw, ROUTE_AUTH },
     { "POST", "/api/v1/quarantine/{id}/retry", h_quarantine_retry, ROUTE_AUTH },
+    { "GET", "/api/v1/tokens", h_tokens_list, ROUTE_AUTH },                  /* routes_tokens.c */
+    { "POST", "/api/v1/tokens", h_tokens_create, ROUTE_AUTH | ROUTE_SESSION },
+    { "DELETE", "/api/v1/tokens/{id}", h_token_revoke, ROUTE_AUTH },
+
+    { "GET", "/api/v1/webhooks", h_webhooks_list, ROUTE_AUTH },              /* routes_webhooks.c */
+    { "POST", "/api/v1/webhooks", h_webhooks_create, ROUTE_AUTH },
+    { "GET", "/api/v1/webhooks/{id}", h_webhook_get, ROUTE_AUTH },
+    { "PATCH", "/api/v1/webhooks/{id}", h_webhook_patch, ROUTE_AUTH },
+    { "DELETE", "/api/v1/webhooks/{id}", h_webhook_delete, ROUTE_AUTH },
+    { "GET", "/api/v1/webhooks/{id}/deliveries", h_webhook_deliveries, ROUTE_AUTH },
+    { "POST", "/api/v1/webhooks/{id}/test", h_webhook_test, ROUTE_AUTH },
 
     { "GET", "/api/v1/users", h_users_list, ROUTE_AUTH },
     { "POST", "/api/v1/users", h_users_create, ROUTE_AUTH },
     { "GET", "/api/v1/users/{id}", h_user_get, ROUTE_AUTH },
     { "PATCH", "/api/v1/users/{id}", h_user_patch, ROUTE_AUTH },
+    { "POST", "/api/v1/users/{id}/erase", h_user_erase, ROUTE_AUTH },        /* routes_erase.c */
 };
 const size_t api_n_routes = sizeof api_routes / sizeof api_routes[0];
 
@@ -120,6 +141,57 @@ const struct api_route *router_match(struct api_req *r, unsigned *status, char *
     return NULL;
 }
 
+/* A personal access token: its owner, narrowed by its scopes. */
+static bool authenticate_pat(struct api_req *r, const char *token, struct api_resp *out)
+{
+    struct td_pat pat;
+    struct td_err err;
+    td_err_clear(&err);
+    if (!pat_authenticate(r->api->core, token, r->client_addr, &r->user, &pat, &err)) {
+        if (err.code == TD_UNAUTHORIZED)
+            problem_unauthorized(out, err.msg);
+        else
+            problem_from_err(out, &err);
+        return false;
+    }
+    r->authed = true;
+    r->via_pat = true;
+    r->pat_scopes = pat_scopes_closure(pat.scopes);
+    memcpy(r->pat_id, pat.id, sizeof r->pat_id);
+    pat_clear(&pat);
+    return true;
+}
+
+/* 403 insufficient_scope (RFC 6750 section 3.1). */
+static void problem_scope(struct api_resp *out, const char *need, const char *detail)
+{
+    problem(out, 403, "insufficient_scope", detail, NULL);
+    resp_header(out, "WWW-Authenticate",
+                "Bearer realm=\"ticketd\", error=\"insufficient_scope\", scope=\"%s\"", need);
+}
+
+/* What an access token's scopes allow on this route (true: go on). */
+static bool scope_allows(struct api_req *r, struct api_resp *out)
+{
+    if (!r->via_pat)
+        return true;
+    if (r->route->flags & ROUTE_SESSION) {
+        problem_scope(out, "session",
+                      "access tokens cannot do this; log in with a password for a session");
+        return false;
+    }
+    bool safe = strcmp(r->method, "GET") == 0 || strcmp(r->method, "HEAD") == 0;
+    if (safe && !(r->pat_scopes & TD_PAT_READ)) {
+        problem_scope(out, "read", "this token lacks the read scope");
+        return false;
+    }
+    if (!safe && !(r->pat_scopes & TD_PAT_WRITE)) {
+        problem_scope(out, "write", "this token has only the read scope");
+        return false;
+    }
+    return true;
+}
+
 /* Fills r->user from the Authorization header or answers 401/503. */
 static bool authenticate(struct api_req *r, struct api_resp *out)
 {
@@ -138,6 +210,8 @@ static bool authenticate(struct api_req *r, struct api_resp *out)
     struct jwt_claims claims;
     struct td_err err;
     td_err_clear(&err);
+    if (strncmp(token, PAT_PREFIX, strlen(PAT_PREFIX)) == 0)
+        return authenticate_pat(r, token, out);
     if (!jwt_verify_token(&r->api->set, token, (int64_t)time(NULL), &claims, &err)) {
         problem_unauthorized(out, err.msg);
         return false;
@@ -163,7 +237,17 @@ static bool authenticate(struct api_req *r, struct api_resp *out)
 
 void router_dispatch(struct api_req *r, struct api_resp *out)
 {
-    if ((r->route->flags & ROUTE_AUTH) && !authenticate(r, out))
+    if ((r->route->flags & ROUTE_AUTH) && (!authenticate(r, out) || !scope_allows(r, out)))
         return;
-    r->route->fn(r, out);
+    if (r->authed) { /* the credential's own budget (conventions.c) */
+        char key[64];
+        snprintf(key, sizeof key, r->via_pat ? "pat:%s" : "user:%s",
+                 r->via_pat ? r->pat_id : r->user.id);
+        if (!conv_rate_limit(r, r->api->rl_req_token, r->api->conv.rate_per_token, key, out))
+            return;
+    }
+    if ((r->route->flags & ROUTE_IDEMPOTENT) && r->authed)
+        idem_dispatch(r, out);
+    else
+        r->route->fn(r, out);
 }

@@ -238,8 +238,8 @@ void h_tickets_list(struct api_req *r, struct api_resp *out)
     }
     embed_users_free(eu);
     json_t *next = json_null();
+    char cur[120] = "";
     if (n_page > (size_t)limit && shown > 0) {
-        char cur[120];
         if (f.by_updated)
             cursor_encode_updated(page[shown - 1]->updated, page[shown - 1]->number, cur, sizeof cur);
         else
@@ -268,6 +268,8 @@ void h_tickets_list(struct api_req *r, struct api_resp *out)
         json_object_set_new(res, "total_capped", json_boolean(total >= STORE_LIST_MAX));
     }
     resp_json(out, 200, res);
+    if (cur[0]) /* next_cursor, as a header too */
+        link_next(r, out, cur);
 }
 
 void h_tickets_create(struct api_req *r, struct api_resp *out)
@@ -285,7 +287,8 @@ void h_tickets_create(struct api_req *r, struct api_resp *out)
         { "requester_id", JF_STRING, false, &requester, NULL },
     };
     json_t *doc;
-    if (!json_in_parse(r, fields, sizeof fields / sizeof fields[0], false, &doc, out))
+    struct field_errors fe = { .n = 0 };
+    if (!json_in_collect(r, fields, sizeof fields / sizeof fields[0], false, &doc, &fe, out))
         return;
     struct ticket_new in;
     memset(&in, 0, sizeof in);
@@ -297,12 +300,12 @@ void h_tickets_create(struct api_req *r, struct api_resp *out)
     in.source = SOURCE_API;
     if (priority != NULL) {
         in.has_priority = true;
-        if (!priority_parse(priority, &in.priority)) {
-            struct field_errors fe = { .n = 0 };
+        if (!priority_parse(priority, &in.priority))
             field_error(&fe, "priority", "must be one of low, normal, high, urgent");
-            problem_fields(out, "bad priority", &fe);
-            goto done;
-        }
+    }
+    if (fe.n > 0) { /* every problem of the body at once */
+        problem_fields(out, "bad ticket", &fe);
+        goto done;
     }
     struct td_ticket t;
     struct td_err err;
@@ -391,11 +394,11 @@ void h_ticket_patch(struct api_req *r, struct api_resp *out)
         { "tags", JF_STRING_ARRAY, false, &tags, &has_tags },
     };
     json_t *doc;
-    if (!json_in_parse(r, fields, sizeof fields / sizeof fields[0], false, &doc, out))
+    struct field_errors fe = { .n = 0 };
+    if (!json_in_collect(r, fields, sizeof fields / sizeof fields[0], false, &doc, &fe, out))
         return;
     struct ticket_patch p;
     memset(&p, 0, sizeof p);
-    struct field_errors fe = { .n = 0 };
     p.subject = subject;
     if (status != NULL) {
         p.has_status = true;
@@ -408,7 +411,7 @@ void h_ticket_patch(struct api_req *r, struct api_resp *out)
             field_error(&fe, "priority", "must be one of low, normal, high, urgent");
     }
     p.tags = has_tags ? &tags : NULL;
-    if (subject == NULL && status == NULL && priority == NULL && !has_tags)
+    if (subject == NULL && status == NULL && priority == NULL && !has_tags && fe.n == 0)
         field_error(&fe, "body", "give at least one of subject, status, priority, tags");
     if (fe.n > 0) {
         problem_fields(out, "bad ticket change", &fe);

@@ -124,6 +124,7 @@ static struct api_req *req_new(struct api *api, struct MHD_Connection *conn, con
     randombytes_buf(raw, sizeof raw);
     sodium_bin2hex(r->request_id, sizeof r->request_id, raw, sizeof raw);
     client_address(r);
+    conv_client_addr(r, &api->conv); /* behind a trusted proxy: the forwarded client */
     return r;
 }
 
@@ -150,6 +151,8 @@ static enum MHD_Result send_resp(struct api_req *r, struct api_resp *out)
 {
     if (out->status == 0) /* a handler that forgot to answer is a bug */
         problem(out, 500, "internal", "the handler produced no response", NULL);
+    conv_cors_headers(r, out);
+    conv_rate_headers(r, out);
     struct MHD_Response *mr;
     _Static_assert(API_STREAM_END == MHD_CONTENT_READER_END_OF_STREAM &&
                        API_STREAM_ERROR == MHD_CONTENT_READER_END_WITH_ERROR,
@@ -286,7 +289,13 @@ static enum MHD_Result on_access(void *cls, struct MHD_Connection *conn, const c
     api_current_request_id = r->request_id;
     struct api_resp out;
     memset(&out, 0, sizeof out);
-    if (r->route == NULL && web_serve(r, &out)) {
+    char rl_key[96];
+    snprintf(rl_key, sizeof rl_key, "addr:%s", r->client_addr);
+    if (!conv_rate_limit(r, api->rl_req_addr, api->conv.rate_per_addr, rl_key, &out)) {
+        /* 429: nothing else is looked at */
+    } else if (strcmp(r->method, "OPTIONS") == 0) {
+        conv_options(r, &out);
+    } else if (r->route == NULL && web_serve(r, &out)) {
         /* the console's files (routes_web.c) */
     } else if (r->route == NULL) {
         unsigned miss = 404;

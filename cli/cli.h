@@ -41,5 +41,6 @@ int cmd_serve(int argc, char **argv, const char *config_path, const char *role);
 int cmd_check_config(int argc, char **argv, const char *config_path);
 int cmd_backup(int argc, char **argv, const char *config_path); /* backup and restore */
 int cmd_quarantine(int argc, char **argv, const char *config_path); /* cmd_quarantine.c */
+int cmd_token(int argc, char **argv, const char *config_path);      /* cmd_token.c */
 
 #endif

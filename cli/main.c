@@ -64,10 +64,13 @@ int main(int argc, char **argv)
         log_set_floor(LOG_WARN);
     if (strcmp(cmd, "serve") == 0)
         return cmd_serve(sub_argc, sub_argv, config_path, NULL);
-    if (strcmp(cmd, "api") == 0 || strcmp(cmd, "mailgw") == 0 || strcmp(cmd, "sender") == 0)
+    if (strcmp(cmd, "api") == 0 || strcmp(cmd, "mailgw") == 0 || strcmp(cmd, "sender") == 0 ||
+        strcmp(cmd, "hooks") == 0)
         return cmd_serve(sub_argc, sub_argv, config_path, cmd);
     if (strcmp(cmd, "user") == 0)
         return cmd_user(sub_argc, sub_argv, config_path);
+    if (strcmp(cmd, "token") == 0)
+        return cmd_token(sub_argc, sub_argv, config_path);
     if (strcmp(cmd, "quarantine") == 0)
         return cmd_quarantine(sub_argc, sub_argv, config_path);
     if (strcmp(cmd, "backup") == 0 || strcmp(cmd, "restore") == 0)

@@ -136,7 +136,7 @@ static const char *const status_names[] = { "new", "open", "pending", "resolved"
 static const char *const priority_names[] = { "low", "normal", "high", "urgent" };
 static const char *const source_names[] = { "api", "email" };
 static const char *const event_names[] = { "created", "status", "priority", "assignee",
-                                            "claim", "comment", "tag", "subject" };
+                                            "claim", "comment", "tag", "subject", "erased" };
 static const char *const outbox_names[] = { "pending", "sending", "sent", "failed" };
 
 #define N_OF(a) (sizeof(a) / sizeof((a)[0]))

@@ -44,7 +44,9 @@ enum td_event_kind {
     EVENT_CLAIM,    /* an agent took the ticket */
     EVENT_COMMENT,  /* new_value = comment id, old_value = "public"|"internal" */
     EVENT_TAG,      /* old/new = comma-joined tag sets */
-    EVENT_SUBJECT
+    EVENT_SUBJECT,
+    EVENT_ERASED    /* an admin erased a customer's personal data (core/erase.h):
+                       new_value = the erased user's id */
 };
 
 struct td_user {

@@ -160,6 +160,9 @@ void notify_on_events(struct td_core *c, const struct td_user *actor, const stru
  *   password_reset  a user forgot the password (POST /api/v1/auth/reset):
  *                   a one-time link ([notify] reset_url + token) and the
  *                   token itself.
+ *   webhook_disabled  to every active admin: a webhook endpoint was
+ *                   disabled after too many failed deliveries or a 410
+ *                   (hooks/), with its URL and the reason.
  *
  * The row's payload holds the token in clear until the mail is sent; the
  * token itself is single-use and short-lived (api/routes_claim.c). */
@@ -170,6 +173,7 @@ enum notify_account_kind {
     NA_AGENT_UNTRUSTED,
     NA_REGISTER_CONFIRM,
     NA_PASSWORD_RESET,
+    NA_WEBHOOK_DISABLED,
     NA_COUNT
 };
 extern const char *const notify_account_kind_names[NA_COUNT];
@@ -195,5 +199,11 @@ bool notify_account_claim(struct td_core *c, const struct td_user *u, const char
 /* The same for the password_reset mail of user u (any role). */
 bool notify_password_reset(struct td_core *c, const struct td_user *u, const char *token,
                            int64_t valid_minutes, bool *queued, struct td_err *err);
+
+/* Queues webhook_disabled to every active admin (see above). Without a
+ * planner (notifications off) it does nothing and returns true;
+ * *queued (may be NULL) counts the mails queued. */
+bool notify_webhook_disabled(struct td_core *c, const char *webhook_id, const char *url,
+                             const char *reason, size_t *queued, struct td_err *err);
 
 #endif

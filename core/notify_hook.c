@@ -107,6 +107,7 @@ const char *const notify_account_kind_names[NA_COUNT] = {
     [NA_AGENT_UNTRUSTED] = "agent_untrusted",
     [NA_REGISTER_CONFIRM] = "register_confirm",
     [NA_PASSWORD_RESET] = "password_reset",
+    [NA_WEBHOOK_DISABLED] = "webhook_disabled",
 };
 
 bool notify_account_kind_parse(const char *s, enum notify_account_kind *out)
@@ -220,4 +221,57 @@ bool notify_password_reset(struct td_core *c, const struct td_user *u, const cha
     notify_var_put(vars, "reset_token", token);
     notify_var_put(vars, "reset_valid_minutes", minutes);
     return notify_account_mail(c, u, NA_PASSWORD_RESET, vars, NULL, queued, err);
+}
+
+bool notify_webhook_disabled(struct td_core *c, const char *webhook_id, const char *url,
+                             const char *reason, size_t *queued, struct td_err *err)
+{
+    if (queued)
+        *queued = 0;
+    struct notify *nf = notify_of(c);
+    if (nf == NULL)
+        return true; /* no outgoing mail: the log line is all there is */
+    struct td_user_list admins = { NULL, 0 };
+    if (!c->store->ops->user_list(c->store, ROLE_ADMIN, &admins, err))
+        return false;
+    struct td_outbox_list rows = { NULL, 0 };
+    for (size_t i = 0; i < admins.n; i++) {
+        const struct td_user *u = &admins.v[i];
+        if (u->disabled || notify_address_blocked(&nf->cfg, u->email))
+            continue;
+        json_t *root = json_object(), *vars = json_object();
+        notify_var_put(vars, "recipient", notify_display_name(u));
+        notify_var_put(vars, "recipient_email", u->email);
+        notify_var_put(vars, "support_address", nf->cfg.support_address);
+        notify_var_put(vars, "webhook_id", webhook_id);
+        notify_var_put(vars, "webhook_url", url);
+        notify_var_put(vars, "webhook_reason", reason);
+        json_object_set_new(root, "recipient_id", json_string(u->id));
+        json_object_set_new(root, "vars", vars);
+        char *payload = json_dumps(root, JSON_COMPACT | JSON_SORT_KEYS);
+        json_decref(root);
+        if (payload == NULL)
+            td_oom();
+        rows.v = td_realloc(rows.v, (rows.n + 1) * sizeof *rows.v);
+        struct td_outbox *o = &rows.v[rows.n++];
+        memset(o, 0, sizeof *o);
+        id_new(o->id);
+        o->kind = td_strdup(notify_account_kind_names[NA_WEBHOOK_DISABLED]);
+        o->recipient = td_strdup(u->email);
+        o->payload = payload;
+        o->state = OUTBOX_PENDING;
+    }
+    size_t inserted = 0;
+    bool ok = notify_enqueue(&nf->cfg, c->store, &rows, td_now(), &inserted, err);
+    outbox_list_clear(&rows);
+    user_list_clear(&admins);
+    if (queued)
+        *queued = inserted;
+    if (ok && inserted > 0) {
+        pthread_mutex_lock(&nf->lock);
+        if (nf->wake)
+            nf->wake(nf->wake_arg);
+        pthread_mutex_unlock(&nf->lock);
+    }
+    return ok;
 }

@@ -21,6 +21,8 @@ const char *const template_var_names[] = {
     /* Account mails (notify.h "Account mails"): not about a ticket. */
     "claim_token", "claim_valid_minutes", "mail_subject", "confirm_token",
     "reset_link", "reset_token", "reset_valid_minutes", "claim_url",
+    /* webhook_disabled (hooks/) */
+    "webhook_id", "webhook_url", "webhook_reason",
     NULL,
 };
 

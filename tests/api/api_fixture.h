@@ -94,8 +94,8 @@ struct http {
     char retry_after[32];
     char www_auth[512];
     char request_id[40];
-    bool curl_failed;
     struct buf headers;     /* every response header line, as received */
+    bool curl_failed;
 };
 
 static inline void http_clear(struct http *h)

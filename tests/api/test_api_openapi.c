@@ -237,6 +237,18 @@ static void test_routes_documented(void **state)
             failures++;
         }
     }
+    /* Generated clients name methods by operationId: one on every
+     * operation, unique. And the document names no fixed server. */
+    json_t *op_ids = json_object();
+    json_t *server;
+    size_t si;
+    json_array_foreach(json_object_get(doc, "servers"), si, server) {
+        const char *url = json_string_value(json_object_get(server, "url"));
+        if (url == NULL || strstr(url, "127.0.0.1") || strstr(url, "localhost")) {
+            print_error("servers[%zu] pins a host: %s\n", si, url ? url : "(none)");
+            failures++;
+        }
+    }
     const char *path;
     json_t *ops;
     json_object_foreach(paths, path, ops) {
@@ -248,6 +260,14 @@ static void test_routes_documented(void **state)
                 is_method |= strcmp(http_methods[k], method) == 0;
             if (!is_method)
                 continue; /* "parameters", "summary"... at path level */
+            const char *op_id = json_string_value(json_object_get(op, "operationId"));
+            if (op_id == NULL || json_object_get(op_ids, op_id) != NULL) {
+                print_error("%s %s: %s operationId %s\n", method, path,
+                            op_id ? "duplicate" : "no", op_id ? op_id : "");
+                failures++;
+            } else {
+                json_object_set_new(op_ids, op_id, json_true());
+            }
             bool routed = false;
             for (size_t i = 0; i < api_n_routes && !routed; i++) {
                 char m[16];
@@ -271,8 +291,15 @@ static void test_routes_documented(void **state)
                 size_t k;
                 json_t *prm;
                 json_array_foreach(json_object_get(op, "parameters"), k, prm) {
-                    declared |= strcmp(json_string_value(json_object_get(prm, "in")), "path") == 0 &&
-                                strcmp(json_string_value(json_object_get(prm, "name")), name) == 0;
+                    const char *pref = json_string_value(json_object_get(prm, "$ref"));
+                    static const char pprefix[] = "#/components/parameters/";
+                    if (pref && strncmp(pref, pprefix, sizeof pprefix - 1) == 0)
+                        prm = json_object_get(json_object_get(json_object_get(doc, "components"),
+                                                              "parameters"),
+                                              pref + sizeof pprefix - 1);
+                    const char *in = json_string_value(json_object_get(prm, "in"));
+                    const char *pn = json_string_value(json_object_get(prm, "name"));
+                    declared |= in && pn && strcmp(in, "path") == 0 && strcmp(pn, name) == 0;
                 }
                 if (!declared) {
                     print_error("%s %s does not declare path parameter %s\n", method, path, name);
@@ -281,6 +308,7 @@ static void test_routes_documented(void **state)
             }
         }
     }
+    json_decref(op_ids);
     json_decref(doc);
     if (failures)
         fail_msg("%d mismatches between api_routes[] and api/openapi.json", failures);

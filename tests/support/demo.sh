@@ -117,6 +117,10 @@ poll_ms = 500
 [smtp]
 url = smtp://127.0.0.1:$SMTP_PORT
 starttls = no
+[webhooks]
+# The demo's webhook receivers run on this machine (README walkthrough);
+# never set this in production (SSRF protection).
+allow_private_addresses = yes
 EOF
 # The mailbox, if this build has the mail gateway (otherwise its keys are
 # unknown and check-config says so).

@@ -126,6 +126,20 @@ static const struct {
     { MG_COMMENTS, "{\"key\": {\"attachments.id\": 1}, \"name\": \"attachments.id_1\"}" },
     /* Mail gateway (store_mongo_quarantine.c): quarantine_list's order. */
     { MG_QUARANTINE, "{\"key\": {\"created\": -1}, \"name\": \"created_-1\"}" },
+    /* REST API access tokens (store_mongo_pat.c): the lookup by secret
+     * hash (one token per secret) and one owner's list. */
+    { MG_PATS, "{\"key\": {\"hash\": 1}, \"name\": \"hash_1\", \"unique\": true}" },
+    { MG_PATS, "{\"key\": {\"user_id\": 1, \"created\": -1}, \"name\": \"user_id_1_created_-1\"}" },
+    /* Webhooks (store_mongo_webhooks.c): the claim's scan, its in-order
+     * check per endpoint and ticket, and an endpoint's delivery log. */
+    { MG_DELIVERIES,
+      "{\"key\": {\"state\": 1, \"next_attempt\": 1}, \"name\": \"state_1_next_attempt_1\"}" },
+    { MG_DELIVERIES, "{\"key\": {\"endpoint_id\": 1, \"ticket\": 1, \"seq\": 1},"
+                     " \"name\": \"endpoint_id_1_ticket_1_seq_1\"}" },
+    { MG_DELIVERIES,
+      "{\"key\": {\"endpoint_id\": 1, \"created\": -1}, \"name\": \"endpoint_id_1_created_-1\"}" },
+    /* Idempotency-Key records (store_mongo_idem.c): the purge. */
+    { MG_IDEM, "{\"key\": {\"expires\": 1}, \"name\": \"expires_1\"}" },
 };
 
 static bool create_index(mongoc_database_t *db, const char *coll, const char *spec,
@@ -247,6 +261,34 @@ static const struct store_ops mongo_ops = {
     .quarantine_list = mg_quarantine_list,
     .quarantine_get = mg_quarantine_get,
     .quarantine_delete = mg_quarantine_delete,
+    /* store_mongo_pat.c (REST API personal access tokens) */
+    .pat_insert = mg_pat_insert,
+    .pat_get_by_hash = mg_pat_get_by_hash,
+    .pat_list = mg_pat_list,
+    .pat_revoke = mg_pat_revoke,
+    .pat_touch = mg_pat_touch,
+    /* store_mongo_webhooks.c (webhooks) */
+    .webhook_insert = mg_webhook_insert,
+    .webhook_get = mg_webhook_get,
+    .webhook_list = mg_webhook_list,
+    .webhook_update = mg_webhook_update,
+    .webhook_delete = mg_webhook_delete,
+    .webhook_result = mg_webhook_result,
+    .webhook_disable = mg_webhook_disable,
+    .delivery_insert = mg_delivery_insert,
+    .delivery_claim = mg_delivery_claim,
+    .delivery_finish = mg_delivery_finish,
+    .delivery_list = mg_delivery_list,
+    /* store_mongo_idem.c (REST API Idempotency-Key) */
+    .idem_insert = mg_idem_insert,
+    .idem_get = mg_idem_get,
+    .idem_finish = mg_idem_finish,
+    .idem_delete = mg_idem_delete,
+    .idem_purge = mg_idem_purge,
+    /* store_mongo_erase.c (erasure of a customer's personal data) */
+    .erase_comments = mg_erase_comments,
+    .attachment_delete = mg_attachment_delete,
+    .outbox_erase_recipient = mg_outbox_erase_recipient,
 };
 
 /* Fills in the fail-fast timeouts the URI does not set itself. */

@@ -46,6 +46,10 @@
 #define MG_BUCKET "attachments"
 #define MG_TOKENS "refresh_tokens" /* REST API, store_mongo_tokens.c */
 #define MG_QUARANTINE "quarantine" /* mail gateway, store_mongo_quarantine.c */
+#define MG_PATS "api_tokens"       /* REST API access tokens, store_mongo_pat.c */
+#define MG_WEBHOOKS "webhooks"     /* webhooks, store_mongo_webhooks.c */
+#define MG_DELIVERIES "webhook_deliveries"
+#define MG_IDEM "idempotency"      /* REST API Idempotency-Key, store_mongo_idem.c */
 
 /* Largest attachment attachment_get will load into memory: the length
  * in the GridFS files document is data, and data is bounded before it is
@@ -215,5 +219,44 @@ bool mg_quarantine_list(struct store *st, size_t limit, struct td_quarantine_lis
 bool mg_quarantine_get(struct store *st, const char *id, struct td_quarantine *out,
                        struct td_err *err);
 bool mg_quarantine_delete(struct store *st, const char *id, struct td_err *err);
+/* store_mongo_pat.c (REST API personal access tokens) */
+bool mg_pat_insert(struct store *st, const struct td_pat *t, struct td_err *err);
+bool mg_pat_get_by_hash(struct store *st, const char *hash, struct td_pat *out,
+                        struct td_err *err);
+bool mg_pat_list(struct store *st, const char *user_id, struct td_pat_list *out,
+                 struct td_err *err);
+bool mg_pat_revoke(struct store *st, const char *id, const char *user_id, struct td_err *err);
+bool mg_pat_touch(struct store *st, const char *id, td_time now, const char *addr,
+                  struct td_err *err);
+/* store_mongo_erase.c (erasure of a customer's personal data) */
+bool mg_erase_comments(struct store *st, const char *author_id, const char *body,
+                       struct td_erasure *out, struct td_err *err);
+bool mg_attachment_delete(struct store *st, const char *id, struct td_err *err);
+bool mg_outbox_erase_recipient(struct store *st, const char *recipient, const char *replacement,
+                               int64_t *n, struct td_err *err);
+/* store_mongo_idem.c (REST API Idempotency-Key) */
+bool mg_idem_insert(struct store *st, const struct td_idem *r, struct td_err *err);
+bool mg_idem_get(struct store *st, const char *key, struct td_idem *out, struct td_err *err);
+bool mg_idem_finish(struct store *st, const struct td_idem *r, struct td_err *err);
+bool mg_idem_delete(struct store *st, const char *key, struct td_err *err);
+bool mg_idem_purge(struct store *st, td_time before, int64_t *deleted, struct td_err *err);
+/* store_mongo_webhooks.c (webhooks) */
+bool mg_webhook_insert(struct store *st, const struct td_webhook *w, struct td_err *err);
+bool mg_webhook_get(struct store *st, const char *id, struct td_webhook *out, struct td_err *err);
+bool mg_webhook_list(struct store *st, struct td_webhook_list *out, struct td_err *err);
+bool mg_webhook_update(struct store *st, const struct td_webhook *w, struct td_err *err);
+bool mg_webhook_delete(struct store *st, const char *id, struct td_err *err);
+bool mg_webhook_result(struct store *st, const char *id, bool ok, int64_t *failures,
+                       struct td_err *err);
+bool mg_webhook_disable(struct store *st, const char *id, const char *reason, td_time now,
+                        bool *changed, struct td_err *err);
+bool mg_delivery_insert(struct store *st, const struct td_delivery *d, struct td_err *err);
+bool mg_delivery_claim(struct store *st, const char *owner, td_time now, int64_t lease_ms,
+                       struct td_delivery *out, struct td_err *err);
+bool mg_delivery_finish(struct store *st, const char *id, const char *owner,
+                        enum td_delivery_state state, int64_t status, const char *error,
+                        td_time next_attempt, td_time now, struct td_err *err);
+bool mg_delivery_list(struct store *st, const char *endpoint_id, size_t limit,
+                      struct td_delivery_list *out, struct td_err *err);
 
 #endif

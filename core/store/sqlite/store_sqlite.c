@@ -169,6 +169,18 @@ static const char *const migrations[] = {
     /* 5: the content digest of a mapped Message-ID (dedupe; the SQL is
      * in store_sqlite_mailbox.c). */
     sq_migration_msgid_digest,
+
+    /* 6: personal access tokens of the REST API (the SQL is in
+     * store_sqlite_pat.c). */
+    sq_migration_pat,
+
+    /* 7: webhook endpoints and deliveries (the SQL is in
+     * store_sqlite_webhooks.c). */
+    sq_migration_webhooks,
+
+    /* 8: Idempotency-Key records of the REST API (the SQL is in
+     * store_sqlite_idem.c). */
+    sq_migration_idem,
 };
 
 #define N_MIGRATIONS ((int)(sizeof migrations / sizeof migrations[0]))
@@ -528,6 +540,34 @@ static const struct store_ops sqlite_ops = {
     .quarantine_list = store_sqlite_quarantine_list,
     .quarantine_get = store_sqlite_quarantine_get,
     .quarantine_delete = store_sqlite_quarantine_delete,
+    /* store_sqlite_pat.c (REST API personal access tokens) */
+    .pat_insert = store_sqlite_pat_insert,
+    .pat_get_by_hash = store_sqlite_pat_get_by_hash,
+    .pat_list = store_sqlite_pat_list,
+    .pat_revoke = store_sqlite_pat_revoke,
+    .pat_touch = store_sqlite_pat_touch,
+    /* store_sqlite_webhooks.c (webhooks) */
+    .webhook_insert = store_sqlite_webhook_insert,
+    .webhook_get = store_sqlite_webhook_get,
+    .webhook_list = store_sqlite_webhook_list,
+    .webhook_update = store_sqlite_webhook_update,
+    .webhook_delete = store_sqlite_webhook_delete,
+    .webhook_result = store_sqlite_webhook_result,
+    .webhook_disable = store_sqlite_webhook_disable,
+    .delivery_insert = store_sqlite_delivery_insert,
+    .delivery_claim = store_sqlite_delivery_claim,
+    .delivery_finish = store_sqlite_delivery_finish,
+    .delivery_list = store_sqlite_delivery_list,
+    /* store_sqlite_idem.c (REST API Idempotency-Key) */
+    .idem_insert = store_sqlite_idem_insert,
+    .idem_get = store_sqlite_idem_get,
+    .idem_finish = store_sqlite_idem_finish,
+    .idem_delete = store_sqlite_idem_delete,
+    .idem_purge = store_sqlite_idem_purge,
+    /* store_sqlite_erase.c (erasure of a customer's personal data) */
+    .erase_comments = store_sqlite_erase_comments,
+    .attachment_delete = store_sqlite_attachment_delete,
+    .outbox_erase_recipient = store_sqlite_outbox_erase_recipient,
 };
 
 int store_sqlite_schema_version(void)

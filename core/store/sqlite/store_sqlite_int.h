@@ -234,4 +234,55 @@ bool store_sqlite_quarantine_get(struct store *st, const char *id, struct td_qua
                                  struct td_err *err);
 bool store_sqlite_quarantine_delete(struct store *st, const char *id, struct td_err *err);
 
+/* Personal access tokens (store_sqlite_pat.c): its schema migration and ops. */
+extern const char sq_migration_pat[];
+bool store_sqlite_pat_insert(struct store *st, const struct td_pat *t, struct td_err *err);
+bool store_sqlite_pat_get_by_hash(struct store *st, const char *hash, struct td_pat *out,
+                                  struct td_err *err);
+bool store_sqlite_pat_list(struct store *st, const char *user_id, struct td_pat_list *out,
+                           struct td_err *err);
+bool store_sqlite_pat_revoke(struct store *st, const char *id, const char *user_id,
+                             struct td_err *err);
+bool store_sqlite_pat_touch(struct store *st, const char *id, td_time now, const char *addr,
+                            struct td_err *err);
+
+/* Erasure of a customer's personal data (store_sqlite_erase.c). */
+bool store_sqlite_erase_comments(struct store *st, const char *author_id, const char *body,
+                                 struct td_erasure *out, struct td_err *err);
+bool store_sqlite_attachment_delete(struct store *st, const char *id, struct td_err *err);
+bool store_sqlite_outbox_erase_recipient(struct store *st, const char *recipient,
+                                         const char *replacement, int64_t *n, struct td_err *err);
+
+/* Idempotency-Key records (store_sqlite_idem.c): its migration and ops. */
+extern const char sq_migration_idem[];
+bool store_sqlite_idem_insert(struct store *st, const struct td_idem *r, struct td_err *err);
+bool store_sqlite_idem_get(struct store *st, const char *key, struct td_idem *out,
+                           struct td_err *err);
+bool store_sqlite_idem_finish(struct store *st, const struct td_idem *r, struct td_err *err);
+bool store_sqlite_idem_delete(struct store *st, const char *key, struct td_err *err);
+bool store_sqlite_idem_purge(struct store *st, td_time before, int64_t *deleted,
+                             struct td_err *err);
+
+/* Webhooks (store_sqlite_webhooks.c): its schema migration and ops. */
+extern const char sq_migration_webhooks[];
+bool store_sqlite_webhook_insert(struct store *st, const struct td_webhook *w, struct td_err *err);
+bool store_sqlite_webhook_get(struct store *st, const char *id, struct td_webhook *out,
+                              struct td_err *err);
+bool store_sqlite_webhook_list(struct store *st, struct td_webhook_list *out, struct td_err *err);
+bool store_sqlite_webhook_update(struct store *st, const struct td_webhook *w, struct td_err *err);
+bool store_sqlite_webhook_delete(struct store *st, const char *id, struct td_err *err);
+bool store_sqlite_webhook_result(struct store *st, const char *id, bool ok, int64_t *failures,
+                                 struct td_err *err);
+bool store_sqlite_webhook_disable(struct store *st, const char *id, const char *reason,
+                                  td_time now, bool *changed, struct td_err *err);
+bool store_sqlite_delivery_insert(struct store *st, const struct td_delivery *d,
+                                  struct td_err *err);
+bool store_sqlite_delivery_claim(struct store *st, const char *owner, td_time now,
+                                 int64_t lease_ms, struct td_delivery *out, struct td_err *err);
+bool store_sqlite_delivery_finish(struct store *st, const char *id, const char *owner,
+                                  enum td_delivery_state state, int64_t status, const char *error,
+                                  td_time next_attempt, td_time now, struct td_err *err);
+bool store_sqlite_delivery_list(struct store *st, const char *endpoint_id, size_t limit,
+                                struct td_delivery_list *out, struct td_err *err);
+
 #endif
