@@ -114,7 +114,6 @@ void h_tokens_create(struct api_req *r, struct api_resp *out)
     json_object_set_new(j, "token", json_string(secret));
     sodium_memzero(secret, sizeof secret);
     resp_json(out, 201, j);
-    resp_header(out, "Cache-Control", "no-store");
     pat_clear(&t);
 }
 

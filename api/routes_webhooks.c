@@ -127,7 +127,6 @@ void h_webhooks_create(struct api_req *r, struct api_resp *out)
         return;
     resp_json(out, 201, json_webhook(&w, true));
     resp_header(out, "Location", "/api/v1/webhooks/%s", w.id);
-    resp_header(out, "Cache-Control", "no-store");
     webhook_clear(&w);
 }
 
