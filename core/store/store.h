@@ -139,7 +139,7 @@ struct store_ops {
     bool (*ticket_insert)(struct store *st, const struct td_ticket *t,
                           const struct td_event *created, struct td_err *err);
     /* Compare-and-set: writes subject, status, priority, assignee, queue,
-     * tags, updated of t and sets version = expected_version + 1, only if
+     * tags, participants, merged_into, updated of t and sets version = expected_version + 1, only if
      * the stored version is expected_version, appending the n events to
      * the history in the same write. t->message_ids is ignored.
      * TD_STALE on a version mismatch, TD_NOT_FOUND if no such ticket. */
@@ -176,6 +176,13 @@ struct store_ops {
     /* History of one ticket, oldest first, seq 1, 2, 3... */
     bool (*history_list)(struct store *st, int64_t ticket, struct td_event_list *out,
                          struct td_err *err);
+    /* Merge (core/merge.c): every comment of ticket from (and so its
+     * attachments) now belongs to ticket to, keeping its id, Message-ID
+     * and time. Idempotent and resumable: moving again moves whatever is
+     * left (nothing is no error). MongoDB: one multi-document update of
+     * single-document atomic writes, no transaction. The thread
+     * Message-IDs stay with from; core follows merged_into instead. */
+    bool (*comment_move)(struct store *st, int64_t from, int64_t to, struct td_err *err);
 
     /* Attachment bytes (GridFS on MongoDB). TD_CONFLICT on a duplicate id. */
     bool (*attachment_put)(struct store *st, const struct td_attachment *a, struct td_err *err);

@@ -219,6 +219,7 @@ static const struct store_ops mongo_ops = {
     .comment_list = mg_comment_list,
     .comment_find_by_msgid = mg_comment_find_by_msgid,
     .history_list = mg_history_list,
+    .comment_move = mg_comment_move,
     .attachment_put = mg_attachment_put,
     .attachment_get = mg_attachment_get,
     .msgid_put = mg_msgid_put,

@@ -146,6 +146,7 @@ bool mg_ticket_add_msgid(struct store *st, int64_t number, const char *msgid,
                          struct td_err *err);
 bool mg_ticket_find_by_msgid(struct store *st, const char *msgid, int64_t *number,
                              struct td_err *err);
+bool mg_comment_move(struct store *st, int64_t from, int64_t to, struct td_err *err);
 bool mg_history_list(struct store *st, int64_t ticket, struct td_event_list *out,
                      struct td_err *err);
 

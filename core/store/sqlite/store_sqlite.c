@@ -168,6 +168,10 @@ static const char *const migrations[] = {
     /* 5: the content digest of a mapped Message-ID (dedupe; the SQL is
      * in store_sqlite_mailbox.c). */
     sq_migration_msgid_digest,
+
+    /* 6: conversations - participants, merged_into (the SQL is in
+     * store_sqlite_participants.c). */
+    sq_migration_participants,
 };
 
 #define N_MIGRATIONS ((int)(sizeof migrations / sizeof migrations[0]))
@@ -495,6 +499,7 @@ static const struct store_ops sqlite_ops = {
     .comment_list = store_sqlite_comment_list,
     .comment_find_by_msgid = store_sqlite_comment_find_by_msgid,
     .history_list = store_sqlite_history_list,
+    .comment_move = store_sqlite_comment_move,
     .attachment_put = store_sqlite_attachment_put,
     .attachment_get = store_sqlite_attachment_get,
     .msgid_put = store_sqlite_msgid_put,
