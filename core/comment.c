@@ -158,6 +158,9 @@ bool comment_add(struct td_core *c, const struct td_user *actor, int64_t number,
     if (!ticket_get(c, actor, number, &t, err))
         return false;
     bool ok = policy_comment(actor, &t, in->internal, err);
+    if (ok && t.merged_into > 0)
+        ok = td_fail(err, TD_CONFLICT, "ticket #%lld was merged into #%lld; write there",
+                     (long long)number, (long long)t.merged_into);
     ticket_clear(&t);
     if (!ok)
         return false;
