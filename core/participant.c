@@ -7,6 +7,7 @@
 #include "ticket.h"
 #include "user.h"
 
+#include <stdio.h>
 #include <string.h>
 
 struct add_arg {
@@ -133,4 +134,28 @@ bool participant_list(struct td_core *c, const struct td_user *actor, int64_t nu
     }
     *out = l;
     return true;
+}
+
+struct related {
+    int64_t related;
+    const char *sender;
+};
+
+static bool apply_related(struct td_core *c, const struct td_user *actor, struct td_ticket *t,
+                          struct ticket_change *ch, const void *arg, struct td_err *err)
+{
+    (void)c;
+    (void)err;
+    const struct related *r = arg;
+    char num[32];
+    snprintf(num, sizeof num, "%lld", (long long)r->related);
+    ticket_change_add(ch, actor, t->number, EVENT_RELATED_MAIL, r->sender, num);
+    return true;
+}
+
+bool participant_note_related(struct td_core *c, int64_t number, int64_t related,
+                              const char *sender, struct td_err *err)
+{
+    struct related r = { related, sender };
+    return ticket_mutate(c, NULL, number, 0, apply_related, &r, NULL, err);
 }

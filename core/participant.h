@@ -41,4 +41,11 @@ bool participant_remove(struct td_core *c, const struct td_user *actor, int64_t 
 bool participant_list(struct td_core *c, const struct td_user *actor, int64_t number,
                       struct td_user_list *out, struct td_err *err);
 
+/* The mail gateway's note that a stranger's mail named ticket number but
+ * opened ticket related instead (authorship.h rule 4): an
+ * EVENT_RELATED_MAIL event by the system, new_value the related ticket's
+ * number, old_value the sender's address. No notification follows. */
+bool participant_note_related(struct td_core *c, int64_t number, int64_t related,
+                              const char *sender, struct td_err *err);
+
 #endif
