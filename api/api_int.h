@@ -372,6 +372,11 @@ void h_ticket_claim(struct api_req *r, struct api_resp *out);
 void h_ticket_assign(struct api_req *r, struct api_resp *out);
 void h_ticket_history(struct api_req *r, struct api_resp *out);
 
+void h_ticket_merge(struct api_req *r, struct api_resp *out);          /* routes_merge.c */
+void h_participants_list(struct api_req *r, struct api_resp *out);     /* routes_participants.c */
+void h_participants_add(struct api_req *r, struct api_resp *out);
+void h_participants_remove(struct api_req *r, struct api_resp *out);
+
 void h_comments_list(struct api_req *r, struct api_resp *out);
 void h_comments_create(struct api_req *r, struct api_resp *out);
 void h_attachment_get(struct api_req *r, struct api_resp *out);

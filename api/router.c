@@ -39,6 +39,11 @@ const struct api_route api_routes[] = {
     { "POST", "/api/v1/tickets/{number}/claim", h_ticket_claim, ROUTE_AUTH },
     { "POST", "/api/v1/tickets/{number}/assign", h_ticket_assign, ROUTE_AUTH },
     { "GET", "/api/v1/tickets/{number}/history", h_ticket_history, ROUTE_AUTH },
+    { "POST", "/api/v1/tickets/{number}/merge", h_ticket_merge, ROUTE_AUTH },     /* routes_merge.c */
+    { "GET", "/api/v1/tickets/{number}/participants", h_participants_list, ROUTE_AUTH },
+    { "POST", "/api/v1/tickets/{number}/participants", h_participants_add, ROUTE_AUTH },
+    { "DELETE", "/api/v1/tickets/{number}/participants/{user_id}", h_participants_remove,
+      ROUTE_AUTH },
     { "GET", "/api/v1/tickets/{number}/comments", h_comments_list, ROUTE_AUTH },
     { "POST", "/api/v1/tickets/{number}/comments", h_comments_create, ROUTE_AUTH | ROUTE_UPLOAD },
     { "GET", "/api/v1/attachments/{id}", h_attachment_get, ROUTE_AUTH },
