@@ -15,6 +15,7 @@ static void usage(FILE *f)
           "  user ...       add, list, disable, enable users, set roles\n"
           "  check-config   validate the configuration and reach the store\n"
           "  quarantine ... list, show, retry or delete mail the gateway kept back\n"
+          "  ticket merge SOURCE TARGET   merge a duplicate ticket into another\n"
           "  --version      print the version\n"
           "The config file may also be given as TICKETD_CONFIG; every key can be\n"
           "overridden by TICKETD_<SECTION>_<KEY>. `ticketd COMMAND --help` for more.\n",
@@ -58,6 +59,8 @@ int main(int argc, char **argv)
         return cmd_user(sub_argc, sub_argv, config_path);
     if (strcmp(cmd, "quarantine") == 0)
         return cmd_quarantine(sub_argc, sub_argv, config_path);
+    if (strcmp(cmd, "ticket") == 0)
+        return cmd_ticket(sub_argc, sub_argv, config_path);
     if (strcmp(cmd, "check-config") == 0)
         return cmd_check_config(sub_argc, sub_argv, config_path);
     fprintf(stderr, "ticketd: unknown command '%s'\n", cmd);
