@@ -381,6 +381,11 @@ void h_comments_list(struct api_req *r, struct api_resp *out);
 void h_comments_create(struct api_req *r, struct api_resp *out);
 void h_attachment_get(struct api_req *r, struct api_resp *out);
 
+void h_aliases_list(struct api_req *r, struct api_resp *out);          /* routes_aliases.c */
+void h_aliases_add(struct api_req *r, struct api_resp *out);
+void h_aliases_remove(struct api_req *r, struct api_resp *out);
+void h_alias_confirm(struct api_req *r, struct api_resp *out);
+
 void h_users_list(struct api_req *r, struct api_resp *out);
 void h_users_create(struct api_req *r, struct api_resp *out);
 void h_user_get(struct api_req *r, struct api_resp *out);

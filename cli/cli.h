@@ -28,5 +28,6 @@ int cmd_serve(int argc, char **argv, const char *config_path, const char *role);
 int cmd_check_config(int argc, char **argv, const char *config_path);
 int cmd_quarantine(int argc, char **argv, const char *config_path); /* cmd_quarantine.c */
 int cmd_ticket(int argc, char **argv, const char *config_path);     /* cmd_ticket.c */
+int cmd_alias(int argc, char **argv, const char *config_path);      /* cmd_alias.c */
 
 #endif

@@ -16,6 +16,7 @@ static void usage(FILE *f)
           "  check-config   validate the configuration and reach the store\n"
           "  quarantine ... list, show, retry or delete mail the gateway kept back\n"
           "  ticket merge SOURCE TARGET   merge a duplicate ticket into another\n"
+          "  alias ...      add, list or remove an agent's extra sending addresses\n"
           "  --version      print the version\n"
           "The config file may also be given as TICKETD_CONFIG; every key can be\n"
           "overridden by TICKETD_<SECTION>_<KEY>. `ticketd COMMAND --help` for more.\n",
@@ -61,6 +62,8 @@ int main(int argc, char **argv)
         return cmd_quarantine(sub_argc, sub_argv, config_path);
     if (strcmp(cmd, "ticket") == 0)
         return cmd_ticket(sub_argc, sub_argv, config_path);
+    if (strcmp(cmd, "alias") == 0)
+        return cmd_alias(sub_argc, sub_argv, config_path);
     if (strcmp(cmd, "check-config") == 0)
         return cmd_check_config(sub_argc, sub_argv, config_path);
     fprintf(stderr, "ticketd: unknown command '%s'\n", cmd);

@@ -78,10 +78,12 @@ struct notify_config {
     bool admins_are_agents;    /* "every agent" includes admins */
     int64_t max_per_hour;      /* per requester; 0 = no cap */
     int64_t max_per_staff_hour; /* per agent (staff-only kinds); 0 = no cap */
+    char alias_confirm_url[512]; /* prefix of an alias confirmation link; the
+                                    token is appended; "" = none */
 };
 
 /* [notify] support_address, ticket_url, max_per_recipient_hour,
- * max_per_agent_hour, notify_admins, and one yes/no key per kind
+ * max_per_agent_hour, notify_admins, alias_confirm_url, and one yes/no key per kind
  * (ticket_created_ack = no). */
 bool notify_config_load(struct td_config *cfg, struct notify_config *nc, struct td_err *err);
 
@@ -142,10 +144,13 @@ void notify_on_events(struct td_core *c, const struct td_user *actor, const stru
  *
  *   account_claim   a mail-created customer asked for web access
  *                   (POST /api/v1/auth/claim): the one-time claim token.
+ *   alias_confirm   an agent registered an extra sending address
+ *                   (core/alias.h): the one-time link, sent to that
+ *                   address (not the agent's own).
  *
  * The row's payload holds the token in clear until the mail is sent; the
  * token itself is single-use and short-lived (api/routes_claim.c). */
-enum notify_account_kind { NA_ACCOUNT_CLAIM = 0, NA_COUNT };
+enum notify_account_kind { NA_ACCOUNT_CLAIM = 0, NA_ALIAS_CONFIRM, NA_COUNT };
 extern const char *const notify_account_kind_names[NA_COUNT];
 bool notify_account_kind_parse(const char *s, enum notify_account_kind *out);
 
@@ -156,5 +161,11 @@ bool notify_account_kind_parse(const char *s, enum notify_account_kind *out);
  * with the reason, and *queued (may be NULL) is false. */
 bool notify_account_claim(struct td_core *c, const struct td_user *u, const char *token,
                           int64_t valid_minutes, bool *queued, struct td_err *err);
+/* Queues the alias_confirm mail to alias for agent, the same way. The
+ * link is [notify] alias_confirm_url + token ("" when that is unset: the
+ * mail then tells how to confirm through the API). */
+bool notify_alias_confirm(struct td_core *c, const struct td_user *agent, const char *alias,
+                          const char *token, int64_t valid_hours, bool *queued,
+                          struct td_err *err);
 
 #endif

@@ -2,6 +2,7 @@
  * change is planned at once and wakes the sender; and the account mails
  * (claim) that are not about a ticket. */
 #include "notify_int.h"
+#include "buf.h"
 #include "id.h"
 #include "log.h"
 #include "mem.h"
@@ -101,6 +102,7 @@ void notify_on_events(struct td_core *c, const struct td_user *actor, const stru
 
 const char *const notify_account_kind_names[NA_COUNT] = {
     [NA_ACCOUNT_CLAIM] = "account_claim",
+    [NA_ALIAS_CONFIRM] = "alias_confirm",
 };
 
 bool notify_account_kind_parse(const char *s, enum notify_account_kind *out)
@@ -113,25 +115,27 @@ bool notify_account_kind_parse(const char *s, enum notify_account_kind *out)
     return false;
 }
 
-bool notify_account_claim(struct td_core *c, const struct td_user *u, const char *token,
-                          int64_t valid_minutes, bool *queued, struct td_err *err)
+/* Queues an account mail of kind k to address `to` (u's, or an alias of
+ * u's) with vars (stolen) and wakes the sender. */
+static bool account_mail(struct td_core *c, enum notify_account_kind k, const struct td_user *u,
+                         const char *to, json_t *vars, bool *queued, struct td_err *err)
 {
     if (queued)
         *queued = false;
     struct notify *nf = notify_of(c);
-    if (nf == NULL)
+    if (nf == NULL) {
+        json_decref(vars);
         return td_fail(err, TD_UNAVAILABLE,
                        "outgoing mail is off ([notify] support_address is not set)");
-    if (notify_address_blocked(&nf->cfg, u->email))
+    }
+    if (notify_address_blocked(&nf->cfg, to)) {
+        json_decref(vars);
         return true; /* never mail the support address or a robot */
-    json_t *root = json_object(), *vars = json_object();
-    char minutes[32];
-    snprintf(minutes, sizeof minutes, "%lld", (long long)valid_minutes);
+    }
+    json_t *root = json_object();
     notify_var_put(vars, "recipient", notify_display_name(u));
-    notify_var_put(vars, "recipient_email", u->email);
+    notify_var_put(vars, "recipient_email", to);
     notify_var_put(vars, "support_address", nf->cfg.support_address);
-    notify_var_put(vars, "claim_token", token);
-    notify_var_put(vars, "claim_valid_minutes", minutes);
     json_object_set_new(root, "recipient_id", json_string(u->id));
     json_object_set_new(root, "vars", vars);
     char *payload = json_dumps(root, JSON_COMPACT | JSON_SORT_KEYS);
@@ -141,8 +145,8 @@ bool notify_account_claim(struct td_core *c, const struct td_user *u, const char
     struct td_outbox o;
     memset(&o, 0, sizeof o);
     id_new(o.id);
-    o.kind = (char *)notify_account_kind_names[NA_ACCOUNT_CLAIM];
-    o.recipient = u->email;
+    o.kind = (char *)notify_account_kind_names[k];
+    o.recipient = (char *)to;
     o.payload = payload;
     o.state = OUTBOX_PENDING;
     struct td_outbox_list rows = { &o, 1 }; /* capped like a requester's mails */
@@ -159,4 +163,35 @@ bool notify_account_claim(struct td_core *c, const struct td_user *u, const char
         pthread_mutex_unlock(&nf->lock);
     }
     return ok;
+}
+
+bool notify_account_claim(struct td_core *c, const struct td_user *u, const char *token,
+                          int64_t valid_minutes, bool *queued, struct td_err *err)
+{
+    json_t *vars = json_object();
+    char minutes[32];
+    snprintf(minutes, sizeof minutes, "%lld", (long long)valid_minutes);
+    notify_var_put(vars, "claim_token", token);
+    notify_var_put(vars, "claim_valid_minutes", minutes);
+    return account_mail(c, NA_ACCOUNT_CLAIM, u, u->email, vars, queued, err);
+}
+
+bool notify_alias_confirm(struct td_core *c, const struct td_user *agent, const char *alias,
+                          const char *token, int64_t valid_hours, bool *queued,
+                          struct td_err *err)
+{
+    struct notify *nf = notify_of(c);
+    json_t *vars = json_object();
+    char hours[32];
+    snprintf(hours, sizeof hours, "%lld", (long long)valid_hours);
+    struct buf link = BUF_INIT;
+    if (nf && nf->cfg.alias_confirm_url[0])
+        buf_printf(&link, "%s%s", nf->cfg.alias_confirm_url, token);
+    notify_var_put(vars, "alias", alias);
+    notify_var_put(vars, "agent_email", agent->email);
+    notify_var_put(vars, "confirm_token", token);
+    notify_var_put(vars, "confirm_link", link.data ? link.data : "");
+    notify_var_put(vars, "confirm_valid_hours", hours);
+    buf_free(&link);
+    return account_mail(c, NA_ALIAS_CONFIRM, agent, alias, vars, queued, err);
 }

@@ -15,6 +15,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "core/alias.h"
 #include "core/buf.h"
 #include "core/comment.h"
 #include "core/id.h"
@@ -404,7 +405,15 @@ static void ingest_person(struct job *j, int64_t thread_ticket, enum thread_how 
     struct td_user user;
     struct td_err e;
     td_err_clear(&e);
-    if (!user_ensure_customer(j->c->core, j->sender, j->m.from_name, &user, &e)) {
+    /* An agent's confirmed alias speaks for the agent (core/alias.h), if
+     * the mail proves it below; it never becomes a customer account. */
+    bool via_alias = alias_owner(j->c->core->store, j->sender, &user, &e);
+    if (!via_alias && e.code != TD_NOT_FOUND) {
+        ingest_error(j, "sender alias", &e);
+        return;
+    }
+    td_err_clear(&e);
+    if (!via_alias && !user_ensure_customer(j->c->core, j->sender, j->m.from_name, &user, &e)) {
         ingest_error(j, "sender", &e);
         return;
     }
@@ -435,6 +444,13 @@ static void ingest_person(struct job *j, int64_t thread_ticket, enum thread_how 
             /* From names an agent, nothing proves it: a customer mail. */
             log_event(LOG_WARN, "mail_untrusted_agent", LF_S("sender", j->sender),
                       LF_S("key", j->key));
+            if (via_alias) { /* not the agent: the address's own customer */
+                user_clear(&actor);
+                if (!user_ensure_customer(j->c->core, j->sender, j->m.from_name, &actor, &e)) {
+                    ingest_error(j, "sender", &e);
+                    return;
+                }
+            }
             actor.role = ROLE_CUSTOMER;
             staff = false;
             trust_how = "untrusted";

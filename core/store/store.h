@@ -109,6 +109,26 @@ struct td_quarantine_list { struct td_quarantine *v; size_t n; };
 void quarantine_clear(struct td_quarantine *q);
 void quarantine_list_clear(struct td_quarantine_list *l);
 
+/* ---- Agents' extra sending addresses (core/alias.c) ------------------
+ * An agent's alias is an address whose mail counts as the agent's when
+ * it proves itself like the agent's own address would (a reply token
+ * issued to the agent, or Authentication-Results: mailgw/trust.h). An
+ * admin's alias is confirmed at once; one an agent adds waits for the
+ * link mailed to it (token_hash: hex SHA-256 of the link's token). */
+struct td_alias {
+    char *email;                      /* lower case; the key, unique */
+    char user_id[TD_ID_LEN + 1];
+    bool confirmed;
+    char token_hash[TD_TOKEN_HASH_LEN + 1]; /* "" once confirmed */
+    td_time expires;                  /* of the confirmation; 0 once confirmed */
+    td_time created;
+};
+
+struct td_alias_list { struct td_alias *v; size_t n; };
+
+void alias_clear(struct td_alias *a);
+void alias_list_clear(struct td_alias_list *l);
+
 struct store;
 
 struct store_ops {
@@ -304,6 +324,23 @@ struct store_ops {
     bool (*quarantine_get)(struct store *st, const char *id, struct td_quarantine *out,
                            struct td_err *err);
     bool (*quarantine_delete)(struct store *st, const char *id, struct td_err *err);
+
+    /* ---- Agents' aliases (core/alias.c) - implemented in
+     * store_sqlite_aliases.c and store_mongo_aliases.c. See struct
+     * td_alias. insert: TD_CONFLICT when the address is taken. get:
+     * TD_NOT_FOUND when unknown. list: a user's aliases ordered by email.
+     * delete: TD_NOT_FOUND when unknown. confirm: atomically, the
+     * unconfirmed alias with this token_hash whose expires >= now becomes
+     * confirmed (hash and expiry cleared) and fills out; once only, any
+     * other call is TD_NOT_FOUND. */
+    bool (*alias_insert)(struct store *st, const struct td_alias *a, struct td_err *err);
+    bool (*alias_get)(struct store *st, const char *email, struct td_alias *out,
+                      struct td_err *err);
+    bool (*alias_list)(struct store *st, const char *user_id, struct td_alias_list *out,
+                       struct td_err *err);
+    bool (*alias_delete)(struct store *st, const char *email, struct td_err *err);
+    bool (*alias_confirm)(struct store *st, const char *token_hash, td_time now,
+                          struct td_alias *out, struct td_err *err);
 };
 
 /* Backends embed this as their first member. */

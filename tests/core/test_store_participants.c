@@ -1,7 +1,9 @@
 /* test_store_participants.c - the store contract (conformance.h) for
  * conversations: participants and merged_into travel with the ticket
- * (insert, compare-and-set update, get, list), and comment_move re-points
- * a merged ticket's comments, idempotently, on every backend. */
+ * (insert, compare-and-set update, get, list), comment_move re-points a
+ * merged ticket's comments, idempotently, and agents' aliases (unique,
+ * listed per user, confirmed once and only before they expire), on every
+ * backend. */
 #include "tests/core/conformance.h"
 
 static void test_participants_roundtrip(void **state)
@@ -101,11 +103,79 @@ static void test_comment_move(void **state)
     comment_clear(&c3);
 }
 
+static void alias_new(struct td_alias *a, const char *email, const char *user, bool confirmed,
+                      char fill, td_time expires)
+{
+    memset(a, 0, sizeof *a);
+    a->email = td_strdup(email);
+    memcpy(a->user_id, user, TD_ID_LEN + 1);
+    a->confirmed = confirmed;
+    if (!confirmed)
+        memset(a->token_hash, fill, TD_TOKEN_HASH_LEN);
+    a->expires = expires;
+    a->created = 5;
+}
+
+static void test_aliases(void **state)
+{
+    struct store *st = FX(state)->st;
+    struct td_err err;
+    char u1[TD_ID_LEN + 1], u2[TD_ID_LEN + 1];
+    new_id(u1);
+    new_id(u2);
+    struct td_alias a, b, c, got;
+    alias_new(&a, "zed@home.example", u1, true, 0, 0);
+    alias_new(&b, "al@phone.example", u1, false, 'a', 1000);
+    alias_new(&c, "al@phone.example", u2, true, 0, 0);
+    MUST(OP(alias_insert, &a));
+    MUST(OP(alias_insert, &b));
+    MUST_FAIL(TD_CONFLICT, OP(alias_insert, &c)); /* one address, one owner */
+    MUST(OP(alias_get, "al@phone.example", &got));
+    assert_string_equal(got.user_id, u1);
+    assert_false(got.confirmed);
+    assert_int_equal(strlen(got.token_hash), TD_TOKEN_HASH_LEN);
+    alias_clear(&got);
+    MUST_FAIL(TD_NOT_FOUND, OP(alias_get, "nobody@x.example", &got));
+
+    struct td_alias_list l = { NULL, 0 };
+    MUST(OP(alias_list, u1, &l));
+    assert_int_equal(l.n, 2);
+    assert_string_equal(l.v[0].email, "al@phone.example"); /* by address */
+    assert_string_equal(l.v[1].email, "zed@home.example");
+    alias_list_clear(&l);
+    MUST(OP(alias_list, u2, &l));
+    assert_int_equal(l.n, 0);
+    alias_list_clear(&l);
+
+    /* Confirm: not after it expired, then once only. */
+    char hash[TD_TOKEN_HASH_LEN + 1];
+    memset(hash, 'a', TD_TOKEN_HASH_LEN);
+    hash[TD_TOKEN_HASH_LEN] = '\0';
+    MUST_FAIL(TD_NOT_FOUND, OP(alias_confirm, hash, 1001, &got));
+    MUST(OP(alias_confirm, hash, 1000, &got));
+    assert_true(got.confirmed);
+    assert_string_equal(got.email, "al@phone.example");
+    assert_string_equal(got.token_hash, "");
+    alias_clear(&got);
+    MUST_FAIL(TD_NOT_FOUND, OP(alias_confirm, hash, 10, &got));
+    MUST(OP(alias_get, "al@phone.example", &got));
+    assert_true(got.confirmed);
+    alias_clear(&got);
+
+    MUST(OP(alias_delete, "al@phone.example"));
+    MUST_FAIL(TD_NOT_FOUND, OP(alias_delete, "al@phone.example"));
+    MUST(OP(alias_insert, &c)); /* free again */
+    alias_clear(&a);
+    alias_clear(&b);
+    alias_clear(&c);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         T(test_participants_roundtrip),
         T(test_comment_move),
+        T(test_aliases),
     };
     return store_fixture_run_all("store_participants", tests, sizeof tests / sizeof tests[0]) ? 1 : 0;
 }

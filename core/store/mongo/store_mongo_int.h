@@ -45,6 +45,7 @@
 #define MG_BUCKET "attachments"
 #define MG_TOKENS "refresh_tokens" /* REST API, store_mongo_tokens.c */
 #define MG_QUARANTINE "quarantine" /* mail gateway, store_mongo_quarantine.c */
+#define MG_ALIASES "aliases"       /* agents' aliases, store_mongo_aliases.c */
 
 /* Largest attachment attachment_get will load into memory: the length
  * in the GridFS files document is data, and data is bounded before it is
@@ -146,6 +147,13 @@ bool mg_ticket_add_msgid(struct store *st, int64_t number, const char *msgid,
                          struct td_err *err);
 bool mg_ticket_find_by_msgid(struct store *st, const char *msgid, int64_t *number,
                              struct td_err *err);
+bool mg_alias_insert(struct store *st, const struct td_alias *a, struct td_err *err);
+bool mg_alias_get(struct store *st, const char *email, struct td_alias *out, struct td_err *err);
+bool mg_alias_list(struct store *st, const char *user_id, struct td_alias_list *out,
+                   struct td_err *err);
+bool mg_alias_delete(struct store *st, const char *email, struct td_err *err);
+bool mg_alias_confirm(struct store *st, const char *token_hash, td_time now,
+                      struct td_alias *out, struct td_err *err);
 bool mg_comment_move(struct store *st, int64_t from, int64_t to, struct td_err *err);
 bool mg_history_list(struct store *st, int64_t ticket, struct td_event_list *out,
                      struct td_err *err);

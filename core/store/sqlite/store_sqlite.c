@@ -172,6 +172,9 @@ static const char *const migrations[] = {
     /* 6: conversations - participants, merged_into (the SQL is in
      * store_sqlite_participants.c). */
     sq_migration_participants,
+
+    /* 6: agents' aliases (store_sqlite_aliases.c). */
+    sq_migration_aliases,
 };
 
 #define N_MIGRATIONS ((int)(sizeof migrations / sizeof migrations[0]))
@@ -500,6 +503,11 @@ static const struct store_ops sqlite_ops = {
     .comment_find_by_msgid = store_sqlite_comment_find_by_msgid,
     .history_list = store_sqlite_history_list,
     .comment_move = store_sqlite_comment_move,
+    .alias_insert = store_sqlite_alias_insert,
+    .alias_get = store_sqlite_alias_get,
+    .alias_list = store_sqlite_alias_list,
+    .alias_delete = store_sqlite_alias_delete,
+    .alias_confirm = store_sqlite_alias_confirm,
     .attachment_put = store_sqlite_attachment_put,
     .attachment_get = store_sqlite_attachment_get,
     .msgid_put = store_sqlite_msgid_put,
