@@ -20,6 +20,11 @@ const char *const template_var_names[] = {
     "assignee", "assignee_email", "recipient", "recipient_email", "support_address",
     /* Account mails (notify.h "Account mails"): not about a ticket. */
     "claim_token", "claim_valid_minutes",
+    /* Conversations (issue 10): the others of the conversation, and the
+     * agent an agent's reply is from. */
+    "cc", "via",
+    /* Alias confirmation (core/alias.h). */
+    "alias", "agent_email", "confirm_token", "confirm_link", "confirm_valid_hours",
     NULL,
 };
 

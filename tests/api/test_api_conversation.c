@@ -1,14 +1,16 @@
-/* test_api_conversation.c - participants, comment cc and merge over real
- * HTTP against a real ticketd, once per storage backend: a customer who
- * is a participant reads the ticket and its public comments (never the
- * internal notes), a comment's cc adds people, each change is in the
- * history, and a merged ticket says where it went. */
+/* test_api_conversation.c - participants, comment cc, merge and agents'
+ * aliases over real HTTP against a real ticketd, once per storage
+ * backend: a customer who is a participant reads the ticket and its
+ * public comments (never the internal notes), a comment's cc adds
+ * people, each change is in the history, a merged ticket says where it
+ * went, and an agent's own alias counts only after the mailed link. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <cmocka.h>
 
+#include "core/store/store.h"
 #include "tests/api/api_fixture.h"
 
 #define SRV(state) ((struct tdsrv *)*(state))
@@ -158,10 +160,88 @@ static void test_merge(void **state)
     assert_int_equal(history_count(s, source, "merged_into", NULL), 1);
 }
 
+/* The confirmation token in the alias_confirm row queued for `to`. */
+static void confirm_token(struct tdsrv *s, const char *to, char *out, size_t len)
+{
+    struct store *st = NULL;
+    struct td_err err;
+    assert_true(store_open(s->store_uri, &st, &err));
+    struct td_outbox_list l = { NULL, 0 };
+    assert_true(st->ops->outbox_list(st, -1, 0, &l, &err));
+    out[0] = '\0';
+    for (size_t i = 0; i < l.n; i++) {
+        if (strcmp(l.v[i].kind, "alias_confirm") != 0 || strcmp(l.v[i].recipient, to) != 0)
+            continue;
+        json_t *p = json_loads(l.v[i].payload, 0, NULL);
+        json_t *vars = json_object_get(p, "vars");
+        snprintf(out, len, "%s", json_string_value(json_object_get(vars, "confirm_token")));
+        const char *link = json_string_value(json_object_get(vars, "confirm_link"));
+        assert_non_null(strstr(link, "https://help.example.com/confirm?token="));
+        json_decref(p);
+    }
+    outbox_list_clear(&l);
+    store_close(st);
+    assert_true(out[0] != '\0');
+}
+
+static void test_aliases(void **state)
+{
+    struct tdsrv *s = SRV(state);
+    struct http h;
+    char path[160];
+    /* The agent adds their own: waits for the link mailed to it. */
+    snprintf(path, sizeof path, "/api/v1/users/%s/aliases", s->agent1.u.id);
+    http_json(s, "POST", path, s->agent1.access, &h, "{\"email\":\"Al@Phone.example\"}");
+    EXPECT_STATUS(&h, 201);
+    assert_false(json_is_true(json_object_get(h.json, "confirmed")));
+    http_clear(&h);
+    char token[128];
+    confirm_token(s, "al@phone.example", token, sizeof token);
+    snprintf(path, sizeof path, "/api/v1/aliases/confirm?token=%s", token);
+    http_get(s, path, NULL, &h);
+    EXPECT_STATUS(&h, 200);
+    assert_true(json_is_true(json_object_get(h.json, "confirmed")));
+    http_clear(&h);
+    http_get(s, path, NULL, &h);
+    EXPECT_STATUS(&h, 404); /* once only */
+    http_clear(&h);
+    /* An admin's is confirmed at once; customers have none; an account's
+     * own address is no alias; someone else's alias is taken. */
+    snprintf(path, sizeof path, "/api/v1/users/%s/aliases", s->agent1.u.id);
+    http_json(s, "POST", path, s->admin.access, &h, "{\"email\":\"al@home.example\"}");
+    EXPECT_STATUS(&h, 201);
+    assert_true(json_is_true(json_object_get(h.json, "confirmed")));
+    http_clear(&h);
+    http_json(s, "POST", path, s->agent2.access, &h, "{\"email\":\"x@y.example\"}");
+    EXPECT_STATUS(&h, 403);
+    http_clear(&h);
+    http_json(s, "POST", path, s->admin.access, &h, "{\"email\":\"%s\"}", s->cust1.u.email);
+    EXPECT_STATUS(&h, 400);
+    http_clear(&h);
+    snprintf(path, sizeof path, "/api/v1/users/%s/aliases", s->agent2.u.id);
+    http_json(s, "POST", path, s->admin.access, &h, "{\"email\":\"al@home.example\"}");
+    EXPECT_STATUS(&h, 409);
+    http_clear(&h);
+    snprintf(path, sizeof path, "/api/v1/users/%s/aliases", s->cust1.u.id);
+    http_json(s, "POST", path, s->admin.access, &h, "{\"email\":\"c@y.example\"}");
+    EXPECT_STATUS(&h, 400);
+    http_clear(&h);
+    snprintf(path, sizeof path, "/api/v1/users/%s/aliases", s->agent1.u.id);
+    http_get(s, path, s->agent1.access, &h);
+    EXPECT_STATUS(&h, 200);
+    assert_int_equal(json_array_size(json_object_get(h.json, "items")), 2);
+    http_clear(&h);
+    snprintf(path, sizeof path, "/api/v1/users/%s/aliases/al@home.example", s->agent1.u.id);
+    http_req(s, "DELETE", path, s->agent1.access, NULL, NULL, 0, NULL, &h);
+    EXPECT_STATUS(&h, 204);
+    http_clear(&h);
+}
+
 static int group_setup(void **state, enum store_backend b)
 {
     struct tdsrv *s = calloc(1, sizeof *s);
-    if (!tdsrv_start(s, b, NULL)) {
+    if (!tdsrv_start(s, b, "[notify]\nsupport_address = support@example.com\n"
+                           "alias_confirm_url = https://help.example.com/confirm?token=\n")) {
         free(s);
         return -1;
     }
@@ -186,6 +266,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_participant_reads_conversation),
         cmocka_unit_test(test_merge),
+        cmocka_unit_test(test_aliases),
     };
     int failed = 0;
     if (store_fixture_wanted(STORE_BACKEND_SQLITE))

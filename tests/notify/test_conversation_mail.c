@@ -8,10 +8,13 @@
  *   stranger with only [#N] opens a ticket of their own and the named
  *   ticket's history says so; a free-mail address proves no company;
  * - a merge followed by a reply to the merged ticket's old thread;
+ * - an agent answering from a registered alias with their reply token;
+ *   the alias without the token is not the agent;
  * - files both ways: the customer's screenshot in the agent notice, the
  *   agent's manual attached to the customer's mail, a big file listed. */
 #include "rt_fixture.h"
 
+#include "core/alias.h"
 #include "core/merge.h"
 #include "core/reply_token.h"
 
@@ -253,6 +256,52 @@ static void merge_then_reply_to_old_thread(void **state)
     mc_free(&ack_b);
 }
 
+static void agent_alias_reply(void **state)
+{
+    struct rt *r = *state;
+    struct nfx *f = r->f;
+    struct td_err err;
+    assert_true(alias_add(&f->core, NULL, f->agent1.id, "Al.Phone@mobile.example", NULL, NULL, &err));
+    deliver_file(r, "gina.home@gmail.com", "conv_freemail_new.eml", 0);
+    struct mc_mail notice, ack;
+    assert_true(rt_wait_mail(r, "agent1@example.com", "New ticket", &notice));
+    assert_true(rt_wait_mail(r, "gina.home@gmail.com", "Invoice missing", &ack));
+    int64_t n = ticket_of(f, &notice);
+
+    /* From the phone, to the notice's reply address: the agent's. */
+    char rcpt[300];
+    char *reply = rt_client_reply(&notice, "Al (phone)", "al.phone@mobile.example",
+                                  "Checking your invoice now.", "<al-phone-1@mobile.example>",
+                                  rcpt, sizeof rcpt);
+    rt_deliver(r, "al.phone@mobile.example", rcpt, reply);
+    free(reply);
+    struct td_comment_list cl;
+    rt_wait_comments(r, n, 2, &cl);
+    assert_string_equal(cl.v[1].author_id, f->agent1.id);
+    assert_false(cl.v[1].internal);
+    assert_string_equal(cl.v[1].body, "Checking your invoice now.");
+    comment_list_clear(&cl);
+    struct mc_mail to_gina;
+    assert_true(rt_wait_mail(r, "gina.home@gmail.com", "Re: ", &to_gina));
+    struct td_user probe;
+    assert_false(f->st->ops->user_get_by_email(f->st, "al.phone@mobile.example", &probe, &err));
+
+    /* The alias without a token, naming the ticket: not the agent. */
+    char mail[600];
+    snprintf(mail, sizeof mail,
+             "From: Al <al.phone@mobile.example>\nTo: " RT_SUPPORT "\n"
+             "Subject: Re: [#%lld] Invoice missing\nMessage-ID: <al-phone-2@mobile.example>\n"
+             "\nClosing this.\n", (long long)n);
+    rt_deliver(r, "al.phone@mobile.example", RT_SUPPORT, mail);
+    assert_int_equal(rt_wait_tickets(r, 2), 2);
+    rt_wait_comments(r, n, 2, &cl);
+    assert_int_equal(cl.n, 2);
+    comment_list_clear(&cl);
+    mc_free(&notice);
+    mc_free(&ack);
+    mc_free(&to_gina);
+}
+
 static int setup_small_files(void **state)
 {
     rt_extra_notify = "attachments_max_bytes = 4096\n";
@@ -318,6 +367,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(free_mail_domain_is_no_company, rt_setup, rt_teardown),
         cmocka_unit_test_setup_teardown(merge_then_reply_to_old_thread, rt_setup, rt_teardown),
         cmocka_unit_test_setup_teardown(files_both_ways, setup_small_files, rt_teardown),
+        cmocka_unit_test_setup_teardown(agent_alias_reply, rt_setup, rt_teardown),
     };
     return store_fixture_run_all("conversation_mail", tests, sizeof tests / sizeof tests[0]) ? 1 : 0;
 }
