@@ -173,7 +173,7 @@ static const char *const migrations[] = {
      * store_sqlite_participants.c). */
     sq_migration_participants,
 
-    /* 6: agents' aliases (store_sqlite_aliases.c). */
+    /* 7: agents' aliases (store_sqlite_aliases.c). */
     sq_migration_aliases,
 };
 
