@@ -55,7 +55,7 @@ const struct api_route api_routes[] = {
     { "GET", "/api/v1/users/{id}/aliases", h_aliases_list, ROUTE_AUTH }, /* routes_aliases.c */
     { "POST", "/api/v1/users/{id}/aliases", h_aliases_add, ROUTE_AUTH },
     { "DELETE", "/api/v1/users/{id}/aliases/{email}", h_aliases_remove, ROUTE_AUTH },
-    { "GET", "/api/v1/aliases/confirm", h_alias_confirm, ROUTE_PUBLIC },
+    { "GET", "/api/v1/auth/aliases/confirm", h_alias_confirm, ROUTE_PUBLIC },
 };
 const size_t api_n_routes = sizeof api_routes / sizeof api_routes[0];
 

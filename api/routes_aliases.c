@@ -4,7 +4,7 @@
  *                                        agent: a confirmation link is
  *                                        mailed to that address
  *   DELETE /users/{id}/aliases/{email}
- *   GET    /aliases/confirm?token=...    public: the mailed link (the
+ *   GET    /auth/aliases/confirm?token=...    public: the mailed link (the
  *                                        token is the proof)
  * A pending alias whose mail cannot be queued is removed again, so it
  * never waits for a link nobody got. */

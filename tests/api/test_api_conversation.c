@@ -197,7 +197,7 @@ static void test_aliases(void **state)
     http_clear(&h);
     char token[128];
     confirm_token(s, "al@phone.example", token, sizeof token);
-    snprintf(path, sizeof path, "/api/v1/aliases/confirm?token=%s", token);
+    snprintf(path, sizeof path, "/api/v1/auth/aliases/confirm?token=%s", token);
     http_get(s, path, NULL, &h);
     EXPECT_STATUS(&h, 200);
     assert_true(json_is_true(json_object_get(h.json, "confirmed")));

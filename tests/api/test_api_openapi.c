@@ -613,7 +613,7 @@ static void test_live_responses(void **state)
     http_clear(&h);
 
     /* agents' aliases (routes_aliases.c); this server sends no mail */
-    snprintf(path, sizeof path, "/api/v1/users/%s/aliases", s->agent1.u.id);
+    snprintf(path, sizeof path, "/api/v1/users/%.24s/aliases", s->agent1.u.id);
     http_json(s, "POST", path, s->admin.access, &h, "{\"email\":\"al@home.example\"}");
     LIVE("POST", "/api/v1/users/{id}/aliases", &h);
     assert_int_equal(h.status, 201);
@@ -631,12 +631,12 @@ static void test_live_responses(void **state)
     http_get(s, path, s->cust1.access, &h);
     LIVE("GET", "/api/v1/users/{id}/aliases", &h);
     http_clear(&h);
-    snprintf(path, sizeof path, "/api/v1/users/%s/aliases/al@home.example", s->agent1.u.id);
+    snprintf(path, sizeof path, "/api/v1/users/%.24s/aliases/al@home.example", s->agent1.u.id);
     http_req(s, "DELETE", path, s->agent1.access, NULL, NULL, 0, NULL, &h);
     LIVE("DELETE", "/api/v1/users/{id}/aliases/{email}", &h);
     http_clear(&h);
-    http_get(s, "/api/v1/aliases/confirm?token=nope", NULL, &h);
-    LIVE("GET", "/api/v1/aliases/confirm", &h);
+    http_get(s, "/api/v1/auth/aliases/confirm?token=nope", NULL, &h);
+    LIVE("GET", "/api/v1/auth/aliases/confirm", &h);
     http_clear(&h);
 
     snprintf(path, sizeof path, "/api/v1/attachments/%s", att);
