@@ -25,8 +25,6 @@
 #include "core/ticket.h"
 #include "core/user.h"
 #include "authorship.h"
-#include "core/merge.h"
-#include "core/participant.h"
 #include "loop.h"
 #include "mime.h"
 #include "quote.h"
@@ -340,64 +338,6 @@ static void ingest_bounce(struct job *j, int64_t thread_ticket, const struct loo
     buf_free(&pre);
 }
 
-/* Who the mail speaks for and where it goes (authorship.h): *ticket is
- * the ticket to comment on after merges are followed, 0 for a new one;
- * *related the ticket a stranger's mail named. Staff (trusted) write
- * wherever the mail threads. false when the job is finished (an error
- * was recorded). */
-static bool decide_author(struct job *j, const struct td_user *actor, bool staff,
-                          int64_t *ticket, enum thread_how how, bool automatic, int64_t *related)
-{
-    struct td_core *core = j->c->core;
-    const struct mailgw_settings *set = j->c->set;
-    struct td_err e;
-    td_err_clear(&e);
-    if (staff || *ticket <= 0) {
-        if (*ticket > 0 && !ticket_follow_merges(core, *ticket, ticket, &e) &&
-            e.code != TD_NOT_FOUND && e.code != TD_CONFLICT) {
-            ingest_error(j, "merged ticket", &e);
-            return false;
-        }
-        return true;
-    }
-    int64_t token_ticket = 0;
-    if (set->verify) {
-        struct trust_cfg tc = { &set->own, &set->authserv_ids, set->verify, set->verify_ctx };
-        struct trust_result tr;
-        trust_check(&tc, &j->m, j->sender, &tr);
-        if (tr.how == TRUST_REPLY_TOKEN)
-            token_ticket = tr.token_ticket;
-    }
-    struct author_verdict av;
-    if (!authorship_decide(core, set, actor, *ticket, how, token_ticket, &av, &e)) {
-        ingest_error(j, "authorship", &e);
-        return false;
-    }
-    log_event(LOG_DEBUG, "mail_author", LF_S("sender", j->sender), LF_I("ticket", av.ticket),
-              LF_S("rule", author_rule_name(av.rule)));
-    if (automatic) { /* recorded as a note wherever it threads */
-        *ticket = av.ticket;
-        return true;
-    }
-    if (av.rule == AUTHOR_STRANGER) {
-        *related = av.ticket;
-        *ticket = 0;
-        return true;
-    }
-    *ticket = av.ticket;
-    if (av.add_participant) {
-        struct strv ids = STRV_INIT;
-        strv_push(&ids, actor->id);
-        bool ok = participant_add(core, NULL, av.ticket, &ids, NULL, &e);
-        strv_clear(&ids);
-        if (!ok) {
-            ingest_error(j, "add participant", &e);
-            return false;
-        }
-    }
-    return true;
-}
-
 static void ingest_person(struct job *j, int64_t thread_ticket, enum thread_how how,
                           const struct loop_verdict *v)
 {
@@ -462,7 +402,7 @@ static void ingest_person(struct job *j, int64_t thread_ticket, enum thread_how 
     }
     bool automatic = v->kind == LOOP_AUTO && !j->src->retry;
     int64_t related = 0; /* a ticket a stranger's mail named (rule 4) */
-    if (!decide_author(j, &actor, staff, &ticket, how, automatic, &related))
+    if (!ingest_decide_author(j, &actor, staff, &ticket, how, automatic, &related))
         goto out;
     if (ticket > 0) {
         bool np = false;
@@ -505,14 +445,8 @@ static void ingest_person(struct job *j, int64_t thread_ticket, enum thread_how 
             goto out;
         }
     }
-    if (open_ticket(j, &actor, automatic) && related > 0 && j->out->result == INGEST_TICKET) {
-        /* Best effort: the new ticket is what counts. */
-        struct td_err re;
-        td_err_clear(&re);
-        if (!participant_note_related(j->c->core, related, j->out->ticket, j->sender, &re))
-            log_event(LOG_WARN, "mail_related_note_failed", LF_I("ticket", related),
-                      LF_S("error", re.msg));
-    }
+    if (open_ticket(j, &actor, automatic) && related > 0 && j->out->result == INGEST_TICKET)
+        ingest_note_related(j, related);
 out:
     if (j->out->result == INGEST_TICKET || j->out->result == INGEST_COMMENT)
         log_event(LOG_DEBUG, "mail_sender", LF_S("sender", j->sender), LF_S("trust", trust_how));
