@@ -1,6 +1,7 @@
-/* test_cli_ticket.c - `ticketd ticket merge SOURCE TARGET` on every
- * store: the real binary merges what core opened, running it again is
- * harmless, and bad arguments are exit code 2. Each run is bounded. */
+/* test_cli_ticket.c - `ticketd ticket merge SOURCE TARGET` and `ticketd
+ * alias add|list|remove` on every store: the real binary merges what core
+ * opened, running it again is harmless, an operator's alias is confirmed
+ * at once, and bad arguments are exit code 2. Each run is bounded. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -15,6 +16,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "core/alias.h"
 #include "core/core.h"
 #include "core/ticket.h"
 #include "core/user.h"
@@ -48,7 +50,8 @@ static void ticketd_path(char *out, size_t len)
 
 /* Exit status of `ticketd --config conf args...` (stdout/stderr to
  * /dev/null), or -1 when it had to be killed. */
-static int run(const char *conf, const char *a1, const char *a2, const char *a3)
+static int run_cmd(const char *conf, const char *cmd, const char *a1, const char *a2,
+                   const char *a3)
 {
     char bin[PATH_MAX + 16];
     ticketd_path(bin, sizeof bin);
@@ -58,7 +61,7 @@ static int run(const char *conf, const char *a1, const char *a2, const char *a3)
         FILE *null = freopen("/dev/null", "w", stdout);
         (void)null;
         unsetenv("TICKETD_CONFIG");
-        execl(bin, bin, "--config", conf, "ticket", a1, a2, a3, (char *)NULL);
+        execl(bin, bin, "--config", conf, cmd, a1, a2, a3, (char *)NULL);
         _exit(127);
     }
     long long deadline = mono_ms() + RUN_TIMEOUT_MS;
@@ -72,6 +75,11 @@ static int run(const char *conf, const char *a1, const char *a2, const char *a3)
         return -1;
     }
     return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+}
+
+static int run(const char *conf, const char *a1, const char *a2, const char *a3)
+{
+    return run_cmd(conf, "ticket", a1, a2, a3);
 }
 
 static void merge_from_the_command_line(void **state)
@@ -124,6 +132,22 @@ static void merge_from_the_command_line(void **state)
     assert_true(fx->st->ops->comment_list(fx->st, target, true, &cl, &err));
     assert_int_equal(cl.n, 2);
     comment_list_clear(&cl);
+    /* Aliases: an operator's is confirmed at once; customers have none. */
+    struct td_user agent;
+    struct user_new ug = { "al@example.com", NULL, ROLE_AGENT, NULL };
+    assert_true(user_create(&core, NULL, &ug, &agent, &err));
+    assert_int_equal(run_cmd(conf, "alias", "add", "al@example.com", "al@phone.example"), 0);
+    assert_int_equal(run_cmd(conf, "alias", "add", "a@example.org", "x@phone.example"), 1);
+    assert_int_equal(run_cmd(conf, "alias", "add", "al@example.com", NULL), 2);
+    struct td_alias al;
+    assert_true(fx->st->ops->alias_get(fx->st, "al@phone.example", &al, &err));
+    assert_true(al.confirmed);
+    assert_string_equal(al.user_id, agent.id);
+    alias_clear(&al);
+    assert_int_equal(run_cmd(conf, "alias", "list", "al@example.com", NULL), 0);
+    assert_int_equal(run_cmd(conf, "alias", "remove", "al@example.com", "al@phone.example"), 0);
+    assert_false(fx->st->ops->alias_get(fx->st, "al@phone.example", &al, &err));
+    user_clear(&agent);
     user_clear(&a);
     user_clear(&b);
     harness_rmtree(dir);
