@@ -276,7 +276,9 @@ bool ticket_list(struct td_core *c, const struct td_user *actor,
         return false;
     struct td_ticket_filter f = *filter;
     if (!policy_is_staff(actor)) {
+        /* Their own tickets, and those they take part in (participant.h). */
         f.requester_id = actor->id;
+        f.or_participant = true;
         f.text_internal = false;
     }
     if (f.limit == 0)

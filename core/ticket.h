@@ -54,7 +54,8 @@ bool ticket_open(struct td_core *c, const struct td_user *actor, const struct ti
 bool ticket_get(struct td_core *c, const struct td_user *actor, int64_t number,
                 struct td_ticket *out, struct td_err *err);
 
-/* Customers only ever see their own tickets, whatever the filter says. */
+/* Customers only ever see their own tickets and those they take part
+ * in, whatever the filter says. */
 bool ticket_list(struct td_core *c, const struct td_user *actor,
                  const struct td_ticket_filter *filter, struct td_ticket_list *out,
                  struct td_err *err);

@@ -39,6 +39,8 @@ struct td_ticket_filter {
     enum td_priority priority;
     const char *assignee_id;  /* NULL = any, "" = unassigned */
     const char *requester_id; /* NULL = any */
+    bool or_participant;      /* with requester_id: also the tickets that
+                                 user takes part in (td_ticket.participants) */
     const char *tag;          /* NULL = any */
     const char *queue;        /* NULL = any */
     td_time updated_since;    /* 0 = any; else updated >= this */

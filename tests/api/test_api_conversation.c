@@ -92,6 +92,11 @@ static void test_participant_reads_conversation(void **state)
     EXPECT_STATUS(&h, 200);
     assert_int_equal(json_array_size(json_object_get(h.json, "items")), 2); /* no note */
     http_clear(&h);
+    /* ... and it is in their list. */
+    http_get(s, "/api/v1/tickets?q=shared", s->cust2.access, &h);
+    EXPECT_STATUS(&h, 200);
+    assert_int_equal(json_array_size(json_object_get(h.json, "items")), 1);
+    http_clear(&h);
     /* cust2 answers; may not add people; may leave. */
     http_json(s, "POST", path, s->cust2.access, &h, "{\"body\":\"thanks, same here\"}");
     EXPECT_STATUS(&h, 201);

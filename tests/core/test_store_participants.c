@@ -62,6 +62,44 @@ static void test_participants_roundtrip(void **state)
     ticket_clear(&t);
 }
 
+/* ticket_list's or_participant: the requester's tickets and those the
+ * user takes part in, also together with the text search. */
+static void test_list_participating(void **state)
+{
+    struct store *st = FX(state)->st;
+    struct td_err err;
+    struct td_ticket a, b, c;
+    char me[TD_ID_LEN + 1];
+    new_id(me);
+    ticket_new(st, &a, "mine", 10);
+    memcpy(a.requester_id, me, sizeof me);
+    ticket_put(st, &a);
+    ticket_new(st, &b, "theirs, with me", 11);
+    strv_push(&b.participants, me);
+    ticket_put(st, &b);
+    ticket_new(st, &c, "theirs alone", 12);
+    ticket_put(st, &c);
+    struct td_ticket_filter f = { .requester_id = me };
+    struct td_ticket_list l = { 0 };
+    MUST(OP(ticket_list, &f, &l));
+    assert_int_equal(l.n, 1);
+    ticket_list_clear(&l);
+    f.or_participant = true;
+    MUST(OP(ticket_list, &f, &l));
+    assert_int_equal(l.n, 2);
+    assert_int_equal(l.v[0].number, b.number);
+    assert_int_equal(l.v[1].number, a.number);
+    ticket_list_clear(&l);
+    f.text = "theirs";
+    MUST(OP(ticket_list, &f, &l));
+    assert_int_equal(l.n, 1);
+    assert_int_equal(l.v[0].number, b.number);
+    ticket_list_clear(&l);
+    ticket_clear(&a);
+    ticket_clear(&b);
+    ticket_clear(&c);
+}
+
 static void test_comment_move(void **state)
 {
     struct store *st = FX(state)->st;
@@ -174,6 +212,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         T(test_participants_roundtrip),
+        T(test_list_participating),
         T(test_comment_move),
         T(test_aliases),
     };
