@@ -74,11 +74,12 @@ void h_aliases_add(struct api_req *r, struct api_resp *out)
     if (!a.confirmed) {
         bool queued = false;
         struct td_user agent;
-        ok = r->api->core->store->ops->user_get(r->api->core->store, a.user_id, &agent, &err) &&
-             notify_alias_confirm(r->api->core, &agent, a.email, token,
-                                  ALIAS_CONFIRM_TTL_MS / 3600000, &queued, &err);
-        if (ok)
+        ok = r->api->core->store->ops->user_get(r->api->core->store, a.user_id, &agent, &err);
+        if (ok) {
+            ok = notify_alias_confirm(r->api->core, &agent, a.email, token,
+                                      ALIAS_CONFIRM_TTL_MS / 3600000, &queued, &err);
             user_clear(&agent);
+        }
         if (ok && !queued)
             ok = td_fail(&err, TD_UNAVAILABLE, "the confirmation mail to %s could not be sent",
                          a.email);
