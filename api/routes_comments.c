@@ -86,7 +86,8 @@ static void create_multipart(struct api_req *r, struct api_resp *out, int64_t nu
                 field_error(&fe, "attachment", "must be a file part (with a filename)");
                 continue;
             }
-            atts[n_atts++] = (struct attachment_in){ p->filename, p->content_type, p->data, p->len };
+            atts[n_atts++] = (struct attachment_in){ p->filename, p->content_type, p->data, p->len,
+                                                     false };
         } else if (strcmp(p->name, "body") == 0 && !seen_body && p->filename == NULL) {
             seen_body = true;
             /* Core checks UTF-8 and size; a NUL inside would cut the text

@@ -75,6 +75,7 @@ bool comment_draft_build(struct td_core *c, const char *author_id, const struct 
         r->name = name;
         r->content_type = type;
         r->size = a->size;
+        r->is_inline = a->is_inline;
         d->atts[cm->n_attachments++] = a;
     }
     if (len == 0 && cm->n_attachments == 0 && notes.len == 0) {

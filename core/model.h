@@ -88,6 +88,8 @@ struct td_attachment_ref {
     char *name;
     char *content_type;
     size_t size;
+    bool is_inline;          /* an image shown inside an HTML mail (cid:),
+                                not a file: mailed inline, not listed */
 };
 
 struct td_comment {

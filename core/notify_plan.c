@@ -197,6 +197,8 @@ static void add_row(struct plan_ctx *p, const struct td_event *ev, enum notify_k
             json_object_set_new(f, "name", json_string(r->name ? r->name : ""));
             json_object_set_new(f, "content_type", json_string(r->content_type ? r->content_type : ""));
             json_object_set_new(f, "size", json_integer((json_int_t)r->size));
+            if (r->is_inline)
+                json_object_set_new(f, "inline", json_true());
             json_array_append_new(files, f);
         }
         if (json_array_size(files) > 0)

@@ -17,6 +17,7 @@ struct attachment_in {
     const char *content_type;
     const unsigned char *data;
     size_t size;
+    bool is_inline;                /* td_attachment_ref.is_inline */
 };
 
 struct ticket_new {

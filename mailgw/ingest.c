@@ -190,12 +190,13 @@ static void payload_build(struct job *j, const char *prefix, const char *text, b
     p->atts = td_calloc(m->n_atts + 1, sizeof *p->atts);
     for (size_t i = 0; i < m->n_atts; i++)
         p->atts[p->n_atts++] = (struct attachment_in){ m->atts[i].name, m->atts[i].content_type,
-                                                       m->atts[i].data, m->atts[i].size };
+                                                       m->atts[i].data, m->atts[i].size,
+                                                       m->atts[i].is_inline };
     if (cut || stripped) {
         p->full = td_strdup(m->text);
         p->atts[p->n_atts++] = (struct attachment_in){ FULL_TEXT_NAME, "text/plain; charset=utf-8",
                                                        (const unsigned char *)p->full,
-                                                       strlen(p->full) };
+                                                       strlen(p->full), false };
     }
 }
 

@@ -57,6 +57,7 @@ bool deliver_files_load(struct store *st, const json_t *files, size_t max_total,
         const char *id = json_string_value(json_object_get(f, "id"));
         const char *name = json_string_value(json_object_get(f, "name"));
         json_int_t size = json_integer_value(json_object_get(f, "size"));
+        bool is_inline = json_is_true(json_object_get(f, "inline"));
         if (id == NULL || size < 0)
             continue;
         if (name == NULL || name[0] == '\0')
@@ -69,9 +70,20 @@ bool deliver_files_load(struct store *st, const json_t *files, size_t max_total,
             if (st->ops->attachment_get(st, id, &a, &e)) {
                 total += a.size;
                 out->owned[out->n_owned++] = a;
+                const char *cid = NULL;
+                if (is_inline && out->n_cids < DELIVER_MAX_INLINE) {
+                    /* An image of an HTML mail stays in the HTML. */
+                    char *slot = out->cids[out->n_cids++];
+                    snprintf(slot, DELIVER_CID_LEN, "<att-%.24s@ticketd>", a.id);
+                    cid = slot;
+                    buf_printf(&out->inline_html, "<p><img src=\"cid:att-%.24s@ticketd\" alt=\"", a.id);
+                    html_escape(&out->inline_html, name);
+                    buf_puts(&out->inline_html, "\"></p>\n");
+                }
                 out->v[out->n++] = (struct message_attachment){ a.name ? a.name : name,
-                                                                a.content_type, a.data, a.size };
-                state = ", attached";
+                                                                a.content_type, a.data, a.size,
+                                                                cid };
+                state = cid ? ", shown in the mail" : ", attached";
             } else if (e.code == TD_UNAVAILABLE) {
                 deliver_files_clear(out);
                 if (err)
@@ -84,14 +96,20 @@ bool deliver_files_load(struct store *st, const json_t *files, size_t max_total,
             state = where && where[0] ? ", too large to attach: get it from the ticket"
                                       : ", too large to attach: reply to ask for it";
         }
-        if (always_list || strcmp(state, ", attached") != 0) {
+        if (always_list || (strcmp(state, ", attached") != 0 && strcmp(state, ", shown in the mail") != 0)) {
             list_line(out, name, (size_t)size, state);
             listed_any = true;
         }
     }
-    if (listed_any) {
+    if (!listed_any) {
+        buf_free(&out->html);
+        if (out->inline_html.len)
+            buf_append(&out->html, out->inline_html.data, out->inline_html.len);
+    } else {
         struct buf t = BUF_INIT, h = BUF_INIT;
         buf_printf(&t, "\nFiles:\n%s", out->text.data);
+        if (out->inline_html.len)
+            buf_append(&h, out->inline_html.data, out->inline_html.len);
         if (where && where[0])
             buf_printf(&t, "Ticket: %s\n", where);
         buf_puts(&h, "<p>Files:</p><ul>\n");
@@ -118,5 +136,6 @@ void deliver_files_clear(struct deliver_files *f)
     free(f->v);
     buf_free(&f->text);
     buf_free(&f->html);
+    buf_free(&f->inline_html);
     memset(f, 0, sizeof *f);
 }

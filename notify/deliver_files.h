@@ -3,7 +3,9 @@
  * [notify] attachments_max_bytes; the rest are listed in the text with
  * name, size and where to get them. Agents' notices always list every
  * file (attached or not), so an agent sees at a glance what the customer
- * sent. */
+ * sent. Images that were inline in an HTML mail (cid:) go out inline
+ * again - Content-Disposition: inline with a Content-ID the HTML part
+ * shows - and are not listed as files to customers. */
 #ifndef TD_NOTIFY_DELIVER_FILES_H
 #define TD_NOTIFY_DELIVER_FILES_H
 
@@ -14,13 +16,20 @@
 #include "core/store/store.h"
 #include "notify/message.h"
 
+#define DELIVER_MAX_INLINE 20
+#define DELIVER_CID_LEN 48
+
 struct deliver_files {
-    struct message_attachment *v; /* point into owned */
+    struct message_attachment *v; /* point into owned (and cids) */
     size_t n;
     struct td_attachment *owned;
     size_t n_owned;
     struct buf text;              /* the list for the text part ("" = none) */
-    struct buf html;              /* the same, as HTML */
+    struct buf html;              /* the same, as HTML, after the inline
+                                     images' <img src="cid:..."> */
+    struct buf inline_html;       /* just the <img> tags */
+    char cids[DELIVER_MAX_INLINE][DELIVER_CID_LEN]; /* Content-IDs of inline images */
+    size_t n_cids;
 };
 
 /* files: the payload's "attachments" array (NULL: none). where: what to

@@ -30,6 +30,8 @@ struct message_attachment {
                                    application/octet-stream */
     const unsigned char *data;
     size_t size;
+    const char *content_id;     /* non-NULL: an inline part ("<...>"),
+                                   Content-Disposition: inline */
 };
 
 struct message_in {

@@ -64,7 +64,10 @@ static void filename_param(struct buf *b, const char *name)
 void message_attachment_part(struct buf *b, const struct message_attachment *a)
 {
     buf_printf(b, "Content-Type: %s", safe_type(a->content_type));
-    buf_puts(b, "\r\nContent-Disposition: attachment");
+    if (a->content_id && message_id_safe(a->content_id))
+        buf_printf(b, "\r\nContent-ID: %s\r\nContent-Disposition: inline", a->content_id);
+    else
+        buf_puts(b, "\r\nContent-Disposition: attachment");
     filename_param(b, a->name);
     buf_puts(b, "\r\nContent-Transfer-Encoding: base64\r\n\r\n");
     size_t enc_len = sodium_base64_encoded_len(a->size, sodium_base64_VARIANT_ORIGINAL);

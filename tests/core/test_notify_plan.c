@@ -449,8 +449,8 @@ static void rows_carry_the_files(void **state)
     int64_t n = nfx_open(f, &f->cust1, NULL, "Files", "see below");
     static const unsigned char pdf[] = "%PDF-1.4";
     struct attachment_in atts[2] = {
-        { "manual.pdf", "application/pdf", pdf, sizeof pdf - 1 },
-        { "full-message.txt", "text/plain", pdf, sizeof pdf - 1 },
+        { "manual.pdf", "application/pdf", pdf, sizeof pdf - 1, false },
+        { "full-message.txt", "text/plain", pdf, sizeof pdf - 1, false },
     };
     struct comment_new in = { .body = "Attached.", .source = SOURCE_EMAIL,
                               .attachments = atts, .n_attachments = 2 };

@@ -208,6 +208,35 @@ static void test_aliases(void **state)
     alias_clear(&c);
 }
 
+/* An attachment ref keeps whether it was an inline image (cid:). */
+static void test_inline_refs(void **state)
+{
+    struct store *st = FX(state)->st;
+    struct td_err err;
+    int64_t n = ticket_add(st, "html mail", 10);
+    struct td_comment c;
+    comment_new(&c, n, "see the picture", false, NULL, 20);
+    c.attachments = td_calloc(2, sizeof *c.attachments);
+    c.n_attachments = 2;
+    for (size_t i = 0; i < 2; i++) {
+        new_id(c.attachments[i].id);
+        c.attachments[i].name = td_strdup(i ? "file.pdf" : "button.png");
+        c.attachments[i].content_type = td_strdup(i ? "application/pdf" : "image/png");
+        c.attachments[i].size = 4;
+        c.attachments[i].is_inline = i == 0;
+    }
+    struct td_event e = ev_make(n, "", EVENT_COMMENT, "public", c.id, 20);
+    MUST(OP(comment_insert, &c, &e));
+    struct td_comment_list l = { 0 };
+    MUST(OP(comment_list, n, true, &l));
+    assert_int_equal(l.n, 1);
+    assert_int_equal(l.v[0].n_attachments, 2);
+    assert_true(l.v[0].attachments[0].is_inline);
+    assert_false(l.v[0].attachments[1].is_inline);
+    comment_list_clear(&l);
+    comment_clear(&c);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -215,6 +244,7 @@ int main(void)
         T(test_list_participating),
         T(test_comment_move),
         T(test_aliases),
+        T(test_inline_refs),
     };
     return store_fixture_run_all("store_participants", tests, sizeof tests / sizeof tests[0]) ? 1 : 0;
 }

@@ -11,7 +11,8 @@
  * - an agent answering from a registered alias with their reply token;
  *   the alias without the token is not the agent;
  * - files both ways: the customer's screenshot in the agent notice, the
- *   agent's manual attached to the customer's mail, a big file listed. */
+ *   agent's manual attached to the customer's mail, a big file listed, an
+ *   image inline in the agent's HTML reply inline in the customer's. */
 #include "rt_fixture.h"
 
 #include "core/alias.h"
@@ -331,8 +332,8 @@ static void files_both_ways(void **state)
     size_t big_n = 10000;
     unsigned char *big = calloc(1, big_n);
     struct attachment_in atts[2] = {
-        { "manual.pdf", "application/pdf", pdf, sizeof pdf - 1 },
-        { "disk.img", "application/octet-stream", big, big_n },
+        { "manual.pdf", "application/pdf", pdf, sizeof pdf - 1, false },
+        { "disk.img", "application/octet-stream", big, big_n, false },
     };
     struct comment_new in = { .body = "The manual explains the setting.", .source = SOURCE_API,
                               .attachments = atts, .n_attachments = 2 };
@@ -348,6 +349,32 @@ static void files_both_ways(void **state)
     assert_non_null(strstr(body, "https://help.example.com/t/"));
     assert_null(strstr(body, "manual.pdf")); /* attached, so not listed to customers */
     free(body);
+
+    /* The agent answers by mail in HTML with an inline image (cid:): the
+     * customer's mail shows it inline too. */
+    char to[300], irt[400];
+    rt_addr_of(mc_raw(&notice, "Reply-To"), to, sizeof to);
+    const char *notice_id = mc_raw(&notice, "Message-ID");
+    snprintf(irt, sizeof irt, "%s", notice_id ? notice_id : "");
+    char *subj = mc_header(&notice, "Subject");
+    const char *vars[] = { "TO", to, "SUBJECT", subj, "IRT", irt, NULL };
+    char *mail = rt_mail_file("conv_agent_html_inline.eml", vars);
+    free(subj);
+    rt_deliver(r, "agent1@example.com", to, mail);
+    free(mail);
+    struct mc_mail inline_mail;
+    assert_true(rt_wait_mail(r, "ann@acme.test", "Re: ", &inline_mail));
+    assert_non_null(strstr(inline_mail.data, "Content-Disposition: inline;"));
+    assert_non_null(strstr(inline_mail.data, "filename=\"button.png\""));
+    assert_non_null(strstr(inline_mail.data, "Content-ID: <att-"));
+    char *html = mc_text(&inline_mail, "text/html");
+    assert_non_null(html);
+    assert_non_null(strstr(html, "<img src=\"cid:att-"));
+    free(html);
+    body = mc_text(&inline_mail, "text/plain");
+    assert_null(strstr(body, "Files:")); /* an image in the text, not a file */
+    free(body);
+    mc_free(&inline_mail);
     mc_free(&notice);
     mc_free(&ack);
     mc_free(&to_ann);

@@ -310,8 +310,8 @@ static void cc_and_attachments(void **state)
     m.n_cc = 2;
     static const unsigned char pdf[] = "%PDF-1.4 tiny";
     struct message_attachment atts[2] = {
-        { "manual.pdf", "application/pdf", pdf, sizeof pdf - 1 },
-        { "Bericht \xc3\xbc \"x\".txt", "text/plain\r\nX-Evil: 1", pdf, 4 },
+        { "manual.pdf", "application/pdf", pdf, sizeof pdf - 1, NULL },
+        { "Bericht \xc3\xbc \"x\".txt", "text/plain\r\nX-Evil: 1", pdf, 4, NULL },
     };
     m.attachments = atts;
     m.n_attachments = 2;
@@ -339,6 +339,14 @@ static void cc_and_attachments(void **state)
     assert_memory_equal(a.data, b.data, a.len);
     buf_free(&a);
     buf_free(&b);
+    /* An inline image: its Content-ID, shown inline. */
+    struct message_attachment img = { "button.png", "image/png", pdf, 4, "<att-1@ticketd>" };
+    m.attachments = &img;
+    m.n_attachments = 1;
+    build(&m, &out);
+    assert_non_null(strstr(out.data, "Content-ID: <att-1@ticketd>\r\n"
+                                     "Content-Disposition: inline;\r\n filename=\"button.png\""));
+    mc_free(&out);
     /* An unsafe Cc is refused. */
     const char *bad[] = { "x@y.example\r\nBcc: all@y.example" };
     m.cc = bad;

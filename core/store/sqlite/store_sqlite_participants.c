@@ -19,7 +19,9 @@ const char sq_migration_participants[] =
     "  PRIMARY KEY (ticket, user_id)"
     ") WITHOUT ROWID;"
     "CREATE INDEX ticket_participants_user ON ticket_participants(user_id);"
-    "ALTER TABLE tickets ADD COLUMN merged_into INTEGER NOT NULL DEFAULT 0;";
+    "ALTER TABLE tickets ADD COLUMN merged_into INTEGER NOT NULL DEFAULT 0;"
+    /* inline images of a mail stay inline in the mails about it */
+    "ALTER TABLE comment_attachments ADD COLUMN inline INTEGER NOT NULL DEFAULT 0;";
 
 bool sq_participants_write(struct sq_store *s, const struct td_ticket *t, struct td_err *err)
 {
