@@ -601,6 +601,11 @@ void h_ticket_claim(struct api_req *r, struct api_resp *out);
 void h_ticket_assign(struct api_req *r, struct api_resp *out);
 void h_ticket_history(struct api_req *r, struct api_resp *out);
 
+void h_ticket_merge(struct api_req *r, struct api_resp *out);          /* routes_merge.c */
+void h_participants_list(struct api_req *r, struct api_resp *out);     /* routes_participants.c */
+void h_participants_add(struct api_req *r, struct api_resp *out);
+void h_participants_remove(struct api_req *r, struct api_resp *out);
+
 void h_comments_list(struct api_req *r, struct api_resp *out);
 void h_comments_create(struct api_req *r, struct api_resp *out);
 void h_attachment_get(struct api_req *r, struct api_resp *out);
@@ -621,6 +626,10 @@ void h_webhook_patch(struct api_req *r, struct api_resp *out);
 void h_webhook_delete(struct api_req *r, struct api_resp *out);
 void h_webhook_deliveries(struct api_req *r, struct api_resp *out);
 void h_webhook_test(struct api_req *r, struct api_resp *out);
+void h_aliases_list(struct api_req *r, struct api_resp *out);          /* routes_aliases.c */
+void h_aliases_add(struct api_req *r, struct api_resp *out);
+void h_aliases_remove(struct api_req *r, struct api_resp *out);
+void h_alias_confirm(struct api_req *r, struct api_resp *out);
 
 void h_users_list(struct api_req *r, struct api_resp *out);
 void h_users_create(struct api_req *r, struct api_resp *out);

@@ -54,6 +54,11 @@ const struct api_route api_routes[] = {
     { "POST", "/api/v1/tickets/{number}/claim", h_ticket_claim, ROUTE_AUTH },
     { "POST", "/api/v1/tickets/{number}/assign", h_ticket_assign, ROUTE_AUTH },
     { "GET", "/api/v1/tickets/{number}/history", h_ticket_history, ROUTE_AUTH },
+    { "POST", "/api/v1/tickets/{number}/merge", h_ticket_merge, ROUTE_AUTH },     /* routes_merge.c */
+    { "GET", "/api/v1/tickets/{number}/participants", h_participants_list, ROUTE_AUTH },
+    { "POST", "/api/v1/tickets/{number}/participants", h_participants_add, ROUTE_AUTH },
+    { "DELETE", "/api/v1/tickets/{number}/participants/{user_id}", h_participants_remove,
+      ROUTE_AUTH },
     { "GET", "/api/v1/tickets/{number}/comments", h_comments_list, ROUTE_AUTH },
     { "POST", "/api/v1/tickets/{number}/comments", h_comments_create,
       ROUTE_AUTH | ROUTE_UPLOAD | ROUTE_IDEMPOTENT },
@@ -81,6 +86,10 @@ const struct api_route api_routes[] = {
     { "GET", "/api/v1/users/{id}", h_user_get, ROUTE_AUTH },
     { "PATCH", "/api/v1/users/{id}", h_user_patch, ROUTE_AUTH },
     { "POST", "/api/v1/users/{id}/erase", h_user_erase, ROUTE_AUTH },        /* routes_erase.c */
+    { "GET", "/api/v1/users/{id}/aliases", h_aliases_list, ROUTE_AUTH }, /* routes_aliases.c */
+    { "POST", "/api/v1/users/{id}/aliases", h_aliases_add, ROUTE_AUTH },
+    { "DELETE", "/api/v1/users/{id}/aliases/{email}", h_aliases_remove, ROUTE_AUTH },
+    { "GET", "/api/v1/auth/aliases/confirm", h_alias_confirm, ROUTE_PUBLIC },
 };
 const size_t api_n_routes = sizeof api_routes / sizeof api_routes[0];
 

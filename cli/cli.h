@@ -42,5 +42,7 @@ int cmd_check_config(int argc, char **argv, const char *config_path);
 int cmd_backup(int argc, char **argv, const char *config_path); /* backup and restore */
 int cmd_quarantine(int argc, char **argv, const char *config_path); /* cmd_quarantine.c */
 int cmd_token(int argc, char **argv, const char *config_path);      /* cmd_token.c */
+int cmd_ticket(int argc, char **argv, const char *config_path);     /* cmd_ticket.c */
+int cmd_alias(int argc, char **argv, const char *config_path);      /* cmd_alias.c */
 
 #endif

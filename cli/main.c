@@ -19,6 +19,9 @@ static void usage(FILE *f)
           "  backup FILE    copy the SQLite database to FILE, consistent while serving\n"
           "  restore FILE   replace the SQLite database with a backup (ticketd stopped)\n"
           "  --version      print the version, the commit and the store schema versions\n"
+          "  ticket merge SOURCE TARGET   merge a duplicate ticket into another\n"
+          "  alias ...      add, list or remove an agent's extra sending addresses\n"
+          "  --version      print the version\n"
           "The config file may also be given as TICKETD_CONFIG; every key can be\n"
           "overridden by TICKETD_<SECTION>_<KEY> (a TICKETD_* variable that is no\n"
           "key is an error). `ticketd COMMAND --help` for more.\n"
@@ -75,6 +78,10 @@ int main(int argc, char **argv)
         return cmd_quarantine(sub_argc, sub_argv, config_path);
     if (strcmp(cmd, "backup") == 0 || strcmp(cmd, "restore") == 0)
         return cmd_backup(sub_argc, sub_argv, config_path);
+    if (strcmp(cmd, "ticket") == 0)
+        return cmd_ticket(sub_argc, sub_argv, config_path);
+    if (strcmp(cmd, "alias") == 0)
+        return cmd_alias(sub_argc, sub_argv, config_path);
     if (strcmp(cmd, "check-config") == 0)
         return cmd_check_config(sub_argc, sub_argv, config_path);
     fprintf(stderr, "ticketd: unknown command '%s'\n", cmd);

@@ -97,6 +97,13 @@ bool notify_config_load(struct td_config *cfg, struct notify_config *nc, struct 
     n = snprintf(nc->reset_url, sizeof nc->reset_url, "%s", reset);
     if (n < 0 || (size_t)n >= sizeof nc->reset_url)
         return td_fail(err, TD_INVALID, "[notify] reset_url is too long");
+    const char *alias_url = config_str(cfg, "notify", "alias_confirm_url", "");
+    for (const char *p = alias_url; *p; p++)
+        if ((unsigned char)*p <= 0x20 || *p == 0x7F)
+            return td_fail(err, TD_INVALID, "[notify] alias_confirm_url contains white space or a control character");
+    n = snprintf(nc->alias_confirm_url, sizeof nc->alias_confirm_url, "%s", alias_url);
+    if (n < 0 || (size_t)n >= sizeof nc->alias_confirm_url)
+        return td_fail(err, TD_INVALID, "[notify] alias_confirm_url is too long");
     for (int k = 0; k < NK_COUNT; k++)
         if (!config_bool(cfg, "notify", notify_kind_names[k], true, &nc->enabled[k], err))
             return false;

@@ -82,10 +82,12 @@ struct notify_config {
     bool admins_are_agents;    /* "every agent" includes admins */
     int64_t max_per_hour;      /* per requester; 0 = no cap */
     int64_t max_per_staff_hour; /* per agent (staff-only kinds); 0 = no cap */
+    char alias_confirm_url[512]; /* prefix of an alias confirmation link; the
+                                    token is appended; "" = none */
 };
 
 /* [notify] support_address, ticket_url, console_url, max_per_recipient_hour,
- * max_per_agent_hour, notify_admins, and one yes/no key per kind
+ * max_per_agent_hour, notify_admins, alias_confirm_url, and one yes/no key per kind
  * (ticket_created_ack = no). */
 bool notify_config_load(struct td_config *cfg, struct notify_config *nc, struct td_err *err);
 
@@ -163,6 +165,9 @@ void notify_on_events(struct td_core *c, const struct td_user *actor, const stru
  *   webhook_disabled  to every active admin: a webhook endpoint was
  *                   disabled after too many failed deliveries or a 410
  *                   (hooks/), with its URL and the reason.
+ *   alias_confirm   an agent registered an extra sending address
+ *                   (core/alias.h): the one-time link, sent to that
+ *                   address (not the agent's own).
  *
  * The row's payload holds the token in clear until the mail is sent; the
  * token itself is single-use and short-lived (api/routes_claim.c). */
@@ -174,6 +179,7 @@ enum notify_account_kind {
     NA_REGISTER_CONFIRM,
     NA_PASSWORD_RESET,
     NA_WEBHOOK_DISABLED,
+    NA_ALIAS_CONFIRM,
     NA_COUNT
 };
 extern const char *const notify_account_kind_names[NA_COUNT];
@@ -205,5 +211,11 @@ bool notify_password_reset(struct td_core *c, const struct td_user *u, const cha
  * *queued (may be NULL) counts the mails queued. */
 bool notify_webhook_disabled(struct td_core *c, const char *webhook_id, const char *url,
                              const char *reason, size_t *queued, struct td_err *err);
+/* Queues the alias_confirm mail to alias for agent, the same way. The
+ * link is [notify] alias_confirm_url + token ("" when that is unset: the
+ * mail then tells how to confirm through the API). */
+bool notify_alias_confirm(struct td_core *c, const struct td_user *agent, const char *alias,
+                          const char *token, int64_t valid_hours, bool *queued,
+                          struct td_err *err);
 
 #endif

@@ -108,6 +108,7 @@ const char *const notify_account_kind_names[NA_COUNT] = {
     [NA_REGISTER_CONFIRM] = "register_confirm",
     [NA_PASSWORD_RESET] = "password_reset",
     [NA_WEBHOOK_DISABLED] = "webhook_disabled",
+    [NA_ALIAS_CONFIRM] = "alias_confirm",
 };
 
 bool notify_account_kind_parse(const char *s, enum notify_account_kind *out)
@@ -120,8 +121,10 @@ bool notify_account_kind_parse(const char *s, enum notify_account_kind *out)
     return false;
 }
 
-bool notify_account_mail(struct td_core *c, const struct td_user *u, enum notify_account_kind kind,
-                         json_t *extra, const char *once_key, bool *queued, struct td_err *err)
+/* notify_account_mail to the address `to` (u's own, or an alias of u's). */
+static bool account_mail_to(struct td_core *c, const struct td_user *u, const char *to,
+                            enum notify_account_kind kind, json_t *extra, const char *once_key,
+                            bool *queued, struct td_err *err)
 {
     if (queued)
         *queued = false;
@@ -131,13 +134,13 @@ bool notify_account_mail(struct td_core *c, const struct td_user *u, enum notify
         return td_fail(err, TD_UNAVAILABLE,
                        "outgoing mail is off ([notify] support_address is not set)");
     }
-    if (notify_address_blocked(&nf->cfg, u->email)) {
+    if (notify_address_blocked(&nf->cfg, to)) {
         json_decref(extra);
         return true; /* never mail the support address or a robot */
     }
     json_t *root = json_object(), *vars = extra ? extra : json_object();
     notify_var_put(vars, "recipient", notify_display_name(u));
-    notify_var_put(vars, "recipient_email", u->email);
+    notify_var_put(vars, "recipient_email", to);
     notify_var_put(vars, "support_address", nf->cfg.support_address);
     json_object_set_new(root, "recipient_id", json_string(u->id));
     json_object_set_new(root, "vars", vars);
@@ -163,7 +166,7 @@ bool notify_account_mail(struct td_core *c, const struct td_user *u, enum notify
         id_new(o.id);
     }
     o.kind = (char *)notify_account_kind_names[kind];
-    o.recipient = u->email;
+    o.recipient = (char *)to;
     o.payload = payload;
     o.state = OUTBOX_PENDING;
     struct td_outbox_list rows = { &o, 1 }; /* capped like a requester's mails */
@@ -180,6 +183,12 @@ bool notify_account_mail(struct td_core *c, const struct td_user *u, enum notify
         pthread_mutex_unlock(&nf->lock);
     }
     return ok;
+}
+
+bool notify_account_mail(struct td_core *c, const struct td_user *u, enum notify_account_kind kind,
+                         json_t *extra, const char *once_key, bool *queued, struct td_err *err)
+{
+    return account_mail_to(c, u, u->email, kind, extra, once_key, queued, err);
 }
 
 bool notify_account_claim(struct td_core *c, const struct td_user *u, const char *token,
@@ -274,4 +283,24 @@ bool notify_webhook_disabled(struct td_core *c, const char *webhook_id, const ch
         pthread_mutex_unlock(&nf->lock);
     }
     return ok;
+}
+
+bool notify_alias_confirm(struct td_core *c, const struct td_user *agent, const char *alias,
+                          const char *token, int64_t valid_hours, bool *queued,
+                          struct td_err *err)
+{
+    struct notify *nf = notify_of(c);
+    json_t *vars = json_object();
+    char hours[32];
+    snprintf(hours, sizeof hours, "%lld", (long long)valid_hours);
+    struct buf link = BUF_INIT;
+    if (nf && nf->cfg.alias_confirm_url[0])
+        buf_printf(&link, "%s%s", nf->cfg.alias_confirm_url, token);
+    notify_var_put(vars, "alias", alias);
+    notify_var_put(vars, "agent_email", agent->email);
+    notify_var_put(vars, "confirm_token", token);
+    notify_var_put(vars, "confirm_link", link.data ? link.data : "");
+    notify_var_put(vars, "confirm_valid_hours", hours);
+    buf_free(&link);
+    return account_mail_to(c, agent, alias, NA_ALIAS_CONFIRM, vars, NULL, queued, err);
 }

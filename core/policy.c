@@ -15,12 +15,20 @@ bool policy_active(const struct td_user *actor, struct td_err *err)
     return true;
 }
 
+bool policy_in_conversation(const struct td_user *actor, const struct td_ticket *t)
+{
+    return actor != NULL &&
+           (strcmp(actor->id, t->requester_id) == 0 || strv_contains(&t->participants, actor->id));
+}
+
 bool policy_view_ticket(const struct td_user *actor, const struct td_ticket *t,
                         struct td_err *err)
 {
     if (!policy_active(actor, err))
         return false;
-    if (policy_is_staff(actor) || strcmp(actor->id, t->requester_id) == 0)
+    /* Participants (a colleague on Cc) read and answer the conversation
+     * like the requester; internal notes stay hidden from all of them. */
+    if (policy_is_staff(actor) || policy_in_conversation(actor, t))
         return true;
     /* Not "forbidden": a customer must not learn that ticket exists. */
     return td_fail(err, TD_NOT_FOUND, "ticket #%lld not found", (long long)t->number);
@@ -118,4 +126,23 @@ bool policy_list_staff(const struct td_user *actor, struct td_err *err)
     if (policy_is_staff(actor))
         return true;
     return td_fail(err, TD_FORBIDDEN, "only staff can list agents");
+}
+
+bool policy_manage_participants(const struct td_user *actor, const struct td_ticket *t,
+                                struct td_err *err)
+{
+    if (!policy_view_ticket(actor, t, err))
+        return false;
+    if (policy_is_staff(actor) || strcmp(actor->id, t->requester_id) == 0)
+        return true;
+    return td_fail(err, TD_FORBIDDEN, "only the requester and agents can change who takes part");
+}
+
+bool policy_merge(const struct td_user *actor, struct td_err *err)
+{
+    if (!policy_active(actor, err))
+        return false;
+    if (policy_is_staff(actor))
+        return true;
+    return td_fail(err, TD_FORBIDDEN, "only agents can merge tickets");
 }

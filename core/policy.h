@@ -5,7 +5,11 @@
  * not even know the ticket exists (a customer asking for someone else's
  * ticket), TD_FORBIDDEN when they may see it but not do this, and
  * TD_UNAUTHORIZED for a disabled actor. A NULL actor is the system
- * (command line, internal jobs) and may do everything. */
+ * (command line, internal jobs) and may do everything.
+ *
+ * A customer sees a ticket they requested or take part in (participants,
+ * core/participant.h): its public comments and history, not its
+ * internal notes. */
 #ifndef TD_POLICY_H
 #define TD_POLICY_H
 
@@ -39,5 +43,12 @@ bool policy_manage_users(const struct td_user *actor, struct td_err *err);
 bool policy_read_user(const struct td_user *actor, const char *user_id, struct td_err *err);
 /* Listing staff (agents and admins): staff only. */
 bool policy_list_staff(const struct td_user *actor, struct td_err *err);
+/* The requester or a participant of t (never NULL, the system). */
+bool policy_in_conversation(const struct td_user *actor, const struct td_ticket *t);
+/* Adding and removing participants: staff and the requester;
+ * participants may see the list (policy_view_ticket). */
+bool policy_manage_participants(const struct td_user *actor, const struct td_ticket *t,
+                                struct td_err *err);
+bool policy_merge(const struct td_user *actor, struct td_err *err);
 
 #endif

@@ -1,5 +1,6 @@
 /* reply_token.c - see reply_token.h. */
 #include "reply_token.h"
+#include "alias.h"
 #include "id.h"
 #include "store/store.h"
 
@@ -296,6 +297,14 @@ bool reply_token_verify_sender(void *ctx, const char *token, const char *sender,
         return false;
     bool ok = !u.disabled && u.email != NULL && strcasecmp(u.email, sender) == 0;
     user_clear(&u);
+    if (!ok) {
+        /* An agent answering from a confirmed alias (alias.h). */
+        struct td_user owner;
+        if (alias_owner(v->st, sender, &owner, NULL)) {
+            ok = strcmp(owner.id, uid) == 0;
+            user_clear(&owner);
+        }
+    }
     if (ok && ticket)
         *ticket = t;
     return ok;

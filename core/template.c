@@ -23,6 +23,11 @@ const char *const template_var_names[] = {
     "reset_link", "reset_token", "reset_valid_minutes", "claim_url",
     /* webhook_disabled (hooks/) */
     "webhook_id", "webhook_url", "webhook_reason",
+    /* Conversations (issue 10): the others of the conversation, and the
+     * agent an agent's reply is from. */
+    "cc", "via",
+    /* Alias confirmation (core/alias.h). */
+    "alias", "agent_email", "confirm_link", "confirm_valid_hours",
     NULL,
 };
 

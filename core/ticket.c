@@ -3,6 +3,7 @@
 #include "comment.h"
 #include "id.h"
 #include "mem.h"
+#include "participant.h"
 #include "policy.h"
 #include "text.h"
 #include "workflow.h"
@@ -215,6 +216,12 @@ bool ticket_open(struct td_core *c, const struct td_user *actor, const struct ti
     snprintf(t.requester_id, sizeof t.requester_id, "%s", requester);
     if (in->message_id)
         strv_push(&t.message_ids, in->message_id);
+    for (size_t i = 0; in->participants && i < in->participants->n; i++) {
+        const char *p = in->participants->v[i];
+        if (id_valid(p) && strcmp(p, requester) != 0 && !strv_contains(&t.participants, p) &&
+            t.participants.n < PARTICIPANT_MAX)
+            strv_push(&t.participants, p);
+    }
     t.created = t.updated = td_now();
     t.version = 1;
     if (!c->store->ops->ticket_next_number(c->store, &t.number, err))
@@ -269,7 +276,9 @@ bool ticket_list(struct td_core *c, const struct td_user *actor,
         return false;
     struct td_ticket_filter f = *filter;
     if (!policy_is_staff(actor)) {
+        /* Their own tickets, and those they take part in (participant.h). */
         f.requester_id = actor->id;
+        f.or_participant = true;
         f.text_internal = false;
     }
     if (f.limit == 0)

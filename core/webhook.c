@@ -80,7 +80,8 @@ bool delivery_state_parse(const char *s, enum td_delivery_state *out)
 const char *const webhook_event_types[] = {
     "ticket.created",         "comment.created",       "ticket.status_changed",
     "ticket.priority_changed", "ticket.assignee_changed", "ticket.tags_changed",
-    "ticket.subject_changed",
+    "ticket.subject_changed", "ticket.participant_added", "ticket.participant_removed",
+    "ticket.merged",
 };
 const size_t webhook_n_event_types = sizeof webhook_event_types / sizeof webhook_event_types[0];
 
@@ -95,7 +96,13 @@ const char *webhook_event_type(enum td_event_kind k)
     case EVENT_CLAIM: return "ticket.assignee_changed";
     case EVENT_TAG: return "ticket.tags_changed";
     case EVENT_SUBJECT: return "ticket.subject_changed";
-    case EVENT_ERASED: return NULL; /* nothing personal goes out about it */
+    case EVENT_PARTICIPANT_ADDED: return "ticket.participant_added";
+    case EVENT_PARTICIPANT_REMOVED: return "ticket.participant_removed";
+    case EVENT_MERGED_INTO: /* each side of a merge tells its own endpoints */
+    case EVENT_MERGED_FROM: return "ticket.merged";
+    case EVENT_ERASED:       /* nothing personal goes out about it */
+    case EVENT_RELATED_MAIL: /* a stranger's mail: only staff look at it */
+        return NULL;
     }
     return NULL; /* a kind this version does not deliver */
 }

@@ -16,6 +16,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "core/alias.h"
 #include "core/buf.h"
 #include "core/comment.h"
 #include "core/id.h"
@@ -24,6 +25,7 @@
 #include "core/text.h"
 #include "core/ticket.h"
 #include "core/user.h"
+#include "authorship.h"
 #include "loop.h"
 #include "mime.h"
 #include "quote.h"
@@ -32,7 +34,7 @@
 #include "trust.h"
 #include "agent_guard.h"
 
-#define FULL_TEXT_NAME "full-message.txt"
+#define FULL_TEXT_NAME COMMENT_FULL_TEXT_NAME
 #define BODY_RESERVE 4096 /* room for notes under core's body limit */
 
 /* ---- bodies and attachments ------------------------------------------------ */
@@ -82,12 +84,13 @@ static void payload_build(struct job *j, const char *prefix, const char *text, b
     p->atts = td_calloc(m->n_atts + 1, sizeof *p->atts);
     for (size_t i = 0; i < m->n_atts; i++)
         p->atts[p->n_atts++] = (struct attachment_in){ m->atts[i].name, m->atts[i].content_type,
-                                                       m->atts[i].data, m->atts[i].size };
+                                                       m->atts[i].data, m->atts[i].size,
+                                                       m->atts[i].is_inline };
     if (cut || stripped) {
         p->full = td_strdup(m->text);
         p->atts[p->n_atts++] = (struct attachment_in){ FULL_TEXT_NAME, "text/plain; charset=utf-8",
                                                        (const unsigned char *)p->full,
-                                                       strlen(p->full) };
+                                                       strlen(p->full), false };
     }
 }
 
@@ -140,6 +143,16 @@ static bool add_comment(struct job *j, const struct td_user *actor, int64_t tick
 
 static bool open_ticket(struct job *j, const struct td_user *actor, bool auto_submitted)
 {
+    /* The Cc'd colleagues take part from the start (authorship.h). */
+    struct strv cc = STRV_INIT;
+    struct td_err e;
+    td_err_clear(&e);
+    if (!auto_submitted &&
+        !authorship_cc_participants(j->c->core, j->c->set, &j->m, j->sender, &cc, &e)) {
+        strv_clear(&cc);
+        ingest_error(j, "participants", &e);
+        return false;
+    }
     char *subject = thread_subject_clean(&j->c->set->token, j->m.subject, CORE_MAX_SUBJECT);
     struct payload p;
     memset(&p, 0, sizeof p);
@@ -155,13 +168,13 @@ static bool open_ticket(struct job *j, const struct td_user *actor, bool auto_su
         .n_attachments = p.n_atts,
         .drop_oversize_attachments = true,
         .auto_submitted = auto_submitted,
+        .participants = &cc,
     };
     struct td_ticket t;
-    struct td_err e;
-    td_err_clear(&e);
     bool ok = ticket_open(j->c->core, actor, &in, &t, &e);
     payload_clear(&p);
     free(subject);
+    strv_clear(&cc);
     if (ok) {
         j->out->result = INGEST_TICKET;
         j->out->ticket = t.number;
@@ -227,7 +240,15 @@ static void ingest_person(struct job *j, int64_t thread_ticket, enum thread_how 
     struct td_user user;
     struct td_err e;
     td_err_clear(&e);
-    if (!user_ensure_customer(j->c->core, j->sender, j->m.from_name, &user, &e)) {
+    /* An agent's confirmed alias speaks for the agent (core/alias.h), if
+     * the mail proves it below; it never becomes a customer account. */
+    bool via_alias = alias_owner(j->c->core->store, j->sender, &user, &e);
+    if (!via_alias && e.code != TD_NOT_FOUND) {
+        ingest_error(j, "sender alias", &e);
+        return;
+    }
+    td_err_clear(&e);
+    if (!via_alias && !user_ensure_customer(j->c->core, j->sender, j->m.from_name, &user, &e)) {
         ingest_error(j, "sender", &e);
         return;
     }
@@ -265,6 +286,9 @@ static void ingest_person(struct job *j, int64_t thread_ticket, enum thread_how 
         }
     }
     bool automatic = v->kind == LOOP_AUTO && !j->src->retry;
+    int64_t related = 0; /* a ticket a stranger's mail named (rule 4) */
+    if (!ingest_decide_author(j, &actor, staff, &ticket, how, automatic, &related))
+        goto out;
     if (ticket > 0) {
         bool np = false;
         if (automatic) {
@@ -306,7 +330,8 @@ static void ingest_person(struct job *j, int64_t thread_ticket, enum thread_how 
             goto out;
         }
     }
-    open_ticket(j, &actor, automatic);
+    if (open_ticket(j, &actor, automatic) && related > 0 && j->out->result == INGEST_TICKET)
+        ingest_note_related(j, related);
 out:
     if (j->out->result == INGEST_TICKET || j->out->result == INGEST_COMMENT)
         log_event(LOG_DEBUG, "mail_sender", LF_S("sender", j->sender), LF_S("trust", trust_how));

@@ -108,7 +108,12 @@ bool sender_config_load(struct td_config *cfg, struct sender_config *sc, struct 
         !config_int(cfg, "notify", "reconcile_interval_ms", 60000, 0, 86400000,
                     &sc->reconcile_interval_ms, err) ||
         !config_int(cfg, "notify", "reconcile_window_ms", 86400000, 1000, 30 * 86400000LL,
-                    &sc->reconcile_window_ms, err))
+                    &sc->reconcile_window_ms, err) ||
+        !config_int(cfg, "notify", "attachments_max_bytes", 10LL * 1024 * 1024, 0,
+                    100LL * 1024 * 1024, &sc->attachments_max_bytes, err) ||
+        !copy_str(sc->from_via, sizeof sc->from_via,
+                  config_str(cfg, "smtp", "from_via", "{agent} via {support}"), "[smtp] from_via",
+                  err))
         return false;
     sc->threads = (int)threads;
     if (sc->lease_ms <= sc->smtp.timeout_ms + sc->smtp.connect_timeout_ms)

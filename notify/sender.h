@@ -52,12 +52,17 @@ struct sender_config {
     int64_t give_up_after_ms;  /* default 3 days */
     int64_t reconcile_interval_ms; /* default 60000; 0 = no reconciler thread */
     int64_t reconcile_window_ms;   /* default 24 h */
+    int64_t attachments_max_bytes; /* files attached per mail, in total;
+                                      beyond: listed (default 10 MiB) */
+    char from_via[256];        /* From name of an agent's reply to customers:
+                                  "{agent} via {support}"; "" = from_name */
 };
 
 /* [notify] (see notify.h plus templates_dir, threads, poll_ms, lease_ms,
  * retry_base_ms, retry_max_ms, give_up_after_ms, reconcile_interval_ms,
- * reconcile_window_ms, reply_secret(_file), previous_reply_secret(_file))
- * and [smtp] (smtp.h plus from, envelope_from). */
+ * reconcile_window_ms, reply_secret(_file), previous_reply_secret(_file),
+ * attachments_max_bytes) and [smtp] (smtp.h plus from, envelope_from,
+ * from_via). */
 bool sender_config_load(struct td_config *cfg, struct sender_config *sc, struct td_err *err);
 
 struct sender;

@@ -39,6 +39,8 @@ struct td_ticket_filter {
     enum td_priority priority;
     const char *assignee_id;  /* NULL = any, "" = unassigned */
     const char *requester_id; /* NULL = any */
+    bool or_participant;      /* with requester_id: also the tickets that
+                                 user takes part in (td_ticket.participants) */
     const char *tag;          /* NULL = any */
     const char *queue;        /* NULL = any */
     td_time updated_since;    /* 0 = any; else updated >= this */
@@ -221,6 +223,25 @@ void delivery_clear(struct td_delivery *d);
 void delivery_list_clear(struct td_delivery_list *l);
 const char *delivery_state_name(enum td_delivery_state s);
 bool delivery_state_parse(const char *s, enum td_delivery_state *out);
+/* ---- Agents' extra sending addresses (core/alias.c) ------------------
+ * An agent's alias is an address whose mail counts as the agent's when
+ * it proves itself like the agent's own address would (a reply token
+ * issued to the agent, or Authentication-Results: mailgw/trust.h). An
+ * admin's alias is confirmed at once; one an agent adds waits for the
+ * link mailed to it (token_hash: hex SHA-256 of the link's token). */
+struct td_alias {
+    char *email;                      /* lower case; the key, unique */
+    char user_id[TD_ID_LEN + 1];
+    bool confirmed;
+    char token_hash[TD_TOKEN_HASH_LEN + 1]; /* "" once confirmed */
+    td_time expires;                  /* of the confirmation; 0 once confirmed */
+    td_time created;
+};
+
+struct td_alias_list { struct td_alias *v; size_t n; };
+
+void alias_clear(struct td_alias *a);
+void alias_list_clear(struct td_alias_list *l);
 
 struct store;
 
@@ -252,7 +273,7 @@ struct store_ops {
     bool (*ticket_insert)(struct store *st, const struct td_ticket *t,
                           const struct td_event *created, struct td_err *err);
     /* Compare-and-set: writes subject, status, priority, assignee, queue,
-     * tags, updated of t and sets version = expected_version + 1, only if
+     * tags, participants, merged_into, updated of t and sets version = expected_version + 1, only if
      * the stored version is expected_version, appending the n events to
      * the history in the same write. t->message_ids is ignored.
      * TD_STALE on a version mismatch, TD_NOT_FOUND if no such ticket. */
@@ -289,6 +310,13 @@ struct store_ops {
     /* History of one ticket, oldest first, seq 1, 2, 3... */
     bool (*history_list)(struct store *st, int64_t ticket, struct td_event_list *out,
                          struct td_err *err);
+    /* Merge (core/merge.c): every comment of ticket from (and so its
+     * attachments) now belongs to ticket to, keeping its id, Message-ID
+     * and time. Idempotent and resumable: moving again moves whatever is
+     * left (nothing is no error). MongoDB: one multi-document update of
+     * single-document atomic writes, no transaction. The thread
+     * Message-IDs stay with from; core follows merged_into instead. */
+    bool (*comment_move)(struct store *st, int64_t from, int64_t to, struct td_err *err);
 
     /* Attachment bytes (GridFS on MongoDB). TD_CONFLICT on a duplicate id. */
     bool (*attachment_put)(struct store *st, const struct td_attachment *a, struct td_err *err);
@@ -503,6 +531,22 @@ struct store_ops {
     bool (*attachment_delete)(struct store *st, const char *id, struct td_err *err);
     bool (*outbox_erase_recipient)(struct store *st, const char *recipient,
                                    const char *replacement, int64_t *n, struct td_err *err);
+    /* ---- Agents' aliases (core/alias.c) - implemented in
+     * store_sqlite_aliases.c and store_mongo_aliases.c. See struct
+     * td_alias. insert: TD_CONFLICT when the address is taken. get:
+     * TD_NOT_FOUND when unknown. list: a user's aliases ordered by email.
+     * delete: TD_NOT_FOUND when unknown. confirm: atomically, the
+     * unconfirmed alias with this token_hash whose expires >= now becomes
+     * confirmed (hash and expiry cleared) and fills out; once only, any
+     * other call is TD_NOT_FOUND. */
+    bool (*alias_insert)(struct store *st, const struct td_alias *a, struct td_err *err);
+    bool (*alias_get)(struct store *st, const char *email, struct td_alias *out,
+                      struct td_err *err);
+    bool (*alias_list)(struct store *st, const char *user_id, struct td_alias_list *out,
+                       struct td_err *err);
+    bool (*alias_delete)(struct store *st, const char *email, struct td_err *err);
+    bool (*alias_confirm)(struct store *st, const char *token_hash, td_time now,
+                          struct td_alias *out, struct td_err *err);
 };
 
 /* Backends embed this as their first member. */

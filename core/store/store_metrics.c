@@ -28,7 +28,8 @@
     X(webhook_delete) X(webhook_result) X(webhook_disable) X(delivery_insert) X(delivery_claim) \
     X(delivery_finish) X(delivery_list) X(idem_insert) X(idem_get) X(idem_finish)            \
     X(idem_delete) X(idem_purge) X(erase_comments) X(attachment_delete)                      \
-    X(outbox_erase_recipient)
+    X(outbox_erase_recipient) \
+    X(comment_move) X(alias_insert) X(alias_get) X(alias_list) X(alias_delete) X(alias_confirm)
 
 enum {
 #define X(op) OP_##op,
@@ -122,6 +123,19 @@ WRAP(comment_find_by_msgid,
 WRAP(history_list,
      (struct store *st, int64_t ticket, struct td_event_list *out, struct td_err *err),
      (st, ticket, out, err))
+WRAP(alias_insert, (struct store *st, const struct td_alias *a, struct td_err *err), (st, a, err))
+WRAP(alias_get, (struct store *st, const char *email, struct td_alias *out, struct td_err *err),
+     (st, email, out, err))
+WRAP(alias_list,
+     (struct store *st, const char *user_id, struct td_alias_list *out, struct td_err *err),
+     (st, user_id, out, err))
+WRAP(alias_delete, (struct store *st, const char *email, struct td_err *err), (st, email, err))
+WRAP(alias_confirm,
+     (struct store *st, const char *token_hash, td_time now, struct td_alias *out,
+      struct td_err *err),
+     (st, token_hash, now, out, err))
+WRAP(comment_move, (struct store *st, int64_t from, int64_t to, struct td_err *err),
+     (st, from, to, err))
 WRAP(attachment_put, (struct store *st, const struct td_attachment *a, struct td_err *err),
      (st, a, err))
 WRAP(attachment_get,

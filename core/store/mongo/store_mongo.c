@@ -140,6 +140,9 @@ static const struct {
       "{\"key\": {\"endpoint_id\": 1, \"created\": -1}, \"name\": \"endpoint_id_1_created_-1\"}" },
     /* Idempotency-Key records (store_mongo_idem.c): the purge. */
     { MG_IDEM, "{\"key\": {\"expires\": 1}, \"name\": \"expires_1\"}" },
+    /* Agents' aliases (store_mongo_aliases.c): a user's list, confirm. */
+    { MG_ALIASES, "{\"key\": {\"user_id\": 1, \"_id\": 1}, \"name\": \"user_id_1__id_1\"}" },
+    { MG_ALIASES, "{\"key\": {\"token_hash\": 1}, \"name\": \"token_hash_1\"}" },
 };
 
 static bool create_index(mongoc_database_t *db, const char *coll, const char *spec,
@@ -233,6 +236,12 @@ static const struct store_ops mongo_ops = {
     .comment_list = mg_comment_list,
     .comment_find_by_msgid = mg_comment_find_by_msgid,
     .history_list = mg_history_list,
+    .comment_move = mg_comment_move,
+    .alias_insert = mg_alias_insert,
+    .alias_get = mg_alias_get,
+    .alias_list = mg_alias_list,
+    .alias_delete = mg_alias_delete,
+    .alias_confirm = mg_alias_confirm,
     .attachment_put = mg_attachment_put,
     .attachment_get = mg_attachment_get,
     .msgid_put = mg_msgid_put,

@@ -50,6 +50,7 @@
 #define MG_WEBHOOKS "webhooks"     /* webhooks, store_mongo_webhooks.c */
 #define MG_DELIVERIES "webhook_deliveries"
 #define MG_IDEM "idempotency"      /* REST API Idempotency-Key, store_mongo_idem.c */
+#define MG_ALIASES "aliases"       /* agents' aliases, store_mongo_aliases.c */
 
 /* Largest attachment attachment_get will load into memory: the length
  * in the GridFS files document is data, and data is bounded before it is
@@ -157,6 +158,14 @@ bool mg_ticket_add_msgid(struct store *st, int64_t number, const char *msgid,
                          struct td_err *err);
 bool mg_ticket_find_by_msgid(struct store *st, const char *msgid, int64_t *number,
                              struct td_err *err);
+bool mg_alias_insert(struct store *st, const struct td_alias *a, struct td_err *err);
+bool mg_alias_get(struct store *st, const char *email, struct td_alias *out, struct td_err *err);
+bool mg_alias_list(struct store *st, const char *user_id, struct td_alias_list *out,
+                   struct td_err *err);
+bool mg_alias_delete(struct store *st, const char *email, struct td_err *err);
+bool mg_alias_confirm(struct store *st, const char *token_hash, td_time now,
+                      struct td_alias *out, struct td_err *err);
+bool mg_comment_move(struct store *st, int64_t from, int64_t to, struct td_err *err);
 bool mg_history_list(struct store *st, int64_t ticket, struct td_event_list *out,
                      struct td_err *err);
 

@@ -116,8 +116,20 @@ static bool put_filter_fields(bson_t *q, const struct td_ticket_filter *f)
         ok = ok && BSON_APPEND_UTF8(q, "priority", priority_name(f->priority));
     if (f->assignee_id)
         ok = ok && BSON_APPEND_UTF8(q, "assignee_id", f->assignee_id);
-    if (f->requester_id)
+    if (f->requester_id && !f->or_participant)
         ok = ok && BSON_APPEND_UTF8(q, "requester_id", f->requester_id);
+    if (f->requester_id && f->or_participant && ok) {
+        /* {$and: [{$or: [{requester_id: X}, {participants: X}]}]}: in an
+         * $and, so it does not clash with the text search's $or. */
+        bson_t and, wrap, or, alt;
+        ok = BSON_APPEND_ARRAY_BEGIN(q, "$and", &and) && BSON_APPEND_DOCUMENT_BEGIN(&and, "0", &wrap) &&
+             BSON_APPEND_ARRAY_BEGIN(&wrap, "$or", &or) && BSON_APPEND_DOCUMENT_BEGIN(&or, "0", &alt) &&
+             BSON_APPEND_UTF8(&alt, "requester_id", f->requester_id) &&
+             bson_append_document_end(&or, &alt) && BSON_APPEND_DOCUMENT_BEGIN(&or, "1", &alt) &&
+             BSON_APPEND_UTF8(&alt, "participants", f->requester_id) &&
+             bson_append_document_end(&or, &alt) && bson_append_array_end(&wrap, &or) &&
+             bson_append_document_end(&and, &wrap) && bson_append_array_end(q, &and);
+    }
     if (f->tag)
         ok = ok && BSON_APPEND_UTF8(q, "tags", f->tag); /* matches an element */
     if (f->queue)

@@ -181,6 +181,13 @@ static const char *const migrations[] = {
     /* 8: Idempotency-Key records of the REST API (the SQL is in
      * store_sqlite_idem.c). */
     sq_migration_idem,
+
+    /* 9: conversations - participants, merged_into (the SQL is in
+     * store_sqlite_participants.c). */
+    sq_migration_participants,
+
+    /* 10: agents' aliases (store_sqlite_aliases.c). */
+    sq_migration_aliases,
 };
 
 #define N_MIGRATIONS ((int)(sizeof migrations / sizeof migrations[0]))
@@ -513,6 +520,12 @@ static const struct store_ops sqlite_ops = {
     .comment_list = store_sqlite_comment_list,
     .comment_find_by_msgid = store_sqlite_comment_find_by_msgid,
     .history_list = store_sqlite_history_list,
+    .comment_move = store_sqlite_comment_move,
+    .alias_insert = store_sqlite_alias_insert,
+    .alias_get = store_sqlite_alias_get,
+    .alias_list = store_sqlite_alias_list,
+    .alias_delete = store_sqlite_alias_delete,
+    .alias_confirm = store_sqlite_alias_confirm,
     .attachment_put = store_sqlite_attachment_put,
     .attachment_get = store_sqlite_attachment_get,
     .msgid_put = store_sqlite_msgid_put,

@@ -224,6 +224,25 @@ bool store_sqlite_token_purge(struct store *st, td_time before, int64_t *deleted
 bool store_sqlite_attachment_owner(struct store *st, const char *attachment_id, int64_t *ticket,
                                    bool *internal, struct td_err *err);
 
+/* Conversations (store_sqlite_participants.c): participants and
+ * merged_into, written/loaded inside the caller's transaction; the
+ * comment move of a merge. */
+extern const char sq_migration_participants[];
+bool sq_participants_write(struct sq_store *s, const struct td_ticket *t, struct td_err *err);
+bool sq_participants_load(struct sq_store *s, struct td_ticket *t, struct td_err *err);
+bool store_sqlite_comment_move(struct store *st, int64_t from, int64_t to, struct td_err *err);
+
+/* Agents' aliases (store_sqlite_aliases.c): its migration and ops. */
+extern const char sq_migration_aliases[];
+bool store_sqlite_alias_insert(struct store *st, const struct td_alias *a, struct td_err *err);
+bool store_sqlite_alias_get(struct store *st, const char *email, struct td_alias *out,
+                            struct td_err *err);
+bool store_sqlite_alias_list(struct store *st, const char *user_id, struct td_alias_list *out,
+                             struct td_err *err);
+bool store_sqlite_alias_delete(struct store *st, const char *email, struct td_err *err);
+bool store_sqlite_alias_confirm(struct store *st, const char *token_hash, td_time now,
+                                struct td_alias *out, struct td_err *err);
+
 /* Mail gateway (store_sqlite_quarantine.c): its schema migration and ops. */
 extern const char sq_migration_quarantine[];
 bool store_sqlite_quarantine_put(struct store *st, const struct td_quarantine *q,

@@ -20,7 +20,9 @@
     "WHERE (?1 IS NULL OR t.status = ?1) "                                     \
     "AND (?2 IS NULL OR t.priority = ?2) "                                     \
     "AND (?3 IS NULL OR t.assignee_id = ?3) "                                  \
-    "AND (?4 IS NULL OR t.requester_id = ?4) "                                 \
+    "AND (?4 IS NULL OR t.requester_id = ?4 OR (?13 AND EXISTS (SELECT 1 "      \
+    "     FROM ticket_participants p WHERE p.ticket = t.number "               \
+    "     AND p.user_id = ?4))) "                                              \
     "AND (?5 IS NULL OR EXISTS (SELECT 1 FROM ticket_tags g "                  \
     "     WHERE g.ticket = t.number AND g.tag = ?5)) "                         \
     "AND (?6 IS NULL OR t.queue = ?6) "                                        \
@@ -78,11 +80,11 @@ bool store_sqlite_ticket_list(struct store *st, const struct td_ticket_filter *f
     bool ok = false;
     sqlite3_stmt *stmt = sq_query(
         s, f->by_updated ? list_updated : f->ascending ? list_asc : list_desc, err,
-        f->by_updated ? "ttttttitdiii" : "ttttttitdii",
+        f->by_updated ? "ttttttitdiiid" : "ttttttitdiiid",
         f->by_status ? status_name(f->status) : NULL,
         f->by_priority ? priority_name(f->priority) : NULL, f->assignee_id, f->requester_id,
         f->tag, f->queue, (int64_t)f->updated_since, pattern, (int)f->text_internal, after,
-        (int64_t)limit, after_updated);
+        (int64_t)limit, after_updated, (int)f->or_participant);
     if (stmt != NULL) {
         /* Rows first, sets after: the set queries are other statements,
          * but finishing this one first keeps the cursor simple. */
