@@ -16,9 +16,9 @@
  * content; the ticket's ETag shows as much already.
  *
  * Where events come from: one hub thread per process reads the tickets
- * updated since its last look from the store once a second (ticket_list
- * with updated_since, as the system) and appends each new (number,
- * version) to a ring of EV_RING entries. The store is the truth, so
+ * updated since its last look from the store once a second while any
+ * stream is open (ticket_list with updated_since, as the system) and
+ * appends each new (number, version) to a ring of EV_RING entries. The store is the truth, so
  * changes made by other ticketd processes or the mail gateway show up
  * too; nothing else has to call into this file.
  *
@@ -134,7 +134,8 @@ static bool hub_poll(struct api *api)
         log_event(LOG_WARN, "events_poll_failed", LF_S("error", err.msg));
         return false;
     }
-    qsort(l.v, l.n, sizeof l.v[0], by_updated);
+    if (l.n > 1) /* qsort wants a non-null array even for nothing */
+        qsort(l.v, l.n, sizeof l.v[0], by_updated);
     bool added = false;
     pthread_mutex_lock(&ev->mu);
     for (size_t i = 0; i < l.n; i++) {
@@ -188,8 +189,15 @@ static void *hub_main(void *arg)
         pthread_mutex_unlock(&ev->mu);
         if (stop)
             break;
-        /* With no stream open the store is still read, so the ring is
-         * current when one connects (a resume needs no catch-up). */
+        /* With no stream open the store is not read at all: the mark
+         * moves on, and a stream that connects later catches up from the
+         * store itself (Last-Event-ID). */
+        if (idle) {
+            pthread_mutex_lock(&ev->mu);
+            ev->mark = td_now();
+            pthread_mutex_unlock(&ev->mu);
+            continue;
+        }
         bool added = hub_poll(api);
         int64_t now = mono_ms();
         if (!idle && (added || now - last_wake >= KEEPALIVE_MS)) {
@@ -366,7 +374,8 @@ void h_events(struct api_req *r, struct api_resp *out)
             problem_from_err(out, &err);
             return;
         }
-        qsort(l.v, l.n, sizeof l.v[0], by_updated);
+        if (l.n > 1)
+            qsort(l.v, l.n, sizeof l.v[0], by_updated);
         for (size_t i = 0; i < l.n; i++)
             put_event(&c->pending, l.v[i].number, l.v[i].version, l.v[i].status, l.v[i].updated);
         ticket_list_clear(&l);
