@@ -169,6 +169,8 @@ void server_stop(struct api *api);
 /* A streaming response with nothing to send parks its connection (no
  * thread held) until resumed; both only from events.c under its lock. */
 void server_suspend(struct MHD_Connection *conn);
+/* Caps the kernel's send buffer of a long-lived connection (streams). */
+void server_limit_send_buffer(struct MHD_Connection *conn, int bytes);
 void server_resume(struct MHD_Connection *conn);
 
 /* ---- the event stream (events.c) ------------------------------------ */

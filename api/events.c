@@ -16,9 +16,9 @@
  * content; the ticket's ETag shows as much already.
  *
  * Where events come from: one hub thread per process reads the tickets
- * updated since its last look from the store once a second (ticket_list
- * with updated_since, as the system) and appends each new (number,
- * version) to a ring of EV_RING entries. The store is the truth, so
+ * updated since its last look from the store once a second while any
+ * stream is open (ticket_list with updated_since, as the system) and
+ * appends each new (number, version) to a ring of EV_RING entries. The store is the truth, so
  * changes made by other ticketd processes or the mail gateway show up
  * too; nothing else has to call into this file.
  *
@@ -27,7 +27,8 @@
  * held) and the hub resumes every suspended stream after each look that
  * found something, and every KEEPALIVE_MS. Memory per connection is
  * bounded: a stream only holds what it has not yet handed to MHD, at most
- * one ring's worth or one catch-up (CATCHUP_MAX events). A client that
+ * FORMAT_MAX events or one catch-up (CATCHUP_MAX events), and its
+ * socket's send buffer is capped (SNDBUF_BYTES). A client that
  * falls more than EV_RING events behind is dropped (the stream ends with
  * an error) and reconnects with Last-Event-ID.
  *
@@ -52,11 +53,15 @@
 #include <string.h>
 #include <time.h>
 
-#define EV_RING 512
+/* A client that keeps reading is not dropped by one busy second. */
+#define EV_RING 4096
+#define FORMAT_MAX 128 /* events formatted per read: the bound of pending */
 #define POLL_MS 1000
 #define KEEPALIVE_MS 10000
 #define OVERLAP_MS 2000
 #define CATCHUP_MAX 200
+#define POLL_PAGES 8   /* at most 8 x STORE_LIST_MAX changes per look */
+#define SNDBUF_BYTES (32 * 1024)
 
 struct ev_entry {
     uint64_t seq;
@@ -125,16 +130,34 @@ static bool hub_poll(struct api *api)
     pthread_mutex_lock(&ev->mu);
     f.updated_since = ev->mark > OVERLAP_MS ? ev->mark - OVERLAP_MS : 1;
     pthread_mutex_unlock(&ev->mu);
-    f.ascending = true;
+    /* Newest first in pages, so a burst of more than one page since the
+     * last look is read whole (up to POLL_PAGES pages). */
+    f.by_updated = true;
     f.limit = STORE_LIST_MAX;
     struct td_ticket_list l = { NULL, 0 };
     struct td_err err;
     td_err_clear(&err);
-    if (!ticket_list(api->core, NULL, &f, &l, &err)) {
-        log_event(LOG_WARN, "events_poll_failed", LF_S("error", err.msg));
-        return false;
+    for (int page = 0; page < POLL_PAGES; page++) {
+        struct td_ticket_list part = { NULL, 0 };
+        if (!ticket_list(api->core, NULL, &f, &part, &err)) {
+            log_event(LOG_WARN, "events_poll_failed", LF_S("error", err.msg));
+            ticket_list_clear(&l);
+            return false;
+        }
+        if (part.n > 0) { /* move the tickets over; their strings go along */
+            l.v = td_realloc(l.v, (l.n + part.n) * sizeof *l.v);
+            memcpy(l.v + l.n, part.v, part.n * sizeof *part.v);
+            l.n += part.n;
+            f.after_updated = part.v[part.n - 1].updated;
+            f.after = part.v[part.n - 1].number;
+        }
+        bool full = part.n == STORE_LIST_MAX;
+        free(part.v);
+        if (!full)
+            break;
     }
-    qsort(l.v, l.n, sizeof l.v[0], by_updated);
+    if (l.n > 1) /* qsort wants a non-null array even for nothing */
+        qsort(l.v, l.n, sizeof l.v[0], by_updated);
     bool added = false;
     pthread_mutex_lock(&ev->mu);
     for (size_t i = 0; i < l.n; i++) {
@@ -188,8 +211,15 @@ static void *hub_main(void *arg)
         pthread_mutex_unlock(&ev->mu);
         if (stop)
             break;
-        /* With no stream open the store is still read, so the ring is
-         * current when one connects (a resume needs no catch-up). */
+        /* With no stream open the store is not read at all: the mark
+         * moves on, and a stream that connects later catches up from the
+         * store itself (Last-Event-ID). */
+        if (idle) {
+            pthread_mutex_lock(&ev->mu);
+            ev->mark = td_now();
+            pthread_mutex_unlock(&ev->mu);
+            continue;
+        }
         bool added = hub_poll(api);
         int64_t now = mono_ms();
         if (!idle && (added || now - last_wake >= KEEPALIVE_MS)) {
@@ -269,12 +299,15 @@ static ssize_t stream_read(void *cls, uint64_t pos, char *out, size_t max)
             log_event(LOG_INFO, "events_client_dropped", LF_S("user", c->user_id));
             return API_STREAM_ERROR;
         }
-        for (uint64_t s = c->last_seq + 1; s <= ev->seq; s++) {
+        uint64_t s = c->last_seq + 1;
+        for (int k = 0; s <= ev->seq && k < FORMAT_MAX; s++) {
             const struct ev_entry *e = &ev->ring[s % EV_RING];
-            if (c->staff || strcmp(e->requester_id, c->user_id) == 0)
+            if (c->staff || strcmp(e->requester_id, c->user_id) == 0) {
                 put_event(&c->pending, e->number, e->version, e->status, e->updated);
+                k++;
+            }
         }
-        c->last_seq = ev->seq;
+        c->last_seq = s - 1;
         if (c->pending.len == 0 && mono_ms() - c->last_write_ms >= KEEPALIVE_MS)
             buf_puts(&c->pending, ":\n\n");
         if (c->pending.len == 0) {
@@ -342,6 +375,10 @@ void h_events(struct api_req *r, struct api_resp *out)
         problem(out, 503, "unavailable", "the event stream is not running", NULL);
         return;
     }
+    /* The kernel would otherwise grow a stream's socket buffer to
+     * megabytes for a client that does not read: keep it small, so a
+     * slow client falls behind the ring and is dropped instead. */
+    server_limit_send_buffer(r->conn, SNDBUF_BYTES);
     struct ev_conn *c = td_calloc(1, sizeof *c);
     c->api = r->api;
     c->conn = r->conn;
@@ -366,7 +403,8 @@ void h_events(struct api_req *r, struct api_resp *out)
             problem_from_err(out, &err);
             return;
         }
-        qsort(l.v, l.n, sizeof l.v[0], by_updated);
+        if (l.n > 1)
+            qsort(l.v, l.n, sizeof l.v[0], by_updated);
         for (size_t i = 0; i < l.n; i++)
             put_event(&c->pending, l.v[i].number, l.v[i].version, l.v[i].status, l.v[i].updated);
         ticket_list_clear(&l);

@@ -408,6 +408,15 @@ bool server_start(struct api *api, struct td_err *err)
     return true;
 }
 
+void server_limit_send_buffer(struct MHD_Connection *conn, int bytes)
+{
+    const union MHD_ConnectionInfo *ci =
+        MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CONNECTION_FD);
+    if (ci != NULL && ci->connect_fd != MHD_INVALID_SOCKET &&
+        setsockopt(ci->connect_fd, SOL_SOCKET, SO_SNDBUF, &bytes, sizeof bytes) != 0)
+        log_event(LOG_DEBUG, "http_sndbuf", LF_S("msg", "setsockopt SO_SNDBUF failed"));
+}
+
 void server_suspend(struct MHD_Connection *conn)
 {
     MHD_suspend_connection(conn);

@@ -4,7 +4,9 @@
  *   - staff see every ticket change as it happens (within seconds);
  *   - a customer sees changes of their own tickets only;
  *   - Last-Event-ID replays what happened while away;
- *   - no token is 401; ticketd stops cleanly with streams open. */
+ *   - no token is 401; ticketd stops cleanly with streams open;
+ *   - a client that stops reading is dropped, one that reads is not
+ *     (SQLite only: it is about the server, not the store). */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -16,6 +18,8 @@
 #include <poll.h>
 #include <sys/socket.h>
 
+#include "core/id.h"
+#include "core/store/store.h"
 #include "tests/api/api_fixture.h"
 
 struct stream {
@@ -23,13 +27,16 @@ struct stream {
     struct buf got;
 };
 
-static void stream_open(const struct tdsrv *s, const char *token, const char *last_id,
-                        struct stream *st)
+/* rcvbuf > 0: a small receive buffer, for a client that reads slowly. */
+static void stream_open_buf(const struct tdsrv *s, const char *token, const char *last_id,
+                            struct stream *st, int rcvbuf)
 {
     memset(st, 0, sizeof *st);
     int port = atoi(strrchr(s->base, ':') + 1);
     st->fd = socket(AF_INET, SOCK_STREAM, 0);
     assert_true(st->fd >= 0);
+    if (rcvbuf > 0)
+        assert_int_equal(setsockopt(st->fd, SOL_SOCKET, SO_RCVBUF, &rcvbuf, sizeof rcvbuf), 0);
     struct sockaddr_in sa = { .sin_family = AF_INET, .sin_port = htons((uint16_t)port) };
     inet_pton(AF_INET, "127.0.0.1", &sa.sin_addr);
     assert_int_equal(connect(st->fd, (struct sockaddr *)&sa, sizeof sa), 0);
@@ -41,6 +48,12 @@ static void stream_open(const struct tdsrv *s, const char *token, const char *la
                      last_id ? "\r\n" : "");
     assert_true(n > 0 && (size_t)n < sizeof req);
     assert_int_equal(send(st->fd, req, (size_t)n, 0), n);
+}
+
+static void stream_open(const struct tdsrv *s, const char *token, const char *last_id,
+                        struct stream *st)
+{
+    stream_open_buf(s, token, last_id, st, 0);
 }
 
 static void stream_close(struct stream *st)
@@ -163,6 +176,86 @@ static void events_flow(enum store_backend backend)
     stream_close(&c2);
 }
 
+/* Tickets written straight into the store, as fast as it takes them. */
+static void burst(const struct tdsrv *s, int n)
+{
+    struct store *st = NULL;
+    struct td_err err;
+    assert_true(store_open(s->store_uri, &st, &err));
+    for (int i = 0; i < n; i++) {
+        struct td_ticket t;
+        memset(&t, 0, sizeof t);
+        assert_true(st->ops->ticket_next_number(st, &t.number, &err));
+        t.subject = (char *)"burst";
+        t.status = STATUS_NEW;
+        t.priority = PRIORITY_NORMAL;
+        snprintf(t.requester_id, sizeof t.requester_id, "%s", s->cust1.u.id);
+        t.queue = (char *)"";
+        t.created = t.updated = td_now();
+        t.version = 1;
+        struct td_event ev;
+        memset(&ev, 0, sizeof ev);
+        ev.ticket = t.number;
+        ev.kind = EVENT_CREATED;
+        ev.new_value = (char *)"new";
+        ev.at = t.created;
+        assert_true(st->ops->ticket_insert(st, &t, &ev, &err));
+    }
+    store_close(st);
+}
+
+/* A client that stops reading is dropped once the changes it has not
+ * taken pass the ring (bounded memory); one that reads keeps up. */
+static void slow_client(enum store_backend backend)
+{
+    struct tdsrv s;
+    if (!tdsrv_start(&s, backend, NULL) || !tdsrv_login(&s, &s.agent1))
+        fail_msg("ticketd did not start");
+    struct stream slow, fast;
+    stream_open_buf(&s, s.agent1.access, NULL, &slow, 1024);
+    stream_open(&s, s.agent1.access, NULL, &fast);
+    assert_true(stream_wait(&slow, "retry: 3000", 5000));
+    assert_true(stream_wait(&fast, "retry: 3000", 5000));
+    /* Far more than the ring (4096) and what socket buffers hold. */
+    for (int round = 0; round < 6; round++) {
+        burst(&s, 1000);
+        stream_wait(&fast, "no such text", 700); /* the fast one keeps reading */
+    }
+    /* The slow client now reads: what was buffered, then the end. */
+    long long deadline = api_now_ms() + 20000;
+    bool closed = false;
+    char chunk[65536];
+    while (!closed && api_now_ms() < deadline) {
+        struct pollfd p = { .fd = slow.fd, .events = POLLIN };
+        if (poll(&p, 1, 1000) <= 0)
+            continue;
+        ssize_t n = recv(slow.fd, chunk, sizeof chunk, 0);
+        closed = n <= 0;
+        if (n > 0)
+            buf_append(&slow.got, chunk, (size_t)n);
+    }
+    if (!closed) {
+        size_t events = 0;
+        for (const char *q = slow.got.data; q && (q = strstr(q, "event: ticket")); q++)
+            events++;
+        fail_msg("the slow client was not dropped; it read %zu bytes, %zu events", slow.got.len, events);
+    }
+    /* The fast one is still served. */
+    long long n = open_ticket(&s, &s.agent1, "after the burst");
+    char want[64];
+    snprintf(want, sizeof want, "\"number\":%lld,", n);
+    assert_true(stream_wait(&fast, want, 10000));
+    stream_close(&slow);
+    assert_true(tdsrv_stop(&s));
+    stream_close(&fast);
+}
+
+static void slow_sqlite(void **state)
+{
+    (void)state;
+    slow_client(STORE_BACKEND_SQLITE);
+}
+
 static void events_sqlite(void **state)
 {
     (void)state;
@@ -186,6 +279,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(events_sqlite),
         cmocka_unit_test(events_mongodb),
+        cmocka_unit_test(slow_sqlite),
     };
     int rc = cmocka_run_group_tests(tests, NULL, NULL);
     curl_global_cleanup();

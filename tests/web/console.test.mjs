@@ -5,7 +5,8 @@
 //
 // The stories, in order (each needs the one before):
 //   1. an agent signs in, finds the ticket that came by mail, replies with
-//      an attachment; the customer's mail arrives at the sink;
+//      an attachment; the customer's mail arrives at the sink; the agents'
+//      notice links to the ticket in the console;
 //   2. the customer asks for web access, follows the link in the claim
 //      mail, sets a password, reads the reply and answers with a file;
 //   3. an admin retries a mail the gateway quarantined (over the
@@ -179,6 +180,13 @@ test('an agent finds the ticket that came by mail and replies with an attachment
   assert.equal(dl.suggestedFilename(), 'switch.png');
   await page.click('summary');
   await page.screenshot({ path: join(OUT, 'ticket-view.png'), fullPage: true });
+  // The agents' notice of the new ticket links to it in the console.
+  const notice = await mailTo('agent@localhost', (t) => t.includes('/#/tickets/' + state.number));
+  const link = new RegExp('(http://\\S+/#/tickets/' + state.number + ')\\b').exec(notice);
+  assert.ok(link && link[1].startsWith(API + '/'), 'a console link in the agent notice');
+  await page.goto(API + '/#/tickets');
+  await page.goto(link[1]);
+  await page.waitForSelector('h1 >> text=My printer is on fire');
   // The customer's mail: the reply, not the note.
   const mail = await mailTo('carla@example.org', (t) => t.includes('Please unplug it first'));
   assert.ok(!mail.includes('Third printer fire'));
