@@ -46,7 +46,7 @@ TEST_BINS  = $(patsubst %.c,$(BUILD)/%,$(TEST_SRC))
 
 MANPAGES   = $(BUILD)/man/ticketd.8 $(BUILD)/man/ticketd.conf.5
 
-.PHONY: all deps run check test bench clean install uninstall
+.PHONY: all deps run check test bench clean install uninstall deb
 # Keep test objects: without this make deletes them as intermediates and
 # relinks every test binary on each run.
 .SECONDARY:
@@ -140,6 +140,18 @@ uninstall:
 	rm -f $(DESTDIR)$(BINDIR)/ticketd $(DESTDIR)$(MANDIR)/man8/ticketd.8 \
 	    $(DESTDIR)$(MANDIR)/man5/ticketd.conf.5 $(DESTDIR)$(UNITDIR)/ticketd.service
 	rm -rf $(DESTDIR)$(DATADIR) $(DESTDIR)$(DOCDIR)
+
+# make deb: BUILD/ticketd_VERSION_ARCH.deb (or in DEB_OUT) from the
+# install tree, offline, with dpkg-deb (docs/deb/mkdeb.sh): Depends from
+# the libraries the binary links, the config a conffile, a postinst that
+# makes the ticketd user.
+DEB_OUT     ?= $(BUILD)
+DEB_VERSION ?= $(shell sed -n 's/^\#define TICKETD_VERSION "\(.*\)"/\1/p' core/app.h)
+deb: $(BIN) $(MANPAGES)
+	rm -rf $(DEB_OUT)/deb-root
+	$(MAKE) --no-print-directory install PREFIX=/usr SYSCONFDIR=/etc DESTDIR=$(abspath $(DEB_OUT)/deb-root)
+	sh docs/deb/mkdeb.sh $(abspath $(DEB_OUT)/deb-root) $(BIN) $(DEB_VERSION) $(DEB_OUT)
+	rm -rf $(DEB_OUT)/deb-root
 
 # Installs whatever of DEB_PKGS is missing; does nothing when all are there.
 deps:
