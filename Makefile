@@ -48,7 +48,7 @@ TEST_BINS  = $(patsubst %.c,$(BUILD)/%,$(TEST_SRC))
 
 MANPAGES   = $(BUILD)/man/ticketd.8 $(BUILD)/man/ticketd.conf.5
 
-.PHONY: all deps run check test bench clean install uninstall
+.PHONY: all deps run check test bench clean install uninstall deb
 # Keep test objects: without this make deletes them as intermediates and
 # relinks every test binary on each run.
 .SECONDARY:
@@ -165,6 +165,18 @@ uninstall:
 # with Node.js; Debian's nodejs + npm are installed only when there is no
 # npm at all (a NodeSource nodejs bundles its own and conflicts with them).
 LINT_DIR = tools/lint
+
+# make deb: BUILD/ticketd_VERSION_ARCH.deb (or in DEB_OUT) from the
+# install tree, offline, with dpkg-deb (docs/deb/mkdeb.sh): Depends from
+# the libraries the binary links, the config a conffile, a postinst that
+# makes the ticketd user.
+DEB_OUT     ?= $(BUILD)
+DEB_VERSION ?= $(shell sed -n 's/^\#define TICKETD_VERSION "\(.*\)"/\1/p' core/app.h)
+deb: $(BIN) $(MANPAGES)
+	rm -rf $(DEB_OUT)/deb-root
+	$(MAKE) --no-print-directory install PREFIX=/usr SYSCONFDIR=/etc DESTDIR=$(abspath $(DEB_OUT)/deb-root)
+	sh docs/deb/mkdeb.sh $(abspath $(DEB_OUT)/deb-root) $(BIN) $(DEB_VERSION) $(DEB_OUT)
+	rm -rf $(DEB_OUT)/deb-root
 
 # Installs whatever of DEB_PKGS is missing; does nothing when all are there.
 deps:

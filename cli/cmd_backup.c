@@ -29,6 +29,22 @@ static void usage(FILE *f, const char *cmd)
               f);
 }
 
+/* cli_fail_op, without saying "restore: restore:" when the store's
+ * message already names the operation. */
+static int fail(const char *cmd, struct td_err *err)
+{
+    size_t n = strlen(cmd);
+    if (strncmp(err->msg, cmd, n) == 0 && err->msg[n] == ':') {
+        const char *rest = err->msg + n + 1;
+        while (*rest == ' ')
+            rest++;
+        struct td_err e = *err;
+        snprintf(e.msg, sizeof e.msg, "%s", rest);
+        return cli_fail_op(cmd, &e);
+    }
+    return cli_fail_op(cmd, err);
+}
+
 int cmd_backup(int argc, char **argv, const char *config_path)
 {
     const char *cmd = argv[0];
@@ -57,12 +73,12 @@ int cmd_backup(int argc, char **argv, const char *config_path)
         if (store_sqlite_backup(uri + 7, argv[1], &err))
             printf("backup of %s written to %s\n", uri + 7, argv[1]);
         else
-            rc = cli_fail_op("backup", &err);
+            rc = fail("backup", &err);
     } else {
         if (store_sqlite_restore(argv[1], uri + 7, &err))
             printf("%s restored from %s\n", uri + 7, argv[1]);
         else
-            rc = cli_fail_op("restore", &err);
+            rc = fail("restore", &err);
     }
     config_free(cfg);
     return rc;

@@ -427,13 +427,14 @@ static bool env_name(const char *section, const char *key, char *name, size_t le
     return true;
 }
 
-/* Names that are not keys: the config file's path, and the prefix the
- * test suite keeps for itself. */
+/* Names that are not keys: the config file's path, and what the test
+ * suite keeps for itself (its settings, the MongoDB mock's debug switch,
+ * which reaches a ticketd the tests start through the environment). */
 static bool env_reserved(const char *name, size_t len)
 {
     return (len == 14 && strncmp(name, "TICKETD_CONFIG", 14) == 0) ||
            (len == 14 && strncmp(name, "TICKETD_SRCDIR", 14) == 0) ||
-           strncmp(name, "TICKETD_TEST_", 13) == 0;
+           strncmp(name, "TICKETD_TEST_", 13) == 0 || strncmp(name, "TICKETD_MONGO_MOCK_", 19) == 0;
 }
 
 static bool env_known(struct td_config *cfg, const char *name, size_t len)

@@ -47,7 +47,8 @@ bool config_each_section(struct td_config *cfg, const char *prefix,
 /* TD_INVALID naming the first of: a *_file a config_str() could not
  * read; a key of the file nobody read ("unknown key [s] k"); a TICKETD_*
  * environment variable that is no key anybody read (except
- * TICKETD_CONFIG, TICKETD_SRCDIR and TICKETD_TEST_*, the test suite's).
+ * TICKETD_CONFIG, and the test suite's TICKETD_SRCDIR, TICKETD_TEST_* and
+ * TICKETD_MONGO_MOCK_*).
  * Loading already refused a key set twice in a section ("duplicate
  * key"), and "k" with "k_file" (in the file, or in the environment). */
 bool config_check_unread(struct td_config *cfg, struct td_err *err);
