@@ -140,9 +140,13 @@ static void add_row(struct plan_ctx *p, const struct td_event *ev, enum notify_k
     if (notify_address_blocked(nc, u->email))
         return;
     struct td_outbox_list *out = p->out;
-    for (size_t i = 0; i < out->n; i++) /* one mail per person per event */
-        if (out->v[i].ticket == ev->ticket && strcmp(out->v[i].recipient, u->email) == 0 &&
-            strcmp(out->v[i].kind, notify_kind_names[kind]) == 0 && out->v[i].created == ev->at)
+    /* One mail per person per event: the row id names exactly that (the
+     * event, the person, the kind), where the time alone would merge two
+     * events of the same millisecond. */
+    char row_id[TD_ID_LEN + 1];
+    notify_row_id(ev, u->id, kind, row_id);
+    for (size_t i = 0; i < out->n; i++)
+        if (strcmp(out->v[i].id, row_id) == 0)
             return;
 
     const struct td_ticket *t = p->t;
