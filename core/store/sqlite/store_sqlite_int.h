@@ -68,11 +68,11 @@ bool sq_open_at_version(const char *path, int version, struct store **out,
  * whether everything (including the commit) succeeded. Every operation
  * is exactly: sq_begin, statements, sq_end. */
 enum sq_tx { SQ_READ, SQ_WRITE };
+bool sq_begin(struct sq_store *s, enum sq_tx kind, struct td_err *err);
+bool sq_end(struct sq_store *s, bool ok, struct td_err *err);
 /* Runs sql (no parameters, no rows) as one exec: transactions, pragmas,
  * migrations. */
 bool sq_exec_text(struct sq_store *s, const char *sql, const char *what, struct td_err *err);
-bool sq_begin(struct sq_store *s, enum sq_tx kind, struct td_err *err);
-bool sq_end(struct sq_store *s, bool ok, struct td_err *err);
 
 /* Maps an SQLite result code to the one error type: a UNIQUE or PRIMARY
  * KEY violation is TD_CONFLICT, BUSY/LOCKED (after busy_timeout) is
