@@ -103,8 +103,15 @@ FORCE:
 $(BUILD)/tests/hooks/%: $(BUILD)/tests/hooks/%.o $(call obj,$(HOOKS_SRC)) $(TSUP_LIB) $(CORE_LIB)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS) $(TEST_LIBS)
 
-# api/openapi.json is embedded in the binary by api/openapi_doc.c (.incbin).
-$(BUILD)/api/openapi_doc.o: api/openapi.json
+# The OpenAPI document is written in parts (api/openapi/*.json, one
+# concept or a run of paths each, merged deeply in name order by jq) and
+# the whole is embedded in the binary by api/openapi_doc.c (.incbin).
+OPENAPI_PARTS := $(sort $(wildcard api/openapi/*.json))
+$(BUILD)/api/openapi.json: $(OPENAPI_PARTS)
+	@mkdir -p $(dir $@)
+	jq -s 'reduce .[] as $$part ({}; . * $$part)' $(OPENAPI_PARTS) > $@.tmp && mv $@.tmp $@
+$(BUILD)/api/openapi_doc.o: $(BUILD)/api/openapi.json
+$(BUILD)/api/openapi_doc.o: CFLAGS += -DOPENAPI_JSON='"$(BUILD)/api/openapi.json"'
 
 # tests/api/ link the api/ objects too (route table, JSON parser, JWT).
 $(BUILD)/tests/api/%: $(BUILD)/tests/api/%.o $(call obj,$(API_SRC)) $(WEB_OBJ) $(TSUP_LIB) $(CORE_LIB)

@@ -73,8 +73,9 @@ fi
 lint_dir="$(dirname "$0")/../tools/lint"
 if [ -x "$lint_dir/node_modules/.bin/redocly" ]; then
     log="$logdir/openapi_lint.log"
+    doc="$(cd "$build" && pwd)/api/openapi.json" # merged from api/openapi/*.json by make
     (cd "$lint_dir" && timeout -k 10 "$per_test_timeout" node_modules/.bin/redocly lint \
-        --format=stylish ../../api/openapi.json) >"$log" 2>&1
+        --format=stylish "$doc") >"$log" 2>&1
     rc=$?
     if [ $rc -eq 0 ] && ! grep -qE '^ +[0-9]+:[0-9]+ +(error|warning) ' "$log"; then
         passed=$((passed + 1)); echo "ok   openapi_lint (redocly recommended: 0 errors, 0 warnings)"
