@@ -265,6 +265,13 @@ test('an admin retries a quarantined mail', async () => {
   assert.ok(num, 'the retry says which ticket');
   await page.goto(API + '/#/tickets/' + num[1]);
   await page.waitForSelector('h1 >> text=And now the coffee machine');
+  // A duplicate is merged into the first ticket: its mail moves over.
+  await page.fill('#merge-into', String(state.number));
+  await page.click('form:has(#merge-into) button[type=submit]');
+  await page.waitForSelector('.status.ok >> text=Merged into #' + state.number);
+  await page.waitForSelector('a[href="#/tickets/' + state.number + '"] >> text=#' + state.number);
+  await page.goto(API + '/#/tickets/' + state.number);
+  await page.waitForSelector('.conv .msg >> text=the coffee machine on floor 3 makes tea');
   // Users: search, add an agent.
   await page.goto(API + '/#/admin/users');
   await page.waitForSelector('table.list');

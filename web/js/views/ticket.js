@@ -135,10 +135,19 @@ export async function ticketView(ctx, number) {
         const list = tags.value.split(',').map((s) => s.trim()).filter(Boolean);
         change(() => api.patch('/tickets/' + number, { tags: list }, t.etag), 'Tags saved.');
       } }, h('label', { for: 'tags' }, 'Tags (comma separated)', tags), h('button', { type: 'submit', class: 'plain' }, 'Save tags'));
+      // Merge this duplicate into another ticket (POST /tickets/{n}/merge).
+      const target = h('input', { id: 'merge-into', type: 'number', min: '1', inputmode: 'numeric' });
+      const mergeForm = t.merged_into ? null : h('form', { onsubmit: (e) => {
+        e.preventDefault();
+        const into = parseInt(target.value, 10);
+        if (into > 0 && into !== t.number)
+          change(() => api.post('/tickets/' + number + '/merge', { into }), 'Merged into #' + into + '.');
+      } }, h('label', { for: 'merge-into' }, 'Merge into ticket #', target), h('button', { type: 'submit', class: 'plain' }, 'Merge'));
       add(side, [
         t.assignee_id === me.id ? null : h('button', { type: 'button', id: 'claim', onclick: () => change(() => api.post('/tickets/' + number + '/claim'), 'It is yours.') }, 'Assign to me (a)'),
         status, prio, assign, tagForm,
         h('p', {}, 'Queue: ', t.queue || '—'),
+        mergeForm,
       ]);
     } else {
       add(side, [h('p', {}, 'Status: ', pill(t.status)), h('p', {}, 'Priority: ', pill(t.priority))]);
@@ -174,8 +183,10 @@ export async function ticketView(ctx, number) {
       seen.add(id);
       people.append(h('li', {}, await authorName(id), role ? ' (' + role + ')' : ''));
     };
+    if (t.merged_into) add(meta, [' · merged into ', h('a', { href: '#/tickets/' + t.merged_into }, '#' + t.merged_into)]);
     await person(t.requester_id, 'requester');
     await person(t.assignee_id, 'assignee');
+    for (const id of t.participant_ids || []) await person(id, 'participant');
     for (const c of comments) await person(c.author_id, '');
     // The conversation, oldest first.
     clear(conv);
