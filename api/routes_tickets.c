@@ -1,6 +1,9 @@
 /* routes_tickets.c - tickets: list, open, read, change, claim, assign,
  * history.
  *
+ * PATCH takes subject, status, priority, tags and queue (staff move a
+ * ticket to another queue; the history records it as kind "queue").
+ *
  * Concurrency: a ticket's ETag is its version ("7"). PATCH with
  * If-Match: "7" is core's if_version: a stale version is TD_STALE, 412,
  * and nothing is written. If-Match: * or no If-Match applies the change
@@ -384,7 +387,7 @@ void h_ticket_patch(struct api_req *r, struct api_resp *out)
                 "If-Match must be the ETag of the ticket as returned by GET (a quoted version)", NULL);
         return;
     }
-    const char *subject = NULL, *status = NULL, *priority = NULL;
+    const char *subject = NULL, *status = NULL, *priority = NULL, *queue = NULL;
     struct strv tags = STRV_INIT;
     bool has_tags = false;
     const struct jf_field fields[] = {
@@ -392,6 +395,7 @@ void h_ticket_patch(struct api_req *r, struct api_resp *out)
         { "status", JF_STRING, false, &status, NULL },
         { "priority", JF_STRING, false, &priority, NULL },
         { "tags", JF_STRING_ARRAY, false, &tags, &has_tags },
+        { "queue", JF_STRING, false, &queue, NULL },
     };
     json_t *doc;
     struct field_errors fe = { .n = 0 };
@@ -411,8 +415,9 @@ void h_ticket_patch(struct api_req *r, struct api_resp *out)
             field_error(&fe, "priority", "must be one of low, normal, high, urgent");
     }
     p.tags = has_tags ? &tags : NULL;
-    if (subject == NULL && status == NULL && priority == NULL && !has_tags && fe.n == 0)
-        field_error(&fe, "body", "give at least one of subject, status, priority, tags");
+    p.queue = queue;
+    if (subject == NULL && status == NULL && priority == NULL && !has_tags && queue == NULL && fe.n == 0)
+        field_error(&fe, "body", "give at least one of subject, status, priority, tags, queue");
     if (fe.n > 0) {
         problem_fields(out, "bad ticket change", &fe);
         goto done;

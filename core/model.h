@@ -52,7 +52,8 @@ enum td_event_kind {
     EVENT_RELATED_MAIL,        /* a stranger's mail named this ticket: new_value =
                                   the ticket it opened, old_value = its sender */
     EVENT_MERGED_INTO,         /* on the source: new_value = target number */
-    EVENT_MERGED_FROM          /* on the target: old_value = source number */
+    EVENT_MERGED_FROM,         /* on the target: old_value = source number */
+    EVENT_QUEUE                /* moved to another queue: old/new = the queue names */
 };
 
 struct td_user {

@@ -336,6 +336,19 @@ static bool apply_patch(struct td_core *c, const struct td_user *actor, struct t
             strv_clear(&tags);
         }
     }
+    if (p->queue != NULL) {
+        char *queue = NULL;
+        if (!policy_edit_ticket(actor, t, "queue", err) ||
+            !text_line(p->queue, "queue", MAX_QUEUE, true, &queue, err))
+            return false;
+        if (strcmp(queue, t->queue ? t->queue : "") != 0) {
+            ticket_change_add(ch, actor, t->number, EVENT_QUEUE, t->queue ? t->queue : "", queue);
+            free(t->queue);
+            t->queue = queue;
+        } else {
+            free(queue);
+        }
+    }
     if (p->has_status && p->status != t->status) {
         if (!policy_set_status(actor, t, p->status, err) ||
             !workflow_check(t->status, p->status, err))

@@ -68,6 +68,7 @@ struct ticket_patch {
     bool has_priority;
     enum td_priority priority;
     const struct strv *tags;       /* NULL: unchanged; replaces the set */
+    const char *queue;             /* NULL: unchanged; "" = no queue (staff) */
 };
 
 /* if_version: 0 = apply to whatever is current (retrying internally when

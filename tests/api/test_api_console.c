@@ -7,7 +7,8 @@
  *     a customer);
  *   - several statuses in one filter (status=new,pending), merged in
  *     number order across cursor pages, and ?count=true;
- *   - comments and history in pages with a total. */
+ *   - comments and history in pages with a total;
+ *   - sort=-updated across pages; staff move a ticket to another queue. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -245,6 +246,35 @@ static void sort_updated(void **state)
     http_clear(&h);
 }
 
+static void move_queue(void **state)
+{
+    struct tdsrv *s = srv(state);
+    struct http h;
+    char path[96];
+    int64_t n = open_ticket(s, &s->cust1, "to the hardware queue");
+    snprintf(path, sizeof path, "/api/v1/tickets/%lld", (long long)n);
+    assert_int_equal(http_json(s, "PATCH", path, s->cust1.access, &h, "{\"queue\":\"hardware\"}"), 403);
+    http_clear(&h);
+    assert_int_equal(http_json(s, "PATCH", path, s->agent1.access, &h, "{\"queue\":\"hardware\"}"), 200);
+    assert_string_equal(jstr(&h, "queue"), "hardware");
+    http_clear(&h);
+    assert_int_equal(http_get(s, "/api/v1/tickets?queue=hardware", s->agent1.access, &h), 200);
+    assert_int_equal(json_array_size(items(&h)), 1);
+    http_clear(&h);
+    char big[200];
+    memset(big, 'q', 100);
+    big[100] = '\0';
+    assert_int_equal(http_json(s, "PATCH", path, s->agent1.access, &h, "{\"queue\":\"%s\"}", big), 400);
+    http_clear(&h);
+    snprintf(path, sizeof path, "/api/v1/tickets/%lld/history", (long long)n);
+    assert_int_equal(http_get(s, path, s->agent1.access, &h), 200);
+    json_t *last = json_array_get(items(&h), json_array_size(items(&h)) - 1);
+    assert_string_equal(json_string_value(json_object_get(last, "kind")), "queue");
+    assert_string_equal(json_string_value(json_object_get(last, "old")), "");
+    assert_string_equal(json_string_value(json_object_get(last, "new")), "hardware");
+    http_clear(&h);
+}
+
 static void paged_comments_history(void **state)
 {
     struct tdsrv *s = srv(state);
@@ -348,6 +378,7 @@ static void t_include(void **state) { SKIP_UNLESS_UP(state); include_users(state
 static void t_multi(void **state) { SKIP_UNLESS_UP(state); multi_status(state); }
 static void t_paged(void **state) { SKIP_UNLESS_UP(state); paged_comments_history(state); }
 static void t_sort(void **state) { SKIP_UNLESS_UP(state); sort_updated(state); }
+static void t_queue(void **state) { SKIP_UNLESS_UP(state); move_queue(state); }
 
 int main(void)
 {
@@ -361,6 +392,7 @@ int main(void)
         cmocka_unit_test(t_multi),
         cmocka_unit_test(t_paged),
         cmocka_unit_test(t_sort),
+        cmocka_unit_test(t_queue),
     };
     int rc = cmocka_run_group_tests_name("console_api_sqlite", tests, setup_sqlite, teardown);
     rc |= cmocka_run_group_tests_name("console_api_mongodb", tests, setup_mongodb, teardown);

@@ -135,6 +135,11 @@ export async function ticketView(ctx, number) {
         const list = tags.value.split(',').map((s) => s.trim()).filter(Boolean);
         change(() => api.patch('/tickets/' + number, { tags: list }, t.etag), 'Tags saved.');
       } }, h('label', { for: 'tags' }, 'Tags (comma separated)', tags), h('button', { type: 'submit', class: 'plain' }, 'Save tags'));
+      const queue = h('input', { id: 'queue', value: t.queue || '' });
+      const queueForm = h('form', { onsubmit: (e) => {
+        e.preventDefault();
+        change(() => api.patch('/tickets/' + number, { queue: queue.value.trim() }, t.etag), 'Queue changed.');
+      } }, h('label', { for: 'queue' }, 'Queue', queue), h('button', { type: 'submit', class: 'plain' }, 'Move'));
       // Merge this duplicate into another ticket (POST /tickets/{n}/merge).
       const target = h('input', { id: 'merge-into', type: 'number', min: '1', inputmode: 'numeric' });
       const mergeForm = t.merged_into ? null : h('form', { onsubmit: (e) => {
@@ -146,7 +151,7 @@ export async function ticketView(ctx, number) {
       add(side, [
         t.assignee_id === me.id ? null : h('button', { type: 'button', id: 'claim', onclick: () => change(() => api.post('/tickets/' + number + '/claim'), 'It is yours.') }, 'Assign to me (a)'),
         status, prio, assign, tagForm,
-        h('p', {}, 'Queue: ', t.queue || '—'),
+        queueForm,
         mergeForm,
       ]);
     } else {
@@ -207,6 +212,7 @@ export async function ticketView(ctx, number) {
       const what = e.kind === 'comment' ? (e.old === 'internal' ? 'added an internal note' : 'wrote a reply')
         : e.kind === 'created' ? 'opened the ticket'
         : e.kind === 'claim' ? 'took the ticket'
+        : e.kind === 'queue' ? 'moved it to queue ' + (e.new || '(none)')
         : e.kind + ': ' + (e.old || '—') + ' → ' + (e.new || '—');
       history.append(h('li', {}, fmtTime(e.at), ' · ', await authorName(e.actor_id), ' ', what));
     }
