@@ -418,6 +418,20 @@ void auth_token_response(struct api_req *r, struct api_resp *out, unsigned statu
  * so it never equals a refresh token's (store.h td_refresh_token). */
 void claim_token_hash(const char *token, char out[TD_TOKEN_HASH_LEN + 1]);
 
+/* ---- mailed one-time links (onetime.c): claim and reset confirmation --
+ * The texts and problem types a kind of link answers with. */
+struct onetime_kind {
+    void (*hash)(const char *token, char out[TD_TOKEN_HASH_LEN + 1]);
+    const char *invalid_type, *gone_type; /* problem types: 400, 410 */
+    const char *not_a_token, *unknown, *used, *expired; /* details */
+};
+/* Parses {token, password}, limits per address, checks the password's
+ * rules, then spends the token: true with *password (borrowed from *doc,
+ * which the caller frees) and the token's row in *t; false with the
+ * answer in out and nothing to free. */
+bool onetime_take(struct api_req *r, struct api_resp *out, const struct onetime_kind *k,
+                  json_t **doc, const char **password, struct td_refresh_token *t);
+
 /* ---- rate limiting (ratelimit.c) ------------------------------------
  * Counts per key, in this process's memory (one process; several
  * ticketd processes each count their own). Fixed windows (at most max

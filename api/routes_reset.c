@@ -181,64 +181,28 @@ static void gone(struct api_resp *out, const char *detail)
     problem(out, 410, "reset_token_gone", detail, NULL);
 }
 
-void h_reset_confirm(struct api_req *r, struct api_resp *out)
+static const struct onetime_kind reset_kind = {
+    .hash = reset_token_hash,
+    .invalid_type = "invalid_reset_token",
+    .gone_type = "reset_token_gone",
+    .not_a_token = "this is not a reset token",
+    .unknown = "unknown reset token; ask for a new one at /api/v1/auth/reset",
+    .used = "this reset link was already used; ask for a new one at /api/v1/auth/reset",
+    .expired = "this reset link has expired; ask for a new one at /api/v1/auth/reset",
+};
+
+/* The hash slot is taken before the token is spent, as for claims: a
+ * busy server must not use up the link, and a flood of resets hashes no
+ * more passwords at once than [api] hash_concurrency allows. */
+static void reset_confirm(struct api_req *r, struct api_resp *out)
 {
-    const char *token = NULL, *password = NULL;
-    const struct jf_field fields[] = {
-        { "token", JF_STRING, true, &token, NULL },
-        { "password", JF_STRING, true, &password, NULL },
-    };
     json_t *doc;
-    if (!json_in_parse(r, fields, 2, false, &doc, out))
-        return;
-    char addr_key[96];
-    auth_rl_key(addr_key, sizeof addr_key, "addr", r->client_addr);
-    int64_t now = td_now(), retry = 0;
-    if (!ratelimit_allowed(r->api->rl_addr, addr_key, now, &retry)) {
-        json_decref(doc);
-        too_many(out, retry);
-        return;
-    }
-    /* The rules first: a typo must not spend the link. */
-    size_t plen = strlen(password);
-    if (plen < PASSWORD_MIN_LEN || plen > PASSWORD_MAX_LEN || !utf8_valid(password, plen)) {
-        struct field_errors fe = { .n = 0 };
-        field_error(&fe, "password", "must be %d to %d characters of UTF-8", PASSWORD_MIN_LEN,
-                    PASSWORD_MAX_LEN);
-        json_decref(doc);
-        problem_fields(out, "the password does not meet the rules", &fe);
-        return;
-    }
-    if (!tokens_well_formed(token)) {
-        json_decref(doc);
-        ratelimit_failure(r->api->rl_addr, addr_key, now);
-        problem(out, 400, "invalid_reset_token", "this is not a reset token", NULL);
-        return;
-    }
-    char hash[TD_TOKEN_HASH_LEN + 1];
-    reset_token_hash(token, hash);
-    struct store *st = r->api->core->store;
+    const char *password;
     struct td_refresh_token t;
+    if (!onetime_take(r, out, &reset_kind, &doc, &password, &t))
+        return;
     struct td_err err;
     td_err_clear(&err);
-    if (!st->ops->token_mark_used_if_unused(st, hash, now, &t, &err)) {
-        json_decref(doc);
-        if (err.code == TD_NOT_FOUND) {
-            ratelimit_failure(r->api->rl_addr, addr_key, now);
-            problem(out, 400, "invalid_reset_token",
-                    "unknown reset token; ask for a new one at /api/v1/auth/reset", NULL);
-        } else if (err.code == TD_CONFLICT) {
-            gone(out, "this reset link was already used; ask for a new one at /api/v1/auth/reset");
-        } else {
-            problem_from_err(out, &err);
-        }
-        return;
-    }
-    if (t.expires <= now || t.revoked) {
-        json_decref(doc);
-        gone(out, "this reset link has expired; ask for a new one at /api/v1/auth/reset");
-        return;
-    }
     struct td_user u;
     if (!user_get(r->api->core, t.user_id, &u, &err)) {
         json_decref(doc);
@@ -272,4 +236,14 @@ void h_reset_confirm(struct api_req *r, struct api_resp *out)
         auth_token_response(r, out, 200, &u, refresh);
     memset(refresh, 0, sizeof refresh);
     user_clear(&u);
+}
+
+void h_reset_confirm(struct api_req *r, struct api_resp *out)
+{
+    if (!hashgate_enter(r->api)) {
+        hashgate_busy(out);
+        return;
+    }
+    reset_confirm(r, out);
+    hashgate_leave(r->api);
 }
