@@ -13,7 +13,7 @@ DEB_PKGS = build-essential pkg-config libmongoc-dev libbson-dev libsqlite3-dev \
            python3 python3-mockupdb python3-mongomock python3-pymongo python3-aiosmtpd \
            dovecot-imapd dovecot-lmtpd dovecot-submissiond curl \
            python3-yaml systemd wrk strace openssl libsasl2-modules ca-certificates \
-           chromium chromium-driver jq mutt tmux
+           chromium chromium-driver jq mutt tmux lintian
 
 PKGS = libmongoc-1.0 libbson-1.0 sqlite3 jansson libpcre2-8 libsodium libcurl libjwt libmicrohttpd gumbo uchardet gnutls
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
@@ -176,13 +176,14 @@ LINT_DIR = tools/lint
 # make deb: BUILD/ticketd_VERSION_ARCH.deb (or in DEB_OUT) from the
 # install tree, offline, with dpkg-deb (docs/deb/mkdeb.sh): Depends from
 # the libraries the binary links, the config a conffile, a postinst that
-# makes the ticketd user.
+# makes the ticketd user. Set DEB_MAINTAINER to who ships it.
 DEB_OUT     ?= $(BUILD)
+DEB_MAINTAINER ?= ticketd maintainers <ticketd@example.com>
 DEB_VERSION ?= $(shell sed -n 's/^\#define TICKETD_VERSION "\(.*\)"/\1/p' core/app.h)
 deb: $(BIN) $(MANPAGES)
 	rm -rf $(DEB_OUT)/deb-root
 	$(MAKE) --no-print-directory install PREFIX=/usr SYSCONFDIR=/etc DESTDIR=$(abspath $(DEB_OUT)/deb-root)
-	sh docs/deb/mkdeb.sh $(abspath $(DEB_OUT)/deb-root) $(BIN) $(DEB_VERSION) $(DEB_OUT)
+	sh docs/deb/mkdeb.sh $(abspath $(DEB_OUT)/deb-root) $(BIN) $(DEB_VERSION) $(DEB_OUT) "$(DEB_MAINTAINER)"
 	rm -rf $(DEB_OUT)/deb-root
 
 # Installs whatever of DEB_PKGS is missing; does nothing when all are there.

@@ -1,5 +1,5 @@
 #!/bin/sh
-# mkdeb.sh ROOT BINARY VERSION OUTDIR - turns a `make install DESTDIR=ROOT
+# mkdeb.sh ROOT BINARY VERSION OUTDIR [MAINTAINER] - turns a `make install DESTDIR=ROOT
 # PREFIX=/usr` tree into OUTDIR/ticketd_VERSION_ARCH.deb with dpkg-deb,
 # offline (run by `make deb`):
 #   - Depends: the Debian package of every library the binary links
@@ -9,10 +9,15 @@
 #     upgrades); man pages and the changelog gzipped -9n;
 #   - postinst creates the system user ticketd and /var/lib/ticketd, and
 #     reloads systemd; the service is enabled but not started (it needs
-#     its secrets and a mailbox first: README "Production").
-# Debian tools only (dpkg, dpkg-deb, objdump, gzip).
+#     its secrets and a mailbox first: README "Production"), through
+#     deb-systemd-helper/-invoke as debhelper's scripts do;
+#   - the binary stripped as dh_strip does; lintian-clean (tests/cli/
+#     test_deb.c runs it) with two overrides that are deliberate: the
+#     config holds secrets, so /etc/ticketd is 0750 and the file 0640.
+# Debian tools only (dpkg, dpkg-deb, objdump, strip, gzip).
 set -eu
 root=$1; bin=$2; version=$3; out=$4
+maintainer=${5:-ticketd maintainers <ticketd@example.com>}
 arch=$(dpkg --print-architecture)
 mkdir -p "$out" "$root/DEBIAN" "$root/usr/share/doc/ticketd"
 
@@ -29,22 +34,37 @@ for lib in $(objdump -p "$bin" | awk '$1 == "NEEDED" { print $2 }'); do
 done
 deps="libc6, $deps"
 
+strip --strip-unneeded --remove-section=.comment --remove-section=.note "$root/usr/bin/ticketd"
+
+mkdir -p "$root/usr/share/lintian/overrides"
+cat > "$root/usr/share/lintian/overrides/ticketd" <<EOF
+# The config holds the JWT key, SMTP and IMAP passwords: readable by
+# root and the ticketd group only.
+ticketd: non-standard-dir-perm 0750 != 0755 [etc/ticketd/]
+ticketd: non-standard-file-perm 0640 != 0644 [etc/ticketd/ticketd.conf]
+EOF
+
 # man pages and docs compressed as Debian policy asks
 find "$root/usr/share/man" -type f ! -name '*.gz' -exec gzip -9n {} \;
 cat > "$root/usr/share/doc/ticketd/copyright" <<EOF
 Format: https://www.debian.org/doc/packaging-manuals/copyright-format/1.0/
 Upstream-Name: ticketd
 Comment: built from the ticketd source tree by make deb.
+
+Files: *
+Copyright: 2026 the ticketd authors
+License: proprietary
+ All rights reserved by the ticketd authors; see the source tree.
 EOF
-printf 'ticketd (%s) unstable; urgency=medium\n\n  * Built by make deb.\n\n -- ticketd maintainers <root@localhost>  %s\n' \
-    "$version" "$(date -R -u -d "@${SOURCE_DATE_EPOCH:-$(date +%s)}")" | gzip -9n > "$root/usr/share/doc/ticketd/changelog.gz"
+printf 'ticketd (%s) unstable; urgency=medium\n\n  * Built by make deb.\n\n -- %s  %s\n' \
+    "$version" "$maintainer" "$(date -R -u -d "@${SOURCE_DATE_EPOCH:-$(date +%s)}")" | gzip -9n > "$root/usr/share/doc/ticketd/changelog.gz"
 
 size=$(du -sk --exclude=DEBIAN "$root" | cut -f1)
 cat > "$root/DEBIAN/control" <<EOF
 Package: ticketd
 Version: $version
 Architecture: $arch
-Maintainer: ticketd maintainers <root@localhost>
+Maintainer: $maintainer
 Installed-Size: $size
 Depends: $deps
 Section: mail
@@ -65,9 +85,8 @@ if [ "$1" = configure ]; then
     fi
     install -d -m 0750 -o ticketd -g ticketd /var/lib/ticketd
     chgrp ticketd /etc/ticketd /etc/ticketd/ticketd.conf
-    if [ -d /run/systemd/system ]; then
-        systemctl daemon-reload || true
-        systemctl enable ticketd.service >/dev/null 2>&1 || true
+    if command -v deb-systemd-helper >/dev/null; then
+        deb-systemd-helper enable ticketd.service >/dev/null || true
     fi
 fi
 exit 0
@@ -75,8 +94,8 @@ EOF
 cat > "$root/DEBIAN/prerm" <<'EOF'
 #!/bin/sh
 set -e
-if [ -d /run/systemd/system ] && [ "$1" = remove ]; then
-    systemctl stop ticketd.service || true
+if [ "$1" = remove ] && [ -d /run/systemd/system ] && command -v deb-systemd-invoke >/dev/null; then
+    deb-systemd-invoke stop ticketd.service >/dev/null || true
 fi
 exit 0
 EOF

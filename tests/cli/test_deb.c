@@ -6,8 +6,9 @@
  * - contents: /usr/bin/ticketd, the templates, gzipped man pages, the
  *   unit in /lib/systemd/system, the config as a conffile;
  * - unpacked (dpkg-deb -x, nothing installed on this machine), its
- *   binary runs.
- * lintian is not run (not part of DEB_PKGS). */
+ *   binary runs;
+ * - lintian finds no error and no warning (the two deliberate overrides,
+ *   the secret config's modes, ship in the package). */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -114,6 +115,13 @@ static void make_deb_builds_a_whole_package(void **state)
     assert_non_null(fgets(line, sizeof line, f));
     fclose(f);
     assert_string_equal(line, "/etc/ticketd/ticketd.conf\n");
+
+    /* lintian exits 2 on usage errors, 1 on a tag at or above --fail-on;
+     * its notes on stderr ("running with root privileges") are not tags. */
+    run_ok(dir, (const char *const[]){ "/usr/bin/lintian", "--fail-on", "error,warning", deb, NULL }, &r);
+    if (strstr(r.out.data, "E: ") || strstr(r.out.data, "W: "))
+        fail_msg("lintian:\n%s", r.out.data);
+    cli_result_clear(&r);
 
     snprintf(x, sizeof x, "%s/unpacked", dir);
     run_ok(dir, (const char *const[]){ "/usr/bin/dpkg-deb", "-x", deb, x, NULL }, &r);
