@@ -307,6 +307,18 @@ void problem_from_err(struct api_resp *out, const struct td_err *err);
 void problem_fields(struct api_resp *out, const char *detail, const struct field_errors *fe);
 /* 401 with WWW-Authenticate: Bearer error="invalid_token". */
 void problem_unauthorized(struct api_resp *out, const char *reason);
+/* 429 rate_limited with detail and Retry-After: retry_after_s. */
+void problem_rate_limited(struct api_resp *out, const char *detail, int64_t retry_after_s);
+/* The detail of a 429 for the claim and reset flows, which count per
+ * address and per account alike (which one ran out is not told). */
+#define TOO_MANY_ATTEMPTS \
+    "too many attempts from this address or for this account; wait before trying again (see Retry-After)"
+
+/* ---- the monotonic clock (mono.c) ----------------------------------- */
+int64_t mono_us(void);
+int64_t mono_ms(void);
+/* Sleeps until mono_us() reaches due_us (at once if it has). */
+void sleep_until_us(int64_t due_us);
 
 /* ---- routes (router.c) ---------------------------------------------- */
 enum route_flags {

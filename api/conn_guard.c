@@ -51,13 +51,6 @@ struct conn_guard {
     struct cg_conn *head;
 };
 
-static int64_t mono_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 static bool same_peer(const struct cg_conn *c)
 {
     struct sockaddr_storage now;

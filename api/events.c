@@ -97,13 +97,6 @@ struct events {
     size_t n_conns;
 };
 
-static int64_t mono_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 static bool in_ring(const struct events *ev, int64_t number, int64_t version)
 {
     uint64_t oldest = ev->seq >= EV_RING ? ev->seq - EV_RING + 1 : 1;

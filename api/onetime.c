@@ -26,10 +26,7 @@ bool onetime_take(struct api_req *r, struct api_resp *out, const struct onetime_
     auth_rl_key(addr_key, sizeof addr_key, "addr", r->client_addr);
     int64_t now = td_now(), retry = 0;
     if (!ratelimit_allowed(r->api->rl_addr, addr_key, now, &retry)) {
-        problem(out, 429, "rate_limited",
-                "too many attempts from this address or for this account; wait before trying again "
-                "(see Retry-After)", NULL);
-        resp_header(out, "Retry-After", "%lld", (long long)retry);
+        problem_rate_limited(out, TOO_MANY_ATTEMPTS, retry);
         goto fail;
     }
     size_t plen = strlen(*password);

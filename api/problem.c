@@ -131,6 +131,12 @@ void problem_fields(struct api_resp *out, const char *detail, const struct field
     problem(out, 400, "invalid", detail, fe);
 }
 
+void problem_rate_limited(struct api_resp *out, const char *detail, int64_t retry_after_s)
+{
+    problem(out, 429, "rate_limited", detail, NULL);
+    resp_header(out, "Retry-After", "%lld", (long long)retry_after_s);
+}
+
 void problem_unauthorized(struct api_resp *out, const char *reason)
 {
     problem(out, 401, "invalid_token", reason, NULL);

@@ -53,13 +53,6 @@ void auth_token_response(struct api_req *r, struct api_resp *out, unsigned statu
     resp_json(out, status, j);
 }
 
-static void too_many(struct api_resp *out, int64_t retry_after)
-{
-    problem(out, 429, "rate_limited",
-            "too many failed logins; wait before trying again (see Retry-After)", NULL);
-    resp_header(out, "Retry-After", "%lld", (long long)retry_after);
-}
-
 bool auth_signup_allowed(struct api_req *r, struct api_resp *out)
 {
     char addr_key[96];
@@ -68,11 +61,10 @@ bool auth_signup_allowed(struct api_req *r, struct api_resp *out)
     bool addr_ok = ratelimit_allowed(r->api->rl_reg_addr, addr_key, now, &retry);
     bool all_ok = ratelimit_allowed(r->api->rl_reg_global, "all", now, &retry2);
     if (!addr_ok || !all_ok) {
-        problem(out, 429, "rate_limited",
-                addr_ok ? "too many sign-ups on this server right now; wait (see Retry-After)"
-                        : "too many sign-ups from this address; wait (see Retry-After)",
-                NULL);
-        resp_header(out, "Retry-After", "%lld", (long long)(retry > retry2 ? retry : retry2));
+        problem_rate_limited(out,
+                             addr_ok ? "too many sign-ups on this server right now; wait (see Retry-After)"
+                                     : "too many sign-ups from this address; wait (see Retry-After)",
+                             retry > retry2 ? retry : retry2);
         return false;
     }
     ratelimit_failure(r->api->rl_reg_addr, addr_key, now);
@@ -152,7 +144,7 @@ void h_login(struct api_req *r, struct api_resp *out)
     auth_rl_key(addr_key, sizeof addr_key, "addr", r->client_addr);
     int64_t now = td_now(), retry = 0;
     if (!login_throttle_allowed(r->api, acct_key, addr_key, now, &retry)) {
-        too_many(out, retry);
+        problem_rate_limited(out, "too many failed logins; wait before trying again (see Retry-After)", retry);
         json_decref(doc);
         return;
     }

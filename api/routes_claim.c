@@ -58,21 +58,6 @@
 #define CLAIM_DOMAIN "ticketd-claim-v1"
 #define CLAIM_FLOOR_MS 150
 
-/* Sleeps until CLAIM_FLOOR_MS after start_us (CLOCK_MONOTONIC, as
- * server.c stamps requests). */
-static void pad_to_floor(int64_t start_us)
-{
-    struct timespec now;
-    clock_gettime(CLOCK_MONOTONIC, &now);
-    int64_t due = start_us + (int64_t)CLAIM_FLOOR_MS * 1000;
-    int64_t left = due - ((int64_t)now.tv_sec * 1000000 + now.tv_nsec / 1000);
-    if (left <= 0)
-        return;
-    struct timespec ts = { (time_t)(left / 1000000), (long)(left % 1000000) * 1000 };
-    while (nanosleep(&ts, &ts) != 0)
-        ;
-}
-
 static const char claim_accepted[] =
     "if this address belongs to an account that was created from e-mail and has no password "
     "yet, a mail with a claim token is on its way to it";
@@ -128,15 +113,6 @@ static void send_claim(struct api *api, const struct td_user *u)
     sodium_memzero(token, sizeof token);
 }
 
-/* 429 with Retry-After. */
-static void too_many(struct api_resp *out, int64_t retry_after)
-{
-    problem(out, 429, "rate_limited",
-            "too many attempts from this address or for this account; wait before trying again "
-            "(see Retry-After)", NULL);
-    resp_header(out, "Retry-After", "%lld", (long long)retry_after);
-}
-
 void h_claim(struct api_req *r, struct api_resp *out)
 {
     const char *email = NULL;
@@ -172,7 +148,7 @@ void h_claim(struct api_req *r, struct api_resp *out)
     int64_t now = td_now(), retry = 0;
     if (!ratelimit_allowed(r->api->rl_account, acct_key, now, &retry)) {
         free(norm);
-        too_many(out, retry);
+        problem_rate_limited(out, TOO_MANY_ATTEMPTS, retry);
         return;
     }
     if (!auth_signup_allowed(r, out)) {
@@ -192,7 +168,7 @@ void h_claim(struct api_req *r, struct api_resp *out)
                   LF_S("msg", err.msg));
     }
     free(norm);
-    pad_to_floor(r->start_us);
+    sleep_until_us(r->start_us + (int64_t)CLAIM_FLOOR_MS * 1000);
     resp_json(out, 202, json_pack("{s:s}", "detail", claim_accepted));
 }
 

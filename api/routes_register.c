@@ -56,23 +56,6 @@ static void register_token_hash(const char *token, char out[TD_TOKEN_HASH_LEN + 
     sodium_bin2hex(out, TD_TOKEN_HASH_LEN + 1, h, sizeof h);
 }
 
-static int64_t mono_us(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
-}
-
-static void sleep_until(int64_t due_us)
-{
-    int64_t left = due_us - mono_us();
-    if (left <= 0)
-        return;
-    struct timespec ts = { (time_t)(left / 1000000), (long)(left % 1000000) * 1000 };
-    while (nanosleep(&ts, &ts) != 0)
-        ;
-}
-
 /* A new, disabled customer with the password hash computed already
  * (pw_hash, taken), and its confirm mail. Failures are logged only. */
 static void register_new(struct api *api, const char *email, const char *name, char *pw_hash)
@@ -195,7 +178,7 @@ void register_by_mail(struct api_req *r, struct api_resp *out, const char *email
         free(h);
     }
     free(norm);
-    sleep_until(hashed_at + (int64_t)REGISTER_FLOOR_MS * 1000);
+    sleep_until_us(hashed_at + (int64_t)REGISTER_FLOOR_MS * 1000);
     resp_json(out, 202, json_pack("{s:s}", "detail", register_accepted));
 }
 
@@ -213,9 +196,7 @@ void h_register_confirm(struct api_req *r, struct api_resp *out)
     int64_t now = td_now(), retry = 0;
     if (!ratelimit_allowed(r->api->rl_addr, addr_key, now, &retry)) {
         json_decref(doc);
-        problem(out, 429, "rate_limited", "too many bad tokens from this address (see Retry-After)",
-                NULL);
-        resp_header(out, "Retry-After", "%lld", (long long)retry);
+        problem_rate_limited(out, "too many bad tokens from this address (see Retry-After)", retry);
         return;
     }
     bool well_formed = tokens_well_formed(token);

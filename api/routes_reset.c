@@ -95,35 +95,10 @@ static void send_reset(struct api *api, const struct td_user *u)
     sodium_memzero(token, sizeof token);
 }
 
-static void too_many(struct api_resp *out, int64_t retry_after)
-{
-    problem(out, 429, "rate_limited",
-            "too many attempts from this address or for this account; wait before trying again "
-            "(see Retry-After)", NULL);
-    resp_header(out, "Retry-After", "%lld", (long long)retry_after);
-}
-
-static int64_t mono_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-/* Holds the answer until began + RESET_FLOOR_MS. */
-static void hold_until_floor(int64_t began)
-{
-    int64_t left = began + RESET_FLOOR_MS - mono_ms();
-    if (left > 0) {
-        struct timespec ts = { (time_t)(left / 1000), (long)(left % 1000) * 1000000L };
-        while (nanosleep(&ts, &ts) != 0) {
-        }
-    }
-}
 
 void h_reset(struct api_req *r, struct api_resp *out)
 {
-    int64_t began = mono_ms();
+    int64_t began_us = mono_us();
     const char *email = NULL;
     const struct jf_field fields[] = {
         { "email", JF_STRING, true, &email, NULL },
@@ -155,7 +130,7 @@ void h_reset(struct api_req *r, struct api_resp *out)
     bool addr_ok = ratelimit_allowed(r->api->rl_addr, addr_key, now, &retry2);
     if (!acct_ok || !addr_ok) {
         free(norm);
-        too_many(out, retry > retry2 ? retry : retry2);
+        problem_rate_limited(out, TOO_MANY_ATTEMPTS, retry > retry2 ? retry : retry2);
         return;
     }
     ratelimit_failure(r->api->rl_account, acct_key, now);
@@ -172,7 +147,7 @@ void h_reset(struct api_req *r, struct api_resp *out)
                   LF_S("msg", err.msg));
     }
     free(norm);
-    hold_until_floor(began);
+    sleep_until_us(began_us + (int64_t)RESET_FLOOR_MS * 1000);
     resp_json(out, 202, json_pack("{s:s}", "detail", reset_accepted));
 }
 

@@ -189,9 +189,8 @@ static bool current_password_ok(struct api_req *r, const char *current, struct a
     auth_rl_key(addr_key, sizeof addr_key, "addr", r->client_addr);
     int64_t now = td_now(), retry = 0;
     if (!login_throttle_allowed(r->api, acct_key, addr_key, now, &retry)) {
-        problem(out, 429, "rate_limited",
-                "too many wrong passwords; wait before trying again (see Retry-After)", NULL);
-        resp_header(out, "Retry-After", "%lld", (long long)retry);
+        problem_rate_limited(out, "too many wrong passwords; wait before trying again (see Retry-After)",
+                             retry);
         return false;
     }
     struct td_user u;

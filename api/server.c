@@ -46,13 +46,6 @@
 
 _Thread_local const char *api_current_request_id = "";
 
-static int64_t now_us(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
-}
-
 const char *req_header(const struct api_req *r, const char *name)
 {
     return MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND, name);
@@ -119,7 +112,7 @@ static struct api_req *req_new(struct api *api, struct MHD_Connection *conn, con
     r->conn = conn;
     r->method = method;
     r->path = url;
-    r->start_us = now_us();
+    r->start_us = mono_us();
     unsigned char raw[8];
     randombytes_buf(raw, sizeof raw);
     sodium_bin2hex(r->request_id, sizeof r->request_id, raw, sizeof raw);
@@ -189,13 +182,13 @@ static enum MHD_Result send_resp(struct api_req *r, struct api_resp *out)
     enum MHD_Result ret = MHD_queue_response(r->conn, out->status, mr);
     MHD_destroy_response(mr);
     r->responded = true;
-    int64_t us = now_us() - r->start_us;
+    int64_t us = mono_us() - r->start_us;
     stats_http_request(metric_method(r->method), r->route ? r->route->pattern : "(none)",
                        out->status, us > 0 ? (uint64_t)us : 0);
     log_event(out->status >= 500 ? LOG_WARN : LOG_INFO, "http_request",
               LF_S("request_id", r->request_id), LF_S("method", r->method),
               LF_S("route", r->route ? r->route->pattern : "(none)"), LF_I("status", out->status),
-              LF_I("ms", (now_us() - r->start_us) / 1000),
+              LF_I("ms", (mono_us() - r->start_us) / 1000),
               LF_S("user", r->authed ? r->user.id : ""), LF_S("client", r->client_addr));
     resp_free(out);
     return ret;
@@ -327,7 +320,7 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
     if (r != NULL && !r->responded)
         log_event(LOG_INFO, "http_request_aborted", LF_S("request_id", r->request_id),
                   LF_S("method", r->method), LF_S("route", r->route ? r->route->pattern : "(none)"),
-                  LF_I("reason", (int)toe), LF_I("ms", (now_us() - r->start_us) / 1000));
+                  LF_I("reason", (int)toe), LF_I("ms", (mono_us() - r->start_us) / 1000));
     req_free(r);
     *con_cls = NULL;
 }
@@ -432,9 +425,9 @@ void server_stop(struct api *api)
     if (api->mhd == NULL)
         return;
     MHD_socket listener = MHD_quiesce_daemon(api->mhd);
-    int64_t deadline = now_us() + (int64_t)DRAIN_MS * 1000;
+    int64_t deadline = mono_us() + (int64_t)DRAIN_MS * 1000;
     int left;
-    while ((left = atomic_load(&api->in_flight)) > 0 && now_us() < deadline) {
+    while ((left = atomic_load(&api->in_flight)) > 0 && mono_us() < deadline) {
         struct timespec ts = { 0, 10 * 1000 * 1000 };
         nanosleep(&ts, NULL);
     }
