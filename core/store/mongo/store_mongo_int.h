@@ -151,6 +151,10 @@ bool mg_history_list(struct store *st, int64_t ticket, struct td_event_list *out
 
 bool mg_ticket_list(struct store *st, const struct td_ticket_filter *f,
                     struct td_ticket_list *out, struct td_err *err);
+/* store_mongo_list.c: projection entries leaving out a ticket's search
+ * words, and the start-up pass filling them in tickets older than them. */
+bool mg_put_no_words(bson_t *proj);
+bool mg_words_backfill(struct store *st, struct td_err *err);
 
 bool mg_comment_insert(struct store *st, const struct td_comment *c, const struct td_event *ev,
                        struct td_err *err);

@@ -164,6 +164,11 @@ static const char *const migrations[] = {
     /* 4: quarantined mail of the mail gateway (the SQL is in
      * store_sqlite_quarantine.c). */
     sq_migration_quarantine,
+
+    /* 5: an index per list filter, and the text search index (FTS5),
+     * filled from the tickets and comments there are (the SQL is in
+     * store_sqlite_list.c). */
+    sq_migration_search,
 };
 
 #define N_MIGRATIONS ((int)(sizeof migrations / sizeof migrations[0]))

@@ -208,6 +208,14 @@ bool store_sqlite_token_purge(struct store *st, td_time before, int64_t *deleted
 bool store_sqlite_attachment_owner(struct store *st, const char *attachment_id, int64_t *ticket,
                                    bool *internal, struct td_err *err);
 
+/* Lists and text search (store_sqlite_list.c): the migration adding
+ * the filter indexes and the FTS5 search index, and the query plan of a
+ * list (EXPLAIN QUERY PLAN lines, for tests that no filter scans). */
+extern const char sq_migration_search[];
+struct buf;
+bool sq_list_plan(struct store *st, const struct td_ticket_filter *f, struct buf *out,
+                  struct td_err *err);
+
 /* Mail gateway (store_sqlite_quarantine.c): its schema migration and ops. */
 extern const char sq_migration_quarantine[];
 bool store_sqlite_quarantine_put(struct store *st, const struct td_quarantine *q,
