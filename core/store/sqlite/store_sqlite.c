@@ -175,6 +175,15 @@ static const char *const migrations[] = {
 
 /* ---- errors and transactions ---------------------------------------- */
 
+/* The read connection the calling thread's operation holds, between
+ * sq_begin(SQ_READ) and sq_end; NULL while it runs on the writer. */
+static __thread struct sq_conn *tl_reader;
+
+sqlite3 *sq_db(struct sq_store *s)
+{
+    return tl_reader != NULL ? tl_reader->db : s->db;
+}
+
 bool sq_fail(struct sq_store *s, int rc, const char *what, struct td_err *err)
 {
     enum td_code code = TD_INTERNAL;
@@ -186,14 +195,14 @@ bool sq_fail(struct sq_store *s, int rc, const char *what, struct td_err *err)
     else if (primary == SQLITE_CANTOPEN)
         code = TD_UNAVAILABLE;
     return td_fail(err, code, "sqlite: %s: %s", what,
-                   s != NULL && s->db != NULL ? sqlite3_errmsg(s->db) : sqlite3_errstr(rc));
+                   s != NULL && sq_db(s) != NULL ? sqlite3_errmsg(sq_db(s)) : sqlite3_errstr(rc));
 }
 
 /* Runs fixed SQL text (no parameters) outside the statement cache. */
 static bool sq_exec_text(struct sq_store *s, const char *sql, const char *what,
                          struct td_err *err)
 {
-    int rc = sqlite3_exec(s->db, sql, NULL, NULL, NULL);
+    int rc = sqlite3_exec(sq_db(s), sql, NULL, NULL, NULL);
     if (rc != SQLITE_OK)
         return sq_fail(s, rc, what, err);
     return true;
@@ -201,6 +210,18 @@ static bool sq_exec_text(struct sq_store *s, const char *sql, const char *what,
 
 bool sq_begin(struct sq_store *s, enum sq_tx kind, struct td_err *err)
 {
+    if (kind == SQ_READ && s->n_readers > 0) {
+        struct sq_conn *c = sq_pool_take(s);
+        if (c == NULL)
+            return td_fail(err, TD_INTERNAL, "sqlite: reader lock failed");
+        tl_reader = c;
+        if (!sq_exec_text(s, "BEGIN", "begin transaction", err)) {
+            tl_reader = NULL;
+            sq_pool_give(c);
+            return false;
+        }
+        return true;
+    }
     /* A default mutex fails only when misused (EINVAL): report, not hang. */
     int e = pthread_mutex_lock(&s->lock);
     if (e != 0)
@@ -218,8 +239,8 @@ static void sq_rollback(struct sq_store *s)
     /* Some errors (SQLITE_FULL, IOERR, NOMEM) make SQLite roll back by
      * itself; a second ROLLBACK would only fail. Its own failure leaves
      * nothing to undo, so the original error is the one reported. */
-    if (!sqlite3_get_autocommit(s->db))
-        (void)sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
+    if (!sqlite3_get_autocommit(sq_db(s)))
+        (void)sqlite3_exec(sq_db(s), "ROLLBACK", NULL, NULL, NULL);
 }
 
 bool sq_end(struct sq_store *s, bool ok, struct td_err *err)
@@ -228,6 +249,12 @@ bool sq_end(struct sq_store *s, bool ok, struct td_err *err)
         ok = sq_exec_text(s, "COMMIT", "commit", err);
     if (!ok)
         sq_rollback(s);
+    if (tl_reader != NULL) {
+        struct sq_conn *c = tl_reader;
+        tl_reader = NULL;
+        sq_pool_give(c);
+        return ok;
+    }
     (void)pthread_mutex_unlock(&s->lock); /* ours, locked by sq_begin */
     return ok;
 }
@@ -236,23 +263,26 @@ bool sq_end(struct sq_store *s, bool ok, struct td_err *err)
 
 sqlite3_stmt *sq_prepare(struct sq_store *s, const char *sql, struct td_err *err)
 {
-    for (size_t i = 0; i < s->n_cache; i++) {
-        if (s->cache[i].sql == sql) {
-            sqlite3_stmt *stmt = s->cache[i].stmt;
+    /* Each connection has its own cache: a statement belongs to one. */
+    struct sq_cached **cache = tl_reader != NULL ? &tl_reader->cache : &s->cache;
+    size_t *n_cache = tl_reader != NULL ? &tl_reader->n_cache : &s->n_cache;
+    for (size_t i = 0; i < *n_cache; i++) {
+        if ((*cache)[i].sql == sql) {
+            sqlite3_stmt *stmt = (*cache)[i].stmt;
             sq_done(stmt);
             return stmt;
         }
     }
     sqlite3_stmt *stmt = NULL;
-    int rc = sqlite3_prepare_v3(s->db, sql, -1, SQLITE_PREPARE_PERSISTENT, &stmt, NULL);
+    int rc = sqlite3_prepare_v3(sq_db(s), sql, -1, SQLITE_PREPARE_PERSISTENT, &stmt, NULL);
     if (rc != SQLITE_OK) {
         sq_fail(s, rc, "prepare", err);
         return NULL;
     }
-    s->cache = td_realloc(s->cache, (s->n_cache + 1) * sizeof *s->cache);
-    s->cache[s->n_cache].sql = sql;
-    s->cache[s->n_cache].stmt = stmt;
-    s->n_cache++;
+    *cache = td_realloc(*cache, (*n_cache + 1) * sizeof **cache);
+    (*cache)[*n_cache].sql = sql;
+    (*cache)[*n_cache].stmt = stmt;
+    (*n_cache)++;
     return stmt;
 }
 
@@ -309,7 +339,7 @@ int sq_step(struct sq_store *s, sqlite3_stmt *stmt, const char *what, struct td_
         return 0;
     /* sqlite3_errmsg describes rc only until the next call on the
      * connection, so report before resetting. */
-    sq_fail(s, sqlite3_extended_errcode(s->db), what, err);
+    sq_fail(s, sqlite3_extended_errcode(sq_db(s)), what, err);
     sq_done(stmt);
     return -1;
 }
@@ -356,7 +386,7 @@ bool sq_exec(struct sq_store *s, const char *sql, int64_t *changes, struct td_er
         r = sq_step(s, stmt, "write", err);
     ok = ok && r == 0;
     if (ok && changes != NULL)
-        *changes = sqlite3_changes64(s->db);
+        *changes = sqlite3_changes64(sq_db(s));
     sq_done(stmt);
     return ok;
 }
@@ -451,6 +481,7 @@ static bool set_wal(struct sq_store *s, struct td_err *err)
 static void sq_close(struct store *st)
 {
     struct sq_store *s = sq_of(st);
+    sq_pool_close(s);
     for (size_t i = 0; i < s->n_cache; i++)
         sqlite3_finalize(s->cache[i].stmt);
     free(s->cache);
@@ -563,6 +594,7 @@ bool sq_open_at_version(const char *path, int version, struct store **out, struc
      * and REFERENCES clauses are decoration. */
     ok = ok && sq_exec_text(s, "PRAGMA foreign_keys = ON", "enable foreign keys", err);
     ok = ok && migrate(s, version, err);
+    ok = ok && sq_pool_open(s, path, err);
     if (!ok) {
         sq_close(&s->base);
         return false;

@@ -10,13 +10,16 @@
  * between those files; nothing outside core/store_sqlite*.c includes
  * this header.
  *
- * Threads: one sqlite3 connection per store handle, guarded by one
- * mutex that an operation holds for its whole transaction. Threads
- * sharing a handle are therefore serialised - acceptable, because
- * SQLite admits one writer at a time anyway, and it keeps the prepared
- * statement cache simple. Several handles or processes on one file
- * coordinate through SQLite's own locking: WAL lets readers run beside
- * the writer, every write transaction is BEGIN IMMEDIATE (it takes the
+ * Threads: one writer connection per store handle, guarded by one
+ * mutex that a write operation holds for its whole transaction, plus
+ * SQ_READERS read connections (store_sqlite_pool.c), each with its own
+ * mutex and statement cache: a read takes whichever is free, so a slow
+ * read stalls neither the writer nor the other readers (WAL lets readers
+ * run beside the writer, each on its own snapshot). sq_begin binds the
+ * chosen connection to the calling thread until sq_end, so the helpers
+ * below (sq_prepare, sq_step, ...) need no connection argument. Several
+ * handles or processes on one file coordinate through SQLite's own
+ * locking: every write transaction is BEGIN IMMEDIATE (it takes the
  * write lock up front, so it never has to upgrade a read lock and fail
  * with SQLITE_BUSY_SNAPSHOT), and busy_timeout makes a blocked writer
  * wait before it reports TD_UNAVAILABLE. */
@@ -36,13 +39,39 @@ struct sq_cached {
     sqlite3_stmt *stmt;
 };
 
-struct sq_store {
-    struct store base; /* first: store_close() sees a struct store * */
+/* A read connection of the pool (store_sqlite_pool.c). */
+struct sq_conn {
     sqlite3 *db;
     pthread_mutex_t lock;
     struct sq_cached *cache;
     size_t n_cache;
 };
+
+/* Read connections per handle (none for ":memory:", which another
+ * connection could not see); they map up to SQ_MMAP_BYTES of the file. */
+#define SQ_READERS 4
+#define SQ_MMAP_BYTES ((int64_t)256 * 1024 * 1024)
+
+struct sq_store {
+    struct store base; /* first: store_close() sees a struct store * */
+    sqlite3 *db;       /* the writer */
+    pthread_mutex_t lock;
+    struct sq_cached *cache;
+    size_t n_cache;
+    struct sq_conn *readers; /* n_readers of them, or NULL */
+    size_t n_readers;
+    unsigned next_reader;    /* where the next read starts looking */
+};
+
+/* store_sqlite_pool.c: opens / closes the read connections of s (whose
+ * writer has migrated the schema already); takes a free one (or waits
+ * for one) and gives it back. */
+bool sq_pool_open(struct sq_store *s, const char *path, struct td_err *err);
+void sq_pool_close(struct sq_store *s);
+struct sq_conn *sq_pool_take(struct sq_store *s);
+void sq_pool_give(struct sq_conn *c);
+/* The connection the calling thread's current operation runs on. */
+sqlite3 *sq_db(struct sq_store *s);
 
 static inline struct sq_store *sq_of(struct store *st)
 {

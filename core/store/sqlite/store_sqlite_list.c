@@ -264,7 +264,7 @@ bool sq_list_plan(struct store *st, const struct td_ticket_filter *f, struct buf
         return false;
     }
     sqlite3_stmt *stmt = NULL;
-    int rc = sqlite3_prepare_v2(s->db, q.data, -1, &stmt, NULL);
+    int rc = sqlite3_prepare_v2(sq_db(s), q.data, -1, &stmt, NULL);
     bool ok = rc == SQLITE_OK || sq_fail(s, rc, "explain", err);
     ok = ok && bind_list(s, stmt, f, 1, 10, &words, err);
     while (ok && (rc = sqlite3_step(stmt)) == SQLITE_ROW) {
