@@ -7,7 +7,8 @@
  * the rowid (number), so tickets_status (status) is in effect
  * (status, number): "status = ? AND number < ? ORDER BY number DESC
  * LIMIT n" reads n index entries, at a thousand tickets or a million.
- * The tag filter joins ticket_tags through its (tag, ticket) index.
+ * The tag filter joins ticket_tags through its (tag, ticket) index; a
+ * range on updated alone is read from tickets_updated.
  * tests/core/test_store_sqlite.c checks every filter's query plan.
  * Values are still only bound (?N, fixed numbers per field), never
  * written into the SQL; the few distinct texts are interned so the
@@ -121,6 +122,13 @@ static const char *list_sql(const struct td_ticket_filter *f, size_t n_words)
 {
     struct buf b = BUF_INIT;
     buf_puts(&b, "SELECT " SQ_TICKET_COLS " FROM tickets t ");
+    /* "Updated since" alone (the notification reconciler, incremental
+     * sync): the planner would walk the numbers from the cursor and test
+     * each ticket's time; the recently updated ones are few, so read
+     * them from tickets_updated and sort those. */
+    if (f->updated_since != 0 && !f->by_status && !f->by_priority && f->assignee_id == NULL &&
+        f->requester_id == NULL && f->tag == NULL && f->queue == NULL && n_words == 0)
+        buf_puts(&b, "INDEXED BY tickets_updated ");
     if (f->tag != NULL)
         buf_puts(&b, "JOIN ticket_tags g ON g.ticket = t.number AND g.tag = ?5 ");
     buf_puts(&b, f->ascending ? "WHERE t.number > ?8 " : "WHERE t.number < ?8 ");
