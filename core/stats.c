@@ -76,7 +76,7 @@ static void stats_init(void)
                                               "Notification sends that failed and will be retried.",
                                               METRIC_NO_LABELS));
     S.outbox_pending = single(metrics_gauge(m, "ticketd_outbox_pending",
-                                            "Outbox mails waiting to be sent (capped at 1000).",
+                                            "Outbox mails waiting to be sent.",
                                             METRIC_NO_LABELS));
     S.outbox_oldest = single(metrics_gauge(m, "ticketd_outbox_oldest_due_age_seconds",
                                            "How long the oldest due outbox mail has waited; "

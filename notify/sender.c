@@ -104,8 +104,15 @@ bool sender_config_load(struct td_config *cfg, struct sender_config *sc, struct 
         !config_int(cfg, "notify", "reconcile_interval_ms", 60000, 0, 86400000,
                     &sc->reconcile_interval_ms, err) ||
         !config_int(cfg, "notify", "reconcile_window_ms", 86400000, 1000, 30 * 86400000LL,
-                    &sc->reconcile_window_ms, err))
+                    &sc->reconcile_window_ms, err) ||
+        !config_int(cfg, "notify", "outbox_retention_ms", 7 * 86400000LL, 0, 3650 * 86400000LL,
+                    &sc->outbox_retention_ms, err))
         return false;
+    if (sc->outbox_retention_ms != 0 && sc->outbox_retention_ms <= sc->reconcile_window_ms)
+        return td_fail(err, TD_INVALID,
+                       "[notify] outbox_retention_ms (%lld) must exceed reconcile_window_ms (%lld), "
+                       "or the reconciler would plan purged mails again",
+                       (long long)sc->outbox_retention_ms, (long long)sc->reconcile_window_ms);
     sc->threads = (int)threads;
     if (sc->lease_ms <= sc->smtp.timeout_ms + sc->smtp.connect_timeout_ms)
         return td_fail(err, TD_INVALID,
@@ -304,6 +311,30 @@ bool sender_reconcile_once(struct sender *s, td_time since, size_t *inserted, st
     return notify_reconcile(&s->cfg.notify, s->st, since, td_now(), inserted, err);
 }
 
+/* Rows per purge transaction, and transactions per pass (so a first
+ * pass over a long outbox does not hold the thread for minutes). */
+#define PURGE_BATCH 1000
+#define PURGE_ROUNDS 100
+
+bool sender_purge_once(struct sender *s, td_time now, int64_t *deleted, struct td_err *err)
+{
+    int64_t total = 0;
+    bool ok = true;
+    if (s->cfg.outbox_retention_ms > 0) {
+        for (int i = 0; ok && i < PURGE_ROUNDS && !stopping(s); i++) {
+            int64_t n = 0;
+            ok = s->st->ops->outbox_purge(s->st, now - s->cfg.outbox_retention_ms, PURGE_BATCH,
+                                          &n, err);
+            total += n;
+            if (n < PURGE_BATCH)
+                break;
+        }
+    }
+    if (deleted != NULL)
+        *deleted = total;
+    return ok;
+}
+
 static void *reconciler(void *arg)
 {
     struct sender *s = arg;
@@ -312,6 +343,12 @@ static void *reconciler(void *arg)
         td_time started = td_now();
         size_t inserted = 0;
         struct td_err err;
+        td_err_clear(&err);
+        int64_t purged = 0;
+        if (!sender_purge_once(s, started, &purged, &err))
+            log_event(LOG_WARN, "notify_purge_failed", LF_S("error", err.msg));
+        else if (purged > 0)
+            log_event(LOG_INFO, "notify_purged", LF_I("rows", (long long)purged));
         td_err_clear(&err);
         if (!sender_reconcile_once(s, since, &inserted, &err)) {
             log_event(LOG_WARN, "notify_reconcile_failed", LF_S("error", err.msg));

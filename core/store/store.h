@@ -253,6 +253,22 @@ struct store_ops {
     bool (*outbox_count_recent)(struct store *st, const char *recipient, td_time since,
                                 int64_t *out, struct td_err *err);
 
+    /* ---- Outbox gauges and retention (api/routes_ops.c,
+     * notify/sender.c) - implemented in store_sqlite_outbox_stats.c and
+     * store_mongo_outbox_stats.c. ----
+     * stats: *pending = rows in state pending (due or not); *oldest_due =
+     * the earliest time a due row became due - a pending row's
+     * next_attempt <= now, or a sending row's lease_until < now (its
+     * sender is gone) - or 0 when nothing is due. Answered from indexes,
+     * without reading rows: cheap at any outbox size.
+     * purge: deletes up to limit (0 = 1000) rows in state sent or failed
+     * created before `before`, oldest first; *deleted (may be NULL) gets
+     * how many. Pending and sending rows are never purged. */
+    bool (*outbox_stats)(struct store *st, td_time now, int64_t *pending, td_time *oldest_due,
+                         struct td_err *err);
+    bool (*outbox_purge)(struct store *st, td_time before, size_t limit, int64_t *deleted,
+                         struct td_err *err);
+
     /* ---- REST API (api/auth_tokens.c, core/attachment.c) - implemented
      * in store_sqlite_tokens.c and store_mongo_tokens.c. ----
      * Refresh tokens by hash. insert: TD_CONFLICT on a duplicate hash.

@@ -22,7 +22,7 @@
     X(outbox_insert) X(outbox_claim) X(outbox_finish) X(outbox_list) X(outbox_count_recent)    \
     X(token_insert) X(token_get) X(token_mark_used_if_unused) X(token_revoke_family)           \
     X(token_purge) X(attachment_owner) X(quarantine_put) X(quarantine_list) X(quarantine_get)   \
-    X(quarantine_delete)
+    X(quarantine_delete) X(outbox_stats) X(outbox_purge)
 
 enum {
 #define X(op) OP_##op,
@@ -180,6 +180,12 @@ WRAP(quarantine_get,
      (struct store *st, const char *id, struct td_quarantine *out, struct td_err *err),
      (st, id, out, err))
 WRAP(quarantine_delete, (struct store *st, const char *id, struct td_err *err), (st, id, err))
+WRAP(outbox_stats,
+     (struct store *st, td_time now, int64_t *pending, td_time *oldest_due, struct td_err *err),
+     (st, now, pending, oldest_due, err))
+WRAP(outbox_purge,
+     (struct store *st, td_time before, size_t limit, int64_t *deleted, struct td_err *err),
+     (st, before, limit, deleted, err))
 
 static void m_close(struct store *st)
 {

@@ -188,6 +188,11 @@ bool mg_outbox_finish(struct store *st, const char *id, const char *owner,
 bool mg_outbox_list(struct store *st, int state, size_t limit, struct td_outbox_list *out,
                     struct td_err *err);
 /* store_mongo_notify.c */
+/* store_mongo_outbox_stats.c */
+bool mg_outbox_stats(struct store *st, td_time now, int64_t *pending, td_time *oldest_due,
+                     struct td_err *err);
+bool mg_outbox_purge(struct store *st, td_time before, size_t limit, int64_t *deleted,
+                     struct td_err *err);
 bool mg_outbox_count_recent(struct store *st, const char *recipient, td_time since,
                             int64_t *out, struct td_err *err);
 /* store_mongo_tokens.c (REST API) */

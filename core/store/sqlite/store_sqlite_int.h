@@ -223,6 +223,12 @@ bool store_sqlite_outbox_list(struct store *st, int state, size_t limit,
 bool store_sqlite_outbox_count_recent(struct store *st, const char *recipient, td_time since,
                                       int64_t *out, struct td_err *err);
 
+/* Outbox gauges and retention (store_sqlite_outbox_stats.c). */
+bool store_sqlite_outbox_stats(struct store *st, td_time now, int64_t *pending,
+                               td_time *oldest_due, struct td_err *err);
+bool store_sqlite_outbox_purge(struct store *st, td_time before, size_t limit, int64_t *deleted,
+                               struct td_err *err);
+
 /* REST API (store_sqlite_tokens.c): its schema migration and its ops. */
 extern const char sq_migration_api[];
 bool store_sqlite_token_insert(struct store *st, const struct td_refresh_token *t,
