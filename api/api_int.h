@@ -74,8 +74,19 @@ bool ops_settings_load(struct td_config *cfg, struct ops_settings *o, struct td_
 void ops_settings_free(struct ops_settings *o);
 
 /* ---- the server (server.c) ---------------------------------------- */
+/* user_cache.c: the user behind a token, reused for at most
+ * USER_CACHE_TTL_MS and never after this process changed a user. get
+ * fills out (a copy the caller owns) like user_get. */
+#define USER_CACHE_TTL_MS 500
+struct user_cache;
+struct user_cache *user_cache_new(void);
+void user_cache_free(struct user_cache *c); /* NULL-safe */
+bool user_cache_get(struct user_cache *c, struct td_core *core, const char *id,
+                    struct td_user *out, struct td_err *err);
+
 struct api {
     struct td_core *core;       /* borrowed from the cli env */
+    struct user_cache *users;   /* see user_cache.c */
     struct api_settings set;
     struct ops_settings ops;
     struct ratelimit *rl_account; /* failed logins per account */

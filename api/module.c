@@ -12,6 +12,7 @@ static void api_free(struct api *api)
 {
     ratelimit_free(api->rl_account);
     ratelimit_free(api->rl_addr);
+    user_cache_free(api->users);
     ops_settings_free(&api->ops);
     api_settings_free(&api->set);
     free(api);
@@ -32,6 +33,7 @@ bool api_start(struct td_app *env, void **handle, struct td_err *err)
     int64_t window_ms = api->set.login_window_s * 1000;
     api->rl_account = ratelimit_new(api->set.login_max_per_account, window_ms);
     api->rl_addr = ratelimit_new(api->set.login_max_per_addr, window_ms);
+    api->users = user_cache_new();
     if (!server_start(api, err)) {
         api_free(api);
         return false;

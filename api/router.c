@@ -8,7 +8,9 @@
  * auth_jwt.c verifies, whose user still exists, is not disabled and
  * still has the token_version the token was issued with. The actor the
  * handlers pass to core is that stored user, never the token's claims,
- * so a role change is seen by the very next request. */
+ * so a role change is seen by the very next request. The user comes
+ * through user_cache.c: a change made by this process is seen at once,
+ * one made by another within USER_CACHE_TTL_MS. */
 #include "api_int.h"
 
 #include "core/user.h"
@@ -129,7 +131,10 @@ static bool authenticate(struct api_req *r, struct api_resp *out)
         problem_unauthorized(out, err.msg);
         return false;
     }
-    if (!user_get(r->api->core, claims.sub, &r->user, &err)) {
+    bool got = r->api->users != NULL
+                   ? user_cache_get(r->api->users, r->api->core, claims.sub, &r->user, &err)
+                   : user_get(r->api->core, claims.sub, &r->user, &err);
+    if (!got) {
         if (err.code == TD_NOT_FOUND)
             problem_unauthorized(out, "the account of this token no longer exists");
         else

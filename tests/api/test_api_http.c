@@ -621,6 +621,55 @@ static void test_tokens_die_on_account_change(void **state)
     http_clear(&h);
 }
 
+/* Disabled by another process (here: this test, writing the store
+ * itself, as `ticketd user` would): the server, which keeps users for a
+ * moment, refuses the account's token within one second. */
+static void test_disabled_elsewhere_refused_within_a_second(void **state)
+{
+    struct tdsrv *s = SRV(state);
+    struct http h;
+    http_json(s, "POST", "/api/v1/users", s->admin.access, &h,
+              "{\"email\":\"elsewhere.agent@example.com\",\"role\":\"agent\",\"password\":\"" API_PW "\"}");
+    EXPECT_STATUS(&h, 201);
+    char id[TD_ID_LEN + 1];
+    snprintf(id, sizeof id, "%s", jstr(&h, "id"));
+    http_clear(&h);
+    struct tduser a;
+    memset(&a, 0, sizeof a);
+    a.u.email = (char *)"elsewhere.agent@example.com";
+    assert_true(tdsrv_login(s, &a));
+    for (int i = 0; i < 3; i++) { /* the server now has the user at hand */
+        http_get(s, "/api/v1/me", a.access, &h);
+        EXPECT_STATUS(&h, 200);
+        http_clear(&h);
+    }
+    struct td_err err;
+    struct store *st = NULL;
+    assert_true(store_open(s->store_uri, &st, &err));
+    struct td_core core;
+    core_defaults(&core, st);
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    long long t0 = (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+    if (!user_set_disabled(&core, NULL, id, true, &err))
+        fail_msg("disable: %s", err.msg);
+    store_close(st);
+    long long waited = 0;
+    long status = 200;
+    while (status == 200 && waited < 3000) {
+        status = http_get(s, "/api/v1/me", a.access, &h);
+        http_clear(&h);
+        clock_gettime(CLOCK_MONOTONIC, &ts);
+        waited = (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000 - t0;
+        if (status == 200) {
+            struct timespec nap = { 0, 20 * 1000 * 1000 };
+            nanosleep(&nap, NULL);
+        }
+    }
+    if (status != 401 || waited > 1000)
+        fail_msg("a user disabled elsewhere still got %ld after %lld ms", status, waited);
+}
+
 /* ---- refresh tokens ---------------------------------------------------------- */
 
 static long refresh(struct tdsrv *s, const char *token, char *fresh, size_t len)
@@ -1278,6 +1327,7 @@ int main(void)
         cmocka_unit_test(test_role_table),
         cmocka_unit_test(test_jwt_attacks),
         cmocka_unit_test(test_tokens_die_on_account_change),
+        cmocka_unit_test(test_disabled_elsewhere_refused_within_a_second),
         cmocka_unit_test(test_refresh_rotation),
         cmocka_unit_test(test_register),
         cmocka_unit_test(test_etag_if_match),
