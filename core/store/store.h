@@ -253,6 +253,17 @@ struct store_ops {
     bool (*outbox_count_recent)(struct store *st, const char *recipient, td_time since,
                                 int64_t *out, struct td_err *err);
 
+    /* ---- Batches (mailgw/poller.c) - store_sqlite_batch.c; MongoDB
+     * has none (NULL: every write is durable on its own there). ----
+     * Between batch_begin and batch_end on one thread, the operations that
+     * thread makes on st share one transaction: each stays atomic on its
+     * own (a failed one undoes only itself), reads see the batch's own
+     * writes, and batch_end makes them all durable at once (commit) or
+     * none (rollback) - one fsync for the lot. Other threads' writes wait
+     * for batch_end; their reads do not. Batches do not nest. */
+    bool (*batch_begin)(struct store *st, struct td_err *err);
+    bool (*batch_end)(struct store *st, bool commit, struct td_err *err);
+
     /* ---- Outbox gauges and retention (api/routes_ops.c,
      * notify/sender.c) - implemented in store_sqlite_outbox_stats.c and
      * store_mongo_outbox_stats.c. ----

@@ -22,7 +22,7 @@
     X(outbox_insert) X(outbox_claim) X(outbox_finish) X(outbox_list) X(outbox_count_recent)    \
     X(token_insert) X(token_get) X(token_mark_used_if_unused) X(token_revoke_family)           \
     X(token_purge) X(attachment_owner) X(quarantine_put) X(quarantine_list) X(quarantine_get)   \
-    X(quarantine_delete) X(outbox_stats) X(outbox_purge)
+    X(quarantine_delete) X(outbox_stats) X(outbox_purge) X(batch_begin) X(batch_end)
 
 enum {
 #define X(op) OP_##op,
@@ -180,6 +180,8 @@ WRAP(quarantine_get,
      (struct store *st, const char *id, struct td_quarantine *out, struct td_err *err),
      (st, id, out, err))
 WRAP(quarantine_delete, (struct store *st, const char *id, struct td_err *err), (st, id, err))
+WRAP(batch_begin, (struct store *st, struct td_err *err), (st, err))
+WRAP(batch_end, (struct store *st, bool commit, struct td_err *err), (st, commit, err))
 WRAP(outbox_stats,
      (struct store *st, td_time now, int64_t *pending, td_time *oldest_due, struct td_err *err),
      (st, now, pending, oldest_due, err))

@@ -238,6 +238,51 @@ static void test_slow_read_stalls_nobody(void **state)
     store_close(st);
 }
 
+/* A batch: one transaction for many operations; a failed operation
+ * inside undoes only itself; nothing is visible to other connections
+ * before batch_end, and a rollback leaves nothing. */
+static void test_batch(void **state)
+{
+    struct fx *fx = *state;
+    struct td_err err;
+    struct store *st = NULL;
+    MUST(store_open(fx->uri, &st, &err));
+    struct td_user a, b, dup, got = { 0 };
+    user_fill(&a, "batch-a@example.org");
+    user_fill(&b, "batch-b@example.org");
+    user_fill(&dup, "batch-a@example.org");
+
+    MUST(st->ops->batch_begin(st, &err));
+    MUST(st->ops->user_insert(st, &a, &err));
+    td_err_clear(&err);
+    assert_false(st->ops->user_insert(st, &dup, &err)); /* undoes only itself */
+    assert_int_equal(err.code, TD_CONFLICT);
+    MUST(st->ops->user_insert(st, &b, &err));
+    MUST(st->ops->user_get(st, b.id, &got, &err)); /* the batch sees its own writes */
+    user_clear(&got);
+    assert_int_equal(raw_int(fx->path, "SELECT COUNT(*) FROM users"), 0); /* others do not */
+    td_err_clear(&err);
+    assert_false(st->ops->batch_begin(st, &err)); /* no nesting */
+    MUST(st->ops->batch_end(st, true, &err));
+    assert_int_equal(raw_int(fx->path, "SELECT COUNT(*) FROM users"), 2);
+
+    struct td_user c;
+    user_fill(&c, "batch-c@example.org");
+    MUST(st->ops->batch_begin(st, &err));
+    MUST(st->ops->user_insert(st, &c, &err));
+    MUST(st->ops->batch_end(st, false, &err)); /* rolled back */
+    assert_int_equal(raw_int(fx->path, "SELECT COUNT(*) FROM users"), 2);
+    td_err_clear(&err);
+    assert_false(st->ops->batch_end(st, true, &err)); /* none open */
+    MUST(st->ops->user_insert(st, &c, &err)); /* and the handle works as before */
+    assert_int_equal(raw_int(fx->path, "SELECT COUNT(*) FROM users"), 3);
+    user_clear(&a);
+    user_clear(&b);
+    user_clear(&c);
+    user_clear(&dup);
+    store_close(st);
+}
+
 static void test_unopenable_path(void **state)
 {
     struct fx *fx = *state;
@@ -414,6 +459,7 @@ int main(void)
         T(test_old_schema_migrated),
         T(test_unopenable_path),
         T(test_slow_read_stalls_nobody),
+        T(test_batch),
         T(test_busy_is_unavailable),
         T(test_processes_share_file),
     };

@@ -179,6 +179,10 @@ static const char *const migrations[] = {
  * sq_begin(SQ_READ) and sq_end; NULL while it runs on the writer. */
 static __thread struct sq_conn *tl_reader;
 
+/* The store whose batch (store_sqlite_batch.c) the calling thread has
+ * open: its operations run inside that transaction, on the writer. */
+static __thread struct sq_store *tl_batch;
+
 sqlite3 *sq_db(struct sq_store *s)
 {
     return tl_reader != NULL ? tl_reader->db : s->db;
@@ -210,6 +214,8 @@ static bool sq_exec_text(struct sq_store *s, const char *sql, const char *what,
 
 bool sq_begin(struct sq_store *s, enum sq_tx kind, struct td_err *err)
 {
+    if (tl_batch == s) /* inside the batch's transaction: atomic on its own */
+        return sq_exec_text(s, "SAVEPOINT op", "begin operation", err);
     if (kind == SQ_READ && s->n_readers > 0) {
         struct sq_conn *c = sq_pool_take(s);
         if (c == NULL)
@@ -245,6 +251,18 @@ static void sq_rollback(struct sq_store *s)
 
 bool sq_end(struct sq_store *s, bool ok, struct td_err *err)
 {
+    if (tl_batch == s) {
+        /* Undo only this operation; the batch goes on. When SQLite rolled
+         * the whole transaction back by itself, there is nothing to undo
+         * here and batch_end reports it. */
+        if (ok)
+            ok = sq_exec_text(s, "RELEASE op", "end operation", err);
+        if (!ok && !sqlite3_get_autocommit(s->db)) {
+            (void)sqlite3_exec(s->db, "ROLLBACK TO op", NULL, NULL, NULL);
+            (void)sqlite3_exec(s->db, "RELEASE op", NULL, NULL, NULL);
+        }
+        return ok;
+    }
     if (ok)
         ok = sq_exec_text(s, "COMMIT", "commit", err);
     if (!ok)
@@ -478,6 +496,35 @@ static bool set_wal(struct sq_store *s, struct td_err *err)
     return ok;
 }
 
+bool store_sqlite_batch_begin(struct store *st, struct td_err *err)
+{
+    struct sq_store *s = sq_of(st);
+    if (tl_batch != NULL)
+        return td_fail(err, TD_INVALID, "sqlite: a batch is open on this thread already");
+    if (!sq_begin(s, SQ_WRITE, err)) /* the writer's lock, BEGIN IMMEDIATE */
+        return false;
+    tl_batch = s;
+    return true;
+}
+
+bool store_sqlite_batch_end(struct store *st, bool commit, struct td_err *err)
+{
+    struct sq_store *s = sq_of(st);
+    if (tl_batch != s)
+        return td_fail(err, TD_INVALID, "sqlite: no batch is open on this thread");
+    tl_batch = NULL;
+    if (!commit) {
+        (void)sq_end(s, false, err); /* a rollback asked for: it cannot fail to undo */
+        td_err_clear(err);
+        return true;
+    }
+    if (sqlite3_get_autocommit(s->db)) { /* SQLite gave up on it already */
+        (void)sq_end(s, false, err);
+        return td_fail(err, TD_INTERNAL, "sqlite: the batch was rolled back by an error");
+    }
+    return sq_end(s, true, err);
+}
+
 static void sq_close(struct store *st)
 {
     struct sq_store *s = sq_of(st);
@@ -540,6 +587,8 @@ static const struct store_ops sqlite_ops = {
     .outbox_finish = store_sqlite_outbox_finish,
     .outbox_list = store_sqlite_outbox_list,
     .outbox_count_recent = store_sqlite_outbox_count_recent,
+    .batch_begin = store_sqlite_batch_begin,
+    .batch_end = store_sqlite_batch_end,
     .outbox_stats = store_sqlite_outbox_stats,
     .outbox_purge = store_sqlite_outbox_purge,
     .token_insert = store_sqlite_token_insert,

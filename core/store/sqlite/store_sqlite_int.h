@@ -223,6 +223,11 @@ bool store_sqlite_outbox_list(struct store *st, int state, size_t limit,
 bool store_sqlite_outbox_count_recent(struct store *st, const char *recipient, td_time since,
                                       int64_t *out, struct td_err *err);
 
+/* Batches (store_sqlite.c): BEGIN IMMEDIATE on the writer, held by the
+ * thread until batch_end; its operations are SAVEPOINTs inside it. */
+bool store_sqlite_batch_begin(struct store *st, struct td_err *err);
+bool store_sqlite_batch_end(struct store *st, bool commit, struct td_err *err);
+
 /* Outbox gauges and retention (store_sqlite_outbox_stats.c). */
 bool store_sqlite_outbox_stats(struct store *st, td_time now, int64_t *pending,
                                td_time *oldest_due, struct td_err *err);
