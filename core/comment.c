@@ -164,7 +164,16 @@ bool comment_add(struct td_core *c, const struct td_user *actor, int64_t number,
     struct comment_draft d;
     if (!comment_draft_build(c, actor ? actor->id : NULL, in, &d, err))
         return false;
+    /* The comment, its attachments, the notifications it plans and the
+     * status move it causes share one store batch: one transaction (one
+     * fsync on SQLite) instead of one each. Inside the poller's batch it
+     * is a part of that one. */
+    struct store *st = c->store;
+    bool batch = st->ops->batch_begin != NULL && st->ops->batch_end != NULL &&
+                 st->ops->batch_begin(st, NULL);
     if (!comment_draft_store(c, &d, number, err)) {
+        if (batch)
+            (void)st->ops->batch_end(st, false, NULL);
         comment_draft_clear(&d);
         return false;
     }
@@ -178,6 +187,10 @@ bool comment_add(struct td_core *c, const struct td_user *actor, int64_t number,
          * best effort here. */
         struct status_move m = { policy_is_staff(actor) };
         (void)ticket_mutate(c, actor, number, 0, apply_reply_status, &m, NULL, NULL);
+    }
+    if (batch && !st->ops->batch_end(st, true, err)) {
+        comment_draft_clear(&d); /* not committed: nothing of it is there */
+        return false;
     }
     if (out) {
         *out = d.comment;

@@ -260,7 +260,9 @@ struct store_ops {
      * own (a failed one undoes only itself), reads see the batch's own
      * writes, and batch_end makes them all durable at once (commit) or
      * none (rollback) - one fsync for the lot. Other threads' writes wait
-     * for batch_end; their reads do not. Batches do not nest. */
+     * for batch_end; their reads do not. A batch begun inside another (same
+ * thread, same store) is a part of it that its own batch_end keeps or
+ * undoes; only the outermost batch_end commits. */
     bool (*batch_begin)(struct store *st, struct td_err *err);
     bool (*batch_end)(struct store *st, bool commit, struct td_err *err);
 

@@ -261,21 +261,31 @@ static void test_batch(void **state)
     MUST(st->ops->user_get(st, b.id, &got, &err)); /* the batch sees its own writes */
     user_clear(&got);
     assert_int_equal(raw_int(fx->path, "SELECT COUNT(*) FROM users"), 0); /* others do not */
-    td_err_clear(&err);
-    assert_false(st->ops->batch_begin(st, &err)); /* no nesting */
+    struct td_user n1, n2;
+    user_fill(&n1, "batch-n1@example.org");
+    user_fill(&n2, "batch-n2@example.org");
+    MUST(st->ops->batch_begin(st, &err)); /* nested: kept by the outer one */
+    MUST(st->ops->user_insert(st, &n1, &err));
     MUST(st->ops->batch_end(st, true, &err));
-    assert_int_equal(raw_int(fx->path, "SELECT COUNT(*) FROM users"), 2);
+    MUST(st->ops->batch_begin(st, &err)); /* nested and undone: only itself */
+    MUST(st->ops->user_insert(st, &n2, &err));
+    MUST(st->ops->batch_end(st, false, &err));
+    assert_int_equal(raw_int(fx->path, "SELECT COUNT(*) FROM users"), 0);
+    MUST(st->ops->batch_end(st, true, &err));
+    assert_int_equal(raw_int(fx->path, "SELECT COUNT(*) FROM users"), 3); /* a, b, n1 */
 
     struct td_user c;
     user_fill(&c, "batch-c@example.org");
     MUST(st->ops->batch_begin(st, &err));
     MUST(st->ops->user_insert(st, &c, &err));
     MUST(st->ops->batch_end(st, false, &err)); /* rolled back */
-    assert_int_equal(raw_int(fx->path, "SELECT COUNT(*) FROM users"), 2);
+    assert_int_equal(raw_int(fx->path, "SELECT COUNT(*) FROM users"), 3);
     td_err_clear(&err);
     assert_false(st->ops->batch_end(st, true, &err)); /* none open */
     MUST(st->ops->user_insert(st, &c, &err)); /* and the handle works as before */
-    assert_int_equal(raw_int(fx->path, "SELECT COUNT(*) FROM users"), 3);
+    assert_int_equal(raw_int(fx->path, "SELECT COUNT(*) FROM users"), 4);
+    user_clear(&n1);
+    user_clear(&n2);
     user_clear(&a);
     user_clear(&b);
     user_clear(&c);

@@ -496,14 +496,24 @@ static bool set_wal(struct sq_store *s, struct td_err *err)
     return ok;
 }
 
+/* How deep the calling thread's batches are nested (see tl_batch). */
+static __thread int tl_batch_depth;
+
 bool store_sqlite_batch_begin(struct store *st, struct td_err *err)
 {
     struct sq_store *s = sq_of(st);
+    if (tl_batch == s) { /* nested: a savepoint of the outer batch */
+        if (!sq_exec_text(s, "SAVEPOINT batch", "begin batch", err))
+            return false;
+        tl_batch_depth++;
+        return true;
+    }
     if (tl_batch != NULL)
-        return td_fail(err, TD_INVALID, "sqlite: a batch is open on this thread already");
+        return td_fail(err, TD_INVALID, "sqlite: this thread has a batch open on another store");
     if (!sq_begin(s, SQ_WRITE, err)) /* the writer's lock, BEGIN IMMEDIATE */
         return false;
     tl_batch = s;
+    tl_batch_depth = 1;
     return true;
 }
 
@@ -512,7 +522,18 @@ bool store_sqlite_batch_end(struct store *st, bool commit, struct td_err *err)
     struct sq_store *s = sq_of(st);
     if (tl_batch != s)
         return td_fail(err, TD_INVALID, "sqlite: no batch is open on this thread");
+    if (tl_batch_depth > 1) {
+        tl_batch_depth--;
+        if (commit && sq_exec_text(s, "RELEASE batch", "end batch", err))
+            return true;
+        if (!sqlite3_get_autocommit(s->db)) {
+            (void)sqlite3_exec(s->db, "ROLLBACK TO batch", NULL, NULL, NULL);
+            (void)sqlite3_exec(s->db, "RELEASE batch", NULL, NULL, NULL);
+        }
+        return !commit;
+    }
     tl_batch = NULL;
+    tl_batch_depth = 0;
     if (!commit) {
         (void)sq_end(s, false, err); /* a rollback asked for: it cannot fail to undo */
         td_err_clear(err);
