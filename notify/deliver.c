@@ -20,7 +20,6 @@ struct outcome {
     enum td_outbox_state state; /* SENT, PENDING (retry) or FAILED */
     char error[300];
     long code;
-    bool record_ids;            /* root and msgid join the ticket's thread */
     char root[400], msgid[400];
 };
 
@@ -150,11 +149,11 @@ static void compose_and_send(struct sender *s, struct smtp_client *smtp, const s
         store_outcome(o, "reading the ticket", &e);
         return;
     }
-    /* The thread as it will be once finish_row records root and msgid
-     * (msgid itself is never referred to). */
+    /* The claim recorded root and msgid in the thread (sender.c); a
+     * store without batches may have lost the race to a reader: refer to
+     * root all the same (msgid itself is never referred to). */
     if (!strv_contains(&t.message_ids, root))
         strv_push(&t.message_ids, root);
-    o->record_ids = true;
     /* In-Reply-To: the thread's first id (the customer's first mail, or
      * our root); References: that one and the most recent others. The
      * mail gateway stores ids without their angle brackets: add them. */
@@ -242,29 +241,24 @@ static void send_account_mail(struct sender *s, struct smtp_client *smtp,
     build_and_send(s, smtp, row, &m, o);
 }
 
-/* The row's Message-IDs (see sender.h, step 2) and its outcome, in one
- * store batch: one transaction. A Message-ID another ticket's thread
- * holds already (it cannot be ours) is logged and left out. */
-static bool finish_row(struct sender *s, const struct td_outbox *row, const char *owner,
-                       const struct outcome *o, const char *error, td_time next,
-                       struct td_err *err)
+bool deliver_record_ids(struct sender *s, const struct td_outbox *row)
 {
-    struct store *st = s->st;
-    bool batch = st->ops->batch_begin != NULL && st->ops->batch_end != NULL &&
-                 st->ops->batch_begin(st, NULL);
-    if (o->record_ids) {
-        const char *ids[2] = { o->root, o->msgid };
-        for (size_t i = 0; i < 2; i++) {
-            struct td_err e;
-            td_err_clear(&e);
-            if (!st->ops->ticket_add_msgid(st, row->ticket, ids[i], &e))
-                log_event(LOG_WARN, "outbox_msgid_not_recorded", LF_S("id", row->id),
-                          LF_S("msgid", ids[i]), LF_S("error", e.msg));
+    enum notify_account_kind account;
+    if (notify_account_kind_parse(row->kind, &account)) /* no ticket, no thread */
+        return true;
+    char ids[2][400];
+    sender_ticket_msgid(s->domain, row->ticket, ids[0], sizeof ids[0]);
+    sender_row_msgid(s->domain, row->id, ids[1], sizeof ids[1]);
+    bool ok = true;
+    for (size_t i = 0; i < 2; i++) {
+        struct td_err e;
+        td_err_clear(&e);
+        if (!s->st->ops->ticket_add_msgid(s->st, row->ticket, ids[i], &e)) {
+            log_event(LOG_WARN, "outbox_msgid_not_recorded", LF_S("id", row->id),
+                      LF_S("msgid", ids[i]), LF_S("error", e.msg));
+            ok = false;
         }
     }
-    bool ok = st->ops->outbox_finish(st, row->id, owner, o->state, error, next, err);
-    if (batch)
-        ok = st->ops->batch_end(st, ok, ok ? err : NULL) && ok;
     return ok;
 }
 
@@ -303,7 +297,7 @@ bool deliver_row(struct sender *s, struct smtp_client *smtp, const char *owner,
         }
     }
     const char *error = o.state == OUTBOX_SENT ? NULL : o.error;
-    if (!finish_row(s, row, owner, &o, error, next, err)) {
+    if (!s->st->ops->outbox_finish(s->st, row->id, owner, o.state, error, next, err)) {
         log_event(LOG_WARN, "outbox_finish_failed", LF_S("id", row->id), LF_S("error", err ? err->msg : ""));
         return false;
     }

@@ -236,23 +236,59 @@ static uint64_t wait_for(struct sender *s, uint64_t seen, int64_t ms)
     return now;
 }
 
-static bool run_one(struct sender *s, struct smtp_client *smtp, const char *owner, bool *handled,
-                    struct td_err *err)
+/* Rows a sending thread claims in one store batch (one transaction),
+ * their Message-IDs recorded in it too. Each is finished as soon as it
+ * is sent; one whose lease is half gone before its turn goes back to
+ * pending at once, for any sender. */
+#define CLAIM_BATCH 8
+
+/* Claims and handles up to max due rows; *handled says whether there
+ * was one. */
+static bool run_some(struct sender *s, struct smtp_client *smtp, const char *owner, size_t max,
+                     bool *handled, struct td_err *err)
 {
+    struct store *st = s->st;
+    struct td_outbox rows[CLAIM_BATCH];
+    bool batch = st->ops->batch_begin != NULL && st->ops->batch_end != NULL;
+    if (!batch || max > CLAIM_BATCH)
+        max = batch ? CLAIM_BATCH : 1;
     *handled = false;
-    struct td_outbox row;
+    size_t n = 0;
+    td_time claimed = td_now();
     struct td_err e;
     td_err_clear(&e);
-    if (!s->st->ops->outbox_claim(s->st, owner, td_now(), s->cfg.lease_ms, &row, &e)) {
-        if (e.code == TD_NOT_FOUND)
-            return true;
+    if (batch && !st->ops->batch_begin(st, &e)) {
         if (err)
             *err = e;
         return false;
     }
-    *handled = true;
-    bool ok = deliver_row(s, smtp, owner, &row, err);
-    outbox_clear(&row);
+    bool ok = true;
+    while (n < max) {
+        if (!st->ops->outbox_claim(st, owner, claimed, s->cfg.lease_ms, &rows[n], &e)) {
+            ok = e.code == TD_NOT_FOUND;
+            break;
+        }
+        (void)deliver_record_ids(s, &rows[n]); /* a failure is logged there */
+        n++;
+    }
+    if ((batch && !st->ops->batch_end(st, ok, ok ? &e : NULL)) || !ok) {
+        for (size_t i = 0; i < n; i++) /* with a batch: rolled back, not claimed */
+            outbox_clear(&rows[i]);
+        if (err)
+            *err = e;
+        return false;
+    }
+    *handled = n > 0;
+    for (size_t i = 0; i < n; i++) {
+        if (ok && (i == 0 || (!stopping(s) && td_now() - claimed < s->cfg.lease_ms / 2))) {
+            ok = deliver_row(s, smtp, owner, &rows[i], err);
+        } else { /* late or stopping: hand it back rather than risk a second copy */
+            struct td_err fe;
+            (void)st->ops->outbox_finish(st, rows[i].id, owner, OUTBOX_PENDING, NULL, td_now(),
+                                         &fe);
+        }
+        outbox_clear(&rows[i]);
+    }
     return ok;
 }
 
@@ -261,7 +297,7 @@ bool sender_run_once(struct sender *s, bool *handled, struct td_err *err)
     struct smtp_client *smtp = smtp_client_new(&s->cfg.smtp);
     char owner[160];
     snprintf(owner, sizeof owner, "%s:once", s->owner);
-    bool ok = run_one(s, smtp, owner, handled, err);
+    bool ok = run_some(s, smtp, owner, 1, handled, err);
     smtp_client_free(smtp);
     return ok;
 }
@@ -288,7 +324,7 @@ static void *worker(void *arg)
         bool handled = false;
         struct td_err err;
         td_err_clear(&err);
-        if (!run_one(s, smtp, owner, &handled, &err)) {
+        if (!run_some(s, smtp, owner, CLAIM_BATCH, &handled, &err)) {
             /* The store is away: back off (bounded), then try again. */
             store_backoff = store_backoff ? store_backoff * 2 : 200;
             if (store_backoff > s->cfg.poll_ms * 5)

@@ -5,11 +5,11 @@
  * and several ticketd processes never send one row twice while its lease
  * lasts):
  *   1. render the row's template with the values the planner stored;
- *   2. give it a Message-ID (deterministic: <ticketd.ROWID@domain>, so a
- *      retry reuses it) that joins the ticket's thread in the same store
- *      batch as the finish below - one transaction instead of three; a
- *      reply racing that write still finds its ticket by its References
- *      (the thread's other ids), the signed Reply-To and [#N];
+ *   2. record its Message-ID (deterministic: <ticketd.ROWID@domain>) in
+ *      the ticket's thread BEFORE sending, so a reply that comes back
+ *      quickly always finds its ticket, and a retry reuses the same id -
+ *      in the claim's own store batch: a thread claims up to CLAIM_BATCH
+ *      rows and records their ids in one transaction;
  *   3. build the MIME message (message.h) with In-Reply-To/References to
  *      the thread, [#N] in the subject, the signed Reply-To;
  *   4. send (smtp.h) and finish the row: sent; pending again at
