@@ -16,6 +16,7 @@
  * Locking and threads: see store_sqlite_int.h. */
 #include "store_sqlite_int.h"
 #include "core/mem.h"
+#include "core/stats.h"
 
 #include <stdarg.h>
 #include <stdio.h>
@@ -183,6 +184,9 @@ static __thread struct sq_conn *tl_reader;
  * open: its operations run inside that transaction, on the writer. */
 static __thread struct sq_store *tl_batch;
 
+/* Whether the calling thread's writer transaction is a write (counted). */
+static __thread bool tl_write;
+
 sqlite3 *sq_db(struct sq_store *s)
 {
     return tl_reader != NULL ? tl_reader->db : s->db;
@@ -216,6 +220,7 @@ bool sq_begin(struct sq_store *s, enum sq_tx kind, struct td_err *err)
 {
     if (tl_batch == s) /* inside the batch's transaction: atomic on its own */
         return sq_exec_text(s, "SAVEPOINT op", "begin operation", err);
+    tl_write = kind == SQ_WRITE;
     if (kind == SQ_READ && s->n_readers > 0) {
         struct sq_conn *c = sq_pool_take(s);
         if (c == NULL)
@@ -265,6 +270,8 @@ bool sq_end(struct sq_store *s, bool ok, struct td_err *err)
     }
     if (ok)
         ok = sq_exec_text(s, "COMMIT", "commit", err);
+    if (ok && tl_write)
+        stats_store_commit();
     if (!ok)
         sq_rollback(s);
     if (tl_reader != NULL) {
