@@ -121,9 +121,10 @@ static bool lease_due(struct run *r)
 /* ---- one batch of mail ------------------------------------------------------ */
 
 /* A batch: up to BATCH_MAILS mails (or the first past BATCH_BYTES) are
- * fetched, then ingested inside one store batch (one transaction, one
- * fsync on SQLite instead of ~8 per mail), committed, and only then
- * flagged or moved on the server, after which the UID moves past them.
+ * fetched (two UID FETCH commands for the lot: sizes, then bodies), then
+ * ingested inside one store batch (one transaction, one fsync on SQLite
+ * instead of ~8 per mail), committed, and only then flagged (one UID
+ * STORE) or moved on the server, after which the UID moves past them.
  * Exactly once, whatever dies when: killed before the commit, nothing
  * was written and the mails are fetched again; after it, they are
  * fetched again and found done (ingest dedupes them); the UID never
@@ -215,23 +216,21 @@ static enum step one_batch(struct run *r, const uint32_t *uids, size_t n, size_t
 {
     struct poller *p = r->p;
     const struct mailbox_settings *box = p->box;
-    size_t cap = n < BATCH_MAILS ? n : BATCH_MAILS, nf = 0, bytes = 0;
+    size_t cap = n < BATCH_MAILS ? n : BATCH_MAILS, nf = 0;
     struct fetched *f = td_calloc(cap, sizeof *f);
+    struct imap_mail *im = td_calloc(cap, sizeof *im);
     enum step step = STEP_NEXT;
     *done = 0;
-    while (nf < cap && bytes < BATCH_BYTES) {
-        struct fetched *m = &f[nf];
-        m->uid = uids[nf];
-        if (!imap_fetch(r->imap, m->uid, p->set->limits.max_bytes, HEAD_BYTES, &m->raw, &m->len,
-                        &m->size, &m->gone, e)) {
-            step = STEP_FAIL;
-            break;
-        }
-        if (!m->gone)
+    if (!imap_fetch_batch(r->imap, uids, cap, p->set->limits.max_bytes, HEAD_BYTES, BATCH_BYTES,
+                          im, &nf, e))
+        step = STEP_FAIL;
+    for (size_t i = 0; i < nf; i++) {
+        f[i] = (struct fetched){ .uid = im[i].uid, .raw = im[i].raw, .len = im[i].len,
+                                 .size = im[i].size, .gone = im[i].gone };
+        if (!f[i].gone)
             stats_mail_fetched(box->name);
-        bytes += m->len;
-        nf++;
     }
+    free(im);
     size_t handled = 0;
     if (step == STEP_NEXT)
         step = ingest_fetched(r, f, nf, &handled, e);
@@ -242,6 +241,25 @@ static enum step one_batch(struct run *r, const uint32_t *uids, size_t n, size_t
     struct td_err fe;
     td_err_clear(&fe);
     size_t finished = 0;
+    if (!box->processed_folder[0] && handled > 0) { /* one UID STORE for the batch */
+        uint32_t *seen = td_calloc(handled, sizeof *seen);
+        size_t ns = 0;
+        for (size_t i = 0; i < handled; i++)
+            if (!f[i].gone)
+                seen[ns++] = f[i].uid;
+        bool ok = imap_mark_seen_many(r->imap, seen, ns, &fe);
+        free(seen);
+        if (ok || fe.code == TD_INVALID) {
+            if (!ok)
+                log_event(LOG_WARN, "mailbox_flag_or_move_failed", LF_S("mailbox", box->name),
+                          LF_I("uid", f[0].uid), LF_S("reason", fe.msg));
+            td_err_clear(&fe);
+            for (size_t i = 0; i < handled; i++)
+                if (!f[i].gone)
+                    count_outcome(p, &f[i].o);
+            finished = handled;
+        }
+    }
     for (; finished < handled; finished++) {
         struct fetched *m = &f[finished];
         if (m->gone)
