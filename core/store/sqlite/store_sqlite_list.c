@@ -131,7 +131,12 @@ static const char *list_sql(const struct td_ticket_filter *f, size_t n_words)
         buf_puts(&b, "INDEXED BY tickets_updated ");
     if (f->tag != NULL)
         buf_puts(&b, "JOIN ticket_tags g ON g.ticket = t.number AND g.tag = ?5 ");
-    buf_puts(&b, f->ascending ? "WHERE t.number > ?8 " : "WHERE t.number < ?8 ");
+    /* With a tag, order by the tag index's own column (equal to the
+     * number): then its entries come in list order and no sort of every
+     * ticket with the tag is needed (60 ms for a tag on 1 in 6 tickets
+     * of 200k, against 0.1 ms). */
+    const char *num = f->tag != NULL ? "g.ticket" : "t.number";
+    buf_printf(&b, "WHERE %s %s ?8 ", num, f->ascending ? ">" : "<");
     if (f->by_status)
         buf_puts(&b, "AND t.status = ?1 ");
     if (f->by_priority)
@@ -153,7 +158,7 @@ static const char *list_sql(const struct td_ticket_filter *f, size_t n_words)
                        f->text_internal ? "" : " AND d.internal = 0");
         buf_puts(&b, ") ");
     }
-    buf_puts(&b, f->ascending ? "ORDER BY t.number ASC LIMIT ?9" : "ORDER BY t.number DESC LIMIT ?9");
+    buf_printf(&b, "ORDER BY %s %s LIMIT ?9", num, f->ascending ? "ASC" : "DESC");
     return intern(buf_steal(&b));
 }
 

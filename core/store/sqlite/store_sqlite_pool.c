@@ -3,8 +3,8 @@
  *
  * Each reader is an ordinary connection to the same file with
  * query_only set (a read operation that tried to write would fail
- * loudly instead of racing the writer) and memory-mapped I/O, so pages
- * are read from the page cache without a copy. A read takes the first
+ * loudly instead of racing the writer) and SQ_MMAP_BYTES of
+ * memory-mapped I/O (off by default: see store_sqlite_int.h). A read takes the first
  * free reader, starting one further on each time so the load spreads;
  * when all are busy it waits for the one it started at. */
 #include "store_sqlite_int.h"
