@@ -6,7 +6,9 @@
  * store_sqlite_comments.c (comments, history, attachment bytes),
  * store_sqlite_mailbox.c (Message-ID map, poller state and lease),
  * store_sqlite_outbox.c and store_sqlite_notify.c (what core/notify.c
- * adds). The sq_ prefix marks helpers shared only
+ * adds), store_sqlite_outbox_stats.c (gauges, retention),
+ * store_sqlite_tx.c (errors, transactions, batches) and
+ * store_sqlite_pool.c (the read connections). The sq_ prefix marks helpers shared only
  * between those files; nothing outside core/store_sqlite*.c includes
  * this header.
  *
@@ -74,8 +76,13 @@ bool sq_pool_open(struct sq_store *s, const char *path, struct td_err *err);
 void sq_pool_close(struct sq_store *s);
 struct sq_conn *sq_pool_take(struct sq_store *s);
 void sq_pool_give(struct sq_conn *c);
-/* The connection the calling thread's current operation runs on. */
+/* store_sqlite_tx.c: the connection the calling thread's current
+ * operation runs on, and its read connection (NULL on the writer). */
 sqlite3 *sq_db(struct sq_store *s);
+struct sq_conn *sq_reader(void);
+/* Runs fixed SQL text (no parameters) outside the statement cache, on
+ * the calling thread's connection. */
+bool sq_exec_text(struct sq_store *s, const char *sql, const char *what, struct td_err *err);
 
 static inline struct sq_store *sq_of(struct store *st)
 {
