@@ -169,11 +169,10 @@ bool comment_add(struct td_core *c, const struct td_user *actor, int64_t number,
      * fsync on SQLite) instead of one each. Inside the poller's batch it
      * is a part of that one. */
     struct store *st = c->store;
-    bool batch = st->ops->batch_begin != NULL && st->ops->batch_end != NULL &&
-                 st->ops->batch_begin(st, NULL);
+    bool batch = store_batch_try(st);
     if (!comment_draft_store(c, &d, number, err)) {
         if (batch)
-            (void)st->ops->batch_end(st, false, NULL);
+            (void)store_batch_end(st, false, NULL);
         comment_draft_clear(&d);
         return false;
     }
@@ -188,7 +187,7 @@ bool comment_add(struct td_core *c, const struct td_user *actor, int64_t number,
         struct status_move m = { policy_is_staff(actor) };
         (void)ticket_mutate(c, actor, number, 0, apply_reply_status, &m, NULL, NULL);
     }
-    if (batch && !st->ops->batch_end(st, true, err)) {
+    if (batch && !store_batch_end(st, true, err)) {
         comment_draft_clear(&d); /* not committed: nothing of it is there */
         return false;
     }

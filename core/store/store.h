@@ -332,6 +332,22 @@ struct store {
     const struct store_ops *ops;
 };
 
+/* Begins a batch (store_ops.batch_begin) when the backend has them and
+ * one can begin; true: the caller ends it with store_batch_end. false is
+ * no error: the operations then run one by one, each durable alone. */
+static inline bool store_batch_try(struct store *st)
+{
+    return st->ops->batch_begin != NULL && st->ops->batch_end != NULL &&
+           st->ops->batch_begin(st, NULL);
+}
+
+/* Ends a batch store_batch_try began: commits when ok, else rolls back.
+ * Returns whether everything is durable (ok and the commit succeeded). */
+static inline bool store_batch_end(struct store *st, bool ok, struct td_err *err)
+{
+    return st->ops->batch_end(st, ok, ok ? err : NULL) && ok;
+}
+
 /* Opens (and creates or migrates the schema / indexes of) the store named
  * by uri. The caller owns *out and closes it with store_close. */
 bool store_open(const char *uri, struct store **out, struct td_err *err);
