@@ -16,7 +16,9 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 
+#include "core/app.h"
 #include "core/buf.h"
 #include "core/core.h"
 #include "core/err.h"
@@ -28,6 +30,7 @@ struct MHD_Connection;
 struct MHD_Daemon;
 struct td_config;
 struct ratelimit;
+struct api_resp;
 
 /* ---- settings (settings.c): the [api] section ---------------------- */
 #define API_MIN_SECRET 32
@@ -38,6 +41,9 @@ struct api_settings {
     unsigned threads;           /* MHD thread pool size */
     unsigned conn_timeout_s;    /* idle connection timeout */
     unsigned max_connections;
+    unsigned max_conn_per_addr; /* [api] max_connections_per_address */
+    unsigned header_timeout_s;  /* a request's headers must arrive within */
+    unsigned body_timeout_s;    /* and its body within this after them */
     size_t max_request_bytes;   /* JSON bodies (413 above) */
     size_t max_upload_bytes;    /* multipart bodies of comment uploads */
     enum { API_JWT_HS256 = 0, API_JWT_RS256 } jwt_alg; /* [api] jwt_algorithm */
@@ -52,9 +58,13 @@ struct api_settings {
     int64_t access_ttl_s;
     int64_t refresh_ttl_s;
     int64_t clock_leeway_s;
-    unsigned login_max_per_account; /* failures per window */
+    unsigned login_max_per_account; /* failures before delays begin */
     unsigned login_max_per_addr;
-    int64_t login_window_s;
+    int64_t login_window_s;         /* delay cap; failures forgotten after */
+    unsigned register_max_per_addr; /* register + claim per register_window */
+    unsigned register_max_global;
+    int64_t register_window_s;
+    unsigned hash_concurrency;      /* argon2id at once */
     unsigned page_default;
     unsigned page_max;
 };
@@ -73,32 +83,107 @@ struct ops_settings {
 bool ops_settings_load(struct td_config *cfg, struct ops_settings *o, struct td_err *err);
 void ops_settings_free(struct ops_settings *o);
 
+/* ---- slow clients (conn_guard.c) ------------------------------------
+ * Deadlines for a request's headers and body, enforced by a reaper
+ * thread; 0 = none. Phases for conn_guard_phase: */
+enum { CONN_HEADERS = 0, CONN_BODY = 1, CONN_BUSY = 2 };
+struct conn_guard;
+struct conn_guard *conn_guard_new(unsigned header_timeout_s, unsigned body_timeout_s);
+bool conn_guard_start(struct conn_guard *g, struct td_err *err);
+void conn_guard_stop(struct conn_guard *g);
+void conn_guard_free(struct conn_guard *g); /* NULL-safe; stops first */
+/* From MHD's connection notification: a connection was accepted (its
+ * entry goes into *socket_context) / closed. */
+void conn_guard_opened(struct conn_guard *g, struct MHD_Connection *conn, void **socket_context);
+void conn_guard_closed(struct conn_guard *g, void **socket_context);
+void conn_guard_phase(struct conn_guard *g, struct MHD_Connection *conn, int phase);
+
+/* ---- request framing (http_framing.c) -------------------------------
+ * RFC 9112 6.3: a request whose body length is ambiguous (differing
+ * Content-Length headers, Content-Length with Transfer-Encoding, a
+ * transfer coding other than chunked alone, whitespace before a field's
+ * colon, a malformed length) must be refused and its connection closed:
+ * false with the reason in why. */
+bool framing_ok(struct MHD_Connection *conn, char *why, size_t why_len);
+/* The same over any list of fields (the fuzz target feeds it): add each
+ * (name, value) in turn, then the verdict: NULL = fine, else the reason. */
+struct framing {
+    unsigned n_cl, n_te;
+    char cl[32]; /* the first Content-Length value */
+    bool cl_differs, cl_bad, te_bad, name_bad;
+};
+void framing_init(struct framing *f);
+void framing_add(struct framing *f, const char *name, const char *value);
+const char *framing_verdict(const struct framing *f);
+/* ---- conventions every request gets (conventions.c) -----------------
+ * Client address behind trusted proxies, CORS, request rate limits,
+ * Idempotency-Key retention: the [api] keys trusted_proxies,
+ * cors_allowed_origins, cors_max_age, rate_limit_per_address,
+ * rate_limit_per_token, rate_limit_window, idempotency_ttl. */
+struct conv_net {
+    int family;                 /* 4 or 6 */
+    unsigned char addr[16];
+    int bits;
+};
+
+struct conv_settings {
+    struct strv cors_origins;   /* exact origins, or "*" */
+    int64_t cors_max_age;
+    struct conv_net *proxies;   /* trusted proxies */
+    size_t n_proxies;
+    unsigned rate_per_addr;     /* requests per window; 0 = off */
+    unsigned rate_per_token;
+    int64_t rate_window_s;
+    int64_t idempotency_ttl_s;
+};
+
+bool conv_settings_load(struct td_config *cfg, struct conv_settings *c, struct td_err *err);
+void conv_settings_free(struct conv_settings *c);
+
 /* ---- the server (server.c) ---------------------------------------- */
-/* user_cache.c: the user behind a token, reused for at most
- * USER_CACHE_TTL_MS and never after this process changed a user. get
- * fills out (a copy the caller owns) like user_get. */
-#define USER_CACHE_TTL_MS 500
-struct user_cache;
-struct user_cache *user_cache_new(void);
-void user_cache_free(struct user_cache *c); /* NULL-safe */
-bool user_cache_get(struct user_cache *c, struct td_core *core, const char *id,
-                    struct td_user *out, struct td_err *err);
+struct user_cache; /* user_cache.h */
 
 struct api {
+    struct td_app *app;         /* borrowed: the cli env (store, retry hook) */
     struct td_core *core;       /* borrowed from the cli env */
     struct user_cache *users;   /* see user_cache.c */
     struct api_settings set;
     struct ops_settings ops;
     struct ratelimit *rl_account; /* failed logins per account */
     struct ratelimit *rl_addr;    /* failed logins per client address */
+    struct ratelimit *rl_reg_addr;   /* register + claim requests per address */
+    struct ratelimit *rl_reg_global; /* ... and from everywhere */
+    atomic_int hash_slots;           /* free argon2id slots (hashgate.c) */
+    struct conv_settings conv;    /* conventions.c */
+    struct ratelimit *rl_req_addr;  /* requests per client address */
+    struct ratelimit *rl_req_token; /* requests per credential */
     struct MHD_Daemon *mhd;
+    struct conn_guard *guard;   /* slow-client deadlines */
+    struct api_tls *tls;        /* HTTPS, or NULL (api/tls.h) */
+    struct events *events;      /* the SSE hub (events.c) */
     atomic_int in_flight;       /* requests begun and not completed (drain) */
     _Atomic int64_t last_purge_ms; /* expired refresh tokens, at most hourly */
+    _Atomic int64_t last_idem_purge_ms; /* expired Idempotency-Key records */
 };
 
 /* Starts/stops the HTTP server for an already configured api. */
 bool server_start(struct api *api, struct td_err *err);
 void server_stop(struct api *api);
+/* A streaming response with nothing to send parks its connection (no
+ * thread held) until resumed; both only from events.c under its lock. */
+void server_suspend(struct MHD_Connection *conn);
+/* Caps the kernel's send buffer of a long-lived connection (streams). */
+void server_limit_send_buffer(struct MHD_Connection *conn, int bytes);
+void server_resume(struct MHD_Connection *conn);
+
+/* ---- the event stream (events.c) ------------------------------------ */
+struct events;
+/* Starts the hub thread that watches the store for ticket changes. */
+bool events_start(struct api *api, struct td_err *err);
+/* Ends every open stream (before server_stop drains requests). */
+void events_end_streams(struct api *api);
+/* Stops the hub and frees it (after server_stop). */
+void events_free(struct api *api);
 
 /* ---- one request ---------------------------------------------------- */
 #define API_MAX_PARAMS 2
@@ -122,8 +207,30 @@ struct api_req {
     size_t n_params;
     bool authed;
     struct td_user user;          /* the actor once authenticated */
+    bool via_pat;                 /* authenticated by a personal access token */
+    unsigned pat_scopes;          /* its scopes (closure), when via_pat */
+    char pat_id[TD_ID_LEN + 1];   /* its id, when via_pat */
     bool responded;
+    bool rl_set;                  /* the rate limit headers below are known */
+    unsigned rl_limit;
+    int64_t rl_remaining;
+    int64_t rl_reset_s;
 };
+
+/* conventions.c: the client address (r->client_addr holds the peer; it
+ * becomes the forwarded client when the peer is a trusted proxy). */
+void conv_client_addr(struct api_req *r, const struct conv_settings *c);
+bool conv_trusted_proxy(const struct conv_settings *c, const char *ip);
+/* OPTIONS on any path: the preflight answer (or 404). */
+void conv_options(struct api_req *r, struct api_resp *out);
+/* CORS headers on a response to an allowed Origin. */
+void conv_cors_headers(const struct api_req *r, struct api_resp *out);
+/* Counts the request against key in rl (max per window); false with a
+ * 429 in out when it is over. */
+bool conv_rate_limit(struct api_req *r, struct ratelimit *rl, unsigned max, const char *key,
+                     struct api_resp *out);
+/* RateLimit-Policy and RateLimit for the tighter limit seen. */
+void conv_rate_headers(const struct api_req *r, struct api_resp *out);
 
 /* The id of the request this thread is serving ("" outside one), for
  * log lines written below the handler. */
@@ -132,15 +239,26 @@ extern _Thread_local const char *api_current_request_id;
 /* Request accessors (server.c). NULL when absent. */
 const char *req_header(const struct api_req *r, const char *name);
 const char *req_query(const struct api_req *r, const char *name);
+const char *req_cookie(const struct api_req *r, const char *name);
 /* Calls fn(key, value) for every query argument; stops at false. */
 bool req_query_each(const struct api_req *r,
                     bool (*fn)(void *arg, const char *key, const char *value), void *arg);
 
 /* ---- the response --------------------------------------------------- */
-#define API_MAX_HEADERS 6
+#define API_MAX_HEADERS 16
+
+/* A streamed body (events.c): MHD's content reader contract. Returns
+ * bytes written to buf (at most max), 0 after suspending the connection,
+ * API_STREAM_END or API_STREAM_ERROR. */
+typedef ssize_t (*api_stream_fn)(void *cls, uint64_t pos, char *buf, size_t max);
+#define API_STREAM_END ((ssize_t)-1)
+#define API_STREAM_ERROR ((ssize_t)-2)
 
 struct api_resp {
     unsigned status;
+    api_stream_fn stream;         /* when set: a stream instead of body */
+    void *stream_cls;             /* owned by the stream: stream_free frees it */
+    void (*stream_free)(void *cls);
     const char *content_type;     /* static string */
     char *body;                   /* owned unless body_static */
     size_t len;
@@ -160,6 +278,10 @@ void resp_json(struct api_resp *out, unsigned status, json_t *j);
 void resp_empty(struct api_resp *out, unsigned status);
 void resp_bytes(struct api_resp *out, unsigned status, const char *content_type,
                 unsigned char *data, size_t len); /* takes data */
+bool resp_has_header(const struct api_resp *out, const char *name);
+/* A body that outlives the response (embedded files): never freed. */
+void resp_static(struct api_resp *out, unsigned status, const char *content_type,
+                 const void *data, size_t len);
 
 /* ---- problem+json (problem.c) ---------------------------------------
  * RFC 9457 documents. The td_code -> HTTP status map lives here and
@@ -194,6 +316,8 @@ enum route_flags {
     ROUTE_PUBLIC = 0,
     ROUTE_AUTH = 1,     /* needs a valid access token */
     ROUTE_UPLOAD = 2,   /* body limit is max_upload_bytes, multipart allowed */
+    ROUTE_SESSION = 4,  /* a password session (JWT) only, never an access token */
+    ROUTE_IDEMPOTENT = 8, /* honours Idempotency-Key (idempotency.c) */
 };
 
 typedef void (*api_handler)(struct api_req *r, struct api_resp *out);
@@ -212,6 +336,9 @@ extern const size_t api_n_routes;
  * 405 (and fills allow with the methods the path has). */
 const struct api_route *router_match(struct api_req *r, unsigned *status, char *allow,
                                      size_t allow_len);
+/* Runs r->route's handler, honouring an Idempotency-Key header
+ * (idempotency.c); the route is ROUTE_IDEMPOTENT and r authenticated. */
+void idem_dispatch(struct api_req *r, struct api_resp *out);
 /* Authenticates when the route needs it, then calls its handler. */
 void router_dispatch(struct api_req *r, struct api_resp *out);
 
@@ -255,9 +382,34 @@ void tokens_purge_expired(struct api *api);
 /* True if token has the shape of one of ours (43 base64url characters). */
 bool tokens_well_formed(const char *token);
 
+/* ---- failed logins (login_throttle.c) -------------------------------
+ * Growing delays per account and per client address (ratelimit backoff).
+ * An account being guessed at does not lock its owner out: an address
+ * with no failures of its own may still try the account's password (a
+ * wrong one then counts for that address too). True when the attempt
+ * may go ahead; else *retry_after_s. */
+bool login_throttle_allowed(struct api *api, const char *acct_key, const char *addr_key,
+                            int64_t now_ms, int64_t *retry_after_s);
+void login_throttle_failure(struct api *api, const char *acct_key, const char *addr_key,
+                            int64_t now_ms);
+
+/* ---- password hashing slots (hashgate.c) ----------------------------
+ * At most [api] hash_concurrency argon2id computations at once; a request
+ * that finds none free is answered 503 + Retry-After at once instead of
+ * holding a server thread, so hashing floods cannot starve other requests. */
+bool hashgate_enter(struct api *api);
+void hashgate_leave(struct api *api);
+void hashgate_busy(struct api_resp *out);
+
 /* ---- shared by the auth routes (routes_auth.c) ---------------------- */
 /* "kind:value", the key of a rate limiter entry. */
 void auth_rl_key(char *out, size_t len, const char *kind, const char *value);
+/* Register and claim: counts the request against the per-address and
+ * global sign-up limits; false with 429 + Retry-After in out beyond. */
+bool auth_signup_allowed(struct api_req *r, struct api_resp *out);
+/* Registration with outgoing mail on (routes_register.c): always 202. */
+void register_by_mail(struct api_req *r, struct api_resp *out, const char *email,
+                      const char *name, const char *password);
 /* {token_type, access_token, expires_in, refresh_token, ...} for u. */
 void auth_token_response(struct api_req *r, struct api_resp *out, unsigned status,
                          const struct td_user *u, const char *refresh);
@@ -269,16 +421,38 @@ void auth_token_response(struct api_req *r, struct api_resp *out, unsigned statu
  * so it never equals a refresh token's (store.h td_refresh_token). */
 void claim_token_hash(const char *token, char out[TD_TOKEN_HASH_LEN + 1]);
 
-/* ---- login rate limiting (ratelimit.c) ------------------------------
- * Fixed windows of failures per key, in this process's memory (one
- * process; several ticketd processes each count their own). */
+/* ---- mailed one-time links (onetime.c): claim and reset confirmation --
+ * The texts and problem types a kind of link answers with. */
+struct onetime_kind {
+    void (*hash)(const char *token, char out[TD_TOKEN_HASH_LEN + 1]);
+    const char *invalid_type, *gone_type; /* problem types: 400, 410 */
+    const char *not_a_token, *unknown, *used, *expired; /* details */
+};
+/* Parses {token, password}, limits per address, checks the password's
+ * rules, then spends the token: true with *password (borrowed from *doc,
+ * which the caller frees) and the token's row in *t; false with the
+ * answer in out and nothing to free. */
+bool onetime_take(struct api_req *r, struct api_resp *out, const struct onetime_kind *k,
+                  json_t **doc, const char **password, struct td_refresh_token *t);
+
+/* ---- rate limiting (ratelimit.c) ------------------------------------
+ * Counts per key, in this process's memory (one process; several
+ * ticketd processes each count their own). Fixed windows (at most max
+ * per window), or growing delays after `free` failures (backoff). */
 struct ratelimit *ratelimit_new(unsigned max_failures, int64_t window_ms);
+struct ratelimit *ratelimit_new_backoff(unsigned free_failures, int64_t window_ms);
 void ratelimit_free(struct ratelimit *rl);
+/* Hits/failures counted for key now (0 once forgotten). */
+unsigned ratelimit_count(struct ratelimit *rl, const char *key, int64_t now_ms);
 /* True when key may try again; else *retry_after_s says when. */
 bool ratelimit_allowed(struct ratelimit *rl, const char *key, int64_t now_ms,
                        int64_t *retry_after_s);
 void ratelimit_failure(struct ratelimit *rl, const char *key, int64_t now_ms);
 void ratelimit_reset(struct ratelimit *rl, const char *key);
+/* Request budgets: counts one for key; false when that makes more than
+ * max in the window. *remaining (>= 0) and *reset_s describe the window. */
+bool ratelimit_take(struct ratelimit *rl, const char *key, int64_t now_ms, int64_t *remaining,
+                    int64_t *reset_s);
 
 /* ---- strict JSON input (json_in.c) ---------------------------------- */
 enum jf_type {
@@ -305,6 +479,14 @@ struct jf_field {
  * An empty body counts as {} when allow_empty. */
 bool json_in_parse(struct api_req *r, const struct jf_field *fields, size_t n, bool allow_empty,
                    json_t **doc, struct api_resp *out);
+/* json_in_parse, but field errors (unknown, missing, wrong type) do not
+ * end it: they go into fe, the fields that were fine are filled, and
+ * true is returned with *doc set, so the handler adds its own checks
+ * and reports every error at once (problem_fields when fe->n > 0).
+ * False (out filled) only for a body that is not a JSON object at all,
+ * a wrong Content-Type or a missing body. */
+bool json_in_collect(struct api_req *r, const struct jf_field *fields, size_t n, bool allow_empty,
+                     json_t **doc, struct field_errors *fe, struct api_resp *out);
 /* The parser proper, without HTTP: used by json_in_parse and the fuzz
  * test. Returns false with fe (and *detail) filled. */
 bool json_in_parse_buf(const char *body, size_t len, const struct jf_field *fields, size_t n,
@@ -314,12 +496,24 @@ bool json_in_is_json(const char *content_type);
 
 /* ---- JSON output (json_out.c) --------------------------------------- */
 json_t *json_user(const struct td_user *u);
+/* id, name, email, role: what staff may read of anyone. */
+json_t *json_user_brief(const struct td_user *u);
 json_t *json_ticket(const struct td_ticket *t);
 json_t *json_comment(const struct td_comment *c);
 json_t *json_event(const struct td_event *e);
 json_t *json_time(td_time t); /* RFC 3339 UTC with milliseconds */
 /* "2026-01-02T03:04:05Z" / "...05.123Z" / "+02:00" -> ms. */
 bool time_parse_rfc3339(const char *s, td_time *out);
+
+/* ---- ?include=users (embed_users.c) --------------------------------- */
+struct embed_users;
+struct embed_users *embed_users_new(void);
+void embed_users_free(struct embed_users *e);
+/* True if the request asks for include=users (a bad value goes to fe). */
+bool embed_users_wanted(struct api_req *r, struct field_errors *fe);
+/* Adds "requester" and "assignee" (brief users or null) to ticket. */
+void embed_users_ticket(struct api_req *r, struct embed_users *e, json_t *ticket,
+                        const struct td_ticket *t);
 
 /* ---- query strings and path parameters (query.c) -------------------- */
 /* Rejects query arguments not in allowed (NULL-terminated) and repeated
@@ -330,9 +524,22 @@ bool parse_number(const char *s, int64_t *out);
 /* The {number} path parameter, or a 400 into out. */
 bool param_ticket(struct api_req *r, int64_t *out, struct api_resp *resp);
 
+/* ?limit and ?cursor of a list read whole and cut into pages (comments,
+ * history, users: append-only or small), as an offset; the default
+ * limit is page_max. False with a 400 in out. */
+bool query_page(struct api_req *r, int64_t *offset, int64_t *limit, struct api_resp *out);
+/* The next_cursor of such a page: a string, or null at the end. */
+json_t *query_page_next(int64_t offset, int64_t limit, size_t total);
+/* Link: <path?cursor=...&the same arguments>; rel="next" on a list
+ * response that has a next page (the body's next_cursor, as a header). */
+void link_next(struct api_req *r, struct api_resp *out, const char *cursor);
+
 /* Opaque list cursors: base64url of the last number and the order. */
 void cursor_encode(int64_t after, bool ascending, char *out, size_t len);
 bool cursor_decode(const char *s, int64_t *after, bool *ascending);
+/* The cursor of sort=-updated: the last ticket's (updated, number). */
+void cursor_encode_updated(int64_t updated, int64_t number, char *out, size_t len);
+bool cursor_decode_updated(const char *s, int64_t *updated, int64_t *number);
 
 /* ---- multipart/form-data (multipart.c) ------------------------------ */
 #define MP_MAX_PARTS 32
@@ -361,35 +568,30 @@ bool multipart_is_form(const char *content_type);
 /* ---- the embedded OpenAPI document (openapi_doc.c) ------------------ */
 const char *openapi_doc(size_t *len);
 
-/* ---- handlers -------------------------------------------------------- */
-void h_healthz(struct api_req *r, struct api_resp *out);
-void h_openapi(struct api_req *r, struct api_resp *out);
-void h_metrics(struct api_req *r, struct api_resp *out);
-void h_readyz(struct api_req *r, struct api_resp *out);
+/* ---- the web console (routes_web.c; the table is generated at build
+ * time from web/ by api/web_embed.sh) ---------------------------------- */
+struct web_asset {
+    const char *path;            /* "/index.html" */
+    const char *type;            /* Content-Type */
+    const char *etag;            /* hex digest of the content, unquoted */
+    const unsigned char *raw, *raw_end;
+    const unsigned char *gz, *gz_end; /* gzip -9 -n of raw */
+};
+extern const struct web_asset web_assets[];
+extern const size_t web_n_assets;
 
-void h_register(struct api_req *r, struct api_resp *out);
-void h_login(struct api_req *r, struct api_resp *out);
-void h_refresh(struct api_req *r, struct api_resp *out);
-void h_logout(struct api_req *r, struct api_resp *out);
-void h_me(struct api_req *r, struct api_resp *out);
-void h_claim(struct api_req *r, struct api_resp *out);
-void h_claim_confirm(struct api_req *r, struct api_resp *out);
+/* Serves r->path from web_assets ("/" is /index.html) with ETag,
+ * If-None-Match, gzip and the console's security headers. False (out
+ * untouched) when the path is not an asset. */
+bool web_serve(struct api_req *r, struct api_resp *out);
+/* The asset at path, or NULL. */
+const struct web_asset *web_find(const char *path);
+/* True if the Accept-Encoding header value allows gzip. */
+bool web_accepts_gzip(const char *accept_encoding);
+/* True if the If-None-Match header value matches the (unquoted) etag. */
+bool web_etag_matches(const char *if_none_match, const char *etag);
 
-void h_tickets_list(struct api_req *r, struct api_resp *out);
-void h_tickets_create(struct api_req *r, struct api_resp *out);
-void h_ticket_get(struct api_req *r, struct api_resp *out);
-void h_ticket_patch(struct api_req *r, struct api_resp *out);
-void h_ticket_claim(struct api_req *r, struct api_resp *out);
-void h_ticket_assign(struct api_req *r, struct api_resp *out);
-void h_ticket_history(struct api_req *r, struct api_resp *out);
-
-void h_comments_list(struct api_req *r, struct api_resp *out);
-void h_comments_create(struct api_req *r, struct api_resp *out);
-void h_attachment_get(struct api_req *r, struct api_resp *out);
-
-void h_users_list(struct api_req *r, struct api_resp *out);
-void h_users_create(struct api_req *r, struct api_resp *out);
-void h_user_get(struct api_req *r, struct api_resp *out);
-void h_user_patch(struct api_req *r, struct api_resp *out);
+/* ---- handlers (api/routes.h): one per row of router.c's table ---- */
+#include "routes.h"
 
 #endif

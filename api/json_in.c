@@ -120,8 +120,11 @@ static bool take(const struct jf_field *f, json_t *v, struct field_errors *fe)
     return true;
 }
 
-bool json_in_parse_buf(const char *body, size_t len, const struct jf_field *fields, size_t n,
-                       json_t **doc, struct field_errors *fe, char *detail, size_t detail_len)
+/* The parser; keep: on field errors the document and the fields that
+ * were fine stay the caller's (json_in_collect), else they are dropped. */
+static bool parse_buf(const char *body, size_t len, const struct jf_field *fields, size_t n,
+                      bool keep, json_t **doc, struct field_errors *fe, char *detail,
+                      size_t detail_len)
 {
     *doc = NULL;
     json_error_t je;
@@ -154,7 +157,7 @@ bool json_in_parse_buf(const char *body, size_t len, const struct jf_field *fiel
         }
         take(&fields[i], v, fe);
     }
-    if (fe->n > 0) {
+    if (fe->n > 0 && !keep) {
         /* Arrays copied so far belong to the caller's strv: clear them so
          * a failed parse leaves nothing behind. */
         for (size_t i = 0; i < n; i++)
@@ -169,10 +172,15 @@ bool json_in_parse_buf(const char *body, size_t len, const struct jf_field *fiel
     return true;
 }
 
-bool json_in_parse(struct api_req *r, const struct jf_field *fields, size_t n, bool allow_empty,
-                   json_t **doc, struct api_resp *out)
+bool json_in_parse_buf(const char *body, size_t len, const struct jf_field *fields, size_t n,
+                       json_t **doc, struct field_errors *fe, char *detail, size_t detail_len)
 {
-    *doc = NULL;
+    return parse_buf(body, len, fields, n, false, doc, fe, detail, detail_len);
+}
+
+/* Content-Type and emptiness: false with the problem in out. */
+static bool body_acceptable(struct api_req *r, bool allow_empty, struct api_resp *out)
+{
     if (r->body.len == 0 && !allow_empty) {
         problem(out, 400, "invalid", "a JSON request body is required", NULL);
         return false;
@@ -182,6 +190,29 @@ bool json_in_parse(struct api_req *r, const struct jf_field *fields, size_t n, b
                 "the request body must be application/json (UTF-8)", NULL);
         return false;
     }
+    return true;
+}
+
+bool json_in_collect(struct api_req *r, const struct jf_field *fields, size_t n, bool allow_empty,
+                     json_t **doc, struct field_errors *fe, struct api_resp *out)
+{
+    *doc = NULL;
+    if (!body_acceptable(r, allow_empty, out))
+        return false;
+    char detail[320];
+    if (!parse_buf(r->body.data, r->body.len, fields, n, true, doc, fe, detail, sizeof detail)) {
+        problem(out, 400, "invalid", detail, NULL);
+        return false;
+    }
+    return true;
+}
+
+bool json_in_parse(struct api_req *r, const struct jf_field *fields, size_t n, bool allow_empty,
+                   json_t **doc, struct api_resp *out)
+{
+    *doc = NULL;
+    if (!body_acceptable(r, allow_empty, out))
+        return false;
     struct field_errors fe = { .n = 0 };
     char detail[320];
     if (!json_in_parse_buf(r->body.data, r->body.len, fields, n, doc, &fe, detail, sizeof detail)) {

@@ -138,6 +138,16 @@ json_t *json_user(const struct td_user *u)
     return j;
 }
 
+json_t *json_user_brief(const struct td_user *u)
+{
+    json_t *j = json_object();
+    json_object_set_new(j, "id", jstr(u->id));
+    json_object_set_new(j, "email", jstr(u->email));
+    json_object_set_new(j, "name", jstr(u->name ? u->name : ""));
+    json_object_set_new(j, "role", json_string(role_name(u->role)));
+    return j;
+}
+
 json_t *json_ticket(const struct td_ticket *t)
 {
     json_t *j = json_object();
@@ -152,6 +162,12 @@ json_t *json_ticket(const struct td_ticket *t)
     for (size_t i = 0; i < t->tags.n; i++)
         json_array_append_new(tags, jstr(t->tags.v[i]));
     json_object_set_new(j, "tags", tags);
+    json_t *parts = json_array();
+    for (size_t i = 0; i < t->participants.n; i++)
+        json_array_append_new(parts, jstr(t->participants.v[i]));
+    json_object_set_new(j, "participant_ids", parts);
+    /* A merged ticket says where its conversation went. */
+    json_object_set_new(j, "merged_into", t->merged_into > 0 ? json_integer(t->merged_into) : json_null());
     json_object_set_new(j, "created", json_time(t->created));
     json_object_set_new(j, "updated", json_time(t->updated));
     json_object_set_new(j, "version", json_integer(t->version));
@@ -195,5 +211,13 @@ json_t *json_event(const struct td_event *e)
     json_object_set_new(j, "old", jstr(e->old_value));
     json_object_set_new(j, "new", jstr(e->new_value));
     json_object_set_new(j, "at", json_time(e->at));
+    /* Events naming another ticket link to it. */
+    const char *other = e->kind == EVENT_RELATED_MAIL || e->kind == EVENT_MERGED_INTO ? e->new_value
+                        : e->kind == EVENT_MERGED_FROM ? e->old_value : NULL;
+    if (other) {
+        char url[64];
+        snprintf(url, sizeof url, "/api/v1/tickets/%.20s", other);
+        json_object_set_new(j, "link", json_string(url));
+    }
     return j;
 }

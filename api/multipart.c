@@ -100,8 +100,10 @@ static bool part_headers(const char *h, size_t len, struct mp_part *part, struct
             if (!header_param(v, vlen, "name", part->name, sizeof part->name) || !part->name[0])
                 return td_fail(err, TD_INVALID, "a part has no field name");
             char fname[1024];
-            if (header_param(v, vlen, "filename", fname, sizeof fname))
+            if (header_param(v, vlen, "filename", fname, sizeof fname)) {
+                free(part->filename); /* a second Content-Disposition (fuzz_request found it) */
                 part->filename = td_strdup(fname);
+            }
             disposition = true;
         } else if (llen > 12 && strncasecmp(h, "Content-Type:", 13) == 0) {
             const char *v = h + 13;

@@ -1,9 +1,10 @@
-/* openapi_doc.c - api/openapi.json, embedded in the binary at build time
- * (served at GET /api/v1/openapi.json; no file to find at run time).
+/* openapi_doc.c - the OpenAPI document, embedded in the binary at build
+ * time (served at GET /api/v1/openapi.json; no file to find at run time).
  *
- * The assembler's .incbin copies the file into .rodata; the path is
- * relative to the directory make runs in (the repository root), and the
- * Makefile makes this object depend on the JSON file. A NUL follows the
+ * The Makefile merges the parts in api/openapi/ into BUILD/api/openapi.json and
+ * names it in OPENAPI_JSON; the assembler's .incbin copies it into
+ * .rodata (the path is relative to the directory make runs in, the
+ * repository root), and this object depends on it. A NUL follows the
  * document so it is also a C string. */
 #include "api_int.h"
 
@@ -13,7 +14,7 @@ __asm__(".section .rodata\n"
         ".globl td_openapi_json_end\n"
         ".hidden td_openapi_json_end\n"
         "td_openapi_json:\n"
-        ".incbin \"api/openapi.json\"\n"
+        ".incbin \"" OPENAPI_JSON "\"\n"
         "td_openapi_json_end:\n"
         ".byte 0\n"
         ".previous\n");

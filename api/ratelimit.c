@@ -1,5 +1,16 @@
-/* ratelimit.c - failed-login counting, per key ("acct:<email>",
- * "addr:<ip>"), in fixed windows.
+/* ratelimit.c - counting per key ("acct:<email>", "addr:<ip>", ...), in
+ * one of two modes:
+ *
+ *  - fixed windows (ratelimit_new): at most max hits per window, then
+ *    refused until the window ends (registration and claim floods);
+ *  - growing delays (ratelimit_new_backoff): the first `free` failures
+ *    cost nothing, then each further attempt must wait 1 s, 2 s, 4 s...
+ *    (doubling, capped at the window) after the last failure; a key
+ *    with no failure for a whole window beyond its delay is forgotten
+ *    (failed logins).
+ *    No hard lock: a real user locked out by someone else's guesses is
+ *    what CWE-645 is about; a delay that doubles costs a guesser far
+ *    more than it costs the owner.
  *
  * In-process by design: one ticketd process serves the API of a single
  * box; with several processes each one counts on its own, so the
@@ -32,6 +43,7 @@ struct rl_slot {
 
 struct ratelimit {
     pthread_mutex_t lock;
+    bool backoff;
     unsigned max;
     int64_t window_ms;
     unsigned char hash_key[crypto_generichash_KEYBYTES];
@@ -46,6 +58,32 @@ struct ratelimit *ratelimit_new(unsigned max_failures, int64_t window_ms)
     rl->window_ms = window_ms;
     randombytes_buf(rl->hash_key, sizeof rl->hash_key);
     return rl;
+}
+
+struct ratelimit *ratelimit_new_backoff(unsigned free_failures, int64_t window_ms)
+{
+    struct ratelimit *rl = ratelimit_new(free_failures, window_ms);
+    rl->backoff = true;
+    return rl;
+}
+
+/* Backoff: how long after its last failure a key with n failures waits. */
+static int64_t backoff_ms(const struct ratelimit *rl, unsigned n)
+{
+    if (n < rl->max)
+        return 0;
+    unsigned shift = n - rl->max;
+    int64_t d = shift >= 30 ? rl->window_ms : (int64_t)1000 << shift;
+    return d < rl->window_ms ? d : rl->window_ms;
+}
+
+/* A slot whose counting is over: its window ended (fixed), or no failure
+ * for a whole window (backoff). */
+static bool expired(const struct ratelimit *rl, const struct rl_slot *s, int64_t now)
+{
+    if (rl->backoff) /* a quiet window after the delay itself */
+        return now - s->last >= rl->window_ms + backoff_ms(rl, s->failures);
+    return now - s->window_start >= rl->window_ms;
 }
 
 void ratelimit_free(struct ratelimit *rl)
@@ -83,7 +121,7 @@ static struct rl_slot *claim(struct ratelimit *rl, const unsigned char d[16], in
     struct rl_slot *victim = NULL;
     for (unsigned i = 0; i < RL_PROBE; i++) {
         struct rl_slot *s = &rl->slots[(h + i) % RL_SLOTS];
-        if (!s->used || now - s->window_start >= rl->window_ms) {
+        if (!s->used || expired(rl, s, now)) {
             victim = s;
             break;
         }
@@ -105,10 +143,16 @@ bool ratelimit_allowed(struct ratelimit *rl, const char *key, int64_t now_ms,
     pthread_mutex_lock(&rl->lock);
     struct rl_slot *s = find(rl, d);
     bool ok = true;
-    if (s != NULL && now_ms - s->window_start < rl->window_ms && s->failures >= rl->max) {
-        ok = false;
-        int64_t left = rl->window_ms - (now_ms - s->window_start);
-        *retry_after_s = (left + 999) / 1000;
+    if (s != NULL && !expired(rl, s, now_ms)) {
+        int64_t left = 0;
+        if (rl->backoff)
+            left = backoff_ms(rl, s->failures) - (now_ms - s->last);
+        else if (s->failures >= rl->max)
+            left = rl->window_ms - (now_ms - s->window_start);
+        if (left > 0) {
+            ok = false;
+            *retry_after_s = (left + 999) / 1000;
+        }
     }
     pthread_mutex_unlock(&rl->lock);
     return ok;
@@ -122,13 +166,25 @@ void ratelimit_failure(struct ratelimit *rl, const char *key, int64_t now_ms)
     struct rl_slot *s = find(rl, d);
     if (s == NULL)
         s = claim(rl, d, now_ms);
-    if (now_ms - s->window_start >= rl->window_ms) {
+    if (expired(rl, s, now_ms)) {
         s->window_start = now_ms;
         s->failures = 0;
     }
-    s->failures++;
+    if (s->failures < 1000000)
+        s->failures++;
     s->last = now_ms;
     pthread_mutex_unlock(&rl->lock);
+}
+
+unsigned ratelimit_count(struct ratelimit *rl, const char *key, int64_t now_ms)
+{
+    unsigned char d[16];
+    digest(rl, key, d);
+    pthread_mutex_lock(&rl->lock);
+    struct rl_slot *s = find(rl, d);
+    unsigned n = s != NULL && !expired(rl, s, now_ms) ? s->failures : 0;
+    pthread_mutex_unlock(&rl->lock);
+    return n;
 }
 
 void ratelimit_reset(struct ratelimit *rl, const char *key)
@@ -140,4 +196,27 @@ void ratelimit_reset(struct ratelimit *rl, const char *key)
     if (s != NULL)
         memset(s, 0, sizeof *s);
     pthread_mutex_unlock(&rl->lock);
+}
+
+bool ratelimit_take(struct ratelimit *rl, const char *key, int64_t now_ms, int64_t *remaining,
+                    int64_t *reset_s)
+{
+    unsigned char d[16];
+    digest(rl, key, d);
+    pthread_mutex_lock(&rl->lock);
+    struct rl_slot *s = find(rl, d);
+    if (s == NULL)
+        s = claim(rl, d, now_ms);
+    if (now_ms - s->window_start >= rl->window_ms) {
+        s->window_start = now_ms;
+        s->failures = 0;
+    }
+    bool ok = s->failures < rl->max;
+    if (ok)
+        s->failures++;
+    s->last = now_ms;
+    *remaining = (int64_t)rl->max - (int64_t)s->failures;
+    *reset_s = (rl->window_ms - (now_ms - s->window_start) + 999) / 1000;
+    pthread_mutex_unlock(&rl->lock);
+    return ok;
 }

@@ -4,8 +4,10 @@
 #include "core/mem.h"
 
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <string.h>
+#include <strings.h>
 
 void resp_free(struct api_resp *out)
 {
@@ -13,6 +15,8 @@ void resp_free(struct api_resp *out)
         return;
     if (!out->body_static)
         free(out->body);
+    if (out->stream && out->stream_free) /* never handed to MHD */
+        out->stream_free(out->stream_cls);
     memset(out, 0, sizeof *out);
 }
 
@@ -68,4 +72,19 @@ void resp_bytes(struct api_resp *out, unsigned status, const char *content_type,
                 unsigned char *data, size_t len)
 {
     set_body(out, status, content_type, (char *)data, len);
+}
+
+void resp_static(struct api_resp *out, unsigned status, const char *content_type,
+                 const void *data, size_t len)
+{
+    set_body(out, status, content_type, (char *)(uintptr_t)data, len);
+    out->body_static = true; /* set_body freed the old body; this one is never freed */
+}
+
+bool resp_has_header(const struct api_resp *out, const char *name)
+{
+    for (size_t i = 0; i < out->n_headers; i++)
+        if (strcasecmp(out->headers[i].name, name) == 0)
+            return true;
+    return false;
 }

@@ -1,21 +1,27 @@
 /* routes_auth.c - register, login, refresh, logout, me.
  *
- * Self-registration makes a customer with a password (core's
- * user_register). An address that already has an account - including a
- * password-less customer the mail gateway created from an inbound mail -
- * gets 409: knowing an address must not be enough to take over the
- * tickets written from it. Such customers claim the account by proving
- * they read its mail (routes_claim.c), or an admin sets a password for
- * them (PATCH /api/v1/users/{id}). A 409 costs the client address one
- * failed attempt, so the endpoint is no faster an oracle for "who has an
- * account" than login is.
+ * Self-registration makes a customer with a password. With outgoing mail
+ * on it answers the same 202 for every address (routes_register.c: the
+ * new account waits for its confirmation mail, a taken address's owner is
+ * told). Without mail it is immediate, and an address that already has an
+ * account - including a password-less customer the mail gateway created
+ * from an inbound mail - gets 409 (enumerable; README-api says so):
+ * knowing an address must not be enough to take over the tickets written
+ * from it. Such customers claim the account by proving they read its mail
+ * (routes_claim.c), or an admin sets a password for them.
  *
- * Login failures are counted per account and per client address
- * (ratelimit.c); at the limit, 429 with Retry-After, before the password
- * is even checked. */
+ * Login failures slow down further tries per account and per client
+ * address with growing delays (login_throttle.c): 429 with Retry-After,
+ * before the password is even checked.
+ *
+ * Register and claim cost an argon2id hash (or a mail) each: they are
+ * limited per client address and globally per register_window (every
+ * request counts; 429 with Retry-After), and every hash goes through the
+ * hash gate (hashgate.c: 503 when all slots are busy). */
 #include "api_int.h"
 
 #include "core/id.h"
+#include "core/notify.h"
 #include "core/text.h"
 #include "core/user.h"
 
@@ -54,6 +60,26 @@ static void too_many(struct api_resp *out, int64_t retry_after)
     resp_header(out, "Retry-After", "%lld", (long long)retry_after);
 }
 
+bool auth_signup_allowed(struct api_req *r, struct api_resp *out)
+{
+    char addr_key[96];
+    auth_rl_key(addr_key, sizeof addr_key, "addr", r->client_addr);
+    int64_t now = td_now(), retry = 0, retry2 = 0;
+    bool addr_ok = ratelimit_allowed(r->api->rl_reg_addr, addr_key, now, &retry);
+    bool all_ok = ratelimit_allowed(r->api->rl_reg_global, "all", now, &retry2);
+    if (!addr_ok || !all_ok) {
+        problem(out, 429, "rate_limited",
+                addr_ok ? "too many sign-ups on this server right now; wait (see Retry-After)"
+                        : "too many sign-ups from this address; wait (see Retry-After)",
+                NULL);
+        resp_header(out, "Retry-After", "%lld", (long long)(retry > retry2 ? retry : retry2));
+        return false;
+    }
+    ratelimit_failure(r->api->rl_reg_addr, addr_key, now);
+    ratelimit_failure(r->api->rl_reg_global, "all", now);
+    return true;
+}
+
 void h_register(struct api_req *r, struct api_resp *out)
 {
     const char *email = NULL, *password = NULL, *name = NULL;
@@ -65,20 +91,29 @@ void h_register(struct api_req *r, struct api_resp *out)
     json_t *doc;
     if (!json_in_parse(r, fields, 3, false, &doc, out))
         return;
-    char addr_key[96];
-    auth_rl_key(addr_key, sizeof addr_key, "addr", r->client_addr);
-    int64_t retry = 0;
-    if (!ratelimit_allowed(r->api->rl_addr, addr_key, td_now(), &retry)) {
-        too_many(out, retry);
+    if (!auth_signup_allowed(r, out)) {
         json_decref(doc);
+        return;
+    }
+    if (notify_of(r->api->core) != NULL) { /* the same answer for every address */
+        register_by_mail(r, out, email, name, password);
+        json_decref(doc);
+        return;
+    }
+    /* Without outgoing mail nobody can confirm an address: the immediate
+     * registration below, which does tell a taken address (README-api). */
+    if (!hashgate_enter(r->api)) {
+        json_decref(doc);
+        hashgate_busy(out);
         return;
     }
     struct td_user u;
     struct td_err err;
     td_err_clear(&err);
-    if (!user_register(r->api->core, email, name, password, &u, &err)) {
+    bool registered = user_register(r->api->core, email, name, password, &u, &err);
+    hashgate_leave(r->api);
+    if (!registered) {
         if (err.code == TD_CONFLICT) {
-            ratelimit_failure(r->api->rl_addr, addr_key, td_now());
             td_fail(&err, TD_CONFLICT,
                     "an account with this email already exists. Log in; if you have only written "
                     "to support by email so far, claim it: POST /api/v1/auth/claim");
@@ -115,28 +150,32 @@ void h_login(struct api_req *r, struct api_resp *out)
            email_normalize(email, "email", &norm, NULL) ? norm : email);
     free(norm);
     auth_rl_key(addr_key, sizeof addr_key, "addr", r->client_addr);
-    int64_t now = td_now(), retry = 0, retry2 = 0;
-    bool acct_ok = ratelimit_allowed(r->api->rl_account, acct_key, now, &retry);
-    bool addr_ok = ratelimit_allowed(r->api->rl_addr, addr_key, now, &retry2);
-    if (!acct_ok || !addr_ok) {
-        too_many(out, retry > retry2 ? retry : retry2);
+    int64_t now = td_now(), retry = 0;
+    if (!login_throttle_allowed(r->api, acct_key, addr_key, now, &retry)) {
+        too_many(out, retry);
         json_decref(doc);
+        return;
+    }
+    if (!hashgate_enter(r->api)) {
+        json_decref(doc);
+        hashgate_busy(out);
         return;
     }
     struct td_user u;
     struct td_err err;
     td_err_clear(&err);
     bool ok = user_authenticate(r->api->core, email, password, &u, &err);
+    hashgate_leave(r->api);
     json_decref(doc);
     if (!ok) {
-        if (err.code == TD_UNAUTHORIZED) {
-            ratelimit_failure(r->api->rl_account, acct_key, now);
-            ratelimit_failure(r->api->rl_addr, addr_key, now);
-        }
+        if (err.code == TD_UNAUTHORIZED)
+            login_throttle_failure(r->api, acct_key, addr_key, td_now());
         problem_from_err(out, &err);
         return;
     }
-    ratelimit_reset(r->api->rl_account, acct_key);
+    /* No reset of the account's failures on success: the owner logging
+     * in from a clean address must not wipe the delays of whoever is
+     * guessing (they fade after login_window without failures). */
     tokens_purge_expired(r->api);
     char refresh[REFRESH_TOKEN_LEN + 1];
     if (!tokens_issue(r->api, &u, NULL, refresh, &err))

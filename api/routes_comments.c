@@ -1,8 +1,10 @@
 /* routes_comments.c - comments of a ticket and attachment downloads.
  *
- * POST /tickets/{n}/comments takes JSON {body, internal} or, to upload
- * files, multipart/form-data with the fields "body" and "internal"
- * ("true"/"false") and any number of file parts named "attachment".
+ * POST /tickets/{n}/comments takes JSON {body, internal, cc} or, to
+ * upload files, multipart/form-data with the fields "body", "internal"
+ * ("true"/"false"), "cc" (comma-separated) and any number of file parts
+ * named "attachment". cc: addresses that join the conversation
+ * (core/participant.h) and get this comment.
  * Size limits: the server bounds the whole upload ([api]
  * max_upload_bytes); core bounds each attachment and the text.
  *
@@ -15,6 +17,7 @@
 #include "core/comment.h"
 #include "core/id.h"
 #include "core/mem.h"
+#include "core/participant.h"
 #include "core/text.h"
 
 #include <stdio.h>
@@ -22,8 +25,8 @@
 
 void h_comments_list(struct api_req *r, struct api_resp *out)
 {
-    int64_t number;
-    if (!param_ticket(r, &number, out))
+    int64_t number, offset, limit;
+    if (!param_ticket(r, &number, out) || !query_page(r, &offset, &limit, out))
         return;
     struct td_comment_list list = { NULL, 0 };
     struct td_err err;
@@ -32,19 +35,31 @@ void h_comments_list(struct api_req *r, struct api_resp *out)
         problem_from_err(out, &err);
         return;
     }
+    /* Oldest first; comments are only ever appended, so an offset is a
+     * stable cursor. */
     json_t *items = json_array();
-    for (size_t i = 0; i < list.n; i++)
+    for (size_t i = (size_t)offset; i < list.n && i < (size_t)(offset + limit); i++)
         json_array_append_new(items, json_comment(&list.v[i]));
+    json_t *next = query_page_next(offset, limit, list.n);
+    size_t total = list.n;
     comment_list_clear(&list);
-    resp_json(out, 200, json_pack("{s:o}", "items", items));
+    resp_json(out, 200, json_pack("{s:o, s:o, s:I}", "items", items, "next_cursor", next, "total",
+                                  (json_int_t)total));
 }
 
+/* cc (may be NULL or empty): addresses that join the conversation
+ * before the comment is written, so they are mailed it too. */
 static void add_and_reply(struct api_req *r, struct api_resp *out, int64_t number,
-                          const struct comment_new *in)
+                          const struct comment_new *in, const struct strv *cc)
 {
     struct td_comment c;
     struct td_err err;
     td_err_clear(&err);
+    if (cc && cc->n > 0 &&
+        !participant_add_emails(r->api->core, &r->user, number, cc, NULL, &err)) {
+        problem_from_err(out, &err);
+        return;
+    }
     if (!comment_add(r->api->core, &r->user, number, in, &c, &err)) {
         problem_from_err(out, &err);
         return;
@@ -67,7 +82,8 @@ static void create_multipart(struct api_req *r, struct api_resp *out, int64_t nu
     struct attachment_in atts[MP_MAX_PARTS];
     size_t n_atts = 0;
     char *body = NULL;
-    bool internal = false, seen_body = false, seen_internal = false;
+    struct strv cc = STRV_INIT;
+    bool internal = false, seen_body = false, seen_internal = false, seen_cc = false;
     for (size_t i = 0; i < form.n; i++) {
         struct mp_part *p = &form.parts[i];
         if (strcmp(p->name, "attachment") == 0) {
@@ -75,7 +91,8 @@ static void create_multipart(struct api_req *r, struct api_resp *out, int64_t nu
                 field_error(&fe, "attachment", "must be a file part (with a filename)");
                 continue;
             }
-            atts[n_atts++] = (struct attachment_in){ p->filename, p->content_type, p->data, p->len };
+            atts[n_atts++] = (struct attachment_in){ p->filename, p->content_type, p->data, p->len,
+                                                     false };
         } else if (strcmp(p->name, "body") == 0 && !seen_body && p->filename == NULL) {
             seen_body = true;
             /* Core checks UTF-8 and size; a NUL inside would cut the text
@@ -84,6 +101,13 @@ static void create_multipart(struct api_req *r, struct api_resp *out, int64_t nu
                 field_error(&fe, "body", "must not contain NUL characters");
             else
                 body = td_strndup((const char *)p->data, p->len);
+        } else if (strcmp(p->name, "cc") == 0 && !seen_cc && p->filename == NULL) {
+            seen_cc = true; /* comma-separated addresses */
+            char *list = td_strndup((const char *)p->data, p->len);
+            for (char *save = NULL, *tok = strtok_r(list, ", \t\r\n", &save); tok;
+                 tok = strtok_r(NULL, ", \t\r\n", &save))
+                strv_push(&cc, tok);
+            free(list);
         } else if (strcmp(p->name, "internal") == 0 && !seen_internal && p->filename == NULL) {
             seen_internal = true;
             if (p->len == 4 && memcmp(p->data, "true", 4) == 0)
@@ -104,8 +128,9 @@ static void create_multipart(struct api_req *r, struct api_resp *out, int64_t nu
             .attachments = atts,
             .n_attachments = n_atts,
         };
-        add_and_reply(r, out, number, &in);
+        add_and_reply(r, out, number, &in, &cc);
     }
+    strv_clear(&cc);
     free(body);
     multipart_free(&form);
 }
@@ -127,15 +152,20 @@ void h_comments_create(struct api_req *r, struct api_resp *out)
     }
     const char *body = NULL;
     bool internal = false;
+    struct strv cc = STRV_INIT;
     const struct jf_field fields[] = {
         { "body", JF_STRING, true, &body, NULL },
         { "internal", JF_BOOL, false, &internal, NULL },
+        { "cc", JF_STRING_ARRAY, false, &cc, NULL },
     };
     json_t *doc;
-    if (!json_in_parse(r, fields, 2, false, &doc, out))
+    if (!json_in_parse(r, fields, 3, false, &doc, out)) {
+        strv_clear(&cc);
         return;
+    }
     struct comment_new in = { .body = body, .internal = internal, .source = SOURCE_API };
-    add_and_reply(r, out, number, &in);
+    add_and_reply(r, out, number, &in, &cc);
+    strv_clear(&cc);
     json_decref(doc);
 }
 

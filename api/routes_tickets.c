@@ -1,16 +1,20 @@
 /* routes_tickets.c - tickets: list, open, read, change, claim, assign,
  * history.
  *
+ * PATCH takes subject, status, priority, tags and queue (staff move a
+ * ticket to another queue; the history records it as kind "queue").
+ *
  * Concurrency: a ticket's ETag is its version ("7"). PATCH with
  * If-Match: "7" is core's if_version: a stale version is TD_STALE, 412,
  * and nothing is written. If-Match: * or no If-Match applies the change
  * to the current version (core retries internally). An If-Match that
  * cannot name a version (weak or malformed) never matches: 412.
  *
- * Lists: ?status, priority, assignee (id | me | none), requester (id |
+ * Lists: ?status (one, or several: status=new,open), priority, assignee (id | me | none), requester (id |
  * me), tag, queue, updated_since (RFC 3339), q (text in subject and
  * comments), sort (-number newest first, the default | number), limit,
- * cursor. Customers see only their own tickets whatever they ask for:
+ * sort=-updated (last changed first; not with q), cursor, include=users (embed requester and assignee), count=true (a
+ * total, exact up to STORE_LIST_MAX). Customers see only their own tickets whatever they ask for:
  * core narrows the filter. */
 #include "api_int.h"
 
@@ -34,7 +38,87 @@ static void ticket_reply(struct api_resp *out, unsigned status, const struct td_
 
 static const char *const list_args[] = { "status", "priority", "assignee", "requester", "tag",
                                          "queue", "updated_since", "q", "sort", "limit", "cursor",
-                                         NULL };
+                                         "include", "count", NULL };
+
+/* "new,open": distinct statuses, at most one of each. */
+static bool status_list_parse(const char *v, enum td_status *out, size_t *n)
+{
+    *n = 0;
+    char one[16];
+    for (const char *p = v;;) {
+        size_t len = strcspn(p, ",");
+        if (len == 0 || len >= sizeof one)
+            return false;
+        memcpy(one, p, len);
+        one[len] = '\0';
+        enum td_status st;
+        if (!status_parse(one, &st))
+            return false;
+        bool dup = false;
+        for (size_t i = 0; i < *n; i++)
+            dup = dup || out[i] == st;
+        if (!dup) {
+            if (*n == 5)
+                return false;
+            out[(*n)++] = st;
+        }
+        if (p[len] == '\0')
+            return true;
+        p += len + 1;
+    }
+}
+
+static int cmp_desc(const void *a, const void *b)
+{
+    int64_t x = (*(const struct td_ticket *const *)a)->number;
+    int64_t y = (*(const struct td_ticket *const *)b)->number;
+    return x < y ? 1 : x > y ? -1 : 0;
+}
+
+static int cmp_asc(const void *a, const void *b)
+{
+    return -cmp_desc(a, b);
+}
+
+static int cmp_updated(const void *a, const void *b)
+{
+    const struct td_ticket *x = *(const struct td_ticket *const *)a;
+    const struct td_ticket *y = *(const struct td_ticket *const *)b;
+    if (x->updated != y->updated)
+        return x->updated < y->updated ? 1 : -1;
+    return cmp_desc(a, b);
+}
+
+/* The first f->limit tickets of the filter, several statuses merged: one
+ * query per status, each at most f->limit long, merged by number - the
+ * cursor (a number bound) means the same in every one. page[] points
+ * into lists[] (cleared by the caller: one per status, or lists[0]). */
+static bool list_merged(struct api_req *r, struct td_ticket_filter *f,
+                        const enum td_status *statuses, size_t n_status,
+                        struct td_ticket_list lists[5], const struct td_ticket **page, size_t *n_page,
+                        struct td_err *err)
+{
+    size_t runs = n_status ? n_status : 1;
+    memset(lists, 0, 5 * sizeof lists[0]);
+    *n_page = 0;
+    for (size_t i = 0; i < runs; i++) {
+        if (n_status)
+            f->status = statuses[i];
+        if (!ticket_list(r->api->core, &r->user, f, &lists[i], err)) {
+            for (size_t k = 0; k < i; k++)
+                ticket_list_clear(&lists[k]);
+            return false;
+        }
+        for (size_t k = 0; k < lists[i].n && *n_page < STORE_LIST_MAX; k++)
+            page[(*n_page)++] = &lists[i].v[k];
+    }
+    if (runs > 1)
+        qsort(page, *n_page, sizeof page[0],
+              f->by_updated ? cmp_updated : f->ascending ? cmp_asc : cmp_desc);
+    if (*n_page > f->limit)
+        *n_page = f->limit;
+    return true;
+}
 
 void h_tickets_list(struct api_req *r, struct api_resp *out)
 {
@@ -46,10 +130,13 @@ void h_tickets_list(struct api_req *r, struct api_resp *out)
     struct td_ticket_filter f;
     memset(&f, 0, sizeof f);
     const char *v;
+    enum td_status statuses[5];
+    size_t n_status = 0;
     if ((v = req_query(r, "status")) != NULL) {
         f.by_status = true;
-        if (!status_parse(v, &f.status))
-            field_error(&fe, "status", "must be one of new, open, pending, resolved, closed");
+        if (!status_list_parse(v, statuses, &n_status))
+            field_error(&fe, "status", "must be new, open, pending, resolved or closed, or several "
+                        "of them separated by commas");
     }
     if ((v = req_query(r, "priority")) != NULL) {
         f.by_priority = true;
@@ -95,14 +182,23 @@ void h_tickets_list(struct api_req *r, struct api_resp *out)
     if ((v = req_query(r, "sort")) != NULL) {
         if (strcmp(v, "number") == 0 || strcmp(v, "created") == 0)
             f.ascending = true;
+        else if (strcmp(v, "-updated") == 0)
+            f.by_updated = true;
         else if (strcmp(v, "-number") != 0 && strcmp(v, "-created") != 0)
-            field_error(&fe, "sort", "must be -number (newest first), number, -created or created");
+            field_error(&fe, "sort", "must be -number (newest first), number, -created, created or "
+                        "-updated (last changed first)");
+        if (f.by_updated && f.text != NULL)
+            field_error(&fe, "sort", "-updated cannot be combined with q (search results are in "
+                        "number order)");
     }
     int64_t limit = r->api->set.page_default;
     if ((v = req_query(r, "limit")) != NULL &&
         (!parse_number(v, &limit) || limit > (int64_t)r->api->set.page_max))
         field_error(&fe, "limit", "must be an integer from 1 to %u", r->api->set.page_max);
-    if ((v = req_query(r, "cursor")) != NULL) {
+    if ((v = req_query(r, "cursor")) != NULL && f.by_updated) {
+        if (!cursor_decode_updated(v, &f.after_updated, &f.after))
+            field_error(&fe, "cursor", "is not a cursor of sort=-updated");
+    } else if (v != NULL) {
         bool asc = false;
         if (!cursor_decode(v, &f.after, &asc))
             field_error(&fe, "cursor", "is not a cursor this server returned");
@@ -113,27 +209,70 @@ void h_tickets_list(struct api_req *r, struct api_resp *out)
         problem_fields(out, "bad query arguments", &fe);
         return;
     }
+    bool embed = embed_users_wanted(r, &fe);
+    bool count = false;
+    if ((v = req_query(r, "count")) != NULL) {
+        count = strcmp(v, "true") == 0;
+        if (!count && strcmp(v, "false") != 0)
+            field_error(&fe, "count", "must be true or false");
+    }
+    if (fe.n > 0) {
+        problem_fields(out, "bad query arguments", &fe);
+        return;
+    }
     f.limit = (size_t)limit + 1; /* one more tells whether a next page exists */
-    struct td_ticket_list list = { NULL, 0 };
+    struct td_ticket_list lists[5];
+    const struct td_ticket *page[STORE_LIST_MAX];
+    size_t n_page = 0;
     struct td_err err;
     td_err_clear(&err);
-    if (!ticket_list(r->api->core, &r->user, &f, &list, &err)) {
+    if (!list_merged(r, &f, statuses, n_status, lists, page, &n_page, &err)) {
         problem_from_err(out, &err);
         return;
     }
     json_t *items = json_array();
-    size_t shown = list.n > (size_t)limit ? (size_t)limit : list.n;
-    for (size_t i = 0; i < shown; i++)
-        json_array_append_new(items, json_ticket(&list.v[i]));
+    size_t shown = n_page > (size_t)limit ? (size_t)limit : n_page;
+    struct embed_users *eu = embed ? embed_users_new() : NULL;
+    for (size_t i = 0; i < shown; i++) {
+        json_t *j = json_ticket(page[i]);
+        if (eu)
+            embed_users_ticket(r, eu, j, page[i]);
+        json_array_append_new(items, j);
+    }
+    embed_users_free(eu);
     json_t *next = json_null();
-    if (list.n > (size_t)limit && shown > 0) {
-        char cur[80];
-        cursor_encode(list.v[shown - 1].number, f.ascending, cur, sizeof cur);
+    char cur[120] = "";
+    if (n_page > (size_t)limit && shown > 0) {
+        if (f.by_updated)
+            cursor_encode_updated(page[shown - 1]->updated, page[shown - 1]->number, cur, sizeof cur);
+        else
+            cursor_encode(page[shown - 1]->number, f.ascending, cur, sizeof cur);
         json_decref(next);
         next = json_string(cur);
     }
-    ticket_list_clear(&list);
-    resp_json(out, 200, json_pack("{s:o, s:o}", "items", items, "next_cursor", next));
+    for (size_t i = 0; i < (n_status ? n_status : 1); i++)
+        ticket_list_clear(&lists[i]);
+    json_t *res = json_pack("{s:o, s:o}", "items", items, "next_cursor", next);
+    if (count) {
+        /* The whole selection counted, up to STORE_LIST_MAX; beyond that
+         * the total is a lower bound (total_capped). */
+        f.after = 0;
+        f.after_updated = 0;
+        f.limit = STORE_LIST_MAX;
+        size_t total = 0;
+        if (!list_merged(r, &f, statuses, n_status, lists, page, &total, &err)) {
+            json_decref(res);
+            problem_from_err(out, &err);
+            return;
+        }
+        for (size_t i = 0; i < (n_status ? n_status : 1); i++)
+            ticket_list_clear(&lists[i]);
+        json_object_set_new(res, "total", json_integer((json_int_t)total));
+        json_object_set_new(res, "total_capped", json_boolean(total >= STORE_LIST_MAX));
+    }
+    resp_json(out, 200, res);
+    if (cur[0]) /* next_cursor, as a header too */
+        link_next(r, out, cur);
 }
 
 void h_tickets_create(struct api_req *r, struct api_resp *out)
@@ -151,7 +290,8 @@ void h_tickets_create(struct api_req *r, struct api_resp *out)
         { "requester_id", JF_STRING, false, &requester, NULL },
     };
     json_t *doc;
-    if (!json_in_parse(r, fields, sizeof fields / sizeof fields[0], false, &doc, out))
+    struct field_errors fe = { .n = 0 };
+    if (!json_in_collect(r, fields, sizeof fields / sizeof fields[0], false, &doc, &fe, out))
         return;
     struct ticket_new in;
     memset(&in, 0, sizeof in);
@@ -163,12 +303,12 @@ void h_tickets_create(struct api_req *r, struct api_resp *out)
     in.source = SOURCE_API;
     if (priority != NULL) {
         in.has_priority = true;
-        if (!priority_parse(priority, &in.priority)) {
-            struct field_errors fe = { .n = 0 };
+        if (!priority_parse(priority, &in.priority))
             field_error(&fe, "priority", "must be one of low, normal, high, urgent");
-            problem_fields(out, "bad priority", &fe);
-            goto done;
-        }
+    }
+    if (fe.n > 0) { /* every problem of the body at once */
+        problem_fields(out, "bad ticket", &fe);
+        goto done;
     }
     struct td_ticket t;
     struct td_err err;
@@ -190,6 +330,13 @@ void h_ticket_get(struct api_req *r, struct api_resp *out)
     int64_t number;
     if (!param_ticket(r, &number, out))
         return;
+    static const char *const args[] = { "include", NULL };
+    struct field_errors fe = { .n = 0 };
+    bool embed = query_check(r, args, &fe) && embed_users_wanted(r, &fe);
+    if (fe.n > 0) {
+        problem_fields(out, "bad query arguments", &fe);
+        return;
+    }
     struct td_ticket t;
     struct td_err err;
     td_err_clear(&err);
@@ -197,7 +344,14 @@ void h_ticket_get(struct api_req *r, struct api_resp *out)
         problem_from_err(out, &err);
         return;
     }
-    ticket_reply(out, 200, &t);
+    json_t *j = json_ticket(&t);
+    if (embed) {
+        struct embed_users *eu = embed_users_new();
+        embed_users_ticket(r, eu, j, &t);
+        embed_users_free(eu);
+    }
+    resp_json(out, 200, j);
+    set_etag(out, &t);
     ticket_clear(&t);
 }
 
@@ -233,7 +387,7 @@ void h_ticket_patch(struct api_req *r, struct api_resp *out)
                 "If-Match must be the ETag of the ticket as returned by GET (a quoted version)", NULL);
         return;
     }
-    const char *subject = NULL, *status = NULL, *priority = NULL;
+    const char *subject = NULL, *status = NULL, *priority = NULL, *queue = NULL;
     struct strv tags = STRV_INIT;
     bool has_tags = false;
     const struct jf_field fields[] = {
@@ -241,13 +395,14 @@ void h_ticket_patch(struct api_req *r, struct api_resp *out)
         { "status", JF_STRING, false, &status, NULL },
         { "priority", JF_STRING, false, &priority, NULL },
         { "tags", JF_STRING_ARRAY, false, &tags, &has_tags },
+        { "queue", JF_STRING, false, &queue, NULL },
     };
     json_t *doc;
-    if (!json_in_parse(r, fields, sizeof fields / sizeof fields[0], false, &doc, out))
+    struct field_errors fe = { .n = 0 };
+    if (!json_in_collect(r, fields, sizeof fields / sizeof fields[0], false, &doc, &fe, out))
         return;
     struct ticket_patch p;
     memset(&p, 0, sizeof p);
-    struct field_errors fe = { .n = 0 };
     p.subject = subject;
     if (status != NULL) {
         p.has_status = true;
@@ -260,8 +415,9 @@ void h_ticket_patch(struct api_req *r, struct api_resp *out)
             field_error(&fe, "priority", "must be one of low, normal, high, urgent");
     }
     p.tags = has_tags ? &tags : NULL;
-    if (subject == NULL && status == NULL && priority == NULL && !has_tags)
-        field_error(&fe, "body", "give at least one of subject, status, priority, tags");
+    p.queue = queue;
+    if (subject == NULL && status == NULL && priority == NULL && !has_tags && queue == NULL && fe.n == 0)
+        field_error(&fe, "body", "give at least one of subject, status, priority, tags, queue");
     if (fe.n > 0) {
         problem_fields(out, "bad ticket change", &fe);
         goto done;
@@ -327,8 +483,8 @@ void h_ticket_assign(struct api_req *r, struct api_resp *out)
 
 void h_ticket_history(struct api_req *r, struct api_resp *out)
 {
-    int64_t number;
-    if (!param_ticket(r, &number, out))
+    int64_t number, offset, limit;
+    if (!param_ticket(r, &number, out) || !query_page(r, &offset, &limit, out))
         return;
     struct td_event_list list = { NULL, 0 };
     struct td_err err;
@@ -337,9 +493,12 @@ void h_ticket_history(struct api_req *r, struct api_resp *out)
         problem_from_err(out, &err);
         return;
     }
-    json_t *items = json_array();
-    for (size_t i = 0; i < list.n; i++)
+    json_t *items = json_array(); /* oldest first, append-only: offset paging */
+    for (size_t i = (size_t)offset; i < list.n && i < (size_t)(offset + limit); i++)
         json_array_append_new(items, json_event(&list.v[i]));
+    json_t *next = query_page_next(offset, limit, list.n);
+    size_t total = list.n;
     event_list_clear(&list);
-    resp_json(out, 200, json_pack("{s:o}", "items", items));
+    resp_json(out, 200, json_pack("{s:o, s:o, s:I}", "items", items, "next_cursor", next, "total",
+                                  (json_int_t)total));
 }

@@ -19,6 +19,7 @@
  * or receiving the response - are given up to DRAIN_MS to complete, then
  * the daemon stops. Idle keep-alive connections do not hold it up. */
 #include "api_int.h"
+#include "tls.h"
 
 #include "core/id.h"
 #include "core/log.h"
@@ -55,6 +56,11 @@ static int64_t now_us(void)
 const char *req_header(const struct api_req *r, const char *name)
 {
     return MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND, name);
+}
+
+const char *req_cookie(const struct api_req *r, const char *name)
+{
+    return MHD_lookup_connection_value(r->conn, MHD_COOKIE_KIND, name);
 }
 
 const char *req_query(const struct api_req *r, const char *name)
@@ -118,6 +124,7 @@ static struct api_req *req_new(struct api *api, struct MHD_Connection *conn, con
     randombytes_buf(raw, sizeof raw);
     sodium_bin2hex(r->request_id, sizeof r->request_id, raw, sizeof raw);
     client_address(r);
+    conv_client_addr(r, &api->conv); /* behind a trusted proxy: the forwarded client */
     return r;
 }
 
@@ -144,8 +151,19 @@ static enum MHD_Result send_resp(struct api_req *r, struct api_resp *out)
 {
     if (out->status == 0) /* a handler that forgot to answer is a bug */
         problem(out, 500, "internal", "the handler produced no response", NULL);
+    conv_cors_headers(r, out);
+    conv_rate_headers(r, out);
     struct MHD_Response *mr;
-    if (out->body_static)
+    _Static_assert(API_STREAM_END == MHD_CONTENT_READER_END_OF_STREAM &&
+                       API_STREAM_ERROR == MHD_CONTENT_READER_END_WITH_ERROR,
+                   "api_stream_fn follows MHD's content reader");
+    if (out->stream) {
+        mr = MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, 4096, out->stream,
+                                               out->stream_cls, out->stream_free);
+        if (mr == NULL)
+            out->stream_free(out->stream_cls);
+        out->stream = NULL; /* MHD owns stream_cls now (or it is freed) */
+    } else if (out->body_static)
         mr = MHD_create_response_from_buffer(out->len, out->body, MHD_RESPMEM_PERSISTENT);
     else
         mr = MHD_create_response_from_buffer(out->len, out->body, MHD_RESPMEM_MUST_FREE);
@@ -157,7 +175,14 @@ static enum MHD_Result send_resp(struct api_req *r, struct api_resp *out)
     if (out->content_type)
         MHD_add_response_header(mr, MHD_HTTP_HEADER_CONTENT_TYPE, out->content_type);
     MHD_add_response_header(mr, "X-Request-Id", r->request_id);
-    MHD_add_response_header(mr, MHD_HTTP_HEADER_CACHE_CONTROL, "no-store");
+    /* API answers are never cached and never rendered as a page (no
+     * framing, nothing loaded); the console's files (routes_web.c) and
+     * attachments set their own. */
+    if (!resp_has_header(out, "Cache-Control"))
+        MHD_add_response_header(mr, MHD_HTTP_HEADER_CACHE_CONTROL, "no-store");
+    if (!resp_has_header(out, "Content-Security-Policy"))
+        MHD_add_response_header(mr, "Content-Security-Policy",
+                                "default-src 'none'; frame-ancestors 'none'");
     MHD_add_response_header(mr, "X-Content-Type-Options", "nosniff");
     for (size_t i = 0; i < out->n_headers; i++)
         MHD_add_response_header(mr, out->headers[i].name, out->headers[i].value);
@@ -184,6 +209,18 @@ static enum MHD_Result too_large(struct api_req *r)
     snprintf(detail, sizeof detail, "the request body is larger than the limit of %zu bytes",
              body_limit(r));
     problem(&out, 413, "too_large", detail, NULL);
+    return send_resp(r, &out);
+}
+
+/* 400 and close: the request's framing is ambiguous (http_framing.c).
+ * Closing matters more than the status - the bytes after the headers
+ * must never be read as another request. */
+static enum MHD_Result ambiguous(struct api_req *r, const char *why)
+{
+    struct api_resp out;
+    memset(&out, 0, sizeof out);
+    problem(&out, 400, "bad_framing", why, NULL);
+    resp_header(&out, "Connection", "close");
     return send_resp(r, &out);
 }
 
@@ -220,8 +257,12 @@ static enum MHD_Result on_access(void *cls, struct MHD_Connection *conn, const c
         unsigned miss = 404;
         char allow[64];
         r->route = router_match(r, &miss, allow, sizeof allow);
+        char why[160];
+        if (!framing_ok(conn, why, sizeof why))
+            return ambiguous(r, why);
         if (refuse_early(r))
             return too_large(r);
+        conn_guard_phase(api->guard, conn, CONN_BODY);
         return MHD_YES;
     }
     if (*upload_data_size != 0) {
@@ -244,10 +285,19 @@ static enum MHD_Result on_access(void *cls, struct MHD_Connection *conn, const c
     if (r->body_too_large)
         return too_large(r);
 
+    conn_guard_phase(api->guard, conn, CONN_BUSY);
     api_current_request_id = r->request_id;
     struct api_resp out;
     memset(&out, 0, sizeof out);
-    if (r->route == NULL) {
+    char rl_key[96];
+    snprintf(rl_key, sizeof rl_key, "addr:%s", r->client_addr);
+    if (!conv_rate_limit(r, api->rl_req_addr, api->conv.rate_per_addr, rl_key, &out)) {
+        /* 429: nothing else is looked at */
+    } else if (strcmp(r->method, "OPTIONS") == 0) {
+        conv_options(r, &out);
+    } else if (r->route == NULL && web_serve(r, &out)) {
+        /* the console's files (routes_web.c) */
+    } else if (r->route == NULL) {
         unsigned miss = 404;
         char allow[64];
         router_match(r, &miss, allow, sizeof allow);
@@ -268,8 +318,9 @@ static enum MHD_Result on_access(void *cls, struct MHD_Connection *conn, const c
 static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
                          enum MHD_RequestTerminationCode toe)
 {
-    (void)cls;
-    (void)conn;
+    struct api *api = cls;
+    /* Keep-alive: the next request's headers are on the clock now. */
+    conn_guard_phase(api->guard, conn, CONN_HEADERS);
     struct api_req *r = *con_cls;
     if (r != NULL)
         atomic_fetch_sub(&r->api->in_flight, 1);
@@ -279,6 +330,16 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
                   LF_I("reason", (int)toe), LF_I("ms", (now_us() - r->start_us) / 1000));
     req_free(r);
     *con_cls = NULL;
+}
+
+static void on_connection(void *cls, struct MHD_Connection *conn, void **socket_context,
+                          enum MHD_ConnectionNotificationCode code)
+{
+    struct api *api = cls;
+    if (code == MHD_CONNECTION_NOTIFY_STARTED)
+        conn_guard_opened(api->guard, conn, socket_context);
+    else
+        conn_guard_closed(api->guard, socket_context);
 }
 
 static void on_mhd_log(void *cls, const char *fmt, va_list ap)
@@ -298,7 +359,10 @@ bool server_start(struct api *api, struct td_err *err)
     struct sockaddr_in6 sa6;
     const struct sockaddr *sa;
     /* ITC: lets server_stop quiesce (stop accepting) a thread pool. */
-    unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ERROR_LOG | MHD_USE_ITC;
+    unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ERROR_LOG | MHD_USE_ITC |
+                     api_tls_mhd_flags(api->tls);
+    /* Event streams (events.c) park their connections while idle. */
+    flags |= MHD_ALLOW_SUSPEND_RESUME;
     memset(&sa4, 0, sizeof sa4);
     memset(&sa6, 0, sizeof sa6);
     if (inet_pton(AF_INET, s->bind, &sa4.sin_addr) == 1) {
@@ -313,21 +377,54 @@ bool server_start(struct api *api, struct td_err *err)
     } else {
         return td_fail(err, TD_INVALID, "[api] bind: '%.60s' is not an IPv4 or IPv6 address", s->bind);
     }
-    /* The logger first, so that MHD reports nothing on its own stderr. */
+    api->guard = conn_guard_new(s->header_timeout_s, s->body_timeout_s);
+    if (!conn_guard_start(api->guard, err)) {
+        conn_guard_free(api->guard);
+        api->guard = NULL;
+        return false;
+    }
+    /* The logger first, so that MHD reports nothing on its own stderr.
+     * Slow clients: the per-address cap keeps one address from taking
+     * the whole connection limit (the rest stays for everyone else),
+     * and conn_guard cuts requests whose headers or body trickle. */
     api->mhd = MHD_start_daemon(
         flags, (uint16_t)s->port, NULL, NULL, on_access, api, MHD_OPTION_EXTERNAL_LOGGER,
         on_mhd_log, api, MHD_OPTION_SOCK_ADDR, sa, MHD_OPTION_THREAD_POOL_SIZE,
         (unsigned)s->threads, MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)s->conn_timeout_s,
         MHD_OPTION_CONNECTION_LIMIT, (unsigned)s->max_connections,
+        MHD_OPTION_PER_IP_CONNECTION_LIMIT, (unsigned)s->max_conn_per_addr,
+        MHD_OPTION_NOTIFY_CONNECTION, on_connection, api,
         MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)(64 * 1024), MHD_OPTION_NOTIFY_COMPLETED,
-        on_completed, api, MHD_OPTION_END);
-    if (api->mhd == NULL)
+        on_completed, api, MHD_OPTION_ARRAY, api_tls_mhd_options(api->tls), MHD_OPTION_END);
+    if (api->mhd == NULL) {
+        conn_guard_free(api->guard);
+        api->guard = NULL;
         return td_fail(err, TD_UNAVAILABLE, "cannot listen on %s port %d (in use, or no permission)",
                        s->bind, s->port);
+    }
     const union MHD_DaemonInfo *di = MHD_get_daemon_info(api->mhd, MHD_DAEMON_INFO_BIND_PORT);
-    log_event(LOG_INFO, "api_listening", LF_S("bind", s->bind),
+    log_event(LOG_INFO, "api_listening", LF_S("bind", s->bind), LF_S("tls", api->tls ? "yes" : "no"),
               LF_I("port", di ? di->port : s->port), LF_I("threads", s->threads));
     return true;
+}
+
+void server_limit_send_buffer(struct MHD_Connection *conn, int bytes)
+{
+    const union MHD_ConnectionInfo *ci =
+        MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CONNECTION_FD);
+    if (ci != NULL && ci->connect_fd != MHD_INVALID_SOCKET &&
+        setsockopt(ci->connect_fd, SOL_SOCKET, SO_SNDBUF, &bytes, sizeof bytes) != 0)
+        log_event(LOG_DEBUG, "http_sndbuf", LF_S("msg", "setsockopt SO_SNDBUF failed"));
+}
+
+void server_suspend(struct MHD_Connection *conn)
+{
+    MHD_suspend_connection(conn);
+}
+
+void server_resume(struct MHD_Connection *conn)
+{
+    MHD_resume_connection(conn);
 }
 
 void server_stop(struct api *api)
@@ -343,9 +440,12 @@ void server_stop(struct api *api)
     }
     if (left > 0)
         log_event(LOG_WARN, "http_drain_timeout", LF_I("requests", left), LF_I("ms", DRAIN_MS));
+    conn_guard_stop(api->guard); /* before MHD closes the sockets it watches */
     /* Joins the pool threads: requests being handled finish first. */
     MHD_stop_daemon(api->mhd);
     api->mhd = NULL;
+    conn_guard_free(api->guard);
+    api->guard = NULL;
     if (listener != MHD_INVALID_SOCKET) /* ours after quiesce; closed after the threads */
         close(listener);
 }

@@ -6,6 +6,9 @@
  *   threads = 4                 request threads (MHD thread pool)
  *   connection_timeout = 30     seconds a connection may stay idle
  *   max_connections = 1000
+ *   max_connections_per_address = 32    one client address's share
+ *   header_timeout = 10         seconds for a request's headers to arrive
+ *   body_timeout = 120          seconds for its body, after the headers
  *   max_request_bytes = 2097152 JSON request bodies (413 above)
  *   max_upload_bytes            multipart comment uploads; default:
  *                               [core] max_attachment_bytes * 2 + 1 MiB
@@ -20,9 +23,14 @@
  *   access_ttl = 900            access token life, seconds
  *   refresh_ttl = 2592000       refresh token life, seconds (30 days)
  *   clock_leeway = 30           seconds of clock skew tolerated
- *   login_max_failures_per_account = 5   per login_window
- *   login_max_failures_per_address = 20  per login_window
- *   login_window = 900          seconds
+ *   login_max_failures_per_account = 5   free failures, then delays
+ *   login_max_failures_per_address = 20  of 1 s, 2 s, 4 s... (login_throttle.c)
+ *   login_window = 900          seconds: the longest delay; failures are
+ *                               forgotten after this long without one
+ *   register_max_per_address = 10  register + claim requests per window
+ *   register_max_global = 200      ... from all addresses together
+ *   register_window = 3600      seconds
+ *   hash_concurrency            argon2id hashes at once; default threads/2
  *   page_size = 25, page_max = 100       ticket list pages */
 #include "api_int.h"
 
@@ -88,6 +96,7 @@ bool api_settings_load(struct td_config *cfg, const struct td_core *core,
                        struct api_settings *s, struct td_err *err)
 {
     memset(s, 0, sizeof *s);
+    int64_t perip, htimeout, btimeout, regaddr, regglobal, regwin, hashc;
     int64_t port, threads, timeout, maxconn, maxreq, maxup, attl, rttl, leeway, lacct, laddr,
         lwin, psize, pmax;
     int64_t up_default = (int64_t)core->max_attachment * 2 + (1 << 20);
@@ -95,6 +104,9 @@ bool api_settings_load(struct td_config *cfg, const struct td_core *core,
         !config_int(cfg, S, "threads", 4, 1, 256, &threads, err) ||
         !config_int(cfg, S, "connection_timeout", 30, 1, 3600, &timeout, err) ||
         !config_int(cfg, S, "max_connections", 1000, 1, 100000, &maxconn, err) ||
+        !config_int(cfg, S, "max_connections_per_address", 32, 1, 100000, &perip, err) ||
+        !config_int(cfg, S, "header_timeout", 10, 1, 3600, &htimeout, err) ||
+        !config_int(cfg, S, "body_timeout", 120, 1, 86400, &btimeout, err) ||
         !config_int(cfg, S, "max_request_bytes", 2 << 20, 1024, 1LL << 30, &maxreq, err) ||
         !config_int(cfg, S, "max_upload_bytes", up_default, 1024, 4LL << 30, &maxup, err) ||
         !config_int(cfg, S, "access_ttl", 900, 10, 86400, &attl, err) ||
@@ -103,6 +115,11 @@ bool api_settings_load(struct td_config *cfg, const struct td_core *core,
         !config_int(cfg, S, "login_max_failures_per_account", 5, 1, 1000000, &lacct, err) ||
         !config_int(cfg, S, "login_max_failures_per_address", 20, 1, 1000000, &laddr, err) ||
         !config_int(cfg, S, "login_window", 900, 1, 86400, &lwin, err) ||
+        !config_int(cfg, S, "register_max_per_address", 10, 1, 1000000, &regaddr, err) ||
+        !config_int(cfg, S, "register_max_global", 200, 1, 100000000, &regglobal, err) ||
+        !config_int(cfg, S, "register_window", 3600, 1, 86400 * 7, &regwin, err) ||
+        !config_int(cfg, S, "hash_concurrency", threads / 2 > 0 ? threads / 2 : 1, 1, 256, &hashc,
+                    err) ||
         !config_int(cfg, S, "page_size", 25, 1, 1000, &psize, err) ||
         !config_int(cfg, S, "page_max", 100, 1, STORE_LIST_MAX - 1, &pmax, err))
         return false;
@@ -118,6 +135,9 @@ bool api_settings_load(struct td_config *cfg, const struct td_core *core,
     s->threads = (unsigned)threads;
     s->conn_timeout_s = (unsigned)timeout;
     s->max_connections = (unsigned)maxconn;
+    s->max_conn_per_addr = (unsigned)(perip < maxconn ? perip : maxconn);
+    s->header_timeout_s = (unsigned)htimeout;
+    s->body_timeout_s = (unsigned)btimeout;
     s->max_request_bytes = (size_t)maxreq;
     s->max_upload_bytes = (size_t)(maxup > maxreq ? maxup : maxreq);
     s->access_ttl_s = attl;
@@ -126,6 +146,10 @@ bool api_settings_load(struct td_config *cfg, const struct td_core *core,
     s->login_max_per_account = (unsigned)lacct;
     s->login_max_per_addr = (unsigned)laddr;
     s->login_window_s = lwin;
+    s->register_max_per_addr = (unsigned)regaddr;
+    s->register_max_global = (unsigned)regglobal;
+    s->register_window_s = regwin;
+    s->hash_concurrency = (unsigned)hashc;
     s->page_default = (unsigned)psize;
     s->page_max = (unsigned)pmax;
     if (s->issuer[0] == '\0' || s->audience[0] == '\0') {

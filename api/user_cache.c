@@ -14,6 +14,7 @@
  * costs a store read. Entries hold full copies; out is always a copy the
  * caller owns. */
 #include "api_int.h"
+#include "user_cache.h"
 
 #include "core/mem.h"
 #include "core/user.h"

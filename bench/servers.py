@@ -76,6 +76,8 @@ level = info
 port = {api}
 jwt_secret_file = {run}/jwt_secret
 login_max_failures_per_address = 1000000
+rate_limit_per_address = 0
+rate_limit_per_token = 0
 [notify]
 support_address = support@localhost
 ticket_url = http://127.0.0.1:{api}/api/v1/tickets/

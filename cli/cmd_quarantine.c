@@ -50,7 +50,7 @@ static int do_list(struct td_app *env, size_t limit)
     struct td_err err;
     td_err_clear(&err);
     if (!env->store->ops->quarantine_list(env->store, limit, &l, &err))
-        return cli_fail("quarantine list", &err);
+        return cli_fail_op("quarantine list", &err);
     if (l.n == 0)
         puts("the quarantine is empty");
     for (size_t i = 0; i < l.n; i++) {
@@ -75,7 +75,7 @@ static int do_show(struct td_app *env, const char *id, bool raw)
     struct td_err err;
     td_err_clear(&err);
     if (!env->store->ops->quarantine_get(env->store, id, &q, &err))
-        return cli_fail("quarantine show", &err);
+        return cli_fail_op("quarantine show", &err);
     if (raw) {
         bool ok = fwrite(q.raw ? (const void *)q.raw : "", 1, q.raw_len, stdout) == q.raw_len;
         quarantine_clear(&q);
@@ -107,6 +107,25 @@ static int do_show(struct td_app *env, const char *id, bool raw)
     return EXIT_OK;
 }
 
+bool cli_quarantine_retry(struct td_app *env, const char *id, struct app_retry_outcome *out,
+                          struct td_err *err)
+{
+    struct ingest_outcome o;
+    memset(&o, 0, sizeof o);
+    memset(out, 0, sizeof *out);
+    if (!mailgw_quarantine_retry(env, id, &o, err))
+        return false;
+    static const char *const names[] = {
+        [INGEST_TICKET] = "ticket", [INGEST_COMMENT] = "comment", [INGEST_DUPLICATE] = "duplicate",
+        [INGEST_QUARANTINED] = "quarantined", [INGEST_RETRY] = "retry",
+    };
+    out->result = (size_t)o.result < sizeof names / sizeof names[0] && names[o.result]
+                      ? names[o.result] : "retry";
+    out->ticket = o.ticket;
+    snprintf(out->why, sizeof out->why, "%s", o.why);
+    return true;
+}
+
 static int do_retry(struct td_app *env, const char *id)
 {
     struct ingest_outcome o;
@@ -114,7 +133,7 @@ static int do_retry(struct td_app *env, const char *id)
     td_err_clear(&err);
     memset(&o, 0, sizeof o);
     if (!mailgw_quarantine_retry(env, id, &o, &err))
-        return cli_fail("quarantine retry", &err);
+        return cli_fail_op("quarantine retry", &err);
     switch (o.result) {
     case INGEST_TICKET:
         printf("ticket #%lld opened; removed from the quarantine\n", (long long)o.ticket);
@@ -144,7 +163,7 @@ static int do_delete(struct td_app *env, const char *id)
     struct td_err err;
     td_err_clear(&err);
     if (!env->store->ops->quarantine_delete(env->store, id, &err))
-        return cli_fail("quarantine delete", &err);
+        return cli_fail_op("quarantine delete", &err);
     log_event(LOG_INFO, "quarantine_deleted", LF_S("id", id));
     printf("deleted %s\n", id);
     return EXIT_OK;

@@ -6,11 +6,14 @@
 #include "cli.h"
 #include "core/log.h"
 #include "modules.h"
+#include "sdnotify.h"
 
 #include <pthread.h>
+#include <unistd.h>
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 
 /* SIGHUP: [log] level and format again, from the file (the environment
  * still wins, as at start). A file that no longer loads, or bad values,
@@ -42,7 +45,7 @@ int cmd_serve(int argc, char **argv, const char *config_path, const char *role)
 {
     if (argc > 1 && (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0)) {
         printf("usage: ticketd [--config FILE] %s\n"
-               "Runs %s in the foreground until SIGTERM or SIGINT; SIGHUP reloads.\n",
+               "Runs %s\nin the foreground until SIGTERM or SIGINT; SIGHUP reloads.\n",
                role ? role : "serve", role ? role : "the API, the mail gateway and the outbox sender");
         return EXIT_OK;
     }
@@ -98,18 +101,45 @@ int cmd_serve(int argc, char **argv, const char *config_path, const char *role)
         goto stop;
     }
     log_event(LOG_INFO, "ready", LF_S("version", TICKETD_VERSION), LF_S("store", env.store->ops->name));
+    char status[200];
+    snprintf(status, sizeof status, "READY=1\nSTATUS=serving (%s, store %s)\nMAINPID=%ld",
+             role ? role : "serve", env.store->ops->name, (long)getpid());
+    if (!sdnotify(status))
+        log_event(LOG_WARN, "sd_notify_failed", LF_S("state", "READY"));
+    /* The watchdog (sdnotify.c): the main thread wakes every half
+     * interval, pings the store and says it is alive. */
+    int64_t wd_ms = sdnotify_watchdog_ms();
     for (;;) {
         int sig = 0;
-        if (sigwait(&set, &sig) != 0)
+        if (wd_ms > 0) {
+            struct timespec ts = { (time_t)(wd_ms / 1000), (long)(wd_ms % 1000) * 1000000L };
+            sig = sigtimedwait(&set, NULL, &ts);
+            if (sig < 0) { /* timeout (or EINTR): alive, if the store call returns */
+                struct td_err perr;
+                td_err_clear(&perr);
+                (void)env.store->ops->ping(env.store, &perr);
+                sdnotify("WATCHDOG=1");
+                continue;
+            }
+        } else if (sigwait(&set, &sig) != 0) {
             continue;
+        }
         if (sig == SIGHUP) {
+            struct timespec now;
+            clock_gettime(CLOCK_MONOTONIC, &now);
+            char reloading[80];
+            snprintf(reloading, sizeof reloading, "RELOADING=1\nMONOTONIC_USEC=%lld",
+                     (long long)now.tv_sec * 1000000LL + now.tv_nsec / 1000);
+            sdnotify(reloading);
             log_event(LOG_INFO, "reload");
             reload_logging(config_path);
             for (int i = 0; i < cli_n_modules; i++)
                 if (handles[i] && cli_modules[i].reload)
                     cli_modules[i].reload(handles[i]);
+            sdnotify("READY=1");
             continue;
         }
+        sdnotify("STOPPING=1");
         log_event(LOG_INFO, "stopping", LF_S("signal", sig == SIGTERM ? "TERM" : "INT"));
         break;
     }
@@ -121,6 +151,12 @@ stop:
     if (started > 0) /* a refused config is the one error line, nothing more */
         log_event(LOG_INFO, "stopped", LF_I("exit", rc));
     return rc;
+}
+
+static void warn_line(void *arg, const char *msg)
+{
+    (void)arg;
+    fprintf(stderr, "ticketd: check-config: warning: %s\n", msg);
 }
 
 static void print_key(void *arg, const char *section, const char *key)
@@ -163,6 +199,9 @@ int cmd_check_config(int argc, char **argv, const char *config_path)
             rc = cli_fail(cli_modules[i].name, &err);
     if (rc == EXIT_OK && !config_check_unread(env.cfg, &err))
         rc = cli_fail("config", &err);
+    if (rc == EXIT_OK)
+        store_file_modes_check(config_str(env.cfg, "store", "uri", "sqlite:ticketd.db"), warn_line,
+                               NULL);
     if (rc == EXIT_OK && list_keys)
         config_each_asked(env.cfg, print_key, NULL);
     else if (rc == EXIT_OK)

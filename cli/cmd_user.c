@@ -1,5 +1,9 @@
-/* cmd_user.c - `ticketd user add|list|disable|enable|set-role`. The first
- * admin is created here; afterwards admins manage users over the API. */
+/* cmd_user.c - `ticketd user add|list|disable|enable|set-role|passwd`.
+ * The first admin is created here; afterwards admins manage users over
+ * the API. Exit codes, the same for every verb: 0 done, 1 no such user
+ * or a clash (the address is taken), 2 bad command line or a value core
+ * refuses (an address, a too short password), 3 bad configuration, 4 the
+ * store cannot be reached. */
 #include "cli.h"
 #include "core/mem.h"
 #include "core/user.h"
@@ -15,8 +19,12 @@ static void usage(FILE *f)
           "       ticketd [--config FILE] user list [--role ROLE]\n"
           "       ticketd [--config FILE] user disable|enable --email ADDR\n"
           "       ticketd [--config FILE] user set-role --email ADDR --role ROLE\n"
+          "       ticketd [--config FILE] user passwd --email ADDR [--password-file FILE]\n"
           "Passwords are never taken on the command line (other users can read it);\n"
-          "give them in a file or on standard input.\n",
+          "give them in a file or on standard input (passwd reads standard input\n"
+          "unless --password-file is given). A new password ends the user's sessions.\n"
+          "Exit: 0 done, 1 no such user or address taken, 2 bad arguments or value,\n"
+          "3 bad configuration, 4 store unreachable.\n",
           f);
 }
 
@@ -78,9 +86,16 @@ int cmd_user(int argc, char **argv, const char *config_path)
         return EXIT_USAGE;
     }
     if (strcmp(verb, "add") && strcmp(verb, "list") && strcmp(verb, "disable") &&
-        strcmp(verb, "enable") && strcmp(verb, "set-role")) {
-        fprintf(stderr, "ticketd: user: unknown command '%s'\n", verb);
-        usage(stderr);
+        strcmp(verb, "enable") && strcmp(verb, "set-role") && strcmp(verb, "passwd")) {
+        fprintf(stderr, "ticketd: user: unknown command '%s' (add, list, disable, enable, "
+                        "set-role, passwd)\n", verb);
+        return EXIT_USAGE;
+    }
+    bool passwd = strcmp(verb, "passwd") == 0;
+    if (passwd && pw_file == NULL)
+        pw_stdin = true;
+    if (strcmp(verb, "set-role") == 0 && role_s == NULL) {
+        fprintf(stderr, "ticketd: user set-role: --role is required\n");
         return EXIT_USAGE;
     }
     char password[1100] = "";
@@ -103,7 +118,7 @@ int cmd_user(int argc, char **argv, const char *config_path)
         if (user_create(&env.core, NULL, &in, &u, &err))
             print_user(&u);
         else
-            rc = cli_fail("user add", &err);
+            rc = cli_fail_op("user add", &err);
     } else if (strcmp(verb, "list") == 0) {
         struct td_user_list l = { NULL, 0 };
         if (user_list(&env.core, NULL, role_s ? (int)role : -1, &l, &err)) {
@@ -111,26 +126,21 @@ int cmd_user(int argc, char **argv, const char *config_path)
                 print_user(&l.v[i]);
             user_list_clear(&l);
         } else {
-            rc = cli_fail("user list", &err);
+            rc = cli_fail_op("user list", &err);
         }
-    } else if (!user_find_by_email(&env.core, email, &u, &err)) {
-        rc = cli_fail(verb, &err);
     } else {
-        bool ok;
-        if (strcmp(verb, "set-role") == 0) {
-            if (role_s == NULL) {
-                fprintf(stderr, "ticketd: user set-role: --role is required\n");
-                rc = EXIT_USAGE;
-                ok = true;
-            } else {
-                ok = user_set_role(&env.core, NULL, u.id, role, &err);
-            }
-        } else {
+        char what[64];
+        snprintf(what, sizeof what, "user %s", verb);
+        bool ok = user_find_by_email(&env.core, email, &u, &err);
+        if (ok && strcmp(verb, "set-role") == 0)
+            ok = user_set_role(&env.core, NULL, u.id, role, &err);
+        else if (ok && passwd)
+            ok = user_set_password(&env.core, NULL, u.id, password, &err);
+        else if (ok)
             ok = user_set_disabled(&env.core, NULL, u.id, strcmp(verb, "disable") == 0, &err);
-        }
         if (!ok)
-            rc = cli_fail(verb, &err);
-        else if (rc == EXIT_OK)
+            rc = cli_fail_op(what, &err);
+        else
             printf("%s: done\n", email);
     }
     memset(password, 0, sizeof password);

@@ -1,6 +1,7 @@
 /* main.c - ticketd: one binary, subcommands. The library (core/) does
  * the work; this only parses the command line and drives it. */
 #include "cli.h"
+#include "core/log.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -12,12 +13,20 @@ static void usage(FILE *f)
           "commands:\n"
           "  serve          run the API, the mail gateway and the outbox sender\n"
           "  api | mailgw | sender   run one of them\n"
-          "  user ...       add, list, disable, enable users, set roles\n"
+          "  user ...       add, list, disable, enable users, set roles and passwords\n"
           "  check-config   validate the configuration and reach the store\n"
           "  quarantine ... list, show, retry or delete mail the gateway kept back\n"
+          "  backup FILE    copy the SQLite database to FILE, consistent while serving\n"
+          "  restore FILE   replace the SQLite database with a backup (ticketd stopped)\n"
+          "  --version      print the version, the commit and the store schema versions\n"
+          "  ticket merge SOURCE TARGET   merge a duplicate ticket into another\n"
+          "  alias ...      add, list or remove an agent's extra sending addresses\n"
           "  --version      print the version\n"
           "The config file may also be given as TICKETD_CONFIG; every key can be\n"
-          "overridden by TICKETD_<SECTION>_<KEY>. `ticketd COMMAND --help` for more.\n",
+          "overridden by TICKETD_<SECTION>_<KEY> (a TICKETD_* variable that is no\n"
+          "key is an error). `ticketd COMMAND --help` for more.\n"
+          "Exit status: 0 ok, 1 runtime failure (or no such user/item), 2 bad command\n"
+          "line or value, 3 bad configuration, 4 store or server unreachable.\n",
           f);
 }
 
@@ -27,7 +36,7 @@ int main(int argc, char **argv)
     int i = 1;
     while (i < argc && argv[i][0] == '-') {
         if (strcmp(argv[i], "--version") == 0) {
-            printf("ticketd %s\n", TICKETD_VERSION);
+            cli_print_version(stdout);
             return EXIT_OK;
         }
         if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
@@ -50,14 +59,29 @@ int main(int argc, char **argv)
     const char *cmd = argv[i];
     int sub_argc = argc - i;
     char **sub_argv = argv + i;
+    /* Only the daemons log events; a one-shot command's stdout and stderr
+     * are its answer, with warnings and errors only. */
+    bool daemon = strcmp(cmd, "serve") == 0 || strcmp(cmd, "api") == 0 ||
+                  strcmp(cmd, "mailgw") == 0 || strcmp(cmd, "sender") == 0;
+    if (!daemon)
+        log_set_floor(LOG_WARN);
     if (strcmp(cmd, "serve") == 0)
         return cmd_serve(sub_argc, sub_argv, config_path, NULL);
-    if (strcmp(cmd, "api") == 0 || strcmp(cmd, "mailgw") == 0 || strcmp(cmd, "sender") == 0)
+    if (strcmp(cmd, "api") == 0 || strcmp(cmd, "mailgw") == 0 || strcmp(cmd, "sender") == 0 ||
+        strcmp(cmd, "hooks") == 0)
         return cmd_serve(sub_argc, sub_argv, config_path, cmd);
     if (strcmp(cmd, "user") == 0)
         return cmd_user(sub_argc, sub_argv, config_path);
+    if (strcmp(cmd, "token") == 0)
+        return cmd_token(sub_argc, sub_argv, config_path);
     if (strcmp(cmd, "quarantine") == 0)
         return cmd_quarantine(sub_argc, sub_argv, config_path);
+    if (strcmp(cmd, "backup") == 0 || strcmp(cmd, "restore") == 0)
+        return cmd_backup(sub_argc, sub_argv, config_path);
+    if (strcmp(cmd, "ticket") == 0)
+        return cmd_ticket(sub_argc, sub_argv, config_path);
+    if (strcmp(cmd, "alias") == 0)
+        return cmd_alias(sub_argc, sub_argv, config_path);
     if (strcmp(cmd, "check-config") == 0)
         return cmd_check_config(sub_argc, sub_argv, config_path);
     fprintf(stderr, "ticketd: unknown command '%s'\n", cmd);

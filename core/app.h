@@ -10,17 +10,33 @@
 #define TD_APP_H
 
 #include <stdbool.h>
+#include <stdint.h>
 
 #include "config.h"
 #include "core.h"
 
 #define TICKETD_VERSION "0.1.0"
 
+/* What ingesting a quarantined mail again came to (app->quarantine_retry). */
+struct app_retry_outcome {
+    const char *result;      /* "ticket", "comment", "duplicate", "quarantined", "retry" */
+    int64_t ticket;          /* ticket, comment, duplicate (0 if unknown) */
+    char why[400];           /* quarantined: the new reason; retry: why not now */
+};
+
+struct td_app;
+/* Ingests quarantined mail id again: the mail gateway's, which core and
+ * the other adapters cannot include; cli/ fills it in. TD_NOT_FOUND for
+ * an unknown id. */
+typedef bool (*app_quarantine_retry_fn)(struct td_app *app, const char *id,
+                                        struct app_retry_outcome *out, struct td_err *err);
+
 /* What every module is started with. Owned by whoever called app_open(). */
 struct td_app {
     struct td_config *cfg;
     struct store *store;
     struct td_core core;
+    app_quarantine_retry_fn quarantine_retry; /* NULL: no mail gateway in this binary */
 };
 
 /* One adapter as `ticketd serve` sees it. */

@@ -75,6 +75,7 @@ bool comment_draft_build(struct td_core *c, const char *author_id, const struct 
         r->name = name;
         r->content_type = type;
         r->size = a->size;
+        r->is_inline = a->is_inline;
         d->atts[cm->n_attachments++] = a;
     }
     if (len == 0 && cm->n_attachments == 0 && notes.len == 0) {
@@ -158,6 +159,9 @@ bool comment_add(struct td_core *c, const struct td_user *actor, int64_t number,
     if (!ticket_get(c, actor, number, &t, err))
         return false;
     bool ok = policy_comment(actor, &t, in->internal, err);
+    if (ok && t.merged_into > 0)
+        ok = td_fail(err, TD_CONFLICT, "ticket #%lld was merged into #%lld; write there",
+                     (long long)number, (long long)t.merged_into);
     ticket_clear(&t);
     if (!ok)
         return false;
@@ -176,16 +180,19 @@ bool comment_add(struct td_core *c, const struct td_user *actor, int64_t number,
         comment_draft_clear(&d);
         return false;
     }
-    if (c->on_events && ticket_get(c, NULL, number, &t, NULL)) {
-        c->on_events(c, actor, &t, &d.event, 1);
-        ticket_clear(&t);
-    }
     if (!in->internal) {
         /* The comment is in; a failed status move must not report the
          * comment as failed (a retry would duplicate it), so it is only
          * best effort here. */
         struct status_move m = { policy_is_staff(actor) };
         (void)ticket_mutate(c, actor, number, 0, apply_reply_status, &m, NULL, NULL);
+    }
+    /* Planned after the status move: the mail about the comment shows
+     * the status the reply left the ticket in, as a replay of the
+     * history (which sees the current ticket) would. */
+    if (c->on_events && ticket_get(c, NULL, number, &t, NULL)) {
+        c->on_events(c, actor, &t, &d.event, 1);
+        ticket_clear(&t);
     }
     if (batch && !store_batch_end(st, true, err)) {
         comment_draft_clear(&d); /* not committed: nothing of it is there */

@@ -9,6 +9,12 @@
 #include "model.h"
 #include "ticket.h"
 
+/* The name under which the mail gateway keeps the whole text of a mail
+ * whose comment holds only part of it (quotes stripped, text cut): a
+ * record of the mail, not a file anyone sent, so notifications leave it
+ * out. */
+#define COMMENT_FULL_TEXT_NAME "full-message.txt"
+
 struct comment_new {
     const char *body;
     bool internal;                 /* agents only */

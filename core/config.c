@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h> /* environ */
 
 #define MAX_CONFIG_BYTES (1024 * 1024)
 #define MAX_SECRET_BYTES (64 * 1024)
@@ -33,6 +34,7 @@ struct td_config {
     size_t n_asked;
     pthread_mutex_t asked_lock; /* modules may read keys from their threads */
     char *origin;            /* file name for messages */
+    struct td_err deferred;  /* first *_file a config_str() could not read */
     char **owned;            /* values read from *_file or env, freed at the end */
     size_t n_owned;
 };
@@ -106,7 +108,50 @@ static bool parse(struct td_config *cfg, char *text, struct td_err *err)
             value[vl - 1] = '\0';
             value++;
         }
+        /* Which of two lines wins is a guess the reader of the file
+         * should not have to make. */
+        const struct entry *dup = find(cfg, section, key);
+        if (dup)
+            return td_fail(err, TD_INVALID, "%s:%d: duplicate key [%s] %s (first set on line %d)",
+                           cfg->origin, lineno, section, key, dup->line);
         add(cfg, section, key, value, lineno);
+    }
+    return true;
+}
+
+/* "foo" and "foo_file" in one section: two values for one key. */
+static bool check_file_pairs(struct td_config *cfg, struct td_err *err)
+{
+    for (size_t i = 0; i < cfg->n; i++) {
+        const struct entry *fe = &cfg->v[i];
+        size_t kl = strlen(fe->key);
+        if (kl <= 5 || strcmp(fe->key + kl - 5, "_file") != 0)
+            continue;
+        for (size_t j = 0; j < cfg->n; j++) {
+            const struct entry *e = &cfg->v[j];
+            if (strcmp(e->section, fe->section) == 0 && strlen(e->key) == kl - 5 &&
+                strncmp(e->key, fe->key, kl - 5) == 0)
+                return td_fail(err, TD_INVALID,
+                               "%s:%d: [%s] %s and %s (line %d) are both set; keep one",
+                               cfg->origin, fe->line, fe->section, e->key, fe->key, e->line);
+        }
+    }
+    return true;
+}
+
+/* TICKETD_X and TICKETD_X_FILE both in the environment: the same. */
+static bool check_env_pairs(struct td_err *err)
+{
+    for (char **ev = environ; *ev; ev++) {
+        size_t len = strcspn(*ev, "=");
+        if (strncmp(*ev, "TICKETD_", 8) != 0 || len <= 13 || (*ev)[len] != '=' ||
+            strncmp(*ev + len - 5, "_FILE", 5) != 0)
+            continue;
+        char base[256];
+        int n = snprintf(base, sizeof base, "%.*s", (int)(len - 5), *ev);
+        if (n > 0 && (size_t)n < sizeof base && getenv(base) != NULL)
+            return td_fail(err, TD_INVALID, "%s and %s_FILE are both set in the environment; keep one",
+                           base, base);
     }
     return true;
 }
@@ -117,7 +162,7 @@ static bool config_from_text(char *text, const char *origin, struct td_config **
     struct td_config *cfg = td_calloc(1, sizeof *cfg);
     pthread_mutex_init(&cfg->asked_lock, NULL);
     cfg->origin = td_strdup(origin);
-    if (!parse(cfg, text, err)) {
+    if (!parse(cfg, text, err) || !check_file_pairs(cfg, err) || !check_env_pairs(err)) {
         config_free(cfg);
         return false;
     }
@@ -203,15 +248,12 @@ static const char *keep(struct td_config *cfg, char *value)
     return value;
 }
 
+static bool env_name(const char *section, const char *key, char *name, size_t len);
+
 static const char *env_value(const char *section, const char *key)
 {
     char name[256];
-    int n = snprintf(name, sizeof name, "TICKETD_%s_%s", section, key);
-    if (n < 0 || (size_t)n >= sizeof name)
-        return NULL;
-    for (char *p = name; *p; p++)
-        *p = isalnum((unsigned char)*p) ? (char)toupper((unsigned char)*p) : '_';
-    return getenv(name);
+    return env_name(section, key, name, sizeof name) ? getenv(name) : NULL;
 }
 
 static void remember_asked(struct td_config *cfg, const char *section, const char *key)
@@ -265,8 +307,18 @@ static const char *lookup(struct td_config *cfg, const char *section, const char
     if (path == NULL || path[0] == '\0')
         return NULL;
     char *content = NULL;
-    if (!read_file(path, MAX_SECRET_BYTES, &content, err)) {
+    struct td_err rerr;
+    td_err_clear(&rerr);
+    if (!read_file(path, MAX_SECRET_BYTES, &content, &rerr)) {
+        /* The key, not only the path: "which setting points there?" */
         *failed = true;
+        td_fail(err, TD_INVALID, "[%s] %s: %s", section, file_key, rerr.msg);
+        if (err == NULL) { /* config_str(): reported by config_check_unread() */
+            pthread_mutex_lock(&cfg->asked_lock);
+            if (cfg->deferred.code == TD_OK)
+                td_fail(&cfg->deferred, TD_INVALID, "[%s] %s: %s", section, file_key, rerr.msg);
+            pthread_mutex_unlock(&cfg->asked_lock);
+        }
         return NULL;
     }
     size_t len = strlen(content);
@@ -363,11 +415,58 @@ bool config_each_section(struct td_config *cfg, const char *prefix,
     return true;
 }
 
+/* The environment variable for section.key ("mailbox support", "user"
+ * -> TICKETD_MAILBOX_SUPPORT_USER); false if it does not fit. */
+static bool env_name(const char *section, const char *key, char *name, size_t len)
+{
+    int n = snprintf(name, len, "TICKETD_%s_%s", section, key);
+    if (n < 0 || (size_t)n >= len)
+        return false;
+    for (char *p = name; *p; p++)
+        *p = isalnum((unsigned char)*p) ? (char)toupper((unsigned char)*p) : '_';
+    return true;
+}
+
+/* Names that are not keys: the config file's path, and what the test
+ * suite keeps for itself (its settings, the MongoDB mock's debug switch,
+ * which reaches a ticketd the tests start through the environment). */
+static bool env_reserved(const char *name, size_t len)
+{
+    return (len == 14 && strncmp(name, "TICKETD_CONFIG", 14) == 0) ||
+           (len == 14 && strncmp(name, "TICKETD_SRCDIR", 14) == 0) ||
+           strncmp(name, "TICKETD_TEST_", 13) == 0 || strncmp(name, "TICKETD_MONGO_MOCK_", 19) == 0;
+}
+
+static bool env_known(struct td_config *cfg, const char *name, size_t len)
+{
+    bool known = env_reserved(name, len);
+    pthread_mutex_lock(&cfg->asked_lock);
+    for (size_t i = 0; i < cfg->n_asked && !known; i++) {
+        char want[300];
+        if (!env_name(cfg->asked[i].section, cfg->asked[i].key, want, sizeof want))
+            continue;
+        size_t wl = strlen(want);
+        known = (len == wl && strncmp(name, want, len) == 0) ||
+                (len == wl + 5 && strncmp(name, want, wl) == 0 && strncmp(name + wl, "_FILE", 5) == 0);
+    }
+    pthread_mutex_unlock(&cfg->asked_lock);
+    return known;
+}
+
 bool config_check_unread(struct td_config *cfg, struct td_err *err)
 {
+    if (cfg->deferred.code != TD_OK)
+        return td_fail(err, cfg->deferred.code, "%s", cfg->deferred.msg);
     for (size_t i = 0; i < cfg->n; i++)
         if (!cfg->v[i].read)
             return td_fail(err, TD_INVALID, "%s:%d: unknown key [%s] %s", cfg->origin, cfg->v[i].line,
                            cfg->v[i].section, cfg->v[i].key);
+    /* A misspelt TICKETD_API_PROT is as wrong as "prot = " in the file. */
+    for (char **ev = environ; *ev; ev++) {
+        size_t len = strcspn(*ev, "=");
+        if (strncmp(*ev, "TICKETD_", 8) == 0 && !env_known(cfg, *ev, len))
+            return td_fail(err, TD_INVALID, "unknown environment variable %.*s (no such key)",
+                           (int)len, *ev);
+    }
     return true;
 }

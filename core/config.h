@@ -44,7 +44,13 @@ bool config_each_section(struct td_config *cfg, const char *prefix,
                          bool (*fn)(struct td_config *cfg, const char *section,
                                     const char *name, void *arg, struct td_err *err),
                          void *arg, struct td_err *err);
-/* TD_INVALID "unknown key [s] k" for the first key nobody read. */
+/* TD_INVALID naming the first of: a *_file a config_str() could not
+ * read; a key of the file nobody read ("unknown key [s] k"); a TICKETD_*
+ * environment variable that is no key anybody read (except
+ * TICKETD_CONFIG, and the test suite's TICKETD_SRCDIR, TICKETD_TEST_* and
+ * TICKETD_MONGO_MOCK_*).
+ * Loading already refused a key set twice in a section ("duplicate
+ * key"), and "k" with "k_file" (in the file, or in the environment). */
 bool config_check_unread(struct td_config *cfg, struct td_err *err);
 /* Every key asked for so far, whether it was set or not, once each, in
  * the order first asked ("foo" also stands for "foo_file"). For

@@ -12,12 +12,20 @@
 static _Atomic int min_level = LOG_INFO;
 static _Atomic int out_format = LOG_LOGFMT;
 static _Atomic int out_fd = 2;
+static _Atomic int floor_level = LOG_DEBUG; /* log_set_floor */
 
 static const char *const level_names[] = { "debug", "info", "warn", "error" };
 
+void log_set_floor(enum log_level floor)
+{
+    floor_level = floor;
+    if (min_level < (int)floor)
+        min_level = floor;
+}
+
 void log_setup(enum log_level min, enum log_format format, int fd)
 {
-    min_level = min;
+    min_level = (int)min < floor_level ? floor_level : (int)min;
     out_format = format;
     out_fd = fd;
 }

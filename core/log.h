@@ -31,6 +31,10 @@ static inline const char *log_str(const char *s) { return s ? s : ""; }
                sizeof((const struct log_field[]){ __VA_ARGS__ }) / sizeof(struct log_field))
 
 void log_setup(enum log_level min, enum log_format format, int fd);
+/* No line below floor is written, whatever log_setup() is later given:
+ * the one-shot commands (`ticketd user ...`, `backup`) print only what
+ * they were asked for, and warnings and errors. */
+void log_set_floor(enum log_level floor);
 bool log_level_parse(const char *s, enum log_level *out);
 bool log_format_parse(const char *s, enum log_format *out);
 bool log_enabled(enum log_level level);

@@ -27,6 +27,7 @@ void ticket_clear(struct td_ticket *t)
     free(t->queue);
     strv_clear(&t->tags);
     strv_clear(&t->message_ids);
+    strv_clear(&t->participants);
     memset(t, 0, sizeof *t);
 }
 
@@ -117,8 +118,10 @@ void ticket_copy(struct td_ticket *dst, const struct td_ticket *src)
     dst->queue = td_strdup(src->queue);
     dst->tags = (struct strv)STRV_INIT;
     dst->message_ids = (struct strv)STRV_INIT;
+    dst->participants = (struct strv)STRV_INIT;
     strv_copy(&dst->tags, &src->tags);
     strv_copy(&dst->message_ids, &src->message_ids);
+    strv_copy(&dst->participants, &src->participants);
 }
 
 void user_copy(struct td_user *dst, const struct td_user *src)
@@ -136,7 +139,9 @@ static const char *const status_names[] = { "new", "open", "pending", "resolved"
 static const char *const priority_names[] = { "low", "normal", "high", "urgent" };
 static const char *const source_names[] = { "api", "email" };
 static const char *const event_names[] = { "created", "status", "priority", "assignee",
-                                            "claim", "comment", "tag", "subject" };
+                                            "claim", "comment", "tag", "subject", "erased",
+                                            "participant_added", "participant_removed",
+                                            "related_mail", "merged_into", "merged_from", "queue" };
 static const char *const outbox_names[] = { "pending", "sending", "sent", "failed" };
 
 #define N_OF(a) (sizeof(a) / sizeof((a)[0]))

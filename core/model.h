@@ -44,7 +44,16 @@ enum td_event_kind {
     EVENT_CLAIM,    /* an agent took the ticket */
     EVENT_COMMENT,  /* new_value = comment id, old_value = "public"|"internal" */
     EVENT_TAG,      /* old/new = comma-joined tag sets */
-    EVENT_SUBJECT
+    EVENT_SUBJECT,
+    EVENT_ERASED,   /* an admin erased a customer's personal data (core/erase.h):
+                       new_value = the erased user's id */
+    EVENT_PARTICIPANT_ADDED,   /* new_value = user id (core/participant.h) */
+    EVENT_PARTICIPANT_REMOVED, /* old_value = user id */
+    EVENT_RELATED_MAIL,        /* a stranger's mail named this ticket: new_value =
+                                  the ticket it opened, old_value = its sender */
+    EVENT_MERGED_INTO,         /* on the source: new_value = target number */
+    EVENT_MERGED_FROM,         /* on the target: old_value = source number */
+    EVENT_QUEUE                /* moved to another queue: old/new = the queue names */
 };
 
 struct td_user {
@@ -69,6 +78,9 @@ struct td_ticket {
     char *queue;             /* mailbox queue name, "" by default */
     struct strv tags;
     struct strv message_ids; /* Message-IDs belonging to this thread */
+    struct strv participants; /* user ids besides the requester who follow
+                                 the conversation (core/participant.h) */
+    int64_t merged_into;     /* 0, or the ticket this one was merged into */
     td_time created;
     td_time updated;
     int64_t version;         /* optimistic concurrency (ETag) */
@@ -79,6 +91,8 @@ struct td_attachment_ref {
     char *name;
     char *content_type;
     size_t size;
+    bool is_inline;          /* an image shown inside an HTML mail (cid:),
+                                not a file: mailed inline, not listed */
 };
 
 struct td_comment {

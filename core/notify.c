@@ -73,12 +73,37 @@ bool notify_config_load(struct td_config *cfg, struct notify_config *nc, struct 
             return td_fail(err, TD_INVALID, "[notify] support_address is too long");
     }
     const char *url = config_str(cfg, "notify", "ticket_url", "");
+    const char *console = config_str(cfg, "notify", "console_url", "");
     for (const char *p = url; *p; p++)
         if ((unsigned char)*p <= 0x20 || *p == 0x7F)
             return td_fail(err, TD_INVALID, "[notify] ticket_url contains white space or a control character");
-    int n = snprintf(nc->ticket_url, sizeof nc->ticket_url, "%s", url);
+    for (const char *p = console; *p; p++)
+        if ((unsigned char)*p <= 0x20 || *p == 0x7F)
+            return td_fail(err, TD_INVALID, "[notify] console_url contains white space or a control character");
+    int n = snprintf(nc->console_url, sizeof nc->console_url, "%s", console);
+    if (n < 0 || (size_t)n >= sizeof nc->console_url - 16)
+        return td_fail(err, TD_INVALID, "[notify] console_url is too long");
+    /* Without ticket_url, links open the ticket in the web console. */
+    if (url[0] == '\0' && console[0] != '\0')
+        n = snprintf(nc->ticket_url, sizeof nc->ticket_url, "%s#/tickets/", console);
+    else
+        n = snprintf(nc->ticket_url, sizeof nc->ticket_url, "%s", url);
     if (n < 0 || (size_t)n >= sizeof nc->ticket_url)
         return td_fail(err, TD_INVALID, "[notify] ticket_url is too long");
+    const char *reset = config_str(cfg, "notify", "reset_url", "");
+    for (const char *p = reset; *p; p++)
+        if ((unsigned char)*p <= 0x20 || *p == 0x7F)
+            return td_fail(err, TD_INVALID, "[notify] reset_url contains white space or a control character");
+    n = snprintf(nc->reset_url, sizeof nc->reset_url, "%s", reset);
+    if (n < 0 || (size_t)n >= sizeof nc->reset_url)
+        return td_fail(err, TD_INVALID, "[notify] reset_url is too long");
+    const char *alias_url = config_str(cfg, "notify", "alias_confirm_url", "");
+    for (const char *p = alias_url; *p; p++)
+        if ((unsigned char)*p <= 0x20 || *p == 0x7F)
+            return td_fail(err, TD_INVALID, "[notify] alias_confirm_url contains white space or a control character");
+    n = snprintf(nc->alias_confirm_url, sizeof nc->alias_confirm_url, "%s", alias_url);
+    if (n < 0 || (size_t)n >= sizeof nc->alias_confirm_url)
+        return td_fail(err, TD_INVALID, "[notify] alias_confirm_url is too long");
     for (int k = 0; k < NK_COUNT; k++)
         if (!config_bool(cfg, "notify", notify_kind_names[k], true, &nc->enabled[k], err))
             return false;

@@ -36,6 +36,7 @@
 #ifndef TD_NOTIFY_H
 #define TD_NOTIFY_H
 
+#include <jansson.h>
 #include <stdbool.h>
 #include <stddef.h>
 
@@ -74,14 +75,19 @@ const char *notify_kind_auto_submitted(enum notify_kind k); /* NULL: none */
 struct notify_config {
     char support_address[256]; /* lower-case; "" = notifications off */
     char ticket_url[512];      /* prefix; the ticket number is appended */
+    char reset_url[512];       /* prefix; a password reset token is appended ("" = none) */
+    char console_url[512];     /* the web console's address ("" = none): claim
+                                  links, and ticket_url's default */
     bool enabled[NK_COUNT];
     bool admins_are_agents;    /* "every agent" includes admins */
     int64_t max_per_hour;      /* per requester; 0 = no cap */
     int64_t max_per_staff_hour; /* per agent (staff-only kinds); 0 = no cap */
+    char alias_confirm_url[512]; /* prefix of an alias confirmation link; the
+                                    token is appended; "" = none */
 };
 
-/* [notify] support_address, ticket_url, max_per_recipient_hour,
- * max_per_agent_hour, notify_admins, and one yes/no key per kind
+/* [notify] support_address, ticket_url, console_url, max_per_recipient_hour,
+ * max_per_agent_hour, notify_admins, alias_confirm_url, and one yes/no key per kind
  * (ticket_created_ack = no). */
 bool notify_config_load(struct td_config *cfg, struct notify_config *nc, struct td_err *err);
 
@@ -142,12 +148,52 @@ void notify_on_events(struct td_core *c, const struct td_user *actor, const stru
  *
  *   account_claim   a mail-created customer asked for web access
  *                   (POST /api/v1/auth/claim): the one-time claim token.
+ *   password_changed  the account's password was changed (every session
+ *                   ended): so the owner notices a change that was not theirs.
+ *   register_confirm a registration's one-time token: the account works
+ *                   once the address's owner confirms it (api/routes_register.c).
+ *   register_exists someone registered with an address that already has
+ *                   an account: the owner hears of it (the API answers the
+ *                   same 202 as for a new address: no enumeration).
+ *   agent_untrusted a mail with an agent's From but no valid reply token
+ *                   nor trusted Authentication-Results was quarantined:
+ *                   how to reply so it counts. Sent to the agent's
+ *                   registered address, never to the mail's From.
+ *   password_reset  a user forgot the password (POST /api/v1/auth/reset):
+ *                   a one-time link ([notify] reset_url + token) and the
+ *                   token itself.
+ *   webhook_disabled  to every active admin: a webhook endpoint was
+ *                   disabled after too many failed deliveries or a 410
+ *                   (hooks/), with its URL and the reason.
+ *   alias_confirm   an agent registered an extra sending address
+ *                   (core/alias.h): the one-time link, sent to that
+ *                   address (not the agent's own).
  *
  * The row's payload holds the token in clear until the mail is sent; the
  * token itself is single-use and short-lived (api/routes_claim.c). */
-enum notify_account_kind { NA_ACCOUNT_CLAIM = 0, NA_COUNT };
+enum notify_account_kind {
+    NA_ACCOUNT_CLAIM = 0,
+    NA_PASSWORD_CHANGED,
+    NA_REGISTER_EXISTS,
+    NA_AGENT_UNTRUSTED,
+    NA_REGISTER_CONFIRM,
+    NA_PASSWORD_RESET,
+    NA_WEBHOOK_DISABLED,
+    NA_ALIAS_CONFIRM,
+    NA_COUNT
+};
 extern const char *const notify_account_kind_names[NA_COUNT];
 bool notify_account_kind_parse(const char *s, enum notify_account_kind *out);
+
+/* Queues an account mail of kind to u (its registered address) with the
+ * template variables in extra (stolen; NULL for none) plus recipient,
+ * recipient_email and support_address. once_key (NULL: none): at most one
+ * mail of this kind per key, ever (a key with the hour in it: one an
+ * hour). TD_UNAVAILABLE when notifications are off. A mail the loop
+ * guard, the hourly cap or once_key refuses is no error: *queued (may be
+ * NULL) is false. */
+bool notify_account_mail(struct td_core *c, const struct td_user *u, enum notify_account_kind kind,
+                         json_t *extra, const char *once_key, bool *queued, struct td_err *err);
 
 /* Queues the account_claim mail for customer u through the planner
  * attached to c (TD_UNAVAILABLE when notifications are off: there is no
@@ -156,5 +202,20 @@ bool notify_account_kind_parse(const char *s, enum notify_account_kind *out);
  * with the reason, and *queued (may be NULL) is false. */
 bool notify_account_claim(struct td_core *c, const struct td_user *u, const char *token,
                           int64_t valid_minutes, bool *queued, struct td_err *err);
+/* The same for the password_reset mail of user u (any role). */
+bool notify_password_reset(struct td_core *c, const struct td_user *u, const char *token,
+                           int64_t valid_minutes, bool *queued, struct td_err *err);
+
+/* Queues webhook_disabled to every active admin (see above). Without a
+ * planner (notifications off) it does nothing and returns true;
+ * *queued (may be NULL) counts the mails queued. */
+bool notify_webhook_disabled(struct td_core *c, const char *webhook_id, const char *url,
+                             const char *reason, size_t *queued, struct td_err *err);
+/* Queues the alias_confirm mail to alias for agent, the same way. The
+ * link is [notify] alias_confirm_url + token ("" when that is unset: the
+ * mail then tells how to confirm through the API). */
+bool notify_alias_confirm(struct td_core *c, const struct td_user *agent, const char *alias,
+                          const char *token, int64_t valid_hours, bool *queued,
+                          struct td_err *err);
 
 #endif

@@ -2,6 +2,7 @@
  * the rules of notify.h turned into outbox rows (not yet written). */
 #include "notify_int.h"
 #include "buf.h"
+#include "comment.h"
 #include "id.h"
 #include "log.h"
 #include "mem.h"
@@ -25,6 +26,8 @@ struct plan_ctx {
     struct td_comment_list comments;
     bool comments_loaded;
     struct td_outbox_list *out;
+    const struct td_comment *files; /* whose attachments the rows of the
+                                       event being planned carry, or NULL */
 };
 
 /* The user with this id, or NULL (unknown, or the store failed: the
@@ -104,6 +107,24 @@ const char *notify_display_name(const struct td_user *u)
     return u->name && u->name[0] ? u->name : u->email;
 }
 
+/* The customers of the conversation (requester, then participants) but
+ * the one with id except, comma-separated; NULL when none. */
+static char *others_in_conversation(struct plan_ctx *p, const char *except)
+{
+    const struct td_ticket *t = p->t;
+    struct strv mails = STRV_INIT;
+    size_t n = t->participants.n + 1;
+    for (size_t i = 0; i < n; i++) {
+        const char *id = i == 0 ? t->requester_id : t->participants.v[i - 1];
+        const struct td_user *u = strcmp(id, except) == 0 ? NULL : user_by_id(p, id);
+        if (u && !u->disabled && !is_staff(u) && !strv_contains(&mails, u->email))
+            strv_push(&mails, u->email);
+    }
+    char *s = mails.n ? strv_join(&mails, ", ") : NULL;
+    strv_clear(&mails);
+    return s;
+}
+
 /* One row for recipient u, unless a rule says no. */
 static void add_row(struct plan_ctx *p, const struct td_event *ev, enum notify_kind kind,
                     const struct td_user *u, const struct td_user *author, const char *body,
@@ -119,9 +140,13 @@ static void add_row(struct plan_ctx *p, const struct td_event *ev, enum notify_k
     if (notify_address_blocked(nc, u->email))
         return;
     struct td_outbox_list *out = p->out;
-    for (size_t i = 0; i < out->n; i++) /* one mail per person per event */
-        if (out->v[i].ticket == ev->ticket && strcmp(out->v[i].recipient, u->email) == 0 &&
-            strcmp(out->v[i].kind, notify_kind_names[kind]) == 0 && out->v[i].created == ev->at)
+    /* One mail per person per event: the row id names exactly that (the
+     * event, the person, the kind), where the time alone would merge two
+     * events of the same millisecond. */
+    char row_id[TD_ID_LEN + 1];
+    notify_row_id(ev, u->id, kind, row_id);
+    for (size_t i = 0; i < out->n; i++)
+        if (strcmp(out->v[i].id, row_id) == 0)
             return;
 
     const struct td_ticket *t = p->t;
@@ -152,8 +177,39 @@ static void add_row(struct plan_ctx *p, const struct td_event *ev, enum notify_k
     notify_var_put(vars, "recipient", notify_display_name(u));
     notify_var_put(vars, "recipient_email", u->email);
     notify_var_put(vars, "support_address", nc->support_address);
+    /* The sender shows the rest of the conversation in Cc only where
+     * that leaks no reply token (notify/deliver.c); agents' notices name
+     * nobody. */
+    char *cc = notify_kind_staff_only(kind) ? NULL : others_in_conversation(p, u->id);
+    notify_var_put(vars, "cc", cc);
+    free(cc);
+    /* "Alan via Support": a person wrote it (notify/deliver.c). */
+    notify_var_put(vars, "via", kind == NK_REPLY_TO_REQUESTER && is_staff(author)
+                                    ? notify_display_name(author) : "");
     json_object_set_new(root, "recipient_id", json_string(u->id));
     json_object_set_new(root, "vars", vars);
+    if (p->files && p->files->n_attachments > 0) {
+        /* The sender attaches them, or lists them (notify/deliver_files.c). */
+        json_t *files = json_array();
+        for (size_t i = 0; i < p->files->n_attachments; i++) {
+            const struct td_attachment_ref *r = &p->files->attachments[i];
+            if (p->files->source == SOURCE_EMAIL && r->name &&
+                strcmp(r->name, COMMENT_FULL_TEXT_NAME) == 0)
+                continue;
+            json_t *f = json_object();
+            json_object_set_new(f, "id", json_string(r->id));
+            json_object_set_new(f, "name", json_string(r->name ? r->name : ""));
+            json_object_set_new(f, "content_type", json_string(r->content_type ? r->content_type : ""));
+            json_object_set_new(f, "size", json_integer((json_int_t)r->size));
+            if (r->is_inline)
+                json_object_set_new(f, "inline", json_true());
+            json_array_append_new(files, f);
+        }
+        if (json_array_size(files) > 0)
+            json_object_set_new(root, "attachments", files);
+        else
+            json_decref(files);
+    }
     char *payload = json_dumps(root, JSON_COMPACT | JSON_SORT_KEYS);
     json_decref(root);
     if (payload == NULL)
@@ -170,6 +226,34 @@ static void add_row(struct plan_ctx *p, const struct td_event *ev, enum notify_k
     free(payload);
     o->state = OUTBOX_PENDING;
     o->created = ev->at; /* replaced by the insert time in notify_enqueue */
+}
+
+/* A customer-facing mail to the requester and to every participant who
+ * is a customer, each a row (and a mail, with a reply token) of their
+ * own: tokens stay personal. Agents who follow the ticket get the
+ * agents' notices instead. */
+static void to_conversation(struct plan_ctx *p, const struct td_event *ev, enum notify_kind kind,
+                            const struct td_user *author, const char *body, const char *assignee)
+{
+    const struct td_ticket *t = p->t;
+    add_row(p, ev, kind, user_by_id(p, t->requester_id), author, body, assignee);
+    for (size_t i = 0; i < t->participants.n; i++) {
+        const struct td_user *u = user_by_id(p, t->participants.v[i]);
+        if (u && !is_staff(u))
+            add_row(p, ev, kind, u, author, body, assignee);
+    }
+}
+
+/* Agents who follow the ticket (participants with a staff role). */
+static void to_following_staff(struct plan_ctx *p, const struct td_event *ev,
+                               enum notify_kind kind, const struct td_user *author,
+                               const char *body, const char *assignee)
+{
+    for (size_t i = 0; i < p->t->participants.n; i++) {
+        const struct td_user *u = user_by_id(p, p->t->participants.v[i]);
+        if (u && is_staff(u))
+            add_row(p, ev, kind, u, author, body, assignee);
+    }
 }
 
 static bool to_staff(struct plan_ctx *p, const struct td_event *ev, enum notify_kind kind,
@@ -205,6 +289,7 @@ bool notify_plan(const struct notify_config *nc, struct store *st, const struct 
             continue;
         const struct td_user *actor = user_by_id(&p, e->actor_id);
         const struct td_user *req = user_by_id(&p, t->requester_id);
+        p.files = NULL;
         switch (e->kind) {
         case EVENT_CREATED: {
             /* The description is the comment written right after. */
@@ -212,6 +297,7 @@ bool notify_plan(const struct notify_config *nc, struct store *st, const struct 
             if (i + 1 < n && ev[i + 1].kind == EVENT_COMMENT)
                 d = comment_by_id(&p, ev[i + 1].new_value);
             const char *body = d ? d->body : "";
+            p.files = d;
             const struct td_user *author = actor ? actor : req;
             bool auto_sub = e->old_value && strcmp(e->old_value, TICKET_CREATED_AUTO) == 0;
             if (!auto_sub)
@@ -224,16 +310,23 @@ bool notify_plan(const struct notify_config *nc, struct store *st, const struct 
                 break; /* the description: part of the creation mails */
             const struct td_comment *c = comment_by_id(&p, e->new_value);
             const char *body = c ? c->body : "";
+            p.files = c;
             bool internal = e->old_value && strcmp(e->old_value, "internal") == 0;
             if (internal) {
                 if (assignee[0])
                     add_row(&p, e, NK_INTERNAL_NOTE, user_by_id(&p, assignee), actor, body, assignee);
             } else if (e->actor_id[0] == '\0' || is_staff(actor)) {
-                add_row(&p, e, NK_REPLY_TO_REQUESTER, req, actor, body, assignee);
-            } else if (assignee[0]) {
-                add_row(&p, e, NK_REPLY_TO_AGENTS, user_by_id(&p, assignee), actor, body, assignee);
+                to_conversation(&p, e, NK_REPLY_TO_REQUESTER, actor, body, assignee);
             } else {
-                ok = to_staff(&p, e, NK_REPLY_TO_AGENTS, actor, body, assignee, NULL, err);
+                /* A customer wrote: the agents hear of it, and so does
+                 * everyone else in the conversation (add_row leaves the
+                 * author out). */
+                if (assignee[0])
+                    add_row(&p, e, NK_REPLY_TO_AGENTS, user_by_id(&p, assignee), actor, body, assignee);
+                else
+                    ok = to_staff(&p, e, NK_REPLY_TO_AGENTS, actor, body, assignee, NULL, err);
+                to_following_staff(&p, e, NK_REPLY_TO_AGENTS, actor, body, assignee);
+                to_conversation(&p, e, NK_REPLY_TO_REQUESTER, actor, body, assignee);
             }
             break;
         }
@@ -244,9 +337,9 @@ bool notify_plan(const struct notify_config *nc, struct store *st, const struct 
             break;
         case EVENT_STATUS:
             if (e->new_value && strcmp(e->new_value, "resolved") == 0)
-                add_row(&p, e, NK_STATUS_RESOLVED, req, actor, "", assignee);
+                to_conversation(&p, e, NK_STATUS_RESOLVED, actor, "", assignee);
             else if (e->new_value && strcmp(e->new_value, "closed") == 0)
-                add_row(&p, e, NK_STATUS_CLOSED, req, actor, "", assignee);
+                to_conversation(&p, e, NK_STATUS_CLOSED, actor, "", assignee);
             break;
         default:
             break;

@@ -1,5 +1,6 @@
 /* reply_token.c - see reply_token.h. */
 #include "reply_token.h"
+#include "alias.h"
 #include "id.h"
 #include "store/store.h"
 
@@ -8,11 +9,13 @@
 #include <sodium.h>
 #include <string.h>
 #include <strings.h>
+#include <time.h>
 
-#define TOKEN_VERSION 0x10
+#define TOKEN_VERSION 0x20 /* 0x10: the first format, without issue time */
 #define MAC_LEN 10
 #define UID_LEN (TD_ID_LEN / 2)
-#define RAW_MAX (1 + 8 + UID_LEN + MAC_LEN)
+#define ISSUED_LEN 3 /* hours since 1970, big-endian: good until the year 3883 */
+#define RAW_MAX (1 + 8 + UID_LEN + ISSUED_LEN + MAC_LEN)
 static const char DOMAIN_SEP[] = "ticketd-reply-v1";
 static const char B32[] = "abcdefghijklmnopqrstuvwxyz234567";
 
@@ -36,6 +39,7 @@ bool reply_keys_init(struct reply_keys *k, const char *secret, const char *previ
         memcpy(dst[i], in[i], n);
         *lens[i] = n;
     }
+    k->lifetime_s = REPLY_TOKEN_DEFAULT_DAYS * 86400;
     if (k->cur_len == 0 && k->prev_len != 0) {
         reply_keys_wipe(k);
         return td_fail(err, TD_INVALID,
@@ -62,7 +66,13 @@ bool reply_keys_from_config(struct td_config *cfg, struct reply_keys *k, struct 
     if (!secret_value(cfg, "reply_secret", &cur, err) ||
         !secret_value(cfg, "previous_reply_secret", &prev, err))
         return false;
-    return reply_keys_init(k, cur, prev, err);
+    int64_t days = 0;
+    if (!config_int(cfg, "notify", "reply_token_days", REPLY_TOKEN_DEFAULT_DAYS, 1, 3650, &days,
+                    err) ||
+        !reply_keys_init(k, cur, prev, err))
+        return false;
+    k->lifetime_s = days * 86400;
+    return true;
 }
 
 bool reply_keys_enabled(const struct reply_keys *k)
@@ -134,7 +144,14 @@ static bool b32_decode(const char *in, size_t n, unsigned char *out, size_t cap,
 bool reply_token_make(const struct reply_keys *k, int64_t ticket, const char *user_id,
                       char *out, size_t len)
 {
-    if (!reply_keys_enabled(k) || ticket <= 0 || !id_valid(user_id) || len < REPLY_TOKEN_MAX + 1)
+    return reply_token_make_at(k, ticket, user_id, (int64_t)time(NULL), out, len);
+}
+
+bool reply_token_make_at(const struct reply_keys *k, int64_t ticket, const char *user_id,
+                         int64_t issued_s, char *out, size_t len)
+{
+    if (!reply_keys_enabled(k) || ticket <= 0 || !id_valid(user_id) || len < REPLY_TOKEN_MAX + 1 ||
+        issued_s < 0)
         return false;
     unsigned char raw[RAW_MAX];
     int nb = 1;
@@ -147,6 +164,11 @@ bool reply_token_make(const struct reply_keys *k, int64_t ticket, const char *us
     if (sodium_hex2bin(raw + o, UID_LEN, user_id, TD_ID_LEN, NULL, NULL, NULL) != 0)
         return false;
     o += UID_LEN;
+    uint64_t hours = (uint64_t)issued_s / 3600;
+    if (hours >= (1u << (8 * ISSUED_LEN)))
+        return false;
+    for (int i = ISSUED_LEN - 1; i >= 0; i--)
+        raw[o++] = (unsigned char)(hours >> (8 * i));
     unsigned char full[crypto_auth_hmacsha256_BYTES];
     mac(k->cur, k->cur_len, raw, o, full);
     memcpy(raw + o, full, MAC_LEN);
@@ -167,6 +189,12 @@ static bool mac_ok(const unsigned char *key, size_t key_len, const unsigned char
 bool reply_token_verify(const struct reply_keys *k, const char *token, int64_t *ticket,
                         char user_id[TD_ID_LEN + 1])
 {
+    return reply_token_verify_at(k, token, (int64_t)time(NULL), ticket, user_id);
+}
+
+bool reply_token_verify_at(const struct reply_keys *k, const char *token, int64_t now_s,
+                           int64_t *ticket, char user_id[TD_ID_LEN + 1])
+{
     if (!reply_keys_enabled(k) || token == NULL)
         return false;
     size_t n = strlen(token);
@@ -175,14 +203,24 @@ bool reply_token_verify(const struct reply_keys *k, const char *token, int64_t *
     if (n == 0 || n > REPLY_TOKEN_MAX || !b32_decode(token, n, raw, sizeof raw, &rl) || rl < 1)
         return false;
     int nb = raw[0] & 0x0F;
+    /* The first format (0x10) had no issue time: refused like an expired
+     * token (reply_token.h says why). */
     if ((raw[0] & 0xF0) != TOKEN_VERSION || nb < 1 || nb > 8 ||
-        rl != (size_t)(1 + nb + UID_LEN + MAC_LEN))
+        rl != (size_t)(1 + nb + UID_LEN + ISSUED_LEN + MAC_LEN))
         return false;
     /* Both MACs are computed whatever the first says: no timing hint
      * about which secret signed it. */
     bool ok_cur = mac_ok(k->cur, k->cur_len, raw, rl);
     bool ok_prev = mac_ok(k->prev, k->prev_len, raw, rl);
     if (!ok_cur && !ok_prev)
+        return false;
+    int64_t hours = 0;
+    for (int i = 0; i < ISSUED_LEN; i++)
+        hours = (hours << 8) | raw[1 + nb + UID_LEN + i];
+    int64_t issued = hours * 3600, lifetime = k->lifetime_s > 0 ? k->lifetime_s : 0;
+    /* Issue times are rounded down to the hour; an hour of clock skew
+     * between the sender and the gateway is allowed. */
+    if (issued > now_s + 3600 || now_s - issued > lifetime)
         return false;
     uint64_t t = 0;
     for (int i = 0; i < nb; i++)
@@ -259,6 +297,14 @@ bool reply_token_verify_sender(void *ctx, const char *token, const char *sender,
         return false;
     bool ok = !u.disabled && u.email != NULL && strcasecmp(u.email, sender) == 0;
     user_clear(&u);
+    if (!ok) {
+        /* An agent answering from a confirmed alias (alias.h). */
+        struct td_user owner;
+        if (alias_owner(v->st, sender, &owner, NULL)) {
+            ok = strcmp(owner.id, uid) == 0;
+            user_clear(&owner);
+        }
+    }
     if (ok && ticket)
         *ticket = t;
     return ok;

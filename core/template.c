@@ -19,7 +19,15 @@ const char *const template_var_names[] = {
     "author", "author_email", "body", "ticket_url", "requester", "requester_email",
     "assignee", "assignee_email", "recipient", "recipient_email", "support_address",
     /* Account mails (notify.h "Account mails"): not about a ticket. */
-    "claim_token", "claim_valid_minutes",
+    "claim_token", "claim_valid_minutes", "mail_subject", "confirm_token",
+    "reset_link", "reset_token", "reset_valid_minutes", "claim_url",
+    /* webhook_disabled (hooks/) */
+    "webhook_id", "webhook_url", "webhook_reason",
+    /* Conversations (issue 10): the others of the conversation, and the
+     * agent an agent's reply is from. */
+    "cc", "via",
+    /* Alias confirmation (core/alias.h). */
+    "alias", "agent_email", "confirm_link", "confirm_valid_hours",
     NULL,
 };
 

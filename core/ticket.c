@@ -3,6 +3,7 @@
 #include "comment.h"
 #include "id.h"
 #include "mem.h"
+#include "participant.h"
 #include "policy.h"
 #include "text.h"
 #include "workflow.h"
@@ -219,6 +220,12 @@ bool ticket_open(struct td_core *c, const struct td_user *actor, const struct ti
     snprintf(t.requester_id, sizeof t.requester_id, "%s", requester);
     if (in->message_id)
         strv_push(&t.message_ids, in->message_id);
+    for (size_t i = 0; in->participants && i < in->participants->n; i++) {
+        const char *p = in->participants->v[i];
+        if (id_valid(p) && strcmp(p, requester) != 0 && !strv_contains(&t.participants, p) &&
+            t.participants.n < PARTICIPANT_MAX)
+            strv_push(&t.participants, p);
+    }
     t.created = t.updated = td_now();
     t.version = 1;
     /* The ticket, its description, its attachments and the
@@ -282,7 +289,9 @@ bool ticket_list(struct td_core *c, const struct td_user *actor,
         return false;
     struct td_ticket_filter f = *filter;
     if (!policy_is_staff(actor)) {
+        /* Their own tickets, and those they take part in (participant.h). */
         f.requester_id = actor->id;
+        f.or_participant = true;
         f.text_internal = false;
     }
     if (f.limit == 0)
@@ -338,6 +347,19 @@ static bool apply_patch(struct td_core *c, const struct td_user *actor, struct t
             t->tags = tags;
         } else {
             strv_clear(&tags);
+        }
+    }
+    if (p->queue != NULL) {
+        char *queue = NULL;
+        if (!policy_edit_ticket(actor, t, "queue", err) ||
+            !text_line(p->queue, "queue", MAX_QUEUE, true, &queue, err))
+            return false;
+        if (strcmp(queue, t->queue ? t->queue : "") != 0) {
+            ticket_change_add(ch, actor, t->number, EVENT_QUEUE, t->queue ? t->queue : "", queue);
+            free(t->queue);
+            t->queue = queue;
+        } else {
+            free(queue);
         }
     }
     if (p->has_status && p->status != t->status) {

@@ -17,6 +17,7 @@ struct attachment_in {
     const char *content_type;
     const unsigned char *data;
     size_t size;
+    bool is_inline;                /* td_attachment_ref.is_inline */
 };
 
 struct ticket_new {
@@ -40,6 +41,10 @@ struct ticket_new {
      * notification planner - also when it replays history - sends no
      * acknowledgement, which is what would start a mail loop. */
     bool auto_submitted;
+    /* User ids taking part from the start (the Cc of the mail that opens
+     * it): written with the ticket; the requester and repeats are left
+     * out, at most PARTICIPANT_MAX (participant.h) are kept. */
+    const struct strv *participants;
 };
 
 #define TICKET_CREATED_AUTO "auto-submitted"
@@ -50,7 +55,8 @@ bool ticket_open(struct td_core *c, const struct td_user *actor, const struct ti
 bool ticket_get(struct td_core *c, const struct td_user *actor, int64_t number,
                 struct td_ticket *out, struct td_err *err);
 
-/* Customers only ever see their own tickets, whatever the filter says. */
+/* Customers only ever see their own tickets and those they take part
+ * in, whatever the filter says. */
 bool ticket_list(struct td_core *c, const struct td_user *actor,
                  const struct td_ticket_filter *filter, struct td_ticket_list *out,
                  struct td_err *err);
@@ -62,6 +68,7 @@ struct ticket_patch {
     bool has_priority;
     enum td_priority priority;
     const struct strv *tags;       /* NULL: unchanged; replaces the set */
+    const char *queue;             /* NULL: unchanged; "" = no queue (staff) */
 };
 
 /* if_version: 0 = apply to whatever is current (retrying internally when
@@ -87,7 +94,7 @@ bool ticket_history(struct td_core *c, const struct td_user *actor, int64_t numb
 /* Internal to core (comment.c): applies fn to the current ticket and
  * writes it with the events fn adds, retrying on concurrent writes when
  * if_version is 0. fn returns false to refuse (its err is returned). */
-#define TICKET_MAX_EVENTS 8
+#define TICKET_MAX_EVENTS 32
 struct ticket_change {
     struct td_event ev[TICKET_MAX_EVENTS];
     size_t n;

@@ -181,6 +181,11 @@ uint64_t user_generation(void)
     return atomic_load_explicit(&user_gen, memory_order_acquire);
 }
 
+void user_generation_bump(void)
+{
+    atomic_fetch_add_explicit(&user_gen, 1, memory_order_release);
+}
+
 /* Reads the target, lets change() modify it, writes it back. */
 static bool user_modify(struct td_core *c, const char *id, bool bump_tokens,
                         bool (*change)(struct td_core *, struct td_user *, const void *,

@@ -5,6 +5,8 @@
  *   (iso-8859-1 and us-ascii are read as windows-1252, shift_jis as
  *   CP932, gb2312 as GB18030, ks_c_5601-1987 as CP949): every one of
  *   those is a superset, so correct input converts the same;
+ * - ISO-2022-JP is read as CP50220 by charset_jis.c (glibc's stops at
+ *   the NEC and IBM extensions Japanese mailers use);
  * - on EILSEQ/EINVAL one input byte is skipped and U+FFFD written, so a
  *   broken byte costs one replacement character, never the mail.
  * The output is validated again at the end (iconv to UTF-8 cannot
@@ -52,6 +54,18 @@ static bool name_ok(const char *s)
 static bool is_utf8_name(const char *s)
 {
     return strcasecmp(s, "utf-8") == 0 || strcasecmp(s, "UTF-8") == 0;
+}
+
+/* ISO-2022-JP and its Microsoft supersets, all read as CP50220
+ * (charset_jis.c); -2 and -3 are different encodings, left to iconv. */
+static bool is_jis_name(const char *s)
+{
+    static const char *const names[] = { "iso-2022-jp", "csiso2022jp", "iso-2022-jp-ms",
+                                         "cp50220", "cp50221", "cp50222", "x-iso-2022-jp" };
+    for (size_t i = 0; i < sizeof names / sizeof *names; i++)
+        if (strcasecmp(s, names[i]) == 0)
+            return true;
+    return false;
 }
 
 bool charset_utf8_sanitize(const char *in, size_t len, struct buf *out)
@@ -129,8 +143,10 @@ static void from_cp1252(const char *in, size_t len, struct buf *out, bool *lossy
         buf_puts(out, "");
 }
 
-/* Undeclared: UTF-8 if it is valid UTF-8, else windows-1252. */
-static void from_undeclared(const char *in, size_t len, struct buf *out, bool *lossy)
+/* Undeclared: UTF-8 if it is valid UTF-8, else what the mail declares
+ * elsewhere or a detector finds (charset_detect.c), else windows-1252. */
+static void from_undeclared(const char *in, size_t len, const char *hint, struct buf *out,
+                            bool *lossy)
 {
     if (memchr(in, 0, len) == NULL && utf8_valid(in, len)) {
         buf_append(out, in, len);
@@ -138,7 +154,33 @@ static void from_undeclared(const char *in, size_t len, struct buf *out, bool *l
             buf_puts(out, "");
         return;
     }
+    if (charset_guess(in, len, hint, out))
+        return;
     from_cp1252(in, len, out, lossy);
+}
+
+/* The name iconv is asked for, after the aliases ("" = undeclared). */
+static const char *alias_of(const char *charset)
+{
+    const char *name = charset ? charset : "";
+    for (size_t i = 0; i < sizeof aliases / sizeof *aliases; i++)
+        if (strcasecmp(name, aliases[i].name) == 0)
+            return aliases[i].use;
+    return name;
+}
+
+bool charset_known(const char *charset)
+{
+    const char *name = alias_of(charset);
+    if (name[0] == '\0' || !name_ok(name))
+        return false;
+    if (is_utf8_name(name) || is_jis_name(name) || strcasecmp(name, "WINDOWS-1252") == 0)
+        return true;
+    iconv_t cd = iconv_open("UTF-8", name);
+    if (cd == (iconv_t)-1)
+        return false;
+    iconv_close(cd);
+    return true;
 }
 
 static void convert(iconv_t cd, const char *in, size_t len, struct buf *out, bool *lossy)
@@ -156,13 +198,13 @@ static void convert(iconv_t cd, const char *in, size_t len, struct buf *out, boo
         if (errno == E2BIG)
             continue;
         /* EILSEQ, or EINVAL (truncated sequence at the end): skip one
-         * byte, mark it, and start over in the initial shift state. */
+         * byte, mark it, and go on in the same shift state: resetting it
+         * turned the rest of a stateful text (ISO-2022-*) into junk. */
         buf_puts(out, REPLACEMENT);
         if (lossy)
             *lossy = true;
         ip++;
         left--;
-        (void)iconv(cd, NULL, NULL, NULL, NULL);
     }
     /* Flush a stateful encoding's pending shift sequence. */
     char *op = tmp;
@@ -174,20 +216,31 @@ static void convert(iconv_t cd, const char *in, size_t len, struct buf *out, boo
 void charset_to_utf8(const char *charset, const char *in, size_t len, struct buf *out,
                      bool *lossy)
 {
-    const char *name = charset ? charset : "";
-    for (size_t i = 0; i < sizeof aliases / sizeof *aliases; i++)
-        if (strcasecmp(name, aliases[i].name) == 0) {
-            name = aliases[i].use;
-            break;
-        }
+    charset_to_utf8_hint(charset, NULL, in, len, out, lossy);
+}
+
+void charset_to_utf8_hint(const char *charset, const char *hint, const char *in, size_t len,
+                          struct buf *out, bool *lossy)
+{
+    const char *name = alias_of(charset);
     if (name[0] == '\0') {
-        from_undeclared(in, len, out, lossy);
+        from_undeclared(in, len, hint, out, lossy);
         return;
     }
     if (is_utf8_name(name)) {
         if (charset_utf8_sanitize(in, len, out) && lossy)
             *lossy = true;
         return;
+    }
+    if (is_jis_name(name)) {
+        struct buf tmp = BUF_INIT;
+        if (charset_jis_to_utf8(in, len, &tmp, lossy)) {
+            if (charset_utf8_sanitize(tmp.data ? tmp.data : "", tmp.len, out) && lossy)
+                *lossy = true;
+            buf_free(&tmp);
+            return;
+        }
+        buf_free(&tmp);
     }
     if (strcasecmp(name, "WINDOWS-1252") == 0) {
         from_cp1252(in, len, out, lossy);
@@ -197,7 +250,7 @@ void charset_to_utf8(const char *charset, const char *in, size_t len, struct buf
     if (cd == (iconv_t)-1) {
         if (lossy)
             *lossy = true;
-        from_undeclared(in, len, out, lossy);
+        from_undeclared(in, len, hint, out, lossy);
         return;
     }
     struct buf tmp = BUF_INIT;

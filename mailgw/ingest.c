@@ -2,7 +2,8 @@
  *
  * The order of decisions, each a function below:
  *   1. size and MIME (mime_parse): hostile or broken -> quarantine
- *   2. the key, and "was it done already?" (done_before)
+ *   2. the key, and "was it done already?" (ingest_done_before,
+ *      ingest_dedupe.c)
  *   3. the sender (a valid address), loops (loop.h): our own mail -> quarantine
  *   4. the thread (thread.h), trust (trust.h): an agent only with proof
  *   5. bounces and automatic mail: internal notes on their ticket
@@ -15,6 +16,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "core/alias.h"
 #include "core/buf.h"
 #include "core/comment.h"
 #include "core/id.h"
@@ -23,78 +25,17 @@
 #include "core/text.h"
 #include "core/ticket.h"
 #include "core/user.h"
+#include "authorship.h"
 #include "loop.h"
 #include "mime.h"
 #include "quote.h"
 #include "ratelimit.h"
 #include "thread.h"
 #include "trust.h"
+#include "agent_guard.h"
 
-#define FULL_TEXT_NAME "full-message.txt"
+#define FULL_TEXT_NAME COMMENT_FULL_TEXT_NAME
 #define BODY_RESERVE 4096 /* room for notes under core's body limit */
-
-/* ---- done before? -------------------------------------------------------- */
-
-enum done { DONE_NO = 0, DONE_YES, DONE_HALF, DONE_ERROR };
-
-/* DONE_HALF: *ticket holds the key in its thread without the comment. */
-static enum done done_before(struct job *j, int64_t *ticket, struct td_err *e)
-{
-    struct store *st = ingest_store(j);
-    for (int round = 0; round < 2; round++) {
-        struct td_comment cm;
-        td_err_clear(e);
-        if (st->ops->comment_find_by_msgid(st, j->key, &cm, e)) {
-            bool same = true;
-            if (cm.author_id[0] != '\0' && j->sender != NULL) {
-                struct td_user u;
-                struct td_err ue;
-                td_err_clear(&ue);
-                if (st->ops->user_get(st, cm.author_id, &u, &ue)) {
-                    same = u.email && strcmp(u.email, j->sender) == 0;
-                    user_clear(&u);
-                } else if (ue.code != TD_NOT_FOUND) {
-                    comment_clear(&cm);
-                    *e = ue;
-                    return DONE_ERROR;
-                }
-            }
-            *ticket = cm.ticket;
-            comment_clear(&cm);
-            if (same)
-                return DONE_YES;
-            if (round == 1 || strncmp(j->key, "sha256-", 7) == 0)
-                return DONE_YES;
-            /* Someone else's mail carried this Message-ID first. */
-            log_event(LOG_WARN, "mail_msgid_reused", LF_S("key", j->key), LF_S("sender", j->sender));
-            ingest_set_key(j, ingest_digest_key(&j->m, j->raw, j->len));
-            continue;
-        }
-        if (e->code != TD_NOT_FOUND)
-            return DONE_ERROR;
-        break;
-    }
-    td_err_clear(e);
-    if (!j->src->retry) {
-        char qid[TD_ID_LEN + 1];
-        ingest_quarantine_id(j->key, qid);
-        struct td_quarantine q;
-        if (st->ops->quarantine_get(st, qid, &q, e)) {
-            quarantine_clear(&q);
-            memcpy(j->out->quarantine_id, qid, sizeof qid);
-            return DONE_YES;
-        }
-        if (e->code != TD_NOT_FOUND)
-            return DONE_ERROR;
-    }
-    td_err_clear(e);
-    if (st->ops->ticket_find_by_msgid(st, j->key, ticket, e))
-        return DONE_HALF;
-    if (e->code != TD_NOT_FOUND)
-        return DONE_ERROR;
-    *ticket = 0;
-    return DONE_NO;
-}
 
 /* ---- bodies and attachments ------------------------------------------------ */
 
@@ -143,12 +84,13 @@ static void payload_build(struct job *j, const char *prefix, const char *text, b
     p->atts = td_calloc(m->n_atts + 1, sizeof *p->atts);
     for (size_t i = 0; i < m->n_atts; i++)
         p->atts[p->n_atts++] = (struct attachment_in){ m->atts[i].name, m->atts[i].content_type,
-                                                       m->atts[i].data, m->atts[i].size };
+                                                       m->atts[i].data, m->atts[i].size,
+                                                       m->atts[i].is_inline };
     if (cut || stripped) {
         p->full = td_strdup(m->text);
         p->atts[p->n_atts++] = (struct attachment_in){ FULL_TEXT_NAME, "text/plain; charset=utf-8",
                                                        (const unsigned char *)p->full,
-                                                       strlen(p->full) };
+                                                       strlen(p->full), false };
     }
 }
 
@@ -189,7 +131,7 @@ static bool add_comment(struct job *j, const struct td_user *actor, int64_t tick
         /* Another process wrote this mail meanwhile? */
         int64_t t = 0;
         struct td_err e2;
-        if (done_before(j, &t, &e2) == DONE_YES) {
+        if (ingest_done_before(j, &t, &e2) == DONE_YES) {
             j->out->result = INGEST_DUPLICATE;
             j->out->ticket = t;
             return true;
@@ -201,6 +143,16 @@ static bool add_comment(struct job *j, const struct td_user *actor, int64_t tick
 
 static bool open_ticket(struct job *j, const struct td_user *actor, bool auto_submitted)
 {
+    /* The Cc'd colleagues take part from the start (authorship.h). */
+    struct strv cc = STRV_INIT;
+    struct td_err e;
+    td_err_clear(&e);
+    if (!auto_submitted &&
+        !authorship_cc_participants(j->c->core, j->c->set, &j->m, j->sender, &cc, &e)) {
+        strv_clear(&cc);
+        ingest_error(j, "participants", &e);
+        return false;
+    }
     char *subject = thread_subject_clean(&j->c->set->token, j->m.subject, CORE_MAX_SUBJECT);
     struct payload p;
     memset(&p, 0, sizeof p);
@@ -216,13 +168,13 @@ static bool open_ticket(struct job *j, const struct td_user *actor, bool auto_su
         .n_attachments = p.n_atts,
         .drop_oversize_attachments = true,
         .auto_submitted = auto_submitted,
+        .participants = &cc,
     };
     struct td_ticket t;
-    struct td_err e;
-    td_err_clear(&e);
     bool ok = ticket_open(j->c->core, actor, &in, &t, &e);
     payload_clear(&p);
     free(subject);
+    strv_clear(&cc);
     if (ok) {
         j->out->result = INGEST_TICKET;
         j->out->ticket = t.number;
@@ -288,7 +240,15 @@ static void ingest_person(struct job *j, int64_t thread_ticket, enum thread_how 
     struct td_user user;
     struct td_err e;
     td_err_clear(&e);
-    if (!user_ensure_customer(j->c->core, j->sender, j->m.from_name, &user, &e)) {
+    /* An agent's confirmed alias speaks for the agent (core/alias.h), if
+     * the mail proves it below; it never becomes a customer account. */
+    bool via_alias = alias_owner(j->c->core->store, j->sender, &user, &e);
+    if (!via_alias && e.code != TD_NOT_FOUND) {
+        ingest_error(j, "sender alias", &e);
+        return;
+    }
+    td_err_clear(&e);
+    if (!via_alias && !user_ensure_customer(j->c->core, j->sender, j->m.from_name, &user, &e)) {
         ingest_error(j, "sender", &e);
         return;
     }
@@ -304,17 +264,21 @@ static void ingest_person(struct job *j, int64_t thread_ticket, enum thread_how 
     int64_t ticket = thread_ticket;
     bool staff = actor.role == ROLE_AGENT || actor.role == ROLE_ADMIN;
     const char *trust_how = "customer";
+    if (staff && j->sender_from != NULL) {
+        /* An address from Reply-To or Sender names a requester, never
+         * an agent: anyone can write those fields. */
+        actor.role = ROLE_CUSTOMER;
+        staff = false;
+        trust_how = "fallback";
+    }
     if (staff) {
         struct trust_cfg tc = { &set->own, &set->authserv_ids, set->verify, set->verify_ctx };
         struct trust_result tr;
         trust_check(&tc, &j->m, j->sender, &tr);
         if (tr.how == TRUST_NONE) {
-            /* From names an agent, nothing proves it: a customer mail. */
-            log_event(LOG_WARN, "mail_untrusted_agent", LF_S("sender", j->sender),
-                      LF_S("key", j->key));
-            actor.role = ROLE_CUSTOMER;
-            staff = false;
-            trust_how = "untrusted";
+            /* From names an agent, nothing proves it (agent_guard.c). */
+            agent_guard_untrusted(j, &actor);
+            goto out;
         } else {
             trust_how = trust_how_name(tr.how);
             if (tr.token_ticket > 0)
@@ -322,6 +286,9 @@ static void ingest_person(struct job *j, int64_t thread_ticket, enum thread_how 
         }
     }
     bool automatic = v->kind == LOOP_AUTO && !j->src->retry;
+    int64_t related = 0; /* a ticket a stranger's mail named (rule 4) */
+    if (!ingest_decide_author(j, &actor, staff, &ticket, how, automatic, &related))
+        goto out;
     if (ticket > 0) {
         bool np = false;
         if (automatic) {
@@ -333,7 +300,7 @@ static void ingest_person(struct job *j, int64_t thread_ticket, enum thread_how 
             if (done || !np)
                 goto out;
         } else {
-            char *stripped = quote_strip(j->m.text);
+            char *stripped = quote_strip_reply(j->m.text, j->m.subject);
             const char *text = stripped ? stripped : j->m.text;
             const char *rest = NULL;
             bool internal = staff && first_line_is(text, set->note_prefix, &rest);
@@ -363,11 +330,43 @@ static void ingest_person(struct job *j, int64_t thread_ticket, enum thread_how 
             goto out;
         }
     }
-    open_ticket(j, &actor, automatic);
+    if (open_ticket(j, &actor, automatic) && related > 0 && j->out->result == INGEST_TICKET)
+        ingest_note_related(j, related);
 out:
     if (j->out->result == INGEST_TICKET || j->out->result == INGEST_COMMENT)
         log_event(LOG_DEBUG, "mail_sender", LF_S("sender", j->sender), LF_S("trust", trust_how));
     user_clear(&actor);
+}
+
+/* From is garbage or empty: the next field that names an address,
+ * for the requester only (ingest_person never lets it name an agent),
+ * and the comment says which one was used. A second From is the same
+ * author; Reply-To is where the author wants answers; Sender is the
+ * system that sent it on the author's behalf. */
+static void sender_fallback(struct job *j)
+{
+    static const struct { const char *field; size_t nth; } order[] = {
+        { "From", 1 }, { "Reply-To", 0 }, { "Sender", 0 },
+    };
+    for (size_t i = 0; i < sizeof order / sizeof *order; i++) {
+        char *addr = mime_addr_extract(mime_header_nth(&j->m, order[i].field, order[i].nth));
+        char *norm = NULL;
+        bool ok = addr && email_normalize(addr, "sender", &norm, NULL);
+        free(addr);
+        if (!ok)
+            continue;
+        j->sender = norm;
+        j->sender_from = order[i].nth ? "a second From" : order[i].field;
+        struct buf note = BUF_INIT;
+        buf_printf(&note, "the From field (%.80s) has no usable address; the sender %s was taken "
+                          "from %s", j->m.from_addr ? j->m.from_addr : "missing", norm,
+                   j->sender_from);
+        strv_push(&j->m.notes, note.data);
+        buf_free(&note);
+        log_event(LOG_WARN, "mail_sender_fallback", LF_S("sender", norm),
+                  LF_S("field", j->sender_from));
+        return;
+    }
 }
 
 static void ingest_parsed(struct job *j)
@@ -378,13 +377,18 @@ static void ingest_parsed(struct job *j)
 
     /* The sender, before dedupe: a reused Message-ID is told apart by it. */
     char *norm = NULL;
-    if (j->m.from_addr && email_normalize(j->m.from_addr, "sender", &norm, NULL))
+    if (j->m.from_addr && email_normalize(j->m.from_addr, "sender", &norm, NULL)) {
         j->sender = norm;
+        j->sender_from = j->m.from_field;
+    } else {
+        sender_fallback(j);
+    }
 
+    j->digest = ingest_digest_key(&j->m, j->raw, j->len);
     ingest_set_key(j, ingest_usable_msgid(j->m.message_id) ? td_strdup(j->m.message_id)
-                                              : ingest_digest_key(&j->m, j->raw, j->len));
+                                                           : td_strdup(j->digest));
     int64_t ticket = 0;
-    switch (done_before(j, &ticket, &e)) {
+    switch (ingest_done_before(j, &ticket, &e)) {
     case DONE_YES:
         o->result = INGEST_DUPLICATE;
         o->ticket = ticket;
@@ -444,13 +448,19 @@ void ingest_mail(const struct ingest_ctx *c, const struct ingest_src *src, const
         ingest_parsed(&j);
         if (out->result != INGEST_QUARANTINED && out->result != INGEST_RETRY && j.key &&
             out->ticket > 0) {
-            /* The map is a fast path for later lookups; failure is harmless. */
-            (void)c->core->store->ops->msgid_put(c->core->store, j.key, out->ticket, NULL);
+            /* The map is a fast path for later lookups and holds the
+             * digest that tells a reused Message-ID apart; failure is
+             * harmless (a repeat then falls back to the sender check). */
+            struct store *st = c->core->store;
+            (void)st->ops->msgid_put(st, j.key, out->ticket, NULL);
+            if (j.digest && out->result != INGEST_DUPLICATE)
+                (void)st->ops->msgid_digest_set(st, j.key, j.digest, NULL);
         }
     }
     ingest_log(&j, j.parsed ? (j.m.is_dsn ? "dsn" : "mail") : "raw");
     mime_msg_clear(&j.m);
     free(j.key);
+    free(j.digest);
     free(j.sender);
 }
 

@@ -1,8 +1,9 @@
 /* mime.c - see mime.h.
  *
  * Which text is "the body": in multipart/alternative the text/plain
- * part wins, else the richest multipart, else text/html rendered to
- * text; the other alternatives are still searched for attachments and
+ * part wins unless it is empty, else the richest multipart, else the
+ * last non-empty alternative (text/html rendered to text); the other
+ * alternatives are still searched for attachments and
  * inline images, but their text is not used twice. Inline text parts of
  * a multipart/mixed are joined in order (Apple Mail splits a message
  * around inline images that way). An attached message/rfc822 is kept as
@@ -18,8 +19,10 @@
 #include <strings.h>
 
 #include "charset.h"
+#include "flowed.h"
 #include "core/buf.h"
 #include "core/mem.h"
+#include "core/text.h"
 #include "html_text.h"
 #include "rfc2047.h"
 
@@ -34,6 +37,7 @@ struct walk {
     size_t parts;
     size_t dropped;
     size_t att_cap;
+    const char *hint;  /* the charset the mail declares somewhere, or "" */
     struct td_err *err;
 };
 
@@ -86,7 +90,7 @@ static void text_of(struct walk *w, struct mailmime *mime, const char *bytes, si
 {
     bool lossy = false;
     const char *cs = mime_part_param(mime, "charset");
-    charset_to_utf8(cs, bytes, n, out, &lossy);
+    charset_to_utf8_hint(cs, w->hint, bytes, n, out, &lossy);
     if (lossy) {
         struct buf note = BUF_INIT;
         buf_printf(&note, "text in charset '%.40s' had bytes that could not be converted",
@@ -136,7 +140,7 @@ static bool walk(struct walk *w, struct mailmime *mime, size_t depth, bool want_
 static bool walk_single(struct walk *w, struct mailmime *mime, bool want_text, bool in_report)
 {
     char *type = mime_part_type(mime);
-    char *name = mime_part_name(mime);
+    char *name = mime_part_name(mime, w->hint);
     bool attach_disp = mime_part_is_attachment(mime);
     char *bytes = NULL;
     size_t n = 0;
@@ -170,10 +174,31 @@ static bool walk_single(struct walk *w, struct mailmime *mime, bool want_text, b
         free(name);
         return true;
     }
+    if (!attach_disp && strncmp(type, "multipart/", 10) == 0) {
+        /* libetpan gave up on the structure (no usable boundary): the
+         * body is all there is, so it is the text, with a word why. */
+        if (want_text) {
+            struct buf t = BUF_INIT;
+            text_of(w, mime, bytes, n, &t);
+            add_text(w, t.data ? t.data : "", t.len);
+            w->plain_seen = true;
+            buf_free(&t);
+            struct buf note = BUF_INIT;
+            buf_printf(&note, "this mail says it is %.60s but its parts cannot be told apart "
+                              "(no usable boundary); its body is shown as it arrived", type);
+            strv_push(&w->m->notes, note.data);
+            buf_free(&note);
+        }
+        free(bytes);
+        free(name);
+        free(type);
+        return true;
+    }
     if (is_text_body && strcmp(type, "text/plain") == 0) {
         if (want_text) {
             struct buf t = BUF_INIT;
             text_of(w, mime, bytes, n, &t);
+            flowed_decode(&t, mime_part_param(mime, "format"), mime_part_param(mime, "delsp"));
             add_text(w, t.data ? t.data : "", t.len);
             w->plain_seen = true;
             buf_free(&t);
@@ -224,25 +249,46 @@ static bool is_plain_leaf(struct mailmime *c)
     return yes;
 }
 
+/* A leaf whose decoded body has more than white space: an empty
+ * text/plain beside a real text/html must not win the alternative. */
+static bool leaf_has_text(struct mailmime *c)
+{
+    if (c->mm_type != MAILMIME_SINGLE)
+        return true;
+    char *bytes = NULL;
+    size_t n = 0;
+    if (!mime_part_bytes(c->mm_body ? c->mm_body : c->mm_data.mm_single, &bytes, &n))
+        return false;
+    bool text = false;
+    for (size_t i = 0; i < n && !text; i++)
+        text = bytes[i] != ' ' && bytes[i] != '\t' && bytes[i] != '\r' && bytes[i] != '\n';
+    free(bytes);
+    return text;
+}
+
 static bool walk_multipart(struct walk *w, struct mailmime *mime, size_t depth, bool want_text)
 {
     char *type = mime_part_type(mime);
     clist *kids = mime->mm_data.mm_multipart.mm_mp_list;
     bool ok = true;
     if (strcmp(type, "multipart/alternative") == 0) {
-        /* Which child carries the text: plain, else the last multipart,
-         * else the last child (normally text/html). */
-        struct mailmime *chosen = NULL, *last_multi = NULL, *last = NULL;
+        /* Which child carries the text: a non-empty plain, else the last
+         * multipart, else the last non-empty child (normally text/html),
+         * else the last child. */
+        struct mailmime *chosen = NULL, *last_multi = NULL, *last_full = NULL, *last = NULL;
         for (clistiter *it = kids ? clist_begin(kids) : NULL; it; it = clist_next(it)) {
             struct mailmime *c = clist_content(it);
-            if (chosen == NULL && is_plain_leaf(c))
+            bool full = leaf_has_text(c);
+            if (chosen == NULL && is_plain_leaf(c) && full)
                 chosen = c;
             if (c->mm_type == MAILMIME_MULTIPLE)
                 last_multi = c;
+            if (full)
+                last_full = c;
             last = c;
         }
         if (chosen == NULL)
-            chosen = last_multi ? last_multi : last;
+            chosen = last_multi ? last_multi : last_full ? last_full : last;
         for (clistiter *it = kids ? clist_begin(kids) : NULL; ok && it; it = clist_next(it)) {
             struct mailmime *c = clist_content(it);
             ok = walk(w, c, depth + 1, want_text && c == chosen, false);
@@ -276,7 +322,7 @@ static bool walk_message(struct walk *w, struct mailmime *mime, bool in_report)
         strv_push(&w->m->notes, "an attached message could not be decoded and was skipped");
         return true;
     }
-    char *name = mime_part_name(mime);
+    char *name = mime_part_name(mime, w->hint);
     if (name == NULL) {
         for (clistiter *it = f && f->fld_list ? clist_begin(f->fld_list) : NULL; it;
              it = clist_next(it)) {
@@ -284,7 +330,7 @@ static bool walk_message(struct walk *w, struct mailmime *mime, bool in_report)
             if (x->fld_type == MAILIMF_FIELD_SUBJECT && x->fld_data.fld_subject &&
                 x->fld_data.fld_subject->sbj_value) {
                 const char *sv = x->fld_data.fld_subject->sbj_value;
-                char *subj = rfc2047_decode(sv, strlen(sv), NULL);
+                char *subj = rfc2047_decode_hint(sv, strlen(sv), w->hint, NULL);
                 struct buf b = BUF_INIT;
                 buf_printf(&b, "%.150s.eml", subj[0] ? subj : "message");
                 free(subj);
@@ -348,73 +394,43 @@ static bool prescan(const char *raw, size_t len, const struct mime_limits *lim,
 
 /* ---- the top ------------------------------------------------------------- */
 
-static void first_mailbox(struct mailimf_mailbox_list *l, struct mime_msg *m)
-{
-    clistiter *it = l && l->mb_list ? clist_begin(l->mb_list) : NULL;
-    if (it == NULL)
-        return;
-    struct mailimf_mailbox *mb = clist_content(it);
-    if (mb == NULL || mb->mb_addr_spec == NULL)
-        return;
-    m->from_addr = td_strdup(mb->mb_addr_spec);
-    if (mb->mb_display_name && mb->mb_display_name[0])
-        m->from_name = rfc2047_decode(mb->mb_display_name, strlen(mb->mb_display_name), NULL);
-}
-
-static void add_addresses(struct mailimf_address_list *l, struct strv *out)
-{
-    for (clistiter *it = l && l->ad_list ? clist_begin(l->ad_list) : NULL; it && out->n < 200;
-         it = clist_next(it)) {
-        struct mailimf_address *a = clist_content(it);
-        if (a->ad_type == MAILIMF_ADDRESS_MAILBOX && a->ad_data.ad_mailbox) {
-            if (a->ad_data.ad_mailbox->mb_addr_spec)
-                strv_push(out, a->ad_data.ad_mailbox->mb_addr_spec);
-        } else if (a->ad_type == MAILIMF_ADDRESS_GROUP && a->ad_data.ad_group &&
-                   a->ad_data.ad_group->grp_mb_list) {
-            clist *gl = a->ad_data.ad_group->grp_mb_list->mb_list;
-            for (clistiter *g = gl ? clist_begin(gl) : NULL; g; g = clist_next(g)) {
-                struct mailimf_mailbox *mb = clist_content(g);
-                if (mb && mb->mb_addr_spec)
-                    strv_push(out, mb->mb_addr_spec);
-            }
-        }
-    }
-}
-
-static void envelope(struct mailimf_fields *f, struct mime_msg *m)
-{
-    for (clistiter *it = f && f->fld_list ? clist_begin(f->fld_list) : NULL; it;
-         it = clist_next(it)) {
-        struct mailimf_field *x = clist_content(it);
-        switch (x->fld_type) {
-        case MAILIMF_FIELD_FROM:
-            if (m->from_addr == NULL && x->fld_data.fld_from)
-                first_mailbox(x->fld_data.fld_from->frm_mb_list, m);
-            break;
-        case MAILIMF_FIELD_TO:
-            if (x->fld_data.fld_to)
-                add_addresses(x->fld_data.fld_to->to_addr_list, &m->recipients);
-            break;
-        case MAILIMF_FIELD_CC:
-            if (x->fld_data.fld_cc)
-                add_addresses(x->fld_data.fld_cc->cc_addr_list, &m->recipients);
-            break;
-        default:
-            break;
-        }
-    }
-}
-
-static bool header_text(struct mime_msg *m, const char *name, char **out, struct td_err *err)
+/* A decoded header that holds control characters (an RFC 2047 word
+ * for CR LF, say) is only data: they are spaces in the result, and
+ * outgoing mail never copies a header raw (notify/ encodes its own). */
+static void header_text(struct mime_msg *m, const char *name, const char *hint, char **out)
 {
     const char *v = mime_header(m, name);
     bool ctl = false;
-    *out = rfc2047_decode(v ? v : "", v ? strlen(v) : 0, &ctl);
-    if (ctl)
-        return td_fail(err, TD_INVALID,
-                       "header injection attempt: the %s header decodes to control characters",
-                       name);
-    return true;
+    *out = rfc2047_decode_hint(v ? v : "", v ? strlen(v) : 0, hint, &ctl);
+    if (ctl) {
+        struct buf note = BUF_INIT;
+        buf_printf(&note, "the %s header decodes to control characters; they are shown as "
+                          "spaces", name);
+        strv_push(&m->notes, note.data);
+        buf_free(&note);
+    }
+}
+
+/* Nothing readable came out of a body that is not empty: the parser
+ * gave up somewhere. The raw body is kept as the text, with a note,
+ * rather than an empty comment nobody can explain. */
+static void raw_body_fallback(struct mime_msg *m, const char *raw, size_t len, size_t header_len,
+                              const char *hint)
+{
+    size_t b = header_len < len ? header_len : len;
+    bool blank = true;
+    for (size_t i = b; i < len && blank; i++)
+        blank = raw[i] == ' ' || raw[i] == '\t' || raw[i] == '\r' || raw[i] == '\n';
+    if (blank)
+        return;
+    struct buf t = BUF_INIT;
+    size_t n = len - b > (1u << 20) ? (1u << 20) : len - b;
+    charset_to_utf8_hint(NULL, hint, raw + b, n, &t, NULL);
+    normalize_newlines(&t);
+    free(m->text);
+    m->text = buf_steal(&t);
+    strv_push(&m->notes, "no readable text was found in this mail's MIME structure; its raw "
+                         "body is shown as it arrived");
 }
 
 bool mime_parse(const char *raw, size_t len, const struct mime_limits *lim, struct mime_msg *out,
@@ -424,10 +440,21 @@ bool mime_parse(const char *raw, size_t len, const struct mime_limits *lim, stru
     if (len > lim->max_bytes)
         return td_fail(err, TD_TOO_LARGE, "the mail is %zu bytes; the limit is %zu", len,
                        lim->max_bytes);
+    /* An mbox "From " line or one junk line above the fields is not
+     * part of the mail (mime_repair.c). */
+    size_t skip = mime_preamble_len(raw, len);
+    raw += skip;
+    len -= skip;
     if (!prescan(raw, len, lim, err) || !mime_headers_split(raw, len, out, err))
         goto fail;
-    if (!header_text(out, "Subject", &out->subject, err))
-        goto fail;
+    out->header_len += skip;
+    /* The charset for undeclared 8-bit text: what the mail declares
+     * elsewhere, else what a detector says of the whole mail. */
+    char hint[48];
+    mime_declared_charset(raw, len, hint);
+    if (hint[0] == '\0' && !utf8_valid(raw, len))
+        (void)charset_detect(raw, len, hint);
+    header_text(out, "Subject", hint, &out->subject);
     struct strv ids = STRV_INIT;
     mime_msgids(mime_header(out, "Message-ID"), &ids);
     if (ids.n)
@@ -443,21 +470,26 @@ bool mime_parse(const char *raw, size_t len, const struct mime_limits *lim, stru
      * ends in a broken escape (a quoted-printable "=" at the very end;
      * found by tests/fuzz): it gets a copy with NUL padding, so such a
      * read stays inside memory we own. */
-    char *pad = td_malloc(len + MIME_PAD);
-    memcpy(pad, raw, len);
-    memset(pad + len, 0, MIME_PAD);
+    size_t in_len = 0;
+    char *fixed = mime_close_open_parts(raw, len, lim->max_depth, &in_len);
+    if (fixed == NULL)
+        in_len = len;
+    char *pad = td_malloc(in_len + MIME_PAD);
+    memcpy(pad, fixed ? fixed : raw, in_len);
+    memset(pad + in_len, 0, MIME_PAD);
+    free(fixed);
     size_t idx = 0;
     struct mailmime *mime = NULL;
-    int r = mailmime_parse(pad, len, &idx, &mime);
+    int r = mailmime_parse(pad, in_len, &idx, &mime);
     if (r != MAILIMF_NO_ERROR || mime == NULL) {
         free(pad);
         td_fail(err, TD_INVALID, "libetpan cannot parse the MIME structure (error %d)", r);
         goto fail;
     }
-    struct walk w = { .lim = lim, .m = out, .text = BUF_INIT, .err = err };
+    struct walk w = { .lim = lim, .m = out, .text = BUF_INIT, .hint = hint, .err = err };
     bool ok = true;
     if (mime->mm_type == MAILMIME_MESSAGE) {
-        envelope(mime->mm_data.mm_message.mm_fields, out);
+        mime_envelope(mime->mm_data.mm_message.mm_fields, out, hint);
         if (mime->mm_data.mm_message.mm_msg_mime)
             ok = walk(&w, mime->mm_data.mm_message.mm_msg_mime, 1, true, false);
     } else {
@@ -481,16 +513,13 @@ bool mime_parse(const char *raw, size_t len, const struct mime_limits *lim, stru
         if (out->from_addr)
             strv_push(&out->notes, "the From field is malformed; its address was used");
     }
-    if (out->from_name) {
-        for (const char *c = out->from_name; *c; c++)
-            if ((unsigned char)*c < 0x20) {
-                td_fail(err, TD_INVALID, "header injection attempt: the From name decodes to "
-                                         "control characters");
-                goto fail;
-            }
-    }
+    for (char *c = out->from_name; c && *c; c++)
+        if ((unsigned char)*c < 0x20 || *c == 0x7F)
+            *c = ' '; /* data, like the Subject's */
     if (out->text == NULL)
         out->text = td_strdup("");
+    if (out->text[0] == '\0' && out->n_atts == 0)
+        raw_body_fallback(out, raw, len, out->header_len - skip, hint);
     return true;
 fail:
     mime_msg_clear(out);

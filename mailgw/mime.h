@@ -59,6 +59,8 @@ struct mime_msg {
     char *subject;           /* decoded, one line, "" when absent */
     char *from_addr;         /* as written (validated later), NULL if none */
     char *from_name;         /* decoded display name or NULL */
+    const char *from_field;  /* NULL: from_addr is the first From's; else
+                                where it came from ("a second From") */
     struct strv recipients;  /* To and Cc addresses as written */
 
     char *text;              /* the body as UTF-8 text, never NULL */

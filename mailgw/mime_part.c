@@ -121,7 +121,7 @@ static size_t params_of(struct mailmime *mime, bool disp, struct param *out, siz
 /* A parameter value by RFC 2231 (name*=, name*0*=, name*1=...) or
  * plain name= (which Outlook and others fill with RFC 2047 words).
  * NULL when absent; caller frees. */
-static char *param_decoded(struct mailmime *mime, bool disp, const char *name)
+static char *param_decoded(struct mailmime *mime, bool disp, const char *name, const char *hint)
 {
     struct param ps[64];
     size_t n = params_of(mime, disp, ps, 64);
@@ -148,7 +148,7 @@ static char *param_decoded(struct mailmime *mime, bool disp, const char *name)
         }
     }
     if (whole_ext)
-        return rfc2231_decode(whole_ext);
+        return rfc2231_decode_hint(whole_ext, hint);
     if (seg[0]) {
         struct buf b = BUF_INIT;
         if (!ext[0])
@@ -166,12 +166,12 @@ static char *param_decoded(struct mailmime *mime, bool disp, const char *name)
             }
         }
         char *raw = buf_steal(&b);
-        char *r = rfc2231_decode(raw);
+        char *r = rfc2231_decode_hint(raw, hint);
         free(raw);
         return r;
     }
     if (plain)
-        return rfc2047_decode(plain, strlen(plain), NULL);
+        return rfc2047_decode_hint(plain, strlen(plain), hint, NULL);
     return NULL;
 }
 
@@ -276,11 +276,11 @@ bool mime_part_has_cid(struct mailmime *mime)
     return false;
 }
 
-char *mime_part_name(struct mailmime *mime)
+char *mime_part_name(struct mailmime *mime, const char *hint)
 {
-    char *raw = param_decoded(mime, true, "filename");
+    char *raw = param_decoded(mime, true, "filename", hint);
     if (raw == NULL)
-        raw = param_decoded(mime, false, "name");
+        raw = param_decoded(mime, false, "name", hint);
     char *clean = mime_part_clean_name(raw);
     free(raw);
     return clean;

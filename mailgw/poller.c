@@ -9,12 +9,13 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "core/id.h"
+#include "core/id.h" /* td_now */
 #include "core/log.h"
 #include "core/mem.h"
 #include "core/stats.h"
 #include "imap.h"
 #include "ingest.h"
+#include "lease_owner.h"
 
 #define HEAD_BYTES (256 * 1024) /* kept of a mail over max_mail_bytes */
 
@@ -91,6 +92,31 @@ static void fail(struct run *r, const char *what, const struct td_err *e)
 
 /* ---- the lease ------------------------------------------------------------ */
 
+/* The lease is held by someone else: when the holder is provably gone
+ * (a crashed ticketd of this host, lease_owner.h), take it over now
+ * instead of waiting out its lease; the store's compare-and-set on the
+ * holder makes two restarting processes agree on one winner. */
+static bool take_over_dead(struct poller *p, td_time now)
+{
+    struct store *st = p->core->store;
+    struct td_mailbox_state ms;
+    struct td_err e;
+    memset(&ms, 0, sizeof ms);
+    td_err_clear(&e);
+    if (!st->ops->mailbox_get(st, p->box->name, &ms, &e))
+        return false;
+    bool ok = ms.lease_owner != NULL && strcmp(ms.lease_owner, p->owner) != 0 &&
+              lease_owner_gone(ms.lease_owner) &&
+              st->ops->lease_takeover(st, p->box->name, ms.lease_owner, p->owner, now,
+                                      p->set->lease_ttl_ms, &e);
+    if (ok)
+        log_event(LOG_INFO, "mailbox_lease_taken_over", LF_S("mailbox", p->box->name),
+                  LF_S("from", ms.lease_owner), LF_S("owner", p->owner),
+                  LF_I("lease_left_ms", ms.lease_until - now));
+    mailbox_state_clear(&ms);
+    return ok;
+}
+
 /* 1 = ours, 0 = someone else's, -1 = store failure (e filled). */
 static int lease(struct run *r, struct td_err *e)
 {
@@ -98,7 +124,8 @@ static int lease(struct run *r, struct td_err *e)
     td_time now = td_now();
     td_err_clear(e);
     if (p->core->store->ops->lease_acquire(p->core->store, p->box->name, p->owner, now,
-                                           p->set->lease_ttl_ms, e)) {
+                                           p->set->lease_ttl_ms, e) ||
+        (e->code == TD_CONFLICT && !atomic_load(&p->owning) && take_over_dead(p, now))) {
         if (!atomic_load(&p->owning))
             log_event(LOG_INFO, "mailbox_lease_acquired", LF_S("mailbox", p->box->name),
                       LF_S("owner", p->owner));
@@ -517,14 +544,8 @@ bool poller_start(struct poller *p, struct td_core *core, const struct mailgw_se
     p->box = box;
     atomic_store(&p->stop, false);
     atomic_store(&p->owning, false);
-    if (p->owner[0] == '\0') {
-        char host[64] = "host";
-        (void)gethostname(host, sizeof host - 1);
-        host[sizeof host - 1] = '\0';
-        char rnd[TD_ID_LEN + 1];
-        id_new(rnd);
-        snprintf(p->owner, sizeof p->owner, "%.60s:%d:%.8s", host, (int)getpid(), rnd);
-    }
+    if (p->owner[0] == '\0')
+        lease_owner_make(p->owner, sizeof p->owner);
     if (pipe2(p->wake, O_NONBLOCK | O_CLOEXEC) != 0)
         return td_fail(err, TD_INTERNAL, "mailgw: pipe: %s", strerror(errno));
     if (pthread_create(&p->thread, NULL, poller_main, p) != 0) {

@@ -13,7 +13,9 @@
  * else polling every poll_interval_ms. Failures (server, network, store)
  * reconnect after a capped exponential backoff with jitter, each logged
  * with its reason. Two processes on one database: only the lease holder
- * ingests; a dead holder's lease expires after lease_ttl_ms. */
+ * ingests; a dead holder's lease expires after lease_ttl_ms, unless the
+ * holder was a process of this host that provably no longer exists
+ * (lease_owner.h): then a restarted ticketd takes it over at once. */
 #ifndef MGW_POLLER_H
 #define MGW_POLLER_H
 
@@ -29,7 +31,8 @@ struct poller {
     struct td_core *core;
     const struct mailgw_settings *set;
     const struct mailbox_settings *box;
-    char owner[96];              /* lease owner: host:pid:random */
+    char owner[96];              /* lease owner: host:pid:boot:pidns:random
+                                    (lease_owner.h); "" = made at start */
 
     /* what happened, for tests and metrics */
     atomic_long ingested;        /* tickets + comments */

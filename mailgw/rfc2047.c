@@ -132,13 +132,18 @@ static void flush(struct pending *p, struct buf *out)
     p->charset[0] = '\0';
 }
 
-static void put_plain(const char *s, size_t n, struct buf *out)
+static void put_plain(const char *s, size_t n, const char *hint, struct buf *out)
 {
     if (n)
-        charset_to_utf8(NULL, s, n, out, NULL);
+        charset_to_utf8_hint(NULL, hint, s, n, out, NULL);
 }
 
 char *rfc2047_decode(const char *in, size_t len, bool *has_ctl)
+{
+    return rfc2047_decode_hint(in, len, NULL, has_ctl);
+}
+
+char *rfc2047_decode_hint(const char *in, size_t len, const char *hint, bool *has_ctl)
 {
     /* Unfold: CRLF (or LF) followed by white space is removed. */
     struct buf unf = BUF_INIT;
@@ -169,7 +174,7 @@ char *rfc2047_decode(const char *in, size_t len, bool *has_ctl)
                     only_ws = false;
             if (!(last_was_word && only_ws)) {
                 flush(&p, &out);
-                put_plain(s + plain, i - plain, &out);
+                put_plain(s + plain, i - plain, hint, &out);
             }
             if (strcasecmp(p.charset, w.charset) != 0)
                 flush(&p, &out);
@@ -186,7 +191,7 @@ char *rfc2047_decode(const char *in, size_t len, bool *has_ctl)
         i++;
     }
     flush(&p, &out);
-    put_plain(s + plain, n - plain, &out);
+    put_plain(s + plain, n - plain, hint, &out);
     buf_free(&p.bytes);
     buf_free(&unf);
 
@@ -207,6 +212,11 @@ char *rfc2047_decode(const char *in, size_t len, bool *has_ctl)
 }
 
 char *rfc2231_decode(const char *in)
+{
+    return rfc2231_decode_hint(in, NULL);
+}
+
+char *rfc2231_decode_hint(const char *in, const char *hint)
 {
     const char *q1 = strchr(in, '\'');
     const char *q2 = q1 ? strchr(q1 + 1, '\'') : NULL;
@@ -232,7 +242,7 @@ char *rfc2231_decode(const char *in)
         }
     }
     struct buf out = BUF_INIT;
-    charset_to_utf8(charset, bytes.data ? bytes.data : "", bytes.len, &out, NULL);
+    charset_to_utf8_hint(charset, hint, bytes.data ? bytes.data : "", bytes.len, &out, NULL);
     buf_free(&bytes);
     return buf_steal(&out);
 }

@@ -7,6 +7,17 @@
 #include "core/mem.h"
 #include "core/text.h"
 
+/* Where anyone can have an address: sharing one of these domains proves
+ * no relation between two people (authorship.h rule 3). */
+#define SETTINGS_FREE_MAIL                                                                      \
+    "gmail.com googlemail.com yahoo.com yahoo.co.uk yahoo.fr yahoo.de outlook.com hotmail.com "  \
+    "hotmail.co.uk hotmail.fr live.com msn.com icloud.com me.com mac.com aol.com gmx.de gmx.net " \
+    "gmx.at gmx.ch web.de t-online.de freenet.de mail.ru yandex.ru yandex.com proton.me "        \
+    "protonmail.com pm.me tutanota.com zoho.com fastmail.com mail.com orange.fr free.fr "        \
+    "laposte.net libero.it virgilio.it qq.com 163.com 126.com naver.com"
+
+static void add_words(const char *list, struct strv *out);
+
 void settings_defaults(struct mailgw_settings *s)
 {
     memset(s, 0, sizeof *s);
@@ -21,6 +32,8 @@ void settings_defaults(struct mailgw_settings *s)
     s->idle_restart_ms = 20 * 60 * 1000;
     s->backoff_min_ms = 1000;
     s->backoff_max_ms = 300 * 1000;
+    s->cc_participants = true;
+    add_words(SETTINGS_FREE_MAIL, &s->free_mail);
 }
 
 static void mailbox_clear(struct mailbox_settings *b)
@@ -48,6 +61,7 @@ void settings_clear(struct mailgw_settings *s)
     strv_clear(&s->own);
     free(s->loop_id);
     strv_clear(&s->authserv_ids);
+    strv_clear(&s->free_mail);
     for (size_t i = 0; i < s->n_boxes; i++)
         mailbox_clear(&s->boxes[i]);
     free(s->boxes);
@@ -189,7 +203,8 @@ bool settings_load(struct td_config *cfg, struct mailgw_settings *s, struct td_e
                          &s->idle_restart_ms, err) &&
               config_int(cfg, "mailgw", "backoff_min_ms", 1000, 10, 3600 * 1000, &s->backoff_min_ms, err) &&
               config_int(cfg, "mailgw", "backoff_max_ms", 300000, 10, 24LL * 3600 * 1000,
-                         &s->backoff_max_ms, err);
+                         &s->backoff_max_ms, err) &&
+              config_bool(cfg, "mailgw", "cc_participants", true, &s->cc_participants, err);
     if (ok && (note[0] == '\0' || strlen(note) > 40))
         ok = td_fail(err, TD_INVALID, "[mailgw] note_prefix must be 1 to 40 characters");
     if (ok) {
@@ -208,6 +223,11 @@ bool settings_load(struct td_config *cfg, struct mailgw_settings *s, struct td_e
         ok = add_addresses(notify_from, "[notify] support_address", &s->own, err);
     if (ok)
         add_words(config_str(cfg, "mailgw", "trusted_authserv_ids", NULL), &s->authserv_ids);
+    const char *free_mail = config_str(cfg, "mailgw", "free_mail_domains", NULL);
+    if (ok && free_mail) { /* replaces the built-in list ("" = none) */
+        strv_clear(&s->free_mail);
+        add_words(free_mail, &s->free_mail);
+    }
     ok = ok && config_each_section(cfg, "mailbox ", load_mailbox, s, err);
     if (ok) {
         const char *loop = config_str(cfg, "mailgw", "loop_id", NULL);

@@ -17,6 +17,8 @@
  *   lease_ttl_ms = 60000            ; mailbox ownership (renewed at a third)
  *   idle_restart_ms = 1200000       ; IDLE re-issued (far below 29 minutes)
  *   backoff_min_ms = 1000  backoff_max_ms = 300000
+ *   cc_participants = yes           ; To/Cc of a new ticket's mail join it
+ *   free_mail_domains = gmail.com, ... ; never "the same company" (authorship.h)
  *
  *   [mailbox support]               ; one section per mailbox
  *   host = imap.example.com  port = 993
@@ -78,6 +80,8 @@ struct mailgw_settings {
     int64_t idle_restart_ms;
     int64_t backoff_min_ms;
     int64_t backoff_max_ms;
+    bool cc_participants;
+    struct strv free_mail;    /* lower case domains */
     trust_verify_fn verify;   /* set by whoever plugs in reply tokens */
     void *verify_ctx;
     struct mailbox_settings *boxes;

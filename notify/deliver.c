@@ -1,5 +1,6 @@
 /* deliver.c - one claimed outbox row, from its payload to its outcome.
  * See sender.h for the steps and why the Message-ID is recorded first. */
+#include "notify/deliver_files.h"
 #include "notify/message.h"
 #include "notify/sender_int.h"
 #include "core/buf.h"
@@ -13,6 +14,7 @@
 #include <sodium.h>
 #include <stdio.h>
 #include <string.h>
+#include <strings.h>
 
 #define MAX_REFERENCES 10
 
@@ -134,6 +136,80 @@ static char *subject_with_token(const char *subject, int64_t ticket)
     return buf_steal(&b);
 }
 
+/* Whether id ("<...>") may appear in a customer's mail: one of ours
+ * (<ticketd.*@domain>), or the Message-ID of a customer's comment. An id
+ * the store cannot place is left out: leaving a reference out costs a
+ * little threading, showing the wrong one leaks a host name. */
+static bool id_shareable(struct store *st, const char *domain, const char *id)
+{
+    size_t n = strlen(id), dl = strlen(domain);
+    if (strncmp(id, "<ticketd.", 9) == 0 && n > dl + 2 && id[n - dl - 2] == '@' &&
+        strncasecmp(id + n - dl - 1, domain, dl) == 0)
+        return true;
+    char *bare = n > 2 ? td_strndup(id + 1, n - 2) : td_strdup(id);
+    struct td_comment c;
+    bool ok = false;
+    if (st->ops->comment_find_by_msgid(st, bare, &c, NULL) ||
+        st->ops->comment_find_by_msgid(st, id, &c, NULL)) {
+        struct td_user u;
+        if (c.author_id[0] == '\0') {
+            ok = false; /* the system: automatic mail, bounces */
+        } else if (st->ops->user_get(st, c.author_id, &u, NULL)) {
+            ok = u.role == ROLE_CUSTOMER;
+            user_clear(&u);
+        }
+        comment_clear(&c);
+    }
+    free(bare);
+    return ok;
+}
+
+/* "{agent} via {support}" filled in; from_name when the format is off. */
+static char *from_via(const struct sender_config *c, const char *agent)
+{
+    if (c->from_via[0] == '\0' || agent == NULL || agent[0] == '\0')
+        return td_strdup(c->from_name);
+    struct buf b = BUF_INIT;
+    for (const char *p = c->from_via; *p;) {
+        if (strncmp(p, "{agent}", 7) == 0) {
+            buf_puts(&b, agent);
+            p += 7;
+        } else if (strncmp(p, "{support}", 9) == 0) {
+            buf_puts(&b, c->from_name);
+            p += 9;
+        } else {
+            buf_putc(&b, *p++);
+        }
+    }
+    return buf_steal(&b);
+}
+
+/* The template's text (or HTML) with the file list added (HTML: before
+ * </body> when there is one). Caller frees. */
+static char *with_list(const char *doc, const struct buf *list, bool html)
+{
+    struct buf b = BUF_INIT;
+    const char *end = html ? strstr(doc, "</body>") : NULL;
+    size_t head = end ? (size_t)(end - doc) : strlen(doc);
+    buf_append(&b, doc, head);
+    if (list->len)
+        buf_append(&b, list->data, list->len);
+    buf_puts(&b, doc + head);
+    return buf_steal(&b);
+}
+
+/* Splits "a, b" into cc (pointers into the copy *hold). */
+static size_t split_cc(const char *list, char **hold, const char *cc[], size_t max)
+{
+    *hold = td_strdup(list ? list : "");
+    size_t n = 0;
+    for (char *save = NULL, *tok = strtok_r(*hold, ", ", &save); tok && n < max;
+         tok = strtok_r(NULL, ", ", &save))
+        if (message_addr_safe(tok))
+            cc[n++] = tok;
+    return n;
+}
+
 /* Steps 2 to 4 of sender.h; fills o. */
 static void compose_and_send(struct sender *s, struct smtp_client *smtp, const struct td_outbox *row,
                              enum notify_kind kind, struct rendering *r, struct outcome *o)
@@ -168,6 +244,18 @@ static void compose_and_send(struct sender *s, struct smtp_client *smtp, const s
             free(ids[i]);
             ids[i] = buf_steal(&b);
         }
+    /* A customer's mail refers only to our own ids and the customers':
+     * an agent's mail client Message-ID names the agent's host. */
+    if (!notify_kind_staff_only(kind)) {
+        size_t keep = 0;
+        for (size_t i = 0; i < n_ids; i++) {
+            if (id_shareable(st, s->domain, ids[i]))
+                ids[keep++] = ids[i];
+            else
+                free(ids[i]);
+        }
+        n_ids = t.message_ids.n = keep;
+    }
     const char *first = NULL;
     for (size_t i = 0; i < n_ids && first == NULL; i++)
         if (strcmp(ids[i], msgid) != 0 && message_id_safe(ids[i]))
@@ -186,11 +274,37 @@ static void compose_and_send(struct sender *s, struct smtp_client *smtp, const s
         log_event(LOG_WARN, "reply_address_unsigned", LF_S("id", row->id), LF_S("error", e.msg));
         reply_to[0] = '\0';
     }
+    /* Files: attached within the limit, listed beyond it (always listed
+     * for agents). */
+    struct deliver_files files;
+    json_t *vars = json_object_get(r->payload, "vars");
+    const char *url = json_string_value(json_object_get(vars, "ticket_url"));
+    if (!deliver_files_load(st, json_object_get(r->payload, "attachments"),
+                            (size_t)s->cfg.attachments_max_bytes, notify_kind_staff_only(kind),
+                            url, &files, &e)) {
+        store_outcome(o, "reading attachments", &e);
+        ticket_clear(&t);
+        return;
+    }
+    char *text = with_list(r->out.text, &files.text, false);
+    char *html = r->out.html ? with_list(r->out.html, &files.html, true) : NULL;
+    /* The others of the conversation in Cc, only when Reply-To carries no
+     * token: a reply-all would hand this recipient's token to them. */
+    const char *cc[32];
+    char *cc_hold = NULL;
+    size_t n_cc = reply_to[0] ? 0
+                              : split_cc(json_string_value(json_object_get(vars, "cc")), &cc_hold,
+                                         cc, sizeof cc / sizeof *cc);
+    char *from_name = from_via(&s->cfg, json_string_value(json_object_get(vars, "via")));
     char *subject = subject_with_token(r->out.subject, row->ticket);
     char num[32];
     snprintf(num, sizeof num, "%lld", (long long)row->ticket);
     struct message_in m = {
-        .from_name = s->cfg.from_name,
+        .from_name = from_name,
+        .cc = cc,
+        .n_cc = n_cc,
+        .attachments = files.v,
+        .n_attachments = files.n,
         .from_addr = s->cfg.from_addr,
         .to_name = r->recipient_name,
         .to_addr = row->recipient,
@@ -205,11 +319,16 @@ static void compose_and_send(struct sender *s, struct smtp_client *smtp, const s
         .x_loop = s->cfg.notify.support_address,
         .ticket = num,
         .date = td_now(),
-        .text = r->out.text,
-        .html = r->out.html,
+        .text = text,
+        .html = html,
     };
     build_and_send(s, smtp, row, &m, o);
     free(subject);
+    free(from_name);
+    free(cc_hold);
+    free(text);
+    free(html);
+    deliver_files_clear(&files);
     ticket_clear(&t);
 }
 

@@ -315,6 +315,45 @@ static void date_header(struct buf *b, td_time ms)
                tm.tm_sec);
 }
 
+/* A boundary no QP or base64 body can contain ("=_" starts it), derived
+ * from the Message-ID so a retried mail has the same bytes. */
+static void boundary_hex(const char *message_id, const char *salt, char hex[17])
+{
+    unsigned char d[8];
+    crypto_generichash(d, sizeof d, (const unsigned char *)message_id, strlen(message_id),
+                       (const unsigned char *)salt, salt[0] ? strlen(salt) : 0);
+    sodium_bin2hex(hex, 17, d, sizeof d);
+}
+
+/* The text, or text + HTML as multipart/alternative: Content-* headers,
+ * blank line, body. */
+static void body_part(struct buf *b, const struct message_in *m, const char *text)
+{
+    if (m->html == NULL) {
+        bool plain = seven_bit_ok(text);
+        part_headers(b, "text/plain", plain ? "7bit" : "quoted-printable");
+        buf_puts(b, "\r\n");
+        if (plain)
+            seven_bit(b, text);
+        else
+            message_qp(b, text);
+        return;
+    }
+    char hex[17];
+    boundary_hex(m->message_id, "", hex);
+    buf_printf(b, "Content-Type: multipart/alternative; boundary=\"=_td_%s\"\r\n\r\n", hex);
+    buf_puts(b, "This is a multi-part message in MIME format.\r\n");
+    buf_printf(b, "--=_td_%s\r\n", hex);
+    part_headers(b, "text/plain", "quoted-printable");
+    buf_puts(b, "\r\n");
+    message_qp(b, text);
+    buf_printf(b, "--=_td_%s\r\n", hex);
+    part_headers(b, "text/html", "quoted-printable");
+    buf_puts(b, "\r\n");
+    message_qp(b, m->html);
+    buf_printf(b, "--=_td_%s--\r\n", hex);
+}
+
 bool message_build(const struct message_in *m, struct buf *out, struct td_err *err)
 {
     if (!message_addr_safe(m->from_addr))
@@ -325,6 +364,9 @@ bool message_build(const struct message_in *m, struct buf *out, struct td_err *e
         return td_fail(err, TD_INVALID, "unsafe Reply-To address");
     if (!message_id_safe(m->message_id))
         return td_fail(err, TD_INVALID, "unsafe Message-ID");
+    for (size_t i = 0; i < m->n_cc; i++)
+        if (!message_addr_safe(m->cc[i]))
+            return td_fail(err, TD_INVALID, "unsafe Cc address");
     if (m->x_loop && !message_addr_safe(m->x_loop))
         return td_fail(err, TD_INVALID, "unsafe X-Loop address");
     const char *text = m->text ? m->text : "";
@@ -337,6 +379,17 @@ bool message_build(const struct message_in *m, struct buf *out, struct td_err *e
     message_header_mailbox(b, "To", m->to_name, m->to_addr);
     if (m->reply_to_addr)
         message_header_mailbox(b, "Reply-To", m->reply_to_name, m->reply_to_addr);
+    if (m->n_cc > 0) {
+        struct hdr h;
+        hdr_begin(&h, b, "Cc");
+        for (size_t i = 0; i < m->n_cc; i++) {
+            char tok[400];
+            int k = snprintf(tok, sizeof tok, "%s%s", m->cc[i], i + 1 < m->n_cc ? "," : "");
+            if (k > 0 && (size_t)k < sizeof tok)
+                hdr_token(&h, tok, (size_t)k);
+        }
+        hdr_end(&h);
+    }
     message_header_text(b, "Subject", m->subject);
     buf_printf(b, "Message-ID: %s\r\n", m->message_id);
     if (m->in_reply_to && message_id_safe(m->in_reply_to))
@@ -363,31 +416,21 @@ bool message_build(const struct message_in *m, struct buf *out, struct td_err *e
         message_header_text(b, "X-Ticketd-Ticket", m->ticket);
     buf_puts(b, "MIME-Version: 1.0\r\n");
 
-    if (m->html == NULL) {
-        bool plain = seven_bit_ok(text);
-        part_headers(b, "text/plain", plain ? "7bit" : "quoted-printable");
-        buf_puts(b, "\r\n");
-        if (plain)
-            seven_bit(b, text);
-        else
-            message_qp(b, text);
+    if (m->n_attachments == 0) {
+        body_part(b, m, text);
         return true;
     }
-    unsigned char d[8];
+    /* multipart/mixed: the text (or the alternative) first, then the files. */
     char hex[17];
-    crypto_generichash(d, sizeof d, (const unsigned char *)m->message_id, strlen(m->message_id),
-                       NULL, 0);
-    sodium_bin2hex(hex, sizeof hex, d, sizeof d);
-    buf_printf(b, "Content-Type: multipart/alternative; boundary=\"=_td_%s\"\r\n\r\n", hex);
+    boundary_hex(m->message_id, "mixed", hex);
+    buf_printf(b, "Content-Type: multipart/mixed; boundary=\"=_tm_%s\"\r\n\r\n", hex);
     buf_puts(b, "This is a multi-part message in MIME format.\r\n");
-    buf_printf(b, "--=_td_%s\r\n", hex);
-    part_headers(b, "text/plain", "quoted-printable");
-    buf_puts(b, "\r\n");
-    message_qp(b, text);
-    buf_printf(b, "--=_td_%s\r\n", hex);
-    part_headers(b, "text/html", "quoted-printable");
-    buf_puts(b, "\r\n");
-    message_qp(b, m->html);
-    buf_printf(b, "--=_td_%s--\r\n", hex);
+    buf_printf(b, "--=_tm_%s\r\n", hex);
+    body_part(b, m, text);
+    for (size_t i = 0; i < m->n_attachments; i++) {
+        buf_printf(b, "--=_tm_%s\r\n", hex);
+        message_attachment_part(b, &m->attachments[i]);
+    }
+    buf_printf(b, "--=_tm_%s--\r\n", hex);
     return true;
 }

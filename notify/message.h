@@ -23,6 +23,17 @@
 #include "core/err.h"
 #include "core/model.h"
 
+/* A file sent with the mail (bytes borrowed). */
+struct message_attachment {
+    const char *name;           /* UTF-8; RFC 2231 encoded when not plain */
+    const char *content_type;   /* "type/subtype"; unsafe ones become
+                                   application/octet-stream */
+    const unsigned char *data;
+    size_t size;
+    const char *content_id;     /* non-NULL: an inline part ("<...>"),
+                                   Content-Disposition: inline */
+};
+
 struct message_in {
     const char *from_name;      /* display names: any UTF-8, NULL = none */
     const char *from_addr;      /* addr-spec, required */
@@ -30,6 +41,9 @@ struct message_in {
     const char *to_addr;        /* required */
     const char *reply_to_name;
     const char *reply_to_addr;  /* NULL: no Reply-To */
+    const char *const *cc;      /* addr-specs shown in a Cc header (the
+                                   mail itself goes to to_addr only) */
+    size_t n_cc;
     const char *subject;        /* UTF-8 */
     const char *message_id;     /* "<id@domain>", required */
     const char *in_reply_to;    /* "<...>" or NULL */
@@ -41,6 +55,8 @@ struct message_in {
     td_time date;               /* ms since the epoch */
     const char *text;           /* UTF-8, LF or CRLF line ends, required */
     const char *html;           /* NULL: text only */
+    const struct message_attachment *attachments; /* then multipart/mixed */
+    size_t n_attachments;
 };
 
 /* Appends the whole message to out. TD_INVALID for a missing or unsafe
@@ -56,6 +72,9 @@ void message_header_mailbox(struct buf *b, const char *name, const char *display
                             const char *addr);
 /* Quoted-printable of s (LF or CRLF ends -> CRLF), lines <= 76. */
 void message_qp(struct buf *b, const char *s);
+/* One attachment body part (message_part.c): its headers with the file
+ * name (RFC 2231 when needed), base64 in lines of 76. */
+void message_attachment_part(struct buf *b, const struct message_attachment *a);
 /* True for a Message-ID we are willing to put in a header. */
 bool message_id_safe(const char *id);
 /* True for an addr-spec we are willing to put in a header / RCPT TO. */

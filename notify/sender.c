@@ -5,8 +5,10 @@
 #include "core/id.h"
 #include "core/log.h"
 #include "core/mem.h"
+#include "core/paths.h"
 
 #include <errno.h>
+#include <limits.h>
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
@@ -88,11 +90,13 @@ bool sender_config_load(struct td_config *cfg, struct sender_config *sc, struct 
     if (!message_addr_safe(env))
         return td_fail(err, TD_INVALID, "[smtp] envelope_from: '%.100s' is not an address", env);
     int64_t threads;
+    char share[PATH_MAX]; /* an installed ticketd: PREFIX/share/ticketd/templates */
+    paths_share("templates", "templates", share, sizeof share);
     if (!copy_str(sc->envelope_from, sizeof sc->envelope_from, env, "[smtp] envelope_from", err) ||
         !copy_str(sc->templates_dir, sizeof sc->templates_dir,
                   config_str(cfg, "notify", "templates_dir", ""), "[notify] templates_dir", err) ||
         !copy_str(sc->builtin_templates, sizeof sc->builtin_templates,
-                  config_str(cfg, "notify", "builtin_templates_dir", "templates"),
+                  config_str(cfg, "notify", "builtin_templates_dir", share),
                   "[notify] builtin_templates_dir", err) ||
         !config_int(cfg, "notify", "threads", 2, 1, SENDER_MAX_THREADS, &threads, err) ||
         !config_int(cfg, "notify", "poll_ms", 2000, 10, 600000, &sc->poll_ms, err) ||
@@ -106,7 +110,12 @@ bool sender_config_load(struct td_config *cfg, struct sender_config *sc, struct 
         !config_int(cfg, "notify", "reconcile_window_ms", 86400000, 1000, 30 * 86400000LL,
                     &sc->reconcile_window_ms, err) ||
         !config_int(cfg, "notify", "outbox_retention_ms", 7 * 86400000LL, 0, 3650 * 86400000LL,
-                    &sc->outbox_retention_ms, err))
+                    &sc->outbox_retention_ms, err) ||
+        !config_int(cfg, "notify", "attachments_max_bytes", 10LL * 1024 * 1024, 0,
+                    100LL * 1024 * 1024, &sc->attachments_max_bytes, err) ||
+        !copy_str(sc->from_via, sizeof sc->from_via,
+                  config_str(cfg, "smtp", "from_via", "{agent} via {support}"), "[smtp] from_via",
+                  err))
         return false;
     if (sc->outbox_retention_ms != 0 && sc->outbox_retention_ms <= sc->reconcile_window_ms)
         return td_fail(err, TD_INVALID,

@@ -59,13 +59,17 @@ struct sender_config {
     int64_t reconcile_window_ms;   /* default 24 h */
     int64_t outbox_retention_ms;   /* finished rows kept this long; default 7 days,
                                       0 = forever; > reconcile_window_ms */
+    int64_t attachments_max_bytes; /* files attached per mail, in total;
+                                      beyond: listed (default 10 MiB) */
+    char from_via[256];        /* From name of an agent's reply to customers:
+                                  "{agent} via {support}"; "" = from_name */
 };
 
 /* [notify] (see notify.h plus templates_dir, threads, poll_ms, lease_ms,
  * retry_base_ms, retry_max_ms, give_up_after_ms, reconcile_interval_ms,
  * reconcile_window_ms, outbox_retention_ms, reply_secret(_file),
- * previous_reply_secret(_file))
- * and [smtp] (smtp.h plus from, envelope_from). */
+ * previous_reply_secret(_file), attachments_max_bytes) and [smtp] (smtp.h
+ * plus from, envelope_from, from_via). */
 bool sender_config_load(struct td_config *cfg, struct sender_config *sc, struct td_err *err);
 
 struct sender;

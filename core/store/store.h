@@ -31,50 +31,7 @@
 #include "core/model.h"
 #include "core/strv.h"
 
-/* Which tickets ticket_list returns. Zero-initialised = all tickets,
- * newest first, default limit. */
-struct td_ticket_filter {
-    bool by_status;
-    enum td_status status;
-    bool by_priority;
-    enum td_priority priority;
-    const char *assignee_id;  /* NULL = any, "" = unassigned */
-    const char *requester_id; /* NULL = any */
-    const char *tag;          /* NULL = any */
-    const char *queue;        /* NULL = any */
-    td_time updated_since;    /* 0 = any; else updated >= this */
-    const char *text;         /* NULL = any; else word-prefix search,
-                                 the same on every backend (see
-                                 store_text_words): the ticket matches
-                                 when each word of text begins a word of
-                                 its subject or of one of its comments
-                                 (internal notes only when text_internal
-                                 is set); the words may come from
-                                 different comments. A word is a maximal
-                                 run of ASCII letters and digits and of
-                                 non-ASCII bytes; ASCII letters match
-                                 either case, anything else only itself.
-                                 Punctuation separates words and is not
-                                 searched: a text without words matches
-                                 every ticket. At most STORE_TEXT_MAX_WORDS
-                                 words (TD_INVALID beyond). Indexed on
-                                 both stores (FTS5 / multikey words). */
-    bool text_internal;
-    bool ascending;           /* order by number; default descending */
-    int64_t after;            /* cursor: numbers strictly after this one in
-                                 the chosen order; 0 = from the start */
-    size_t limit;             /* 0 = 50; capped at 1000 */
-};
-
-#define STORE_TEXT_MAX_WORDS 8
-
-/* The distinct words of s as the text search defines them (see
- * td_ticket_filter.text), ASCII letters lower-cased, in order of first
- * appearance; appended to out (the caller owns it). */
-void store_text_words(const char *s, struct strv *out);
-
-#define STORE_LIST_DEFAULT 50
-#define STORE_LIST_MAX 1000
+#include "core/store/store_filter.h" /* td_ticket_filter, the text search words */
 
 /* ---- REST API: a refresh token (api/auth_tokens.c) -------------------
  * Only a hash of the token is kept: a copy of the database yields no
@@ -126,6 +83,131 @@ struct td_quarantine_list { struct td_quarantine *v; size_t n; };
 void quarantine_clear(struct td_quarantine *q);
 void quarantine_list_clear(struct td_quarantine_list *l);
 
+/* ---- REST API: personal access tokens (core/pat.c) -------------------
+ * Long-lived credentials for scripts and service accounts. As with
+ * refresh tokens only a hash is kept (the key of the lookup); the id is
+ * what lists show and revocation names. token_version is the owner's
+ * when issued: a password change or disable bumps the owner's, which
+ * ends every token at once. expires 0 = never; last_used 0 = never. */
+#define TD_PAT_READ 1u
+#define TD_PAT_WRITE 2u
+#define TD_PAT_ADMIN 4u
+
+struct td_pat {
+    char id[TD_ID_LEN + 1];
+    char hash[TD_TOKEN_HASH_LEN + 1];
+    char user_id[TD_ID_LEN + 1];
+    char *name;
+    unsigned scopes;           /* TD_PAT_* bits */
+    int64_t token_version;
+    td_time created;
+    td_time expires;
+    td_time last_used;
+    char last_addr[64];
+    bool revoked;
+};
+
+struct td_pat_list { struct td_pat *v; size_t n; };
+
+void pat_clear(struct td_pat *t);
+void pat_list_clear(struct td_pat_list *l);
+
+/* ---- Webhooks (core/webhook.h, hooks/) -------------------------------
+ * An endpoint an admin registered, and the deliveries planned for it
+ * from the history (one per endpoint and history event, with an id
+ * derived from both, so planning twice writes one row). */
+struct td_webhook {
+    char id[TD_ID_LEN + 1];
+    char *url;
+    struct strv events;        /* event types it wants; empty = all */
+    char *secret;              /* HMAC-SHA256 key (the bytes of the string) */
+    bool enabled;
+    int64_t failures;          /* consecutive failed attempts */
+    char *disabled_reason;     /* NULL while enabled */
+    td_time created;
+    td_time updated;
+};
+
+struct td_webhook_list { struct td_webhook *v; size_t n; };
+
+enum td_delivery_state { DELIVERY_PENDING = 0, DELIVERY_SENDING, DELIVERY_DELIVERED, DELIVERY_FAILED };
+
+struct td_delivery {
+    char id[TD_ID_LEN + 1];
+    char endpoint_id[TD_ID_LEN + 1];
+    int64_t ticket;            /* 0: not about a ticket (a test event) */
+    int64_t seq;               /* the history event's seq: the order per ticket */
+    char *type;                /* "ticket.created", ... */
+    char *payload;             /* the JSON body, fixed when planned */
+    enum td_delivery_state state;
+    int64_t attempts;
+    td_time next_attempt;
+    char *owner;               /* the claimer while SENDING */
+    td_time lease_until;
+    int64_t last_status;       /* HTTP status of the last attempt, 0 = none */
+    char *last_error;
+    td_time created;
+    td_time finished;          /* delivered or failed; 0 before */
+};
+
+struct td_delivery_list { struct td_delivery *v; size_t n; };
+
+/* ---- REST API: Idempotency-Key (api/idempotency.c) -------------------
+ * The first result of a POST made with an Idempotency-Key, kept until
+ * expires so a retry gets it again instead of doing the work twice.
+ * status 0 = the first request is still running. */
+struct td_idem {
+    char key[TD_TOKEN_HASH_LEN + 1];         /* hex SHA-256 of user, method, path, key */
+    char fingerprint[TD_TOKEN_HASH_LEN + 1]; /* hex SHA-256 of the request body */
+    int64_t status;
+    char *content_type;
+    char *body;
+    char *location;
+    char *etag;
+    td_time created;
+    td_time expires;
+};
+
+void idem_clear(struct td_idem *i);
+
+/* ---- Erasure of a customer's personal data (core/erase.c) ------------
+ * What erase_comments touched: how many comments, the distinct tickets
+ * they are on, and the attachments they referenced. */
+struct td_erasure {
+    int64_t comments;
+    int64_t *tickets;
+    size_t n_tickets;
+    struct strv attachments;
+};
+
+void erasure_clear(struct td_erasure *e);
+
+void webhook_clear(struct td_webhook *w);
+void webhook_list_clear(struct td_webhook_list *l);
+void delivery_clear(struct td_delivery *d);
+void delivery_list_clear(struct td_delivery_list *l);
+const char *delivery_state_name(enum td_delivery_state s);
+bool delivery_state_parse(const char *s, enum td_delivery_state *out);
+/* ---- Agents' extra sending addresses (core/alias.c) ------------------
+ * An agent's alias is an address whose mail counts as the agent's when
+ * it proves itself like the agent's own address would (a reply token
+ * issued to the agent, or Authentication-Results: mailgw/trust.h). An
+ * admin's alias is confirmed at once; one an agent adds waits for the
+ * link mailed to it (token_hash: hex SHA-256 of the link's token). */
+struct td_alias {
+    char *email;                      /* lower case; the key, unique */
+    char user_id[TD_ID_LEN + 1];
+    bool confirmed;
+    char token_hash[TD_TOKEN_HASH_LEN + 1]; /* "" once confirmed */
+    td_time expires;                  /* of the confirmation; 0 once confirmed */
+    td_time created;
+};
+
+struct td_alias_list { struct td_alias *v; size_t n; };
+
+void alias_clear(struct td_alias *a);
+void alias_list_clear(struct td_alias_list *l);
+
 struct store;
 
 struct store_ops {
@@ -156,7 +238,7 @@ struct store_ops {
     bool (*ticket_insert)(struct store *st, const struct td_ticket *t,
                           const struct td_event *created, struct td_err *err);
     /* Compare-and-set: writes subject, status, priority, assignee, queue,
-     * tags, updated of t and sets version = expected_version + 1, only if
+     * tags, participants, merged_into, updated of t and sets version = expected_version + 1, only if
      * the stored version is expected_version, appending the n events to
      * the history in the same write. t->message_ids is ignored.
      * TD_STALE on a version mismatch, TD_NOT_FOUND if no such ticket. */
@@ -193,6 +275,13 @@ struct store_ops {
     /* History of one ticket, oldest first, seq 1, 2, 3... */
     bool (*history_list)(struct store *st, int64_t ticket, struct td_event_list *out,
                          struct td_err *err);
+    /* Merge (core/merge.c): every comment of ticket from (and so its
+     * attachments) now belongs to ticket to, keeping its id, Message-ID
+     * and time. Idempotent and resumable: moving again moves whatever is
+     * left (nothing is no error). MongoDB: one multi-document update of
+     * single-document atomic writes, no transaction. The thread
+     * Message-IDs stay with from; core follows merged_into instead. */
+    bool (*comment_move)(struct store *st, int64_t from, int64_t to, struct td_err *err);
 
     /* Attachment bytes (GridFS on MongoDB). TD_CONFLICT on a duplicate id. */
     bool (*attachment_put)(struct store *st, const struct td_attachment *a, struct td_err *err);
@@ -203,6 +292,16 @@ struct store_ops {
      * mail. put: TD_CONFLICT when msgid is already mapped. */
     bool (*msgid_put)(struct store *st, const char *msgid, int64_t ticket, struct td_err *err);
     bool (*msgid_get)(struct store *st, const char *msgid, int64_t *ticket, struct td_err *err);
+    /* The content digest of the mail that first carried a mapped msgid:
+     * a repeat Message-ID is a duplicate only when its digest matches too.
+     * set: recorded once (a later set keeps the first, success);
+     * TD_NOT_FOUND when msgid is not mapped. get: *digest (caller frees);
+     * TD_NOT_FOUND when msgid is not mapped or has no digest (mapped
+     * before digests were kept). */
+    bool (*msgid_digest_set)(struct store *st, const char *msgid, const char *digest,
+                             struct td_err *err);
+    bool (*msgid_digest_get)(struct store *st, const char *msgid, char **digest,
+                             struct td_err *err);
 
     /* Mailbox poller state and its lease. acquire: succeeds when the lease
      * is free, expired, or already owner's (then it is renewed to
@@ -217,6 +316,14 @@ struct store_ops {
                           int64_t ttl_ms, struct td_err *err);
     bool (*lease_release)(struct store *st, const char *mailbox, const char *owner,
                           struct td_err *err);
+    /* Takes the lease from dead_owner, whom the caller has proved gone (a
+     * crashed process of its own host): succeeds only while dead_owner
+     * still holds it, expired or not, and then owner holds it until
+     * now + ttl_ms. TD_CONFLICT when anyone else holds it or it is free
+     * (then lease_acquire is the way); TD_NOT_FOUND for an unknown
+     * mailbox. */
+    bool (*lease_takeover)(struct store *st, const char *mailbox, const char *dead_owner,
+                           const char *owner, td_time now, int64_t ttl_ms, struct td_err *err);
     bool (*mailbox_get)(struct store *st, const char *mailbox, struct td_mailbox_state *out,
                         struct td_err *err);
     /* Only by the current lease owner with an unexpired lease, else
@@ -325,6 +432,115 @@ struct store_ops {
     bool (*quarantine_get)(struct store *st, const char *id, struct td_quarantine *out,
                            struct td_err *err);
     bool (*quarantine_delete)(struct store *st, const char *id, struct td_err *err);
+
+    /* ---- REST API: personal access tokens (core/pat.c) - implemented in
+     * store_sqlite_pat.c and store_mongo_pat.c. See struct td_pat. ----
+     * insert: TD_CONFLICT on a duplicate id or hash. get_by_hash:
+     * TD_NOT_FOUND when unknown (revoked ones are returned, flagged).
+     * list: one user's (user_id NULL: everyone's), newest first, revoked
+     * ones included. revoke: sets revoked; user_id non-NULL restricts it
+     * to that owner's tokens; TD_NOT_FOUND when no such (owned) token;
+     * revoking twice is no error. touch: records a use (last_used, and
+     * last_addr when addr is non-NULL); TD_NOT_FOUND when unknown. */
+    bool (*pat_insert)(struct store *st, const struct td_pat *t, struct td_err *err);
+    bool (*pat_get_by_hash)(struct store *st, const char *hash, struct td_pat *out,
+                            struct td_err *err);
+    bool (*pat_list)(struct store *st, const char *user_id, struct td_pat_list *out,
+                     struct td_err *err);
+    bool (*pat_revoke)(struct store *st, const char *id, const char *user_id, struct td_err *err);
+    bool (*pat_touch)(struct store *st, const char *id, td_time now, const char *addr,
+                      struct td_err *err);
+
+    /* ---- Webhooks (core/webhook.c, hooks/) - implemented in
+     * store_sqlite_webhooks.c and store_mongo_webhooks.c. ----
+     * Endpoints. insert: TD_CONFLICT on a duplicate id. get/update/delete:
+     * TD_NOT_FOUND when unknown. update writes url, events, secret,
+     * enabled, failures, disabled_reason and updated. list: oldest first.
+     * delete also deletes the endpoint's deliveries. result: counts an
+     * attempt atomically - ok resets failures to 0, else adds one - and
+     * gives the count after it. disable: enabled = false with reason;
+     * *changed (may be NULL) says whether it was enabled until now (so
+     * exactly one caller tells the admins). */
+    bool (*webhook_insert)(struct store *st, const struct td_webhook *w, struct td_err *err);
+    bool (*webhook_get)(struct store *st, const char *id, struct td_webhook *out,
+                        struct td_err *err);
+    bool (*webhook_list)(struct store *st, struct td_webhook_list *out, struct td_err *err);
+    bool (*webhook_update)(struct store *st, const struct td_webhook *w, struct td_err *err);
+    bool (*webhook_delete)(struct store *st, const char *id, struct td_err *err);
+    bool (*webhook_result)(struct store *st, const char *id, bool ok, int64_t *failures,
+                           struct td_err *err);
+    bool (*webhook_disable)(struct store *st, const char *id, const char *reason, td_time now,
+                            bool *changed, struct td_err *err);
+    /* Deliveries. insert: TD_CONFLICT when the id exists (planned
+     * already). claim: atomically takes a due row - pending with
+     * next_attempt <= now, or sending with lease_until < now - with the
+     * oldest next_attempt, but for ticket > 0 only one with no pending or
+     * sending row of the same endpoint and ticket with a smaller seq
+     * before it (in order per ticket: a row waiting for its retry holds
+     * back the later ones). Sets sending, owner, lease_until =
+     * now + lease_ms, attempts + 1. TD_NOT_FOUND when nothing is due.
+     * finish: by the owner only (TD_CONFLICT otherwise, TD_NOT_FOUND when
+     * unknown); state is delivered, failed, or pending (retry at
+     * next_attempt); records status, error (may be NULL) and, unless
+     * pending, finished = now. list: one endpoint's, newest (created)
+     * first, at most limit (0 = 100, capped at 1000). */
+    bool (*delivery_insert)(struct store *st, const struct td_delivery *d, struct td_err *err);
+    bool (*delivery_claim)(struct store *st, const char *owner, td_time now, int64_t lease_ms,
+                           struct td_delivery *out, struct td_err *err);
+    bool (*delivery_finish)(struct store *st, const char *id, const char *owner,
+                            enum td_delivery_state state, int64_t status, const char *error,
+                            td_time next_attempt, td_time now, struct td_err *err);
+    bool (*delivery_list)(struct store *st, const char *endpoint_id, size_t limit,
+                          struct td_delivery_list *out, struct td_err *err);
+
+    /* ---- REST API: Idempotency-Key (api/idempotency.c) - implemented in
+     * store_sqlite_idem.c and store_mongo_idem.c. See struct td_idem. ----
+     * insert: the record of a first request (status 0); TD_CONFLICT when
+     * the key exists (decided by the database: of two concurrent first
+     * requests exactly one inserts). get: TD_NOT_FOUND when unknown.
+     * finish: stores the result (status, content_type, body, location,
+     * etag of r); TD_NOT_FOUND when unknown. delete: drops a key (its
+     * request failed and may be retried); no error when unknown. purge:
+     * deletes records that expired before `before`; *deleted (may be
+     * NULL) gets how many. */
+    bool (*idem_insert)(struct store *st, const struct td_idem *r, struct td_err *err);
+    bool (*idem_get)(struct store *st, const char *key, struct td_idem *out, struct td_err *err);
+    bool (*idem_finish)(struct store *st, const struct td_idem *r, struct td_err *err);
+    bool (*idem_delete)(struct store *st, const char *key, struct td_err *err);
+    bool (*idem_purge)(struct store *st, td_time before, int64_t *deleted, struct td_err *err);
+
+    /* ---- Erasure (core/erase.c) - implemented in store_sqlite_erase.c
+     * and store_mongo_erase.c. ----
+     * erase_comments: every comment by author_id gets body as its body,
+     * and its attachment refs the name "erased" (content type
+     * application/octet-stream, size 0); *out says what was touched.
+     * attachment_delete: the bytes of an attachment are gone
+     * (attachment_get: TD_NOT_FOUND); unknown ids are no error.
+     * outbox_erase_recipient: every outbox row to recipient (exact
+     * string) gets replacement as recipient and "{}" as payload; rows not
+     * yet sent become failed ("recipient erased"); *n (may be NULL)
+     * counts the rows. */
+    bool (*erase_comments)(struct store *st, const char *author_id, const char *body,
+                           struct td_erasure *out, struct td_err *err);
+    bool (*attachment_delete)(struct store *st, const char *id, struct td_err *err);
+    bool (*outbox_erase_recipient)(struct store *st, const char *recipient,
+                                   const char *replacement, int64_t *n, struct td_err *err);
+    /* ---- Agents' aliases (core/alias.c) - implemented in
+     * store_sqlite_aliases.c and store_mongo_aliases.c. See struct
+     * td_alias. insert: TD_CONFLICT when the address is taken. get:
+     * TD_NOT_FOUND when unknown. list: a user's aliases ordered by email.
+     * delete: TD_NOT_FOUND when unknown. confirm: atomically, the
+     * unconfirmed alias with this token_hash whose expires >= now becomes
+     * confirmed (hash and expiry cleared) and fills out; once only, any
+     * other call is TD_NOT_FOUND. */
+    bool (*alias_insert)(struct store *st, const struct td_alias *a, struct td_err *err);
+    bool (*alias_get)(struct store *st, const char *email, struct td_alias *out,
+                      struct td_err *err);
+    bool (*alias_list)(struct store *st, const char *user_id, struct td_alias_list *out,
+                       struct td_err *err);
+    bool (*alias_delete)(struct store *st, const char *email, struct td_err *err);
+    bool (*alias_confirm)(struct store *st, const char *token_hash, td_time now,
+                          struct td_alias *out, struct td_err *err);
 };
 
 /* Backends embed this as their first member. */
@@ -353,8 +569,31 @@ static inline bool store_batch_end(struct store *st, bool ok, struct td_err *err
 bool store_open(const char *uri, struct store **out, struct td_err *err);
 void store_close(struct store *st); /* NULL-safe */
 
+/* The schema version each backend's code writes and understands: a
+ * database at a higher version is refused on open (naming both). For
+ * `ticketd --version` and docs/upgrading.md. */
+int store_sqlite_schema_version(void);
+int store_mongo_schema_version(void);
+
+/* SQLite backup and restore (store_sqlite_backup.c), for `ticketd backup`
+ * and `ticketd restore`. backup: a consistent copy of the database at
+ * db_path, taken with the online backup API while ticketd may be serving,
+ * written whole to dest (0600) or not at all. restore: replaces db_path
+ * with the backup at src after checking it; TD_CONFLICT while any ticketd
+ * has db_path open. MongoDB: mongodump / mongorestore (docs/backup.md). */
+bool store_sqlite_backup(const char *db_path, const char *dest, struct td_err *err);
+bool store_sqlite_restore(const char *src, const char *db_path, struct td_err *err);
+
 /* Backend constructors, used by store_open. */
 bool store_sqlite_open(const char *path, struct store **out, struct td_err *err);
 bool store_mongo_open(const char *uri, struct store **out, struct td_err *err);
+
+/* ---- file modes of the embedded store (store_files.c) ---- */
+/* Creates the SQLite database file 0600 if it does not exist yet (its
+ * -wal/-shm then follow that mode). */
+bool store_file_precreate(const char *path, struct td_err *err);
+/* For a sqlite: URI, calls warn once per store file (db, -wal, -shm,
+ * -journal) that group or others may access; returns how many. */
+size_t store_file_modes_check(const char *uri, void (*warn)(void *arg, const char *msg), void *arg);
 
 #endif

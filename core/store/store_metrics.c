@@ -18,11 +18,19 @@
     X(ticket_next_number) X(ticket_insert) X(ticket_update) X(ticket_get) X(ticket_list)       \
     X(ticket_add_msgid) X(ticket_find_by_msgid) X(comment_insert) X(comment_list)              \
     X(comment_find_by_msgid) X(history_list) X(attachment_put) X(attachment_get) X(msgid_put)  \
-    X(msgid_get) X(lease_acquire) X(lease_release) X(mailbox_get) X(mailbox_set_uid)           \
+    X(msgid_get) X(msgid_digest_set) X(msgid_digest_get) X(lease_acquire) X(lease_release)     \
+    X(lease_takeover) X(mailbox_get) X(mailbox_set_uid)                                        \
     X(outbox_insert) X(outbox_claim) X(outbox_finish) X(outbox_list) X(outbox_count_recent)    \
     X(token_insert) X(token_get) X(token_mark_used_if_unused) X(token_revoke_family)           \
     X(token_purge) X(attachment_owner) X(quarantine_put) X(quarantine_list) X(quarantine_get)   \
-    X(quarantine_delete) X(outbox_stats) X(outbox_purge) X(batch_begin) X(batch_end)
+    X(quarantine_delete) X(pat_insert) X(pat_get_by_hash) X(pat_list) X(pat_revoke)         \
+    X(pat_touch) X(webhook_insert) X(webhook_get) X(webhook_list) X(webhook_update)            \
+    X(webhook_delete) X(webhook_result) X(webhook_disable) X(delivery_insert) X(delivery_claim) \
+    X(delivery_finish) X(delivery_list) X(idem_insert) X(idem_get) X(idem_finish)            \
+    X(idem_delete) X(idem_purge) X(erase_comments) X(attachment_delete)                      \
+    X(outbox_erase_recipient) \
+    X(comment_move) X(alias_insert) X(alias_get) X(alias_list) X(alias_delete) X(alias_confirm) \
+    X(outbox_stats) X(outbox_purge) X(batch_begin) X(batch_end)
 
 enum {
 #define X(op) OP_##op,
@@ -116,6 +124,19 @@ WRAP(comment_find_by_msgid,
 WRAP(history_list,
      (struct store *st, int64_t ticket, struct td_event_list *out, struct td_err *err),
      (st, ticket, out, err))
+WRAP(alias_insert, (struct store *st, const struct td_alias *a, struct td_err *err), (st, a, err))
+WRAP(alias_get, (struct store *st, const char *email, struct td_alias *out, struct td_err *err),
+     (st, email, out, err))
+WRAP(alias_list,
+     (struct store *st, const char *user_id, struct td_alias_list *out, struct td_err *err),
+     (st, user_id, out, err))
+WRAP(alias_delete, (struct store *st, const char *email, struct td_err *err), (st, email, err))
+WRAP(alias_confirm,
+     (struct store *st, const char *token_hash, td_time now, struct td_alias *out,
+      struct td_err *err),
+     (st, token_hash, now, out, err))
+WRAP(comment_move, (struct store *st, int64_t from, int64_t to, struct td_err *err),
+     (st, from, to, err))
 WRAP(attachment_put, (struct store *st, const struct td_attachment *a, struct td_err *err),
      (st, a, err))
 WRAP(attachment_get,
@@ -125,6 +146,15 @@ WRAP(msgid_put, (struct store *st, const char *msgid, int64_t ticket, struct td_
      (st, msgid, ticket, err))
 WRAP(msgid_get, (struct store *st, const char *msgid, int64_t *ticket, struct td_err *err),
      (st, msgid, ticket, err))
+WRAP(msgid_digest_set,
+     (struct store *st, const char *msgid, const char *digest, struct td_err *err),
+     (st, msgid, digest, err))
+WRAP(msgid_digest_get, (struct store *st, const char *msgid, char **digest, struct td_err *err),
+     (st, msgid, digest, err))
+WRAP(lease_takeover,
+     (struct store *st, const char *mailbox, const char *dead_owner, const char *owner,
+      td_time now, int64_t ttl_ms, struct td_err *err),
+     (st, mailbox, dead_owner, owner, now, ttl_ms, err))
 WRAP(lease_acquire,
      (struct store *st, const char *mailbox, const char *owner, td_time now, int64_t ttl_ms,
       struct td_err *err),
@@ -188,6 +218,68 @@ WRAP(outbox_stats,
 WRAP(outbox_purge,
      (struct store *st, td_time before, size_t limit, int64_t *deleted, struct td_err *err),
      (st, before, limit, deleted, err))
+
+WRAP(pat_insert, (struct store *st, const struct td_pat *t, struct td_err *err), (st, t, err))
+WRAP(pat_get_by_hash,
+     (struct store *st, const char *hash, struct td_pat *out, struct td_err *err),
+     (st, hash, out, err))
+WRAP(pat_list,
+     (struct store *st, const char *user_id, struct td_pat_list *out, struct td_err *err),
+     (st, user_id, out, err))
+WRAP(pat_revoke, (struct store *st, const char *id, const char *user_id, struct td_err *err),
+     (st, id, user_id, err))
+WRAP(pat_touch,
+     (struct store *st, const char *id, td_time now, const char *addr, struct td_err *err),
+     (st, id, now, addr, err))
+
+WRAP(webhook_insert, (struct store *st, const struct td_webhook *hook, struct td_err *err),
+     (st, hook, err))
+WRAP(webhook_get, (struct store *st, const char *id, struct td_webhook *out, struct td_err *err),
+     (st, id, out, err))
+WRAP(webhook_list, (struct store *st, struct td_webhook_list *out, struct td_err *err),
+     (st, out, err))
+WRAP(webhook_update, (struct store *st, const struct td_webhook *hook, struct td_err *err),
+     (st, hook, err))
+WRAP(webhook_delete, (struct store *st, const char *id, struct td_err *err), (st, id, err))
+WRAP(webhook_result,
+     (struct store *st, const char *id, bool ok_, int64_t *failures, struct td_err *err),
+     (st, id, ok_, failures, err))
+WRAP(webhook_disable,
+     (struct store *st, const char *id, const char *reason, td_time now, bool *changed,
+      struct td_err *err),
+     (st, id, reason, now, changed, err))
+WRAP(delivery_insert, (struct store *st, const struct td_delivery *d, struct td_err *err),
+     (st, d, err))
+WRAP(delivery_claim,
+     (struct store *st, const char *owner, td_time now, int64_t lease_ms, struct td_delivery *out,
+      struct td_err *err),
+     (st, owner, now, lease_ms, out, err))
+WRAP(delivery_finish,
+     (struct store *st, const char *id, const char *owner, enum td_delivery_state state,
+      int64_t status, const char *error, td_time next_attempt, td_time now, struct td_err *err),
+     (st, id, owner, state, status, error, next_attempt, now, err))
+WRAP(delivery_list,
+     (struct store *st, const char *endpoint_id, size_t limit, struct td_delivery_list *out,
+      struct td_err *err),
+     (st, endpoint_id, limit, out, err))
+
+WRAP(idem_insert, (struct store *st, const struct td_idem *rec, struct td_err *err), (st, rec, err))
+WRAP(idem_get, (struct store *st, const char *key, struct td_idem *out, struct td_err *err),
+     (st, key, out, err))
+WRAP(idem_finish, (struct store *st, const struct td_idem *rec, struct td_err *err), (st, rec, err))
+WRAP(idem_delete, (struct store *st, const char *key, struct td_err *err), (st, key, err))
+WRAP(idem_purge, (struct store *st, td_time before, int64_t *deleted, struct td_err *err),
+     (st, before, deleted, err))
+
+WRAP(erase_comments,
+     (struct store *st, const char *author_id, const char *body, struct td_erasure *out,
+      struct td_err *err),
+     (st, author_id, body, out, err))
+WRAP(attachment_delete, (struct store *st, const char *id, struct td_err *err), (st, id, err))
+WRAP(outbox_erase_recipient,
+     (struct store *st, const char *recipient, const char *replacement, int64_t *n,
+      struct td_err *err),
+     (st, recipient, replacement, n, err))
 
 static void m_close(struct store *st)
 {

@@ -94,12 +94,14 @@ struct http {
     char retry_after[32];
     char www_auth[512];
     char request_id[40];
+    struct buf headers;     /* every response header line, as received */
     bool curl_failed;
 };
 
 static inline void http_clear(struct http *h)
 {
     buf_free(&h->body);
+    buf_free(&h->headers);
     json_decref(h->json);
     memset(h, 0, sizeof *h);
 }
@@ -138,7 +140,31 @@ static inline size_t http_header_cb(char *p, size_t size, size_t n, void *arg)
     http_header_value(p, len, "Retry-After", h->retry_after, sizeof h->retry_after);
     http_header_value(p, len, "WWW-Authenticate", h->www_auth, sizeof h->www_auth);
     http_header_value(p, len, "X-Request-Id", h->request_id, sizeof h->request_id);
+    if (strncmp(p, "HTTP/", 5) == 0)
+        h->headers.len = 0; /* a new response (after 100 Continue): keep only its headers */
+    buf_append(&h->headers, p, len);
     return len;
+}
+
+/* The local address requests are sent from (a 127.x.y.z, so tests can
+ * be several clients); NULL: the system's choice (127.0.0.1). */
+static const char *api_client_addr;
+/* The value of the response header name ("" when absent). */
+static inline const char *http_header(const struct http *h, const char *name, char *out,
+                                      size_t outlen)
+{
+    out[0] = '\0';
+    const char *p = h->headers.data;
+    for (size_t left = h->headers.len; p && left > 0;) {
+        const char *nl = memchr(p, '\n', left);
+        size_t n = nl ? (size_t)(nl - p) + 1 : left;
+        http_header_value(p, n, name, out, outlen);
+        if (out[0])
+            break;
+        p += n;
+        left -= n;
+    }
+    return out;
 }
 
 /* One request. token: Bearer token or NULL. ctype NULL: no body header.
@@ -179,6 +205,8 @@ static inline long http_req(const struct tdsrv *s, const char *method, const cha
     curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS, 5000L);
     curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
     curl_easy_setopt(c, CURLOPT_PATH_AS_IS, 1L);
+    if (api_client_addr)
+        curl_easy_setopt(c, CURLOPT_INTERFACE, api_client_addr);
     if (strcmp(method, "HEAD") == 0)
         curl_easy_setopt(c, CURLOPT_NOBODY, 1L);
     if (body) {

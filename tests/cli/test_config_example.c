@@ -25,6 +25,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -379,6 +380,34 @@ static void missing_secrets_are_named(void **state)
     result_clear(&r);
 }
 
+/* The store's files are created 0600; check-config warns (and still
+ * passes) when one is wider. */
+static void check_config_warns_about_wide_modes(void **state)
+{
+    struct ctx *c = *state;
+    struct result r;
+    mode_t old = umask(022);
+    run(c, &r, false, NULL, (const char *const[]){ "--config", c->example, "check-config", NULL });
+    umask(old);
+    if (r.status != 0)
+        fail_msg("check-config: exit %d: %s", r.status, r.err.data);
+    assert_true(r.err.data == NULL || strstr(r.err.data, "warning") == NULL);
+    result_clear(&r);
+    char db[300];
+    snprintf(db, sizeof db, "%s/t.db", c->dir);
+    struct stat sb;
+    assert_int_equal(stat(db, &sb), 0);
+    assert_int_equal(sb.st_mode & 0777, 0600);
+    assert_int_equal(chmod(db, 0644), 0);
+    run(c, &r, false, NULL, (const char *const[]){ "--config", c->example, "check-config", NULL });
+    if (r.status != 0)
+        fail_msg("check-config: exit %d: %s", r.status, r.err.data);
+    if (r.err.data == NULL || strstr(r.err.data, "warning") == NULL || strstr(r.err.data, "0644") == NULL)
+        fail_msg("check-config did not warn about %s at 0644: %s", db, r.err.data ? r.err.data : "");
+    result_clear(&r);
+    assert_int_equal(chmod(db, 0600), 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -387,6 +416,7 @@ int main(void)
         cmocka_unit_test(compose_config_passes_check_config),
         cmocka_unit_test(bad_config_is_one_line_exit_3),
         cmocka_unit_test(missing_secrets_are_named),
+        cmocka_unit_test(check_config_warns_about_wide_modes),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -10,6 +10,7 @@
 #include <jansson.h>
 
 #include "core/id.h"
+#include "core/participant.h"
 #include "notify_fixture.h"
 
 #define ACK "ticket_created_ack"
@@ -408,6 +409,71 @@ static void config_errors(void **state)
     config_free(cfg);
 }
 
+/* Issue 10: everyone in the conversation, each with a row of their own;
+ * the footer's status is the one after the reply moved it. */
+static void participants_hear_everything(void **state)
+{
+    struct nfx *f = *state;
+    struct td_err err;
+    int64_t n = nfx_open(f, &f->cust1, NULL, "Shared", "For both of us");
+    struct strv ids = STRV_INIT;
+    strv_push(&ids, f->cust2.id);
+    strv_push(&ids, f->agent2.id); /* an agent following the ticket */
+    assert_true(participant_add(&f->core, &f->cust1, n, &ids, NULL, &err));
+    strv_clear(&ids);
+    /* The agent's first reply moves new -> open; each customer gets it. */
+    nfx_comment(f, &f->agent1, n, "On it.", false);
+    assert_int_equal(nfx_count(f, TO_REQ, "cust1@example.org", n, -1), 1);
+    assert_int_equal(nfx_count(f, TO_REQ, "cust2@example.org", n, -1), 1);
+    assert_int_equal(nfx_count(f, TO_REQ, "agent2@example.com", n, -1), 0);
+    assert_var(f, TO_REQ, "cust1@example.org", "status", "open");
+    assert_var(f, TO_REQ, "cust2@example.org", "cc", "cust1@example.org");
+    assert_var(f, TO_REQ, "cust1@example.org", "cc", "cust2@example.org");
+    assert_var(f, TO_REQ, "cust1@example.org", "via", "Al Agent");
+    /* The colleague answers: the requester hears it, agents too (the
+     * following agent among them), the colleague not about their own. */
+    nfx_comment(f, &f->cust2, n, "Me too.", false);
+    assert_int_equal(nfx_count(f, TO_REQ, "cust1@example.org", n, -1), 2);
+    assert_int_equal(nfx_count(f, TO_REQ, "cust2@example.org", n, -1), 1);
+    assert_int_equal(nfx_count(f, TO_AGENTS, "agent2@example.com", n, -1), 1);
+    /* Status mails go to both customers. */
+    nfx_status(f, &f->agent1, n, STATUS_RESOLVED);
+    assert_int_equal(nfx_count(f, "status_resolved", "cust2@example.org", n, -1), 1);
+    assert_int_equal(nfx_count(f, "status_resolved", "cust1@example.org", n, -1), 1);
+}
+
+static void rows_carry_the_files(void **state)
+{
+    struct nfx *f = *state;
+    struct td_err err;
+    int64_t n = nfx_open(f, &f->cust1, NULL, "Files", "see below");
+    static const unsigned char pdf[] = "%PDF-1.4";
+    struct attachment_in atts[2] = {
+        { "manual.pdf", "application/pdf", pdf, sizeof pdf - 1, false },
+        { "full-message.txt", "text/plain", pdf, sizeof pdf - 1, false },
+    };
+    struct comment_new in = { .body = "Attached.", .source = SOURCE_EMAIL,
+                              .attachments = atts, .n_attachments = 2 };
+    assert_true(comment_add(&f->core, &f->agent1, n, &in, NULL, &err));
+    struct td_outbox_list l = { NULL, 0 };
+    nfx_rows(f, &l);
+    bool seen = false;
+    for (size_t i = 0; i < l.n; i++) {
+        if (strcmp(l.v[i].kind, TO_REQ) != 0)
+            continue;
+        json_t *root = json_loads(l.v[i].payload, 0, NULL);
+        json_t *files = json_object_get(root, "attachments");
+        /* the gateway's copy of the whole mail is no file anyone sent */
+        assert_int_equal(json_array_size(files), 1);
+        assert_string_equal(json_string_value(json_object_get(json_array_get(files, 0), "name")),
+                            "manual.pdf");
+        json_decref(root);
+        seen = true;
+    }
+    outbox_list_clear(&l);
+    assert_true(seen);
+}
+
 int main(void)
 {
     struct td_err err;
@@ -428,6 +494,8 @@ int main(void)
         T(addresses_blocked),
         T(row_ids_are_deterministic),
         T(config_errors),
+        T(participants_hear_everything),
+        T(rows_carry_the_files),
     };
     return store_fixture_run_all("notify_plan", tests, sizeof tests / sizeof tests[0]) ? 1 : 0;
 }

@@ -1,10 +1,12 @@
 /* test_reply_token.c - signed reply addresses: round trip, forgery,
- * rotation, length limits. */
+ * rotation, length limits, lifetime (issue time, reply_token_days) and
+ * the refusal of first-format tokens. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <cmocka.h>
+#include <sodium.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -196,6 +198,91 @@ static void secrets_from_config(void **state)
     config_free(cfg);
 }
 
+#define DAY 86400LL
+#define NOW 1780000000LL /* 2026-05-28 */
+
+static void tokens_expire(void **state)
+{
+    (void)state;
+    struct reply_keys k;
+    keys(&k, SECRET_A, NULL);
+    assert_int_equal(k.lifetime_s, 90 * DAY);
+    char tok[REPLY_TOKEN_MAX + 1], uid[TD_ID_LEN + 1];
+    int64_t t = 0;
+    assert_true(reply_token_make_at(&k, 77, UID1, NOW - 89 * DAY, tok, sizeof tok));
+    assert_true(reply_token_verify_at(&k, tok, NOW, &t, uid));
+    assert_int_equal(t, 77);
+    assert_true(reply_token_make_at(&k, 77, UID1, NOW - 91 * DAY, tok, sizeof tok));
+    assert_false(reply_token_verify_at(&k, tok, NOW, &t, uid));
+    /* Issued in the future (beyond an hour of skew): refused. */
+    assert_true(reply_token_make_at(&k, 77, UID1, NOW + 3 * 3600, tok, sizeof tok));
+    assert_false(reply_token_verify_at(&k, tok, NOW, &t, uid));
+    /* Two notifications of one ticket to one person no longer share a
+     * token once an hour apart. */
+    char tok2[REPLY_TOKEN_MAX + 1];
+    assert_true(reply_token_make_at(&k, 77, UID1, NOW, tok, sizeof tok));
+    assert_true(reply_token_make_at(&k, 77, UID1, NOW + 3600, tok2, sizeof tok2));
+    assert_string_not_equal(tok, tok2);
+    /* The lifetime is configurable. */
+    struct td_config *cfg;
+    struct td_err err;
+    assert_true(config_load_string("[notify]\nreply_secret = " SECRET_A "\nreply_token_days = 2\n",
+                                   &cfg, &err));
+    assert_true(reply_keys_from_config(cfg, &k, &err));
+    config_free(cfg);
+    assert_int_equal(k.lifetime_s, 2 * DAY);
+    assert_true(reply_token_make_at(&k, 77, UID1, NOW - 3 * DAY, tok, sizeof tok));
+    assert_false(reply_token_verify_at(&k, tok, NOW, &t, uid));
+    assert_true(reply_token_make_at(&k, 77, UID1, NOW - DAY, tok, sizeof tok));
+    assert_true(reply_token_verify_at(&k, tok, NOW, &t, uid));
+    assert_true(config_load_string("[notify]\nreply_token_days = 0\n", &cfg, &err));
+    assert_false(reply_keys_from_config(cfg, &k, &err));
+    config_free(cfg);
+}
+
+/* A token of the first format (0x10: no issue time), correctly signed,
+ * is refused: it would never expire. */
+static void first_format_refused(void **state)
+{
+    (void)state;
+    struct reply_keys k;
+    keys(&k, SECRET_A, NULL);
+    unsigned char raw[1 + 1 + 12 + 10];
+    size_t o = 0;
+    raw[o++] = 0x10 | 1;
+    raw[o++] = 42;
+    assert_int_equal(sodium_hex2bin(raw + o, 12, UID1, 24, NULL, NULL, NULL), 0);
+    o += 12;
+    unsigned char full[crypto_auth_hmacsha256_BYTES];
+    crypto_auth_hmacsha256_state st;
+    crypto_auth_hmacsha256_init(&st, (const unsigned char *)SECRET_A, strlen(SECRET_A));
+    crypto_auth_hmacsha256_update(&st, (const unsigned char *)"ticketd-reply-v1", 16);
+    crypto_auth_hmacsha256_update(&st, raw, o);
+    crypto_auth_hmacsha256_final(&st, full);
+    memcpy(raw + o, full, 10);
+    o += 10;
+    /* base32, lower-case, no padding */
+    static const char B32[] = "abcdefghijklmnopqrstuvwxyz234567";
+    char tok[64];
+    size_t n = 0;
+    unsigned acc = 0;
+    int bits = 0;
+    for (size_t i = 0; i < o; i++) {
+        acc = (acc << 8) | raw[i];
+        bits += 8;
+        while (bits >= 5) {
+            tok[n++] = B32[(acc >> (bits - 5)) & 31];
+            bits -= 5;
+        }
+    }
+    if (bits > 0)
+        tok[n++] = B32[(acc << (5 - bits)) & 31];
+    tok[n] = '\0';
+    int64_t t = 0;
+    char uid[TD_ID_LEN + 1];
+    assert_false(reply_token_verify_at(&k, tok, NOW, &t, uid));
+}
+
 int main(void)
 {
     struct td_err err;
@@ -208,6 +295,8 @@ int main(void)
         cmocka_unit_test(addresses),
         cmocka_unit_test(bad_secrets),
         cmocka_unit_test(secrets_from_config),
+        cmocka_unit_test(tokens_expire),
+        cmocka_unit_test(first_format_refused),
     };
     return cmocka_run_group_tests_name("reply_token", tests, NULL, NULL);
 }

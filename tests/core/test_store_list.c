@@ -247,6 +247,45 @@ static void test_ticket_list_pagination(void **state)
     EXPECT_EMPTY(&f);
 }
 
+/* by_updated: newest update first, ties by number (descending), the
+ * cursor an (updated, number) pair; filters still apply; no text. */
+static void test_ticket_list_by_updated(void **state)
+{
+    struct store *st = FX(state)->st;
+    struct td_err err;
+    /* updated: t1 50, t2 70, t3 60, t4 70, t5 10 (queue "q" but t3). */
+    const td_time at[] = { 50, 70, 60, 70, 10 };
+    int64_t t[5];
+    for (size_t i = 0; i < 5; i++) {
+        struct td_ticket x;
+        ticket_new(st, &x, "upd", at[i]);
+        free(x.queue);
+        x.queue = td_strdup(i == 2 ? "other" : "q");
+        ticket_put(st, &x);
+        t[i] = x.number;
+        ticket_clear(&x);
+    }
+    struct td_ticket_filter f = { .by_updated = true };
+    EXPECT_LIST(&f, t[3], t[1], t[2], t[0], t[4]);
+    f.ascending = true; /* ignored */
+    EXPECT_LIST(&f, t[3], t[1], t[2], t[0], t[4]);
+    /* Pages of two, cursor by (updated, number), through the tie at 70. */
+    f = (struct td_ticket_filter){ .by_updated = true, .after_updated = 70, .after = t[3] };
+    EXPECT_LIST(&f, t[1], t[2], t[0], t[4]);
+    f.after = t[1];
+    EXPECT_LIST(&f, t[2], t[0], t[4]);
+    f = (struct td_ticket_filter){ .by_updated = true, .after_updated = 60, .after = t[2], .limit = 1 };
+    EXPECT_LIST(&f, t[0]);
+    f = (struct td_ticket_filter){ .by_updated = true, .after_updated = 10, .after = t[4] };
+    EXPECT_EMPTY(&f);
+    /* With filters. */
+    f = (struct td_ticket_filter){ .by_updated = true, .queue = "q", .updated_since = 20 };
+    EXPECT_LIST(&f, t[3], t[1], t[0]);
+    struct td_ticket_list l = { 0 };
+    f = (struct td_ticket_filter){ .by_updated = true, .text = "upd" };
+    MUST_FAIL(TD_INVALID, OP(ticket_list, &f, &l));
+}
+
 static void test_ticket_list_limits(void **state)
 {
     struct store *st = FX(state)->st;
@@ -341,6 +380,7 @@ int main(void)
         T(test_ticket_list_text),
         T(test_ticket_list_text_follows_writes),
         T(test_ticket_list_pagination),
+        T(test_ticket_list_by_updated),
         T(test_ticket_list_limits),
         T(test_ticket_msgid),
     };

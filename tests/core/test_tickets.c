@@ -313,8 +313,8 @@ static void attachments_limit_or_drop(void **state)
     struct fx *f = *state;
     f->core.max_attachment = 8;
     unsigned char small[4] = { 0, 1, 2, 3 }, big[9] = { 0 };
-    struct attachment_in atts[2] = { { "small.bin", "application/octet-stream", small, 4 },
-                                     { "big.bin", "application/octet-stream", big, 9 } };
+    struct attachment_in atts[2] = { { "small.bin", "application/octet-stream", small, 4, false },
+                                     { "big.bin", "application/octet-stream", big, 9, false } };
     struct ticket_new in = { .subject = "Files", .body = "see attached", .attachments = atts,
                              .n_attachments = 2 };
     struct td_ticket t;

@@ -175,7 +175,7 @@ static void end_to_end(bool mongo)
     deliver_file("gmail_new.eml");
     deliver_file("gmail_reply.eml");
     deliver_file("latin1_new.eml");
-    deliver_file("header_injection.eml");
+    deliver_file("no_sender.eml");
     struct poller p;
     memset(&p, 0, sizeof p);
     struct td_err err;
@@ -199,7 +199,7 @@ static void end_to_end(bool mongo)
     struct td_quarantine_list ql = { NULL, 0 };
     assert_true(e.st->ops->quarantine_list(e.st, 0, &ql, &err));
     assert_int_equal(ql.n, 1);
-    assert_non_null(strstr(ql.v[0].reason, "header injection"));
+    assert_non_null(strstr(ql.v[0].reason, "no usable sender"));
     assert_string_equal(ql.v[0].mailbox, "INBOX");
     quarantine_list_clear(&ql);
     /* every mail left the inbox for the processed folder, \Seen */

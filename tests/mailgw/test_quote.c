@@ -7,10 +7,18 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include <dirent.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "mailgw/flowed.h"
+#include "mailgw/mime.h"
 #include "mailgw/quote.h"
+#include "tests/mailgw/mail_fixture.h"
+
+/* Fewer reply fixtures than this means some went missing. */
+#define MIN_REPLY_FIXTURES 60
 
 static void expect(const char *in, const char *want)
 {
@@ -82,6 +90,14 @@ static void test_signatures(void **state)
     expect("Text.\n\nVon meinem iPhone gesendet\n", "Text.");
     expect("Text.\n\nGet Outlook for Android\n", "Text.");
     expect("Text.\n\nEnvoy\xc3\xa9 de mon iPad\n", "Text.");
+    /* a closing with contact details goes; one followed by a sentence
+     * with a number in it is the message */
+    expect("Done.\n\nBest regards,\nJohn Carter\nIT | Contoso Ltd.\n+44 20 7946 0321\n", "Done.");
+    expect("Done.\n\nBest regards,\nJohn\n\nMy order number is 12345678.\n", NULL);
+    /* disclaimers go; a sentence that starts like one stays */
+    expect("Done.\n\nThis email and any attachments are confidential and intended for the addressee only.\n",
+           "Done.");
+    expect("Done.\n\nThe information contained in this email is for the audit on Monday.\n", NULL);
     /* a long "signature" is probably not one */
     char big[2000] = "Text.\n-- \n";
     for (int i = 0; i < 30; i++)
@@ -92,10 +108,6 @@ static void test_signatures(void **state)
 static void test_never_cut(void **state)
 {
     (void)state;
-    /* inline answers between quoted lines */
-    expect("On Mon, 3 Jun 2024 at 10:00, Anna <a@x.example> wrote:\n> Question 1?\nAnswer 1.\n"
-           "> Question 2?\nAnswer 2.\n",
-           NULL);
     /* a forward is content */
     expect("Please look at this.\n\n---------- Forwarded message ---------\nFrom: Shop <s@x.example>\n"
            "Date: Thu, Jun 6, 2024\nSubject: Order\nTo: me\n\nShipped.\n",
@@ -105,12 +117,30 @@ static void test_never_cut(void **state)
            NULL);
     /* "wrote:" in a sentence without any date or address */
     expect("As my colleague wrote:\nthe server is down.\n", NULL);
+    expect("Hello,\n\nas I wrote:\nthe server is down.\n", NULL);
+    expect("Hello,\n\nI wrote 2 tickets about this already:\n- #1201\n- #1202\n\nPlease merge them.\n", NULL);
     /* a From: line that is not an Outlook header block */
     expect("From: the warehouse team\nWe need more paper.\n", NULL);
+    /* a line of dashes is not a Zoho attribution (and reads nothing
+     * outside the line) */
+    expect("Text.\n\n------------\nmore\n", NULL);
     /* nothing but a quote: keep everything */
     expect("> only quoted text\n> nothing new\n", NULL);
     expect("", NULL);
     expect("plain text without quotes", NULL);
+}
+
+/* Inline answers keep the quoted line each one answers; the rest of the
+ * quote and the attribution go (issue 15: they used to be kept whole). */
+static void test_interleaved(void **state)
+{
+    (void)state;
+    expect("On Mon, 3 Jun 2024 at 10:00, Anna <a@x.example> wrote:\n> Question 1?\nAnswer 1.\n"
+           "> Question 2?\nAnswer 2.\n",
+           "> Question 1?\nAnswer 1.\n> Question 2?\nAnswer 2.");
+    expect("On Mon, 3 Jun 2024 at 10:00, Anna <a@x.example> wrote:\n> Hello,\n>\n> the printer is "
+           "broken.\n> Which model is it?\n\nA Kyocera.\n\n> And since when?\n\nToday.\n\n> Thanks,\n> Anna\n",
+           "> the printer is broken.\n> Which model is it?\n\nA Kyocera.\n\n> And since when?\n\nToday.");
 }
 
 static void test_trailing_quote_block(void **state)
@@ -120,6 +150,157 @@ static void test_trailing_quote_block(void **state)
     expect("New text.\r\n\r\n> old\r\n", "New text.");
 }
 
+/* RFC 3676: soft line breaks joined, DelSp, stuffing, quote depth. */
+static void test_flowed(void **state)
+{
+    (void)state;
+    struct {
+        const char *in, *delsp, *want;
+    } cases[] = {
+        { "one \ntwo \nthree\n\nnext\n", NULL, "one two three\n\nnext\n" },
+        { "\xe6\x97\xa5\xe6\x9c\xac \n\xe8\xaa\x9e\n", "yes", "\xe6\x97\xa5\xe6\x9c\xac\xe8\xaa\x9e\n" },
+        { "Answer.\n\n> quoted \n> line\n>> deeper \n>> still\n", NULL,
+          "Answer.\n\n> quoted line\n>> deeper still\n" },
+        /* depth change ends a paragraph even after a trailing space */
+        { "> a \nb\n", NULL, "> a \nb\n" },
+        /* space-stuffed lines and the signature separator */
+        { " From here \non.\n-- \nBob\n", NULL, "From here on.\n-- \nBob\n" },
+        { "end \n-- \nBob", NULL, "end \n-- \nBob" },
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+        struct buf b = BUF_INIT;
+        buf_puts(&b, cases[i].in);
+        flowed_decode(&b, "Flowed", cases[i].delsp);
+        if (strcmp(b.data, cases[i].want) != 0)
+            fail_msg("flowed case %zu: got [%s] want [%s]", i, b.data, cases[i].want);
+        buf_free(&b);
+    }
+    struct buf b = BUF_INIT;
+    buf_puts(&b, "fixed \nlines\n");
+    flowed_decode(&b, "fixed", NULL);
+    assert_string_equal(b.data, "fixed \nlines\n");
+    buf_free(&b);
+}
+
+static int by_name(const void *a, const void *b)
+{
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* Trailing blank lines and spaces do not count in a comparison. */
+static void rtrim(char *s)
+{
+    size_t n = strlen(s);
+    while (n && (s[n - 1] == '\n' || s[n - 1] == '\r' || s[n - 1] == ' '))
+        s[--n] = '\0';
+}
+
+/* tests/data/mail/replies/NAME.eml through the ingest's path
+ * (mime_parse, then quote_strip_reply with the subject; the full text
+ * when nothing is stripped) must give NAME.expected. Prints why not. */
+static bool reply_fixture_ok(const char *name)
+{
+    char file[600];
+    size_t len, wlen;
+    snprintf(file, sizeof file, "replies/%s.eml", name);
+    char *raw = mail_read(file, 0, &len);
+    snprintf(file, sizeof file, "replies/%s.expected", name);
+    char *want = mail_read(file, 0, &wlen);
+    struct mime_limits lim = MIME_DEFAULT_LIMITS;
+    struct mime_msg m;
+    struct td_err err;
+    memset(&m, 0, sizeof m);
+    bool ok = false;
+    if (!mime_parse(raw, len, &lim, &m, &err)) {
+        print_message("FAIL %s: mime_parse: %s\n", name, err.msg);
+    } else {
+        char *stripped = quote_strip_reply(m.text, m.subject);
+        char *got = td_strdup(stripped ? stripped : m.text);
+        rtrim(got);
+        rtrim(want);
+        ok = strcmp(got, want) == 0;
+        if (!ok)
+            print_message("FAIL %s\n--- got:\n%s\n--- expected:\n%s\n---\n", name, got, want);
+        free(got);
+        free(stripped);
+        mime_msg_clear(&m);
+    }
+    free(raw);
+    free(want);
+    return ok;
+}
+
+/* Every fixture of tests/data/mail/replies/, in name order. */
+static void test_reply_fixtures(void **state)
+{
+    (void)state;
+    char dir[1200];
+    snprintf(dir, sizeof dir, "%s/../data/mail/replies", harness_support_dir());
+    DIR *d = opendir(dir);
+    assert_non_null(d);
+    char **names = NULL;
+    size_t n = 0;
+    for (struct dirent *e; (e = readdir(d)) != NULL;) {
+        size_t k = strlen(e->d_name);
+        if (k > 4 && strcmp(e->d_name + k - 4, ".eml") == 0) {
+            names = td_realloc(names, (n + 1) * sizeof *names);
+            names[n++] = td_strndup(e->d_name, k - 4);
+        }
+    }
+    closedir(d);
+    qsort(names, n, sizeof *names, by_name);
+    size_t passed = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (reply_fixture_ok(names[i]))
+            passed++;
+        free(names[i]);
+    }
+    free(names);
+    print_message("reply fixtures: %zu, passed: %zu\n", n, passed);
+    assert_int_equal(passed, n);
+    assert_true(n >= MIN_REPLY_FIXTURES);
+}
+
+/* Issue 15, "Quotes and noise" and the signature item: one test each. */
+static void test_i15_history_above_signature(void **state)
+{
+    (void)state;
+    assert_true(reply_fixture_ok("i15_history_above_signature"));
+}
+
+static void test_i15_history_above_list_footer(void **state)
+{
+    (void)state;
+    assert_true(reply_fixture_ok("i15_history_above_list_footer"));
+}
+
+static void test_i15_wrapped_attribution(void **state)
+{
+    (void)state;
+    assert_true(reply_fixture_ok("i15_wrapped_attribution_three_lines"));
+    assert_true(reply_fixture_ok("i15_wrapped_attribution_in_address"));
+}
+
+static void test_i15_interleaved(void **state)
+{
+    (void)state;
+    assert_true(reply_fixture_ok("i15_interleaved_not_whole"));
+}
+
+static void test_i15_list_footers(void **state)
+{
+    (void)state;
+    assert_true(reply_fixture_ok("i15_list_footer_mailman"));
+    assert_true(reply_fixture_ok("i15_list_footer_mailman3"));
+}
+
+static void test_i15_sent_from_my_desk(void **state)
+{
+    (void)state;
+    assert_true(reply_fixture_ok("i15_sent_from_my_desk"));
+    assert_true(reply_fixture_ok("phone_signature_samsung"));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -127,7 +308,16 @@ int main(void)
         cmocka_unit_test(test_outlook),
         cmocka_unit_test(test_signatures),
         cmocka_unit_test(test_never_cut),
+        cmocka_unit_test(test_interleaved),
         cmocka_unit_test(test_trailing_quote_block),
+        cmocka_unit_test(test_flowed),
+        cmocka_unit_test(test_reply_fixtures),
+        cmocka_unit_test(test_i15_history_above_signature),
+        cmocka_unit_test(test_i15_history_above_list_footer),
+        cmocka_unit_test(test_i15_wrapped_attribution),
+        cmocka_unit_test(test_i15_interleaved),
+        cmocka_unit_test(test_i15_list_footers),
+        cmocka_unit_test(test_i15_sent_from_my_desk),
     };
     return cmocka_run_group_tests_name("quote", tests, NULL, NULL);
 }

@@ -265,6 +265,14 @@ static inline char *mc_text(const struct mc_mail *m, const char *type)
             mc_parse(&sub, chunk);
             free(chunk);
             const char *sct = mc_raw(&sub, "Content-Type");
+            if (sct && strncasecmp(sct, "multipart/", 10) == 0) {
+                /* nested (alternative inside mixed): search it too */
+                char *t = mc_text(&sub, type);
+                if (t) {
+                    mc_free(&sub);
+                    return t;
+                }
+            }
             if (sct && strncasecmp(sct, type, strlen(type)) == 0) {
                 char *t = mc_text(&sub, type);
                 mc_free(&sub);

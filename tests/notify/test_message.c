@@ -300,6 +300,61 @@ static void many_references_fold(void **state)
     mc_free(&m);
 }
 
+/* Issue 10: the others of the conversation in Cc, files attached. */
+static void cc_and_attachments(void **state)
+{
+    (void)state;
+    struct message_in m = base();
+    const char *cc[] = { "carl@acme.example", "dave@acme.example" };
+    m.cc = cc;
+    m.n_cc = 2;
+    static const unsigned char pdf[] = "%PDF-1.4 tiny";
+    struct message_attachment atts[2] = {
+        { "manual.pdf", "application/pdf", pdf, sizeof pdf - 1, NULL },
+        { "Bericht \xc3\xbc \"x\".txt", "text/plain\r\nX-Evil: 1", pdf, 4, NULL },
+    };
+    m.attachments = atts;
+    m.n_attachments = 2;
+    m.html = "<p>We got it.</p>";
+    struct mc_mail out;
+    build(&m, &out);
+    assert_header(&out, "Cc", "carl@acme.example, dave@acme.example");
+    assert_non_null(strstr(mc_raw(&out, "Content-Type"), "multipart/mixed"));
+    char *text = mc_text(&out, "text/plain"); /* inside the alternative, inside mixed */
+    assert_non_null(text);
+    assert_non_null(strstr(text, "We got it."));
+    free(text);
+    assert_non_null(strstr(out.data, "filename=\"manual.pdf\""));
+    assert_non_null(strstr(out.data, "JVBERi0xLjQgdGlueQ==")); /* base64 of the bytes */
+    assert_non_null(strstr(out.data, "filename*=utf-8''Bericht%20%C3%BC%20%22x%22.txt"));
+    assert_null(strstr(out.data, "X-Evil")); /* an uploaded type adds no header */
+    assert_lines(out.data, 998);
+    mc_free(&out);
+    /* The same input, the same bytes (a retried mail). */
+    struct buf a = BUF_INIT, b = BUF_INIT;
+    struct td_err err;
+    assert_true(message_build(&m, &a, &err));
+    assert_true(message_build(&m, &b, &err));
+    assert_int_equal(a.len, b.len);
+    assert_memory_equal(a.data, b.data, a.len);
+    buf_free(&a);
+    buf_free(&b);
+    /* An inline image: its Content-ID, shown inline. */
+    struct message_attachment img = { "button.png", "image/png", pdf, 4, "<att-1@ticketd>" };
+    m.attachments = &img;
+    m.n_attachments = 1;
+    build(&m, &out);
+    assert_non_null(strstr(out.data, "Content-ID: <att-1@ticketd>\r\n"
+                                     "Content-Disposition: inline;\r\n filename=\"button.png\""));
+    mc_free(&out);
+    /* An unsafe Cc is refused. */
+    const char *bad[] = { "x@y.example\r\nBcc: all@y.example" };
+    m.cc = bad;
+    m.n_cc = 1;
+    assert_false(message_build(&m, &a, &err));
+    buf_free(&a);
+}
+
 int main(void)
 {
     struct td_err err;
@@ -313,6 +368,7 @@ int main(void)
         cmocka_unit_test(quoted_printable_bodies),
         cmocka_unit_test(html_alternative),
         cmocka_unit_test(many_references_fold),
+        cmocka_unit_test(cc_and_attachments),
     };
     return cmocka_run_group_tests_name("message", tests, NULL, NULL);
 }

@@ -110,13 +110,17 @@ port = $API_PORT
 jwt_secret_file = $RUN/jwt_secret
 [notify]
 support_address = support@localhost
-ticket_url = $API/api/v1/tickets/
+console_url = $API/
 reply_secret_file = $RUN/reply_secret
 builtin_templates_dir = $ROOT/templates
 poll_ms = 500
 [smtp]
 url = smtp://127.0.0.1:$SMTP_PORT
 starttls = no
+[webhooks]
+# The demo's webhook receivers run on this machine (README walkthrough);
+# never set this in production (SSRF protection).
+allow_private_addresses = yes
 EOF
 # The mailbox, if this build has the mail gateway (otherwise its keys are
 # unknown and check-config says so).
@@ -199,6 +203,7 @@ done
 cat <<EOF
 
 $(say "ticketd demo is running")
+  console      $API/    (sign in as below)
   API          $API/api/v1/    (OpenAPI: $API/api/v1/openapi.json)
   health       $API/healthz   $API/readyz   $API/metrics
   IMAP         imap://127.0.0.1:$IMAP_PORT  user support / password support (deliver: LMTP port $LMTP_PORT)
@@ -225,6 +230,10 @@ for t in json.load(sys.stdin)["items"]:
 else
     echo "demo: no ticket appeared within 15 s (see $RUN/ticketd.log)" >&2
     READY=1
+fi
+if [ -n "${DEMO_INFO:-}" ]; then # for tests/web/run.sh: where everything is
+    printf 'RUN=%s\nAPI=%s\nLMTP_PORT=%s\nIMAP_PORT=%s\nREADY=%s\n' "$RUN" "$API" "$LMTP_PORT" "$IMAP_PORT" "$READY" > "$DEMO_INFO.tmp"
+    mv "$DEMO_INFO.tmp" "$DEMO_INFO"
 fi
 if [ "${DEMO_EXIT_AFTER_READY:-0}" = 1 ]; then
     exit "$READY"

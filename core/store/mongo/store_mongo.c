@@ -113,6 +113,20 @@ static const struct {
     { MG_TICKETS, "{\"key\": {\"tags\": 1, \"_id\": -1}, \"name\": \"tags_1__id_-1\"}" },
     { MG_TICKETS, "{\"key\": {\"queue\": 1, \"_id\": -1}, \"name\": \"queue_1__id_-1\"}" },
     { MG_TICKETS, "{\"key\": {\"updated\": 1}, \"name\": \"updated_1\"}" },
+    /* the console's order, last updated first, alone and after each
+     * filter it combines with it; "or participant" (a customer's own) */
+    { MG_TICKETS,
+      "{\"key\": {\"updated\": -1, \"_id\": -1}, \"name\": \"updated_-1__id_-1\"}" },
+    { MG_TICKETS, "{\"key\": {\"status\": 1, \"updated\": -1, \"_id\": -1},"
+                  " \"name\": \"status_1_updated_-1__id_-1\"}" },
+    { MG_TICKETS, "{\"key\": {\"assignee_id\": 1, \"updated\": -1, \"_id\": -1},"
+                  " \"name\": \"assignee_id_1_updated_-1__id_-1\"}" },
+    { MG_TICKETS, "{\"key\": {\"requester_id\": 1, \"updated\": -1, \"_id\": -1},"
+                  " \"name\": \"requester_id_1_updated_-1__id_-1\"}" },
+    { MG_TICKETS, "{\"key\": {\"queue\": 1, \"updated\": -1, \"_id\": -1},"
+                  " \"name\": \"queue_1_updated_-1__id_-1\"}" },
+    { MG_TICKETS,
+      "{\"key\": {\"participants\": 1, \"_id\": -1}, \"name\": \"participants_1__id_-1\"}" },
     { MG_TICKETS, "{\"key\": {\"wsub\": 1}, \"name\": \"wsub_1\"}" },
     { MG_TICKETS, "{\"key\": {\"wpub\": 1}, \"name\": \"wpub_1\"}" },
     { MG_TICKETS, "{\"key\": {\"wint\": 1}, \"name\": \"wint_1\"}" },
@@ -140,6 +154,23 @@ static const struct {
     { MG_COMMENTS, "{\"key\": {\"attachments.id\": 1}, \"name\": \"attachments.id_1\"}" },
     /* Mail gateway (store_mongo_quarantine.c): quarantine_list's order. */
     { MG_QUARANTINE, "{\"key\": {\"created\": -1}, \"name\": \"created_-1\"}" },
+    /* REST API access tokens (store_mongo_pat.c): the lookup by secret
+     * hash (one token per secret) and one owner's list. */
+    { MG_PATS, "{\"key\": {\"hash\": 1}, \"name\": \"hash_1\", \"unique\": true}" },
+    { MG_PATS, "{\"key\": {\"user_id\": 1, \"created\": -1}, \"name\": \"user_id_1_created_-1\"}" },
+    /* Webhooks (store_mongo_webhooks.c): the claim's scan, its in-order
+     * check per endpoint and ticket, and an endpoint's delivery log. */
+    { MG_DELIVERIES,
+      "{\"key\": {\"state\": 1, \"next_attempt\": 1}, \"name\": \"state_1_next_attempt_1\"}" },
+    { MG_DELIVERIES, "{\"key\": {\"endpoint_id\": 1, \"ticket\": 1, \"seq\": 1},"
+                     " \"name\": \"endpoint_id_1_ticket_1_seq_1\"}" },
+    { MG_DELIVERIES,
+      "{\"key\": {\"endpoint_id\": 1, \"created\": -1}, \"name\": \"endpoint_id_1_created_-1\"}" },
+    /* Idempotency-Key records (store_mongo_idem.c): the purge. */
+    { MG_IDEM, "{\"key\": {\"expires\": 1}, \"name\": \"expires_1\"}" },
+    /* Agents' aliases (store_mongo_aliases.c): a user's list, confirm. */
+    { MG_ALIASES, "{\"key\": {\"user_id\": 1, \"_id\": 1}, \"name\": \"user_id_1__id_1\"}" },
+    { MG_ALIASES, "{\"key\": {\"token_hash\": 1}, \"name\": \"token_hash_1\"}" },
 };
 
 static bool create_index(mongoc_database_t *db, const char *coll, const char *spec,
@@ -233,12 +264,21 @@ static const struct store_ops mongo_ops = {
     .comment_list = mg_comment_list,
     .comment_find_by_msgid = mg_comment_find_by_msgid,
     .history_list = mg_history_list,
+    .comment_move = mg_comment_move,
+    .alias_insert = mg_alias_insert,
+    .alias_get = mg_alias_get,
+    .alias_list = mg_alias_list,
+    .alias_delete = mg_alias_delete,
+    .alias_confirm = mg_alias_confirm,
     .attachment_put = mg_attachment_put,
     .attachment_get = mg_attachment_get,
     .msgid_put = mg_msgid_put,
     .msgid_get = mg_msgid_get,
     .lease_acquire = mg_lease_acquire,
     .lease_release = mg_lease_release,
+    .msgid_digest_set = mg_msgid_digest_set,
+    .msgid_digest_get = mg_msgid_digest_get,
+    .lease_takeover = mg_lease_takeover,
     .mailbox_get = mg_mailbox_get,
     .mailbox_set_uid = mg_mailbox_set_uid,
     .outbox_insert = mg_outbox_insert,
@@ -260,6 +300,34 @@ static const struct store_ops mongo_ops = {
     .quarantine_list = mg_quarantine_list,
     .quarantine_get = mg_quarantine_get,
     .quarantine_delete = mg_quarantine_delete,
+    /* store_mongo_pat.c (REST API personal access tokens) */
+    .pat_insert = mg_pat_insert,
+    .pat_get_by_hash = mg_pat_get_by_hash,
+    .pat_list = mg_pat_list,
+    .pat_revoke = mg_pat_revoke,
+    .pat_touch = mg_pat_touch,
+    /* store_mongo_webhooks.c (webhooks) */
+    .webhook_insert = mg_webhook_insert,
+    .webhook_get = mg_webhook_get,
+    .webhook_list = mg_webhook_list,
+    .webhook_update = mg_webhook_update,
+    .webhook_delete = mg_webhook_delete,
+    .webhook_result = mg_webhook_result,
+    .webhook_disable = mg_webhook_disable,
+    .delivery_insert = mg_delivery_insert,
+    .delivery_claim = mg_delivery_claim,
+    .delivery_finish = mg_delivery_finish,
+    .delivery_list = mg_delivery_list,
+    /* store_mongo_idem.c (REST API Idempotency-Key) */
+    .idem_insert = mg_idem_insert,
+    .idem_get = mg_idem_get,
+    .idem_finish = mg_idem_finish,
+    .idem_delete = mg_idem_delete,
+    .idem_purge = mg_idem_purge,
+    /* store_mongo_erase.c (erasure of a customer's personal data) */
+    .erase_comments = mg_erase_comments,
+    .attachment_delete = mg_attachment_delete,
+    .outbox_erase_recipient = mg_outbox_erase_recipient,
 };
 
 /* Fills in the fail-fast timeouts the URI does not set itself. */
@@ -307,7 +375,8 @@ bool store_mongo_open(const char *uri_str, struct store **out, struct td_err *er
         mg_close(&ms->base);
         return td_fail(err, TD_INTERNAL, "mongodb: cannot configure the client pool");
     }
-    if (!create_indexes(&ms->base, err) || !mg_words_backfill(&ms->base, err)) {
+    if (!mg_schema_check(&ms->base, err) || !create_indexes(&ms->base, err) ||
+        !mg_schema_raise(&ms->base, err) || !mg_words_backfill(&ms->base, err)) {
         mg_close(&ms->base);
         return false;
     }

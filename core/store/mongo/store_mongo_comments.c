@@ -32,7 +32,8 @@ static bool put_attachments(bson_t *d, const struct td_comment *c)
             break;
         ok = BSON_APPEND_UTF8(&a, "id", r->id) && mg_put_str(&a, "name", r->name) &&
              mg_put_str(&a, "content_type", r->content_type) &&
-             BSON_APPEND_INT64(&a, "size", (int64_t)r->size);
+             BSON_APPEND_INT64(&a, "size", (int64_t)r->size) &&
+             (!r->is_inline || BSON_APPEND_BOOL(&a, "inline", true));
         ok = bson_append_document_end(&arr, &a) && ok;
     }
     return bson_append_array_end(d, &arr) && ok;
@@ -68,6 +69,8 @@ static bool attachment_ref_parse(const bson_iter_t *elem, struct td_attachment_r
             ok = mg_iter_str(&it, &r->content_type);
         else if (strcmp(k, "size") == 0)
             ok = mg_iter_i64(&it, &size) && size >= 0 && (r->size = (size_t)size, true);
+        else if (strcmp(k, "inline") == 0)
+            ok = mg_iter_bool(&it, &r->is_inline);
         if (!ok) {
             attachment_ref_clear(r);
             return false;

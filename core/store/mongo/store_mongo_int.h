@@ -11,13 +11,14 @@
  *   comments   {_id: id, ticket, author_id, internal, source, body,
  *               message_id (absent when none; unique, sparse),
  *               attachments[{id, name, content_type, size}], created}
- *   msgids     {_id: Message-ID, ticket}
+ *   msgids     {_id: Message-ID, ticket, digest?}
  *   outbox     {_id: id, kind, ticket, recipient, payload, state, attempts,
  *               next_attempt, owner|null, lease_until, last_error|null,
  *               created}
  *   mailboxes  {_id: name, uidvalidity, last_uid, lease_owner|null,
  *               lease_until}
  *   attachments.files / attachments.chunks        a GridFS bucket
+ *   meta       {_id: "schema", version}           store_mongo_schema.c
  *
  * Why history lives inside the ticket: the contract wants a ticket change
  * and its events written together, and without multi-document
@@ -45,6 +46,11 @@
 #define MG_BUCKET "attachments"
 #define MG_TOKENS "refresh_tokens" /* REST API, store_mongo_tokens.c */
 #define MG_QUARANTINE "quarantine" /* mail gateway, store_mongo_quarantine.c */
+#define MG_PATS "api_tokens"       /* REST API access tokens, store_mongo_pat.c */
+#define MG_WEBHOOKS "webhooks"     /* webhooks, store_mongo_webhooks.c */
+#define MG_DELIVERIES "webhook_deliveries"
+#define MG_IDEM "idempotency"      /* REST API Idempotency-Key, store_mongo_idem.c */
+#define MG_ALIASES "aliases"       /* agents' aliases, store_mongo_aliases.c */
 
 /* Largest attachment attachment_get will load into memory: the length
  * in the GridFS files document is data, and data is bounded before it is
@@ -88,6 +94,12 @@ bool mg_find_each(mongoc_collection_t *c, const bson_t *filter, const bson_t *op
 /* Same over a cursor; takes ownership of it (destroys it). */
 bool mg_cursor_each(mongoc_cursor_t *cur, mg_each_fn fn, void *ctx, struct td_err *err,
                     const char *what);
+
+/* The schema version document (store_mongo_schema.c): check refuses a
+ * database newer than this binary; raise records this binary's version
+ * once its indexes exist. */
+bool mg_schema_check(struct store *st, struct td_err *err);
+bool mg_schema_raise(struct store *st, struct td_err *err);
 
 bool mg_insert(mongoc_collection_t *c, const bson_t *doc, struct td_err *err, const char *what);
 /* matched may be NULL. */
@@ -146,6 +158,14 @@ bool mg_ticket_add_msgid(struct store *st, int64_t number, const char *msgid,
                          struct td_err *err);
 bool mg_ticket_find_by_msgid(struct store *st, const char *msgid, int64_t *number,
                              struct td_err *err);
+bool mg_alias_insert(struct store *st, const struct td_alias *a, struct td_err *err);
+bool mg_alias_get(struct store *st, const char *email, struct td_alias *out, struct td_err *err);
+bool mg_alias_list(struct store *st, const char *user_id, struct td_alias_list *out,
+                   struct td_err *err);
+bool mg_alias_delete(struct store *st, const char *email, struct td_err *err);
+bool mg_alias_confirm(struct store *st, const char *token_hash, td_time now,
+                      struct td_alias *out, struct td_err *err);
+bool mg_comment_move(struct store *st, int64_t from, int64_t to, struct td_err *err);
 bool mg_history_list(struct store *st, int64_t ticket, struct td_event_list *out,
                      struct td_err *err);
 
@@ -155,6 +175,9 @@ bool mg_ticket_list(struct store *st, const struct td_ticket_filter *f,
  * words, and the start-up pass filling them in tickets older than them. */
 bool mg_put_no_words(bson_t *proj);
 bool mg_words_backfill(struct store *st, struct td_err *err);
+/* Recomputes one ticket's word fields from its subject and comments
+ * (after a merge's comment move or an erasure). */
+bool mg_words_refresh(struct store *st, int64_t number, struct td_err *err);
 
 bool mg_comment_insert(struct store *st, const struct td_comment *c, const struct td_event *ev,
                        struct td_err *err);
@@ -170,6 +193,11 @@ bool mg_attachment_get(struct store *st, const char *id, struct td_attachment *o
 bool mg_msgid_put(struct store *st, const char *msgid, int64_t ticket, struct td_err *err);
 bool mg_msgid_get(struct store *st, const char *msgid, int64_t *ticket, struct td_err *err);
 
+bool mg_msgid_digest_set(struct store *st, const char *msgid, const char *digest,
+                         struct td_err *err);
+bool mg_msgid_digest_get(struct store *st, const char *msgid, char **digest, struct td_err *err);
+bool mg_lease_takeover(struct store *st, const char *mailbox, const char *dead_owner,
+                       const char *owner, td_time now, int64_t ttl_ms, struct td_err *err);
 bool mg_lease_acquire(struct store *st, const char *mailbox, const char *owner, td_time now,
                       int64_t ttl_ms, struct td_err *err);
 bool mg_lease_release(struct store *st, const char *mailbox, const char *owner,
@@ -212,5 +240,44 @@ bool mg_quarantine_list(struct store *st, size_t limit, struct td_quarantine_lis
 bool mg_quarantine_get(struct store *st, const char *id, struct td_quarantine *out,
                        struct td_err *err);
 bool mg_quarantine_delete(struct store *st, const char *id, struct td_err *err);
+/* store_mongo_pat.c (REST API personal access tokens) */
+bool mg_pat_insert(struct store *st, const struct td_pat *t, struct td_err *err);
+bool mg_pat_get_by_hash(struct store *st, const char *hash, struct td_pat *out,
+                        struct td_err *err);
+bool mg_pat_list(struct store *st, const char *user_id, struct td_pat_list *out,
+                 struct td_err *err);
+bool mg_pat_revoke(struct store *st, const char *id, const char *user_id, struct td_err *err);
+bool mg_pat_touch(struct store *st, const char *id, td_time now, const char *addr,
+                  struct td_err *err);
+/* store_mongo_erase.c (erasure of a customer's personal data) */
+bool mg_erase_comments(struct store *st, const char *author_id, const char *body,
+                       struct td_erasure *out, struct td_err *err);
+bool mg_attachment_delete(struct store *st, const char *id, struct td_err *err);
+bool mg_outbox_erase_recipient(struct store *st, const char *recipient, const char *replacement,
+                               int64_t *n, struct td_err *err);
+/* store_mongo_idem.c (REST API Idempotency-Key) */
+bool mg_idem_insert(struct store *st, const struct td_idem *r, struct td_err *err);
+bool mg_idem_get(struct store *st, const char *key, struct td_idem *out, struct td_err *err);
+bool mg_idem_finish(struct store *st, const struct td_idem *r, struct td_err *err);
+bool mg_idem_delete(struct store *st, const char *key, struct td_err *err);
+bool mg_idem_purge(struct store *st, td_time before, int64_t *deleted, struct td_err *err);
+/* store_mongo_webhooks.c (webhooks) */
+bool mg_webhook_insert(struct store *st, const struct td_webhook *w, struct td_err *err);
+bool mg_webhook_get(struct store *st, const char *id, struct td_webhook *out, struct td_err *err);
+bool mg_webhook_list(struct store *st, struct td_webhook_list *out, struct td_err *err);
+bool mg_webhook_update(struct store *st, const struct td_webhook *w, struct td_err *err);
+bool mg_webhook_delete(struct store *st, const char *id, struct td_err *err);
+bool mg_webhook_result(struct store *st, const char *id, bool ok, int64_t *failures,
+                       struct td_err *err);
+bool mg_webhook_disable(struct store *st, const char *id, const char *reason, td_time now,
+                        bool *changed, struct td_err *err);
+bool mg_delivery_insert(struct store *st, const struct td_delivery *d, struct td_err *err);
+bool mg_delivery_claim(struct store *st, const char *owner, td_time now, int64_t lease_ms,
+                       struct td_delivery *out, struct td_err *err);
+bool mg_delivery_finish(struct store *st, const char *id, const char *owner,
+                        enum td_delivery_state state, int64_t status, const char *error,
+                        td_time next_attempt, td_time now, struct td_err *err);
+bool mg_delivery_list(struct store *st, const char *endpoint_id, size_t limit,
+                      struct td_delivery_list *out, struct td_err *err);
 
 #endif

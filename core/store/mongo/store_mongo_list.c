@@ -16,7 +16,14 @@
  * when for every word one of its fields (wint only with text_internal)
  * has it. The words hold only [a-z0-9] and non-ASCII bytes, so they
  * need no regex escaping. mg_words_backfill fills the fields of tickets
- * written before they existed. */
+ * written before they existed.
+ *
+ * The web console's order, last updated first (by_updated), sorts
+ * {updated: -1, _id: -1} with the keyset cursor (updated, _id) as
+ * {$or: [{updated < U}, {updated: U, _id < N}]}; store_mongo.c has
+ * {updated, _id} indexes for it alone and after each console filter. A
+ * customer's own list "or participant" is {$or: [{requester_id: X},
+ * {participants: X}]}, each branch an index of its own. */
 #include "store_mongo_int.h"
 
 #include "core/mem.h"
@@ -49,10 +56,46 @@ static bool put_word(bson_t *and, const char *key, const char *word, bool intern
     return bson_append_document_end(and, &clause) && ok;
 }
 
+/* {$or: [{requester_id: X}, {participants: X}]} as element key of an $and. */
+static bool put_or_participant(bson_t *and, const char *key, const char *user_id)
+{
+    bson_t wrap, or, alt;
+    return BSON_APPEND_DOCUMENT_BEGIN(and, key, &wrap) && BSON_APPEND_ARRAY_BEGIN(&wrap, "$or", &or) &&
+           BSON_APPEND_DOCUMENT_BEGIN(&or, "0", &alt) &&
+           BSON_APPEND_UTF8(&alt, "requester_id", user_id) && bson_append_document_end(&or, &alt) &&
+           BSON_APPEND_DOCUMENT_BEGIN(&or, "1", &alt) &&
+           BSON_APPEND_UTF8(&alt, "participants", user_id) && bson_append_document_end(&or, &alt) &&
+           bson_append_array_end(&wrap, &or) && bson_append_document_end(and, &wrap);
+}
+
+/* by_updated's cursor: {$or: [{updated < U}, {updated: U, _id < N}]}. */
+static bool put_updated_cursor(bson_t *q, const struct td_ticket_filter *f)
+{
+    bson_t or, alt, range;
+    bool ok = BSON_APPEND_ARRAY_BEGIN(q, "$or", &or);
+    if (ok && (ok = BSON_APPEND_DOCUMENT_BEGIN(&or, "0", &alt))) {
+        if ((ok = BSON_APPEND_DOCUMENT_BEGIN(&alt, "updated", &range))) {
+            ok = BSON_APPEND_INT64(&range, "$lt", f->after_updated);
+            ok = bson_append_document_end(&alt, &range) && ok;
+        }
+        ok = bson_append_document_end(&or, &alt) && ok;
+    }
+    if (ok && (ok = BSON_APPEND_DOCUMENT_BEGIN(&or, "1", &alt))) {
+        ok = BSON_APPEND_INT64(&alt, "updated", f->after_updated);
+        if (ok && (ok = BSON_APPEND_DOCUMENT_BEGIN(&alt, "_id", &range))) {
+            ok = BSON_APPEND_INT64(&range, "$lt", f->after != 0 ? f->after : INT64_MAX);
+            ok = bson_append_document_end(&alt, &range) && ok;
+        }
+        ok = bson_append_document_end(&or, &alt) && ok;
+    }
+    return ok && bson_append_array_end(q, &or);
+}
+
 static bool put_filter(bson_t *q, const struct td_ticket_filter *f, const struct strv *words)
 {
     bson_t range, and;
     bool ok = true;
+    bool participant = f->requester_id != NULL && f->or_participant;
 
     if (f->by_status)
         ok = ok && BSON_APPEND_UTF8(q, "status", status_name(f->status));
@@ -60,7 +103,7 @@ static bool put_filter(bson_t *q, const struct td_ticket_filter *f, const struct
         ok = ok && BSON_APPEND_UTF8(q, "priority", priority_name(f->priority));
     if (f->assignee_id)
         ok = ok && BSON_APPEND_UTF8(q, "assignee_id", f->assignee_id);
-    if (f->requester_id)
+    if (f->requester_id && !participant)
         ok = ok && BSON_APPEND_UTF8(q, "requester_id", f->requester_id);
     if (f->tag)
         ok = ok && BSON_APPEND_UTF8(q, "tags", f->tag); /* matches an element */
@@ -70,14 +113,22 @@ static bool put_filter(bson_t *q, const struct td_ticket_filter *f, const struct
         ok = BSON_APPEND_INT64(&range, "$gte", f->updated_since);
         ok = bson_append_document_end(q, &range) && ok;
     }
-    if (ok && f->after != 0 && (ok = BSON_APPEND_DOCUMENT_BEGIN(q, "_id", &range))) {
+    if (ok && f->by_updated && f->after_updated != 0)
+        ok = put_updated_cursor(q, f);
+    if (ok && !f->by_updated && f->after != 0 && (ok = BSON_APPEND_DOCUMENT_BEGIN(q, "_id", &range))) {
         ok = BSON_APPEND_INT64(&range, f->ascending ? "$gt" : "$lt", f->after);
         ok = bson_append_document_end(q, &range) && ok;
     }
-    if (ok && words->n > 0 && (ok = BSON_APPEND_ARRAY_BEGIN(q, "$and", &and))) {
+    /* One $and for the participant clause and the words (each an $or). */
+    if (ok && (participant || words->n > 0) && (ok = BSON_APPEND_ARRAY_BEGIN(q, "$and", &and))) {
+        size_t at = 0;
+        char k[24];
+        if (participant) {
+            snprintf(k, sizeof k, "%zu", at++);
+            ok = put_or_participant(&and, k, f->requester_id);
+        }
         for (size_t i = 0; ok && i < words->n; i++) {
-            char k[24];
-            snprintf(k, sizeof k, "%zu", i);
+            snprintf(k, sizeof k, "%zu", at++);
             ok = put_word(&and, k, words->v[i], f->text_internal);
         }
         ok = bson_append_array_end(q, &and) && ok;
@@ -91,11 +142,20 @@ bool mg_put_no_words(bson_t *proj)
            BSON_APPEND_INT32(proj, "wint", 0);
 }
 
-static bool build_opts(bson_t *opts, bool asc, size_t limit)
+static bool build_opts(bson_t *opts, const struct td_ticket_filter *f, size_t limit)
 {
-    bson_t proj;
-    bool ok = mg_put_sort(opts, "_id", asc ? 1 : -1) &&
-              BSON_APPEND_INT64(opts, "limit", (int64_t)limit) &&
+    bson_t proj, sort;
+    bool ok;
+    if (f->by_updated) {
+        ok = BSON_APPEND_DOCUMENT_BEGIN(opts, "sort", &sort);
+        if (ok) {
+            ok = BSON_APPEND_INT32(&sort, "updated", -1) && BSON_APPEND_INT32(&sort, "_id", -1);
+            ok = bson_append_document_end(opts, &sort) && ok;
+        }
+    } else {
+        ok = mg_put_sort(opts, "_id", f->ascending ? 1 : -1);
+    }
+    ok = ok && BSON_APPEND_INT64(opts, "limit", (int64_t)limit) &&
               BSON_APPEND_DOCUMENT_BEGIN(opts, "projection", &proj);
     if (ok) {
         ok = BSON_APPEND_INT32(&proj, "history", 0) && mg_put_no_words(&proj);
@@ -121,6 +181,8 @@ bool mg_ticket_list(struct store *st, const struct td_ticket_filter *f,
     static const struct td_ticket_filter all;
     if (f == NULL)
         f = &all;
+    if (f->by_updated && f->text != NULL)
+        return td_fail(err, TD_INVALID, "text search cannot be ordered by update time");
     if (f->text && !bson_utf8_validate(f->text, strlen(f->text), false))
         return td_fail(err, TD_INVALID, "search text is not valid UTF-8");
     struct strv words = STRV_INIT;
@@ -134,7 +196,7 @@ bool mg_ticket_list(struct store *st, const struct td_ticket_filter *f,
                 : f->limit > STORE_LIST_MAX ? STORE_LIST_MAX : f->limit;
     struct td_ticket_list l = { NULL, 0 };
     bson_t q = BSON_INITIALIZER, opts = BSON_INITIALIZER;
-    bool ok = put_filter(&q, f, &words) && build_opts(&opts, f->ascending, want);
+    bool ok = put_filter(&q, f, &words) && build_opts(&opts, f, want);
     strv_clear(&words);
     if (!ok) {
         ok = mg_fail_build(err, "list tickets");
@@ -211,6 +273,31 @@ bool mg_words_backfill(struct store *st, struct td_err *err)
     bool ok = BSON_APPEND_DOCUMENT_BEGIN(&q, "wsub", &exists) &&
               BSON_APPEND_BOOL(&exists, "$exists", false) &&
               bson_append_document_end(&q, &exists) &&
+              BSON_APPEND_DOCUMENT_BEGIN(&opts, "projection", &proj) &&
+              BSON_APPEND_INT32(&proj, "subject", 1) && bson_append_document_end(&opts, &proj);
+    if (!ok) {
+        bson_destroy(&opts);
+        bson_destroy(&q);
+        return mg_fail_build(err, "index ticket words");
+    }
+    mongoc_client_t *client = mg_pop(st);
+    struct backfill b = { mg_coll(st, client, MG_TICKETS), mg_coll(st, client, MG_COMMENTS) };
+    ok = mg_find_each(b.tickets, &q, &opts, backfill_one, &b, err, "index ticket words");
+    mongoc_collection_destroy(b.comments);
+    mongoc_collection_destroy(b.tickets);
+    mg_push(st, client);
+    bson_destroy(&opts);
+    bson_destroy(&q);
+    return ok;
+}
+
+/* A ticket's word fields from its subject and comments as they are now:
+ * after comments moved to or from it (a merge) or were rewritten (an
+ * erasure), which $addToSet alone cannot take words out of. */
+bool mg_words_refresh(struct store *st, int64_t number, struct td_err *err)
+{
+    bson_t q = BSON_INITIALIZER, opts = BSON_INITIALIZER, proj;
+    bool ok = BSON_APPEND_INT64(&q, "_id", number) &&
               BSON_APPEND_DOCUMENT_BEGIN(&opts, "projection", &proj) &&
               BSON_APPEND_INT32(&proj, "subject", 1) && bson_append_document_end(&opts, &proj);
     if (!ok) {

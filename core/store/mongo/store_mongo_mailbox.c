@@ -228,3 +228,42 @@ bool mg_mailbox_set_uid(struct store *st, const char *mailbox, const char *owner
     bson_destroy(&filter);
     return ok;
 }
+
+/* Compare-and-set on the holder: {_id: name, lease_owner: dead_owner}. */
+bool mg_lease_takeover(struct store *st, const char *mailbox, const char *dead_owner,
+                       const char *owner, td_time now, int64_t ttl_ms, struct td_err *err)
+{
+    if (owner == NULL || *owner == '\0' || dead_owner == NULL || *dead_owner == '\0')
+        return td_fail(err, TD_INVALID, "a lease takeover needs both owners");
+    bson_t filter = BSON_INITIALIZER, update = BSON_INITIALIZER, set;
+    bool ok = BSON_APPEND_UTF8(&filter, "_id", mailbox) &&
+              BSON_APPEND_UTF8(&filter, "lease_owner", dead_owner);
+    if (ok && (ok = BSON_APPEND_DOCUMENT_BEGIN(&update, "$set", &set))) {
+        ok = BSON_APPEND_UTF8(&set, "lease_owner", owner) &&
+             BSON_APPEND_INT64(&set, "lease_until", now + ttl_ms);
+        ok = bson_append_document_end(&update, &set) && ok;
+    }
+    if (!ok) {
+        ok = mg_fail_build(err, "take over mailbox lease");
+    } else {
+        int64_t matched = 0;
+        bool found = false;
+        mongoc_client_t *client = mg_pop(st);
+        mongoc_collection_t *c = mg_coll(st, client, MG_MAILBOXES);
+        ok = mg_update(c, &filter, &update, false, &matched, err, "take over mailbox lease");
+        if (ok && matched == 0) {
+            bson_reinit(&filter);
+            if (!BSON_APPEND_UTF8(&filter, "_id", mailbox))
+                ok = mg_fail_build(err, "take over mailbox lease");
+            else if ((ok = mg_exists(c, &filter, &found, err, "take over mailbox lease")))
+                ok = found ? td_fail(err, TD_CONFLICT, "the lease on mailbox %.100s is no "
+                                                       "longer held by %.100s", mailbox, dead_owner)
+                           : td_fail(err, TD_NOT_FOUND, "no mailbox %.100s", mailbox);
+        }
+        mongoc_collection_destroy(c);
+        mg_push(st, client);
+    }
+    bson_destroy(&update);
+    bson_destroy(&filter);
+    return ok;
+}

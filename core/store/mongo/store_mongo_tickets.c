@@ -88,7 +88,10 @@ static bool ticket_mutable_fields(bson_t *d, const struct td_ticket *t)
            BSON_APPEND_UTF8(d, "priority", priority_name(t->priority)) &&
            BSON_APPEND_UTF8(d, "assignee_id", t->assignee_id) &&
            BSON_APPEND_UTF8(d, "queue", t->queue ? t->queue : "") &&
-           mg_put_strv(d, "tags", &t->tags) && BSON_APPEND_INT64(d, "updated", t->updated);
+           mg_put_strv(d, "tags", &t->tags) &&
+           mg_put_strv(d, "participants", &t->participants) &&
+           BSON_APPEND_INT64(d, "merged_into", t->merged_into) &&
+           BSON_APPEND_INT64(d, "updated", t->updated);
 }
 
 bool mg_ticket_parse(const bson_t *doc, struct td_ticket *t, struct td_err *err)
@@ -121,6 +124,10 @@ bool mg_ticket_parse(const bson_t *doc, struct td_ticket *t, struct td_err *err)
             ok = mg_iter_strv(&it, &t->tags);
         else if (strcmp(k, "message_ids") == 0)
             ok = mg_iter_strv(&it, &t->message_ids);
+        else if (strcmp(k, "participants") == 0)
+            ok = mg_iter_strv(&it, &t->participants);
+        else if (strcmp(k, "merged_into") == 0)
+            ok = mg_iter_i64(&it, &t->merged_into);
         else if (strcmp(k, "created") == 0)
             ok = mg_iter_i64(&it, &t->created);
         else if (strcmp(k, "updated") == 0)
@@ -418,4 +425,35 @@ bool mg_history_list(struct store *st, int64_t ticket, struct td_event_list *out
     bson_destroy(&proj);
     bson_destroy(&filter);
     return ok;
+}
+
+/* Comments are documents of their own keyed by id with a ticket field:
+ * one update_many re-points them. Each document's update is atomic; a
+ * crash in the middle leaves some moved and some not, and the next call
+ * moves the rest (store.h comment_move: resumable). */
+bool mg_comment_move(struct store *st, int64_t from, int64_t to, struct td_err *err)
+{
+    bson_t filter = BSON_INITIALIZER, update = BSON_INITIALIZER, set;
+    bool ok = BSON_APPEND_INT64(&filter, "ticket", from) &&
+              BSON_APPEND_DOCUMENT_BEGIN(&update, "$set", &set);
+    if (ok) {
+        ok = BSON_APPEND_INT64(&set, "ticket", to);
+        ok = bson_append_document_end(&update, &set) && ok;
+    }
+    if (!ok) {
+        ok = mg_fail_build(err, "move comments");
+    } else {
+        mongoc_client_t *client = mg_pop(st);
+        mongoc_collection_t *c = mg_coll(st, client, MG_COMMENTS);
+        bson_error_t e;
+        ok = mongoc_collection_update_many(c, &filter, &update, NULL, NULL, &e);
+        if (!ok)
+            mg_fail(err, &e, "move comments");
+        mongoc_collection_destroy(c);
+        mg_push(st, client);
+    }
+    bson_destroy(&update);
+    bson_destroy(&filter);
+    /* The search words follow the comments (a repeat mends them too). */
+    return ok && mg_words_refresh(st, from, err) && mg_words_refresh(st, to, err);
 }

@@ -1,5 +1,6 @@
 /* store_sqlite.c - the embedded storage backend: open, schema
- * migrations, the shared statement/transaction helpers and the ops table.
+ * migrations and the ops table (statements and transactions:
+ * store_sqlite_sql.c).
  *
  * Why this shape:
  * - The schema is versioned with PRAGMA user_version. migrations[i]
@@ -20,6 +21,7 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 /* Version N of the schema is migrations[0..N-1]. Append, never edit: a
  * released migration may already have run on someone's database. */
@@ -165,165 +167,36 @@ static const char *const migrations[] = {
      * store_sqlite_quarantine.c). */
     sq_migration_quarantine,
 
-    /* 5: an index per list filter, and the text search index (FTS5),
+    /* 5: the content digest of a mapped Message-ID (dedupe; the SQL is
+     * in store_sqlite_mailbox.c). */
+    sq_migration_msgid_digest,
+
+    /* 6: personal access tokens of the REST API (the SQL is in
+     * store_sqlite_pat.c). */
+    sq_migration_pat,
+
+    /* 7: webhook endpoints and deliveries (the SQL is in
+     * store_sqlite_webhooks.c). */
+    sq_migration_webhooks,
+
+    /* 8: Idempotency-Key records of the REST API (the SQL is in
+     * store_sqlite_idem.c). */
+    sq_migration_idem,
+
+    /* 9: conversations - participants, merged_into (the SQL is in
+     * store_sqlite_participants.c). */
+    sq_migration_participants,
+
+    /* 10: agents' aliases (store_sqlite_aliases.c). */
+    sq_migration_aliases,
+
+    /* 11: an index per list filter, and the text search index (FTS5),
      * filled from the tickets and comments there are (the SQL is in
      * store_sqlite_list.c). */
     sq_migration_search,
 };
 
 #define N_MIGRATIONS ((int)(sizeof migrations / sizeof migrations[0]))
-
-/* ---- statements ------------------------------------------------------ */
-
-sqlite3_stmt *sq_prepare(struct sq_store *s, const char *sql, struct td_err *err)
-{
-    /* Each connection has its own cache: a statement belongs to one. */
-    struct sq_conn *reader = sq_reader();
-    struct sq_cached **cache = reader != NULL ? &reader->cache : &s->cache;
-    size_t *n_cache = reader != NULL ? &reader->n_cache : &s->n_cache;
-    for (size_t i = 0; i < *n_cache; i++) {
-        if ((*cache)[i].sql == sql) {
-            sqlite3_stmt *stmt = (*cache)[i].stmt;
-            sq_done(stmt);
-            return stmt;
-        }
-    }
-    sqlite3_stmt *stmt = NULL;
-    int rc = sqlite3_prepare_v3(sq_db(s), sql, -1, SQLITE_PREPARE_PERSISTENT, &stmt, NULL);
-    if (rc != SQLITE_OK) {
-        sq_fail(s, rc, "prepare", err);
-        return NULL;
-    }
-    *cache = td_realloc(*cache, (*n_cache + 1) * sizeof **cache);
-    (*cache)[*n_cache].sql = sql;
-    (*cache)[*n_cache].stmt = stmt;
-    (*n_cache)++;
-    return stmt;
-}
-
-static bool sq_vbind(struct sq_store *s, sqlite3_stmt *stmt, struct td_err *err,
-                     const char *fmt, va_list ap)
-{
-    for (int i = 0; fmt[i] != '\0'; i++) {
-        int idx = i + 1, rc;
-        switch (fmt[i]) {
-        case 't': {
-            const char *v = va_arg(ap, const char *);
-            rc = v ? sqlite3_bind_text(stmt, idx, v, -1, SQLITE_STATIC)
-                   : sqlite3_bind_null(stmt, idx);
-            break;
-        }
-        case 'i':
-            rc = sqlite3_bind_int64(stmt, idx, va_arg(ap, int64_t));
-            break;
-        case 'd':
-            rc = sqlite3_bind_int(stmt, idx, va_arg(ap, int));
-            break;
-        case 'b': {
-            const void *p = va_arg(ap, const void *);
-            size_t n = va_arg(ap, size_t);
-            /* A NULL pointer would bind SQL NULL; an empty blob is X''. */
-            rc = (p == NULL || n == 0) ? sqlite3_bind_zeroblob(stmt, idx, 0)
-                                       : sqlite3_bind_blob64(stmt, idx, p, n, SQLITE_STATIC);
-            break;
-        }
-        default:
-            return td_fail(err, TD_INTERNAL, "sqlite: bad bind format '%c'", fmt[i]);
-        }
-        if (rc != SQLITE_OK)
-            return sq_fail(s, rc, "bind", err);
-    }
-    return true;
-}
-
-bool sq_bind(struct sq_store *s, sqlite3_stmt *stmt, struct td_err *err, const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    bool ok = sq_vbind(s, stmt, err, fmt, ap);
-    va_end(ap);
-    return ok;
-}
-
-int sq_step(struct sq_store *s, sqlite3_stmt *stmt, const char *what, struct td_err *err)
-{
-    int rc = sqlite3_step(stmt);
-    if (rc == SQLITE_ROW)
-        return 1;
-    if (rc == SQLITE_DONE)
-        return 0;
-    /* sqlite3_errmsg describes rc only until the next call on the
-     * connection, so report before resetting. */
-    sq_fail(s, sqlite3_extended_errcode(sq_db(s)), what, err);
-    sq_done(stmt);
-    return -1;
-}
-
-void sq_done(sqlite3_stmt *stmt)
-{
-    if (stmt == NULL)
-        return;
-    /* reset repeats the last step's error code, which was reported
-     * already; bindings are SQLITE_STATIC and must not outlive the call. */
-    (void)sqlite3_reset(stmt);
-    (void)sqlite3_clear_bindings(stmt);
-}
-
-sqlite3_stmt *sq_query(struct sq_store *s, const char *sql, struct td_err *err,
-                       const char *fmt, ...)
-{
-    sqlite3_stmt *stmt = sq_prepare(s, sql, err);
-    if (stmt == NULL)
-        return NULL;
-    va_list ap;
-    va_start(ap, fmt);
-    bool ok = sq_vbind(s, stmt, err, fmt, ap);
-    va_end(ap);
-    if (!ok) {
-        sq_done(stmt);
-        return NULL;
-    }
-    return stmt;
-}
-
-bool sq_exec(struct sq_store *s, const char *sql, int64_t *changes, struct td_err *err,
-             const char *fmt, ...)
-{
-    sqlite3_stmt *stmt = sq_prepare(s, sql, err);
-    if (stmt == NULL)
-        return false;
-    va_list ap;
-    va_start(ap, fmt);
-    bool ok = sq_vbind(s, stmt, err, fmt, ap);
-    va_end(ap);
-    int r = 1;
-    while (ok && r == 1)
-        r = sq_step(s, stmt, "write", err);
-    ok = ok && r == 0;
-    if (ok && changes != NULL)
-        *changes = sqlite3_changes64(sq_db(s));
-    sq_done(stmt);
-    return ok;
-}
-
-char *sq_col_str(sqlite3_stmt *stmt, int col)
-{
-    const unsigned char *v = sqlite3_column_text(stmt, col);
-    if (v == NULL)
-        return NULL;
-    return td_strndup((const char *)v, (size_t)sqlite3_column_bytes(stmt, col));
-}
-
-void sq_col_id(sqlite3_stmt *stmt, int col, char out[TD_ID_LEN + 1])
-{
-    const unsigned char *v = sqlite3_column_text(stmt, col);
-    size_t n = v ? (size_t)sqlite3_column_bytes(stmt, col) : 0;
-    if (n > TD_ID_LEN)
-        n = TD_ID_LEN;
-    if (n > 0)
-        memcpy(out, v, n);
-    out[n] = '\0';
-}
 
 /* ---- open, schema, close -------------------------------------------- */
 
@@ -353,9 +226,12 @@ static bool migrate(struct sq_store *s, int target, struct td_err *err)
     int v = user_version(s, err);
     bool ok = v >= 0;
     if (ok && v > N_MIGRATIONS)
-        ok = td_fail(err, TD_INTERNAL,
-                     "sqlite: database schema version %d is newer than this ticketd "
-                     "understands (%d); upgrade ticketd", v, N_MIGRATIONS);
+        /* TD_INVALID: the wrong binary for this database, which a
+         * restart cannot mend (exit 3, systemd does not loop). */
+        ok = td_fail(err, TD_INVALID,
+                     "sqlite: the database is at schema version %d but this ticketd knows "
+                     "only up to version %d: run the newer ticketd that wrote it "
+                     "(docs/upgrading.md)", v, N_MIGRATIONS);
     for (int i = v; ok && i < target; i++) {
         char what[64], pragma[64];
         int n = snprintf(what, sizeof what, "schema migration %d", i + 1);
@@ -404,6 +280,8 @@ static void sq_close(struct store *st)
      * close_v2 would defer it anyway rather than leak. */
     if (s->db != NULL)
         (void)sqlite3_close_v2(s->db);
+    if (s->lock_fd >= 0)
+        (void)close(s->lock_fd); /* releases the flock: restore may run */
     (void)pthread_mutex_destroy(&s->lock); /* unlocked: no op is running */
     free(s);
 }
@@ -442,12 +320,21 @@ static const struct store_ops sqlite_ops = {
     .comment_list = store_sqlite_comment_list,
     .comment_find_by_msgid = store_sqlite_comment_find_by_msgid,
     .history_list = store_sqlite_history_list,
+    .comment_move = store_sqlite_comment_move,
+    .alias_insert = store_sqlite_alias_insert,
+    .alias_get = store_sqlite_alias_get,
+    .alias_list = store_sqlite_alias_list,
+    .alias_delete = store_sqlite_alias_delete,
+    .alias_confirm = store_sqlite_alias_confirm,
     .attachment_put = store_sqlite_attachment_put,
     .attachment_get = store_sqlite_attachment_get,
     .msgid_put = store_sqlite_msgid_put,
     .msgid_get = store_sqlite_msgid_get,
     .lease_acquire = store_sqlite_lease_acquire,
     .lease_release = store_sqlite_lease_release,
+    .msgid_digest_set = store_sqlite_msgid_digest_set,
+    .msgid_digest_get = store_sqlite_msgid_digest_get,
+    .lease_takeover = store_sqlite_lease_takeover,
     .mailbox_get = store_sqlite_mailbox_get,
     .mailbox_set_uid = store_sqlite_mailbox_set_uid,
     .outbox_insert = store_sqlite_outbox_insert,
@@ -470,7 +357,40 @@ static const struct store_ops sqlite_ops = {
     .quarantine_list = store_sqlite_quarantine_list,
     .quarantine_get = store_sqlite_quarantine_get,
     .quarantine_delete = store_sqlite_quarantine_delete,
+    /* store_sqlite_pat.c (REST API personal access tokens) */
+    .pat_insert = store_sqlite_pat_insert,
+    .pat_get_by_hash = store_sqlite_pat_get_by_hash,
+    .pat_list = store_sqlite_pat_list,
+    .pat_revoke = store_sqlite_pat_revoke,
+    .pat_touch = store_sqlite_pat_touch,
+    /* store_sqlite_webhooks.c (webhooks) */
+    .webhook_insert = store_sqlite_webhook_insert,
+    .webhook_get = store_sqlite_webhook_get,
+    .webhook_list = store_sqlite_webhook_list,
+    .webhook_update = store_sqlite_webhook_update,
+    .webhook_delete = store_sqlite_webhook_delete,
+    .webhook_result = store_sqlite_webhook_result,
+    .webhook_disable = store_sqlite_webhook_disable,
+    .delivery_insert = store_sqlite_delivery_insert,
+    .delivery_claim = store_sqlite_delivery_claim,
+    .delivery_finish = store_sqlite_delivery_finish,
+    .delivery_list = store_sqlite_delivery_list,
+    /* store_sqlite_idem.c (REST API Idempotency-Key) */
+    .idem_insert = store_sqlite_idem_insert,
+    .idem_get = store_sqlite_idem_get,
+    .idem_finish = store_sqlite_idem_finish,
+    .idem_delete = store_sqlite_idem_delete,
+    .idem_purge = store_sqlite_idem_purge,
+    /* store_sqlite_erase.c (erasure of a customer's personal data) */
+    .erase_comments = store_sqlite_erase_comments,
+    .attachment_delete = store_sqlite_attachment_delete,
+    .outbox_erase_recipient = store_sqlite_outbox_erase_recipient,
 };
+
+int store_sqlite_schema_version(void)
+{
+    return N_MIGRATIONS;
+}
 
 bool store_sqlite_open(const char *path, struct store **out, struct td_err *err)
 {
@@ -491,12 +411,19 @@ bool sq_open_at_version(const char *path, int version, struct store **out, struc
 
     struct sq_store *s = td_calloc(1, sizeof *s);
     s->base.ops = &sqlite_ops;
+    s->lock_fd = -1;
     int e = pthread_mutex_init(&s->lock, NULL);
     if (e != 0) {
         free(s);
         return td_fail(err, TD_INTERNAL, "sqlite: cannot create the store lock (error %d)", e);
     }
 
+    /* 0600, whatever the umask (store_files.c). */
+    if (!store_file_precreate(path, err)) {
+        pthread_mutex_destroy(&s->lock);
+        free(s);
+        return false;
+    }
     int rc = sqlite3_open_v2(path, &s->db,
                              SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
                              NULL);
@@ -507,6 +434,10 @@ bool sq_open_at_version(const char *path, int version, struct store **out, struc
         (void)sqlite3_extended_result_codes(s->db, 1); /* only fails on a NULL db */
         rc = sqlite3_busy_timeout(s->db, SQ_BUSY_TIMEOUT_MS);
         ok = rc == SQLITE_OK || sq_fail(s, rc, "busy_timeout", err);
+    }
+    if (ok) { /* after open: the file exists now */
+        s->lock_fd = sq_lock_shared(path, err);
+        ok = s->lock_fd != -2;
     }
     ok = ok && set_wal(s, err);
     /* Per connection, off by default: without it the ON DELETE CASCADE

@@ -40,9 +40,9 @@ bool store_sqlite_comment_insert(struct store *st, const struct td_comment *c,
     for (size_t i = 0; ok && i < c->n_attachments; i++) {
         const struct td_attachment_ref *a = &c->attachments[i];
         ok = sq_exec(s, "INSERT INTO comment_attachments (comment_id, pos, attachment_id, "
-                        "name, content_type, size) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-                     NULL, err, "tittti", c->id, (int64_t)i, a->id, a->name, a->content_type,
-                     (int64_t)a->size);
+                        "name, content_type, size, inline) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+                     NULL, err, "titttid", c->id, (int64_t)i, a->id, a->name, a->content_type,
+                     (int64_t)a->size, (int)a->is_inline);
     }
     if (ok && c->message_id != NULL)
         ok = sq_thread_add(s, c->ticket, c->message_id, err);
@@ -73,7 +73,7 @@ static bool comment_row(sqlite3_stmt *stmt, struct td_comment *c, struct td_err 
 
 static bool load_attachment_refs(struct sq_store *s, struct td_comment *c, struct td_err *err)
 {
-    sqlite3_stmt *stmt = sq_query(s, "SELECT attachment_id, name, content_type, size "
+    sqlite3_stmt *stmt = sq_query(s, "SELECT attachment_id, name, content_type, size, inline "
                                      "FROM comment_attachments WHERE comment_id = ?1 "
                                      "ORDER BY pos", err, "t", c->id);
     if (stmt == NULL)
@@ -88,6 +88,7 @@ static bool load_attachment_refs(struct sq_store *s, struct td_comment *c, struc
         a->name = sq_col_str(stmt, 1);
         a->content_type = sq_col_str(stmt, 2);
         a->size = (size_t)sqlite3_column_int64(stmt, 3);
+        a->is_inline = sqlite3_column_int(stmt, 4) != 0;
     }
     sq_done(stmt);
     return r == 0;

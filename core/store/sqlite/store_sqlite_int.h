@@ -67,7 +67,14 @@ struct sq_store {
     struct sq_conn *readers; /* n_readers of them, or NULL */
     size_t n_readers;
     unsigned next_reader;    /* where the next read starts looking */
+    int lock_fd; /* shared flock on the file while open, -1 if none (store_sqlite_backup.c) */
 };
+
+/* A shared flock() on the database file, held while a handle is open so
+ * that `ticketd restore` can tell nobody has it (store_sqlite_backup.c).
+ * Returns the fd, -1 when there is nothing to lock, -2 (err filled) when
+ * a restore holds it. */
+int sq_lock_shared(const char *path, struct td_err *err);
 
 /* store_sqlite_pool.c: opens / closes the read connections of s (whose
  * writer has migrated the schema already); takes a free one (or waits
@@ -80,9 +87,6 @@ void sq_pool_give(struct sq_conn *c);
  * operation runs on, and its read connection (NULL on the writer). */
 sqlite3 *sq_db(struct sq_store *s);
 struct sq_conn *sq_reader(void);
-/* Runs fixed SQL text (no parameters) outside the statement cache, on
- * the calling thread's connection. */
-bool sq_exec_text(struct sq_store *s, const char *sql, const char *what, struct td_err *err);
 
 static inline struct sq_store *sq_of(struct store *st)
 {
@@ -103,6 +107,9 @@ bool sq_open_at_version(const char *path, int version, struct store **out,
 enum sq_tx { SQ_READ, SQ_WRITE };
 bool sq_begin(struct sq_store *s, enum sq_tx kind, struct td_err *err);
 bool sq_end(struct sq_store *s, bool ok, struct td_err *err);
+/* Runs sql (no parameters, no rows) as one exec: transactions, pragmas,
+ * migrations. */
+bool sq_exec_text(struct sq_store *s, const char *sql, const char *what, struct td_err *err);
 
 /* Maps an SQLite result code to the one error type: a UNIQUE or PRIMARY
  * KEY violation is TD_CONFLICT, BUSY/LOCKED (after busy_timeout) is
@@ -211,6 +218,15 @@ bool store_sqlite_msgid_put(struct store *st, const char *msgid, int64_t ticket,
                             struct td_err *err);
 bool store_sqlite_msgid_get(struct store *st, const char *msgid, int64_t *ticket,
                             struct td_err *err);
+/* Migration 5 and the digest ops (issue 15), and the lease takeover. */
+extern const char sq_migration_msgid_digest[];
+bool store_sqlite_msgid_digest_set(struct store *st, const char *msgid, const char *digest,
+                                   struct td_err *err);
+bool store_sqlite_msgid_digest_get(struct store *st, const char *msgid, char **digest,
+                                   struct td_err *err);
+bool store_sqlite_lease_takeover(struct store *st, const char *mailbox, const char *dead_owner,
+                                 const char *owner, td_time now, int64_t ttl_ms,
+                                 struct td_err *err);
 bool store_sqlite_lease_acquire(struct store *st, const char *mailbox, const char *owner,
                                 td_time now, int64_t ttl_ms, struct td_err *err);
 bool store_sqlite_lease_release(struct store *st, const char *mailbox, const char *owner,
@@ -266,6 +282,24 @@ extern const char sq_migration_search[];
 struct buf;
 bool sq_list_plan(struct store *st, const struct td_ticket_filter *f, struct buf *out,
                   struct td_err *err);
+/* Conversations (store_sqlite_participants.c): participants and
+ * merged_into, written/loaded inside the caller's transaction; the
+ * comment move of a merge. */
+extern const char sq_migration_participants[];
+bool sq_participants_write(struct sq_store *s, const struct td_ticket *t, struct td_err *err);
+bool sq_participants_load(struct sq_store *s, struct td_ticket *t, struct td_err *err);
+bool store_sqlite_comment_move(struct store *st, int64_t from, int64_t to, struct td_err *err);
+
+/* Agents' aliases (store_sqlite_aliases.c): its migration and ops. */
+extern const char sq_migration_aliases[];
+bool store_sqlite_alias_insert(struct store *st, const struct td_alias *a, struct td_err *err);
+bool store_sqlite_alias_get(struct store *st, const char *email, struct td_alias *out,
+                            struct td_err *err);
+bool store_sqlite_alias_list(struct store *st, const char *user_id, struct td_alias_list *out,
+                             struct td_err *err);
+bool store_sqlite_alias_delete(struct store *st, const char *email, struct td_err *err);
+bool store_sqlite_alias_confirm(struct store *st, const char *token_hash, td_time now,
+                                struct td_alias *out, struct td_err *err);
 
 /* Mail gateway (store_sqlite_quarantine.c): its schema migration and ops. */
 extern const char sq_migration_quarantine[];
@@ -276,5 +310,56 @@ bool store_sqlite_quarantine_list(struct store *st, size_t limit, struct td_quar
 bool store_sqlite_quarantine_get(struct store *st, const char *id, struct td_quarantine *out,
                                  struct td_err *err);
 bool store_sqlite_quarantine_delete(struct store *st, const char *id, struct td_err *err);
+
+/* Personal access tokens (store_sqlite_pat.c): its schema migration and ops. */
+extern const char sq_migration_pat[];
+bool store_sqlite_pat_insert(struct store *st, const struct td_pat *t, struct td_err *err);
+bool store_sqlite_pat_get_by_hash(struct store *st, const char *hash, struct td_pat *out,
+                                  struct td_err *err);
+bool store_sqlite_pat_list(struct store *st, const char *user_id, struct td_pat_list *out,
+                           struct td_err *err);
+bool store_sqlite_pat_revoke(struct store *st, const char *id, const char *user_id,
+                             struct td_err *err);
+bool store_sqlite_pat_touch(struct store *st, const char *id, td_time now, const char *addr,
+                            struct td_err *err);
+
+/* Erasure of a customer's personal data (store_sqlite_erase.c). */
+bool store_sqlite_erase_comments(struct store *st, const char *author_id, const char *body,
+                                 struct td_erasure *out, struct td_err *err);
+bool store_sqlite_attachment_delete(struct store *st, const char *id, struct td_err *err);
+bool store_sqlite_outbox_erase_recipient(struct store *st, const char *recipient,
+                                         const char *replacement, int64_t *n, struct td_err *err);
+
+/* Idempotency-Key records (store_sqlite_idem.c): its migration and ops. */
+extern const char sq_migration_idem[];
+bool store_sqlite_idem_insert(struct store *st, const struct td_idem *r, struct td_err *err);
+bool store_sqlite_idem_get(struct store *st, const char *key, struct td_idem *out,
+                           struct td_err *err);
+bool store_sqlite_idem_finish(struct store *st, const struct td_idem *r, struct td_err *err);
+bool store_sqlite_idem_delete(struct store *st, const char *key, struct td_err *err);
+bool store_sqlite_idem_purge(struct store *st, td_time before, int64_t *deleted,
+                             struct td_err *err);
+
+/* Webhooks (store_sqlite_webhooks.c): its schema migration and ops. */
+extern const char sq_migration_webhooks[];
+bool store_sqlite_webhook_insert(struct store *st, const struct td_webhook *w, struct td_err *err);
+bool store_sqlite_webhook_get(struct store *st, const char *id, struct td_webhook *out,
+                              struct td_err *err);
+bool store_sqlite_webhook_list(struct store *st, struct td_webhook_list *out, struct td_err *err);
+bool store_sqlite_webhook_update(struct store *st, const struct td_webhook *w, struct td_err *err);
+bool store_sqlite_webhook_delete(struct store *st, const char *id, struct td_err *err);
+bool store_sqlite_webhook_result(struct store *st, const char *id, bool ok, int64_t *failures,
+                                 struct td_err *err);
+bool store_sqlite_webhook_disable(struct store *st, const char *id, const char *reason,
+                                  td_time now, bool *changed, struct td_err *err);
+bool store_sqlite_delivery_insert(struct store *st, const struct td_delivery *d,
+                                  struct td_err *err);
+bool store_sqlite_delivery_claim(struct store *st, const char *owner, td_time now,
+                                 int64_t lease_ms, struct td_delivery *out, struct td_err *err);
+bool store_sqlite_delivery_finish(struct store *st, const char *id, const char *owner,
+                                  enum td_delivery_state state, int64_t status, const char *error,
+                                  td_time next_attempt, td_time now, struct td_err *err);
+bool store_sqlite_delivery_list(struct store *st, const char *endpoint_id, size_t limit,
+                                struct td_delivery_list *out, struct td_err *err);
 
 #endif

@@ -9,6 +9,15 @@
  * LIMIT n" reads n index entries, at a thousand tickets or a million.
  * The tag filter joins ticket_tags through its (tag, ticket) index; a
  * range on updated alone is read from tickets_updated.
+ *
+ * The web console's order, last updated first (by_updated), has a keyset
+ * cursor on the pair (updated, number), written as a row value so SQLite
+ * reads it as one range of an index ending in (updated, number):
+ * tickets_updated alone, and (status|assignee_id|requester_id|queue,
+ * updated) for the filters the console combines with it. A customer's
+ * own list "or participant" is the requester's tickets united with the
+ * ones ticket_participants (user_id, ticket) lists: both read from
+ * indexes, then sorted - as many rows as that one person has.
  * tests/core/test_store_sqlite.c checks every filter's query plan.
  * Values are still only bound (?N, fixed numbers per field), never
  * written into the SQL; the few distinct texts are interned so the
@@ -36,6 +45,10 @@
 const char sq_migration_search[] =
     "CREATE INDEX tickets_priority ON tickets(priority);"
     "CREATE INDEX tickets_queue ON tickets(queue);"
+    "CREATE INDEX tickets_status_updated ON tickets(status, updated);"
+    "CREATE INDEX tickets_assignee_updated ON tickets(assignee_id, updated);"
+    "CREATE INDEX tickets_requester_updated ON tickets(requester_id, updated);"
+    "CREATE INDEX tickets_queue_updated ON tickets(queue, updated);"
     "CREATE TABLE ticket_docs ("
     "  id         INTEGER PRIMARY KEY,"
     "  ticket     INTEGER NOT NULL,"
@@ -89,11 +102,12 @@ const char sq_migration_search[] =
 
 /* Parameter numbers: fixed per field, whichever appear in the SQL. */
 enum { P_STATUS = 1, P_PRIORITY, P_ASSIGNEE, P_REQUESTER, P_TAG, P_QUEUE, P_UPDATED, P_AFTER,
-       P_LIMIT, P_WORD0 };
+       P_LIMIT, P_AFTER_UPDATED, P_WORD0 };
 
 /* One stable copy of each distinct SQL text, for the statement cache.
- * Bounded: the texts differ only in which of 7 filters, the order, the
- * number of words (<= STORE_TEXT_MAX_WORDS) and internal notes. Kept for
+ * Bounded: the texts differ only in which of 7 filters, or_participant,
+ * the order (3), the number of words (<= STORE_TEXT_MAX_WORDS) and
+ * internal notes. Kept for
  * the life of the process. */
 static pthread_mutex_t intern_lock = PTHREAD_MUTEX_INITIALIZER;
 static char **interned;
@@ -136,17 +150,27 @@ static const char *list_sql(const struct td_ticket_filter *f, size_t n_words)
      * ticket with the tag is needed (60 ms for a tag on 1 in 6 tickets
      * of 200k, against 0.1 ms). */
     const char *num = f->tag != NULL ? "g.ticket" : "t.number";
-    buf_printf(&b, "WHERE %s %s ?8 ", num, f->ascending ? ">" : "<");
+    if (f->by_updated)
+        buf_printf(&b, "WHERE (t.updated, %s) < (?%d, ?%d) ", num, P_AFTER_UPDATED, P_AFTER);
+    else
+        buf_printf(&b, "WHERE %s %s ?8 ", num, f->ascending ? ">" : "<");
+    /* One person's tickets are few: with a requester, the other
+     * equalities are only tested ("+" keeps SQLite from walking, say,
+     * every open ticket to find that person's few among them). */
+    const char *pin = f->requester_id != NULL ? "+" : "";
     if (f->by_status)
-        buf_puts(&b, "AND t.status = ?1 ");
+        buf_printf(&b, "AND %st.status = ?1 ", pin);
     if (f->by_priority)
-        buf_puts(&b, "AND t.priority = ?2 ");
+        buf_printf(&b, "AND %st.priority = ?2 ", pin);
     if (f->assignee_id != NULL)
-        buf_puts(&b, "AND t.assignee_id = ?3 ");
-    if (f->requester_id != NULL)
+        buf_printf(&b, "AND %st.assignee_id = ?3 ", pin);
+    if (f->requester_id != NULL && f->or_participant)
+        buf_puts(&b, "AND t.number IN (SELECT r.number FROM tickets r WHERE r.requester_id = ?4 "
+                     "UNION ALL SELECT p.ticket FROM ticket_participants p WHERE p.user_id = ?4) ");
+    else if (f->requester_id != NULL)
         buf_puts(&b, "AND t.requester_id = ?4 ");
     if (f->queue != NULL)
-        buf_puts(&b, "AND t.queue = ?6 ");
+        buf_printf(&b, "AND %st.queue = ?6 ", pin);
     if (f->updated_since != 0)
         buf_puts(&b, "AND t.updated >= ?7 ");
     if (n_words > 0) {
@@ -158,7 +182,10 @@ static const char *list_sql(const struct td_ticket_filter *f, size_t n_words)
                        f->text_internal ? "" : " AND d.internal = 0");
         buf_puts(&b, ") ");
     }
-    buf_printf(&b, "ORDER BY %s %s LIMIT ?9", num, f->ascending ? "ASC" : "DESC");
+    if (f->by_updated)
+        buf_printf(&b, "ORDER BY t.updated DESC, %s DESC LIMIT ?9", num);
+    else
+        buf_printf(&b, "ORDER BY %s %s LIMIT ?9", num, f->ascending ? "ASC" : "DESC");
     return intern(buf_steal(&b));
 }
 
@@ -183,7 +210,8 @@ static bool bind_text(struct sq_store *s, sqlite3_stmt *stmt, int idx, const cha
 /* Binds every parameter the statement has (unused numbers below the
  * highest are allowed, and harmless). */
 static bool bind_list(struct sq_store *s, sqlite3_stmt *stmt, const struct td_ticket_filter *f,
-                      int64_t after, size_t limit, const struct strv *words, struct td_err *err)
+                      int64_t after, int64_t after_updated, size_t limit, const struct strv *words,
+                      struct td_err *err)
 {
     bool ok = bind_text(s, stmt, P_STATUS, f->by_status ? status_name(f->status) : NULL, err) &&
               bind_text(s, stmt, P_PRIORITY, f->by_priority ? priority_name(f->priority) : NULL,
@@ -195,6 +223,8 @@ static bool bind_list(struct sq_store *s, sqlite3_stmt *stmt, const struct td_ti
     if (ok && (rc = sqlite3_bind_int64(stmt, P_UPDATED, f->updated_since)) == SQLITE_OK &&
         (rc = sqlite3_bind_int64(stmt, P_AFTER, after)) == SQLITE_OK)
         rc = sqlite3_bind_int64(stmt, P_LIMIT, (int64_t)limit);
+    if (ok && rc == SQLITE_OK && f->by_updated) /* ?10 is in the SQL only then */
+        rc = sqlite3_bind_int64(stmt, P_AFTER_UPDATED, after_updated);
     if (ok && rc != SQLITE_OK)
         ok = sq_fail(s, rc, "bind", err);
     for (size_t i = 0; ok && i < words->n; i++) {
@@ -211,12 +241,15 @@ bool store_sqlite_ticket_list(struct store *st, const struct td_ticket_filter *f
     static const struct td_ticket_filter all;
     if (f == NULL)
         f = &all;
+    if (f->by_updated && f->text != NULL)
+        return td_fail(err, TD_INVALID, "text search cannot be ordered by update time");
     struct sq_store *s = sq_of(st);
     size_t limit = f->limit == 0 ? STORE_LIST_DEFAULT : f->limit;
     if (limit > STORE_LIST_MAX)
         limit = STORE_LIST_MAX;
     /* 0 = from the start: every number is > 0, and < INT64_MAX. */
-    int64_t after = f->after != 0 ? f->after : (f->ascending ? 0 : INT64_MAX);
+    int64_t after = f->after != 0 ? f->after : (f->ascending && !f->by_updated ? 0 : INT64_MAX);
+    int64_t after_updated = f->after_updated != 0 ? (int64_t)f->after_updated : INT64_MAX;
     struct strv words = STRV_INIT;
     store_text_words(f->text, &words);
     if (words.n > STORE_TEXT_MAX_WORDS) {
@@ -233,7 +266,7 @@ bool store_sqlite_ticket_list(struct store *st, const struct td_ticket_filter *f
     struct td_ticket_list l = { NULL, 0 };
     bool ok = false;
     sqlite3_stmt *stmt = sq_prepare(s, sql, err);
-    if (stmt != NULL && bind_list(s, stmt, f, after, limit, &words, err)) {
+    if (stmt != NULL && bind_list(s, stmt, f, after, after_updated, limit, &words, err)) {
         /* Rows first, sets after: the set queries are other statements,
          * but finishing this one first keeps the cursor simple. */
         l.v = td_calloc(limit, sizeof *l.v);
@@ -279,7 +312,7 @@ bool sq_list_plan(struct store *st, const struct td_ticket_filter *f, struct buf
     sqlite3_stmt *stmt = NULL;
     int rc = sqlite3_prepare_v2(sq_db(s), q.data, -1, &stmt, NULL);
     bool ok = rc == SQLITE_OK || sq_fail(s, rc, "explain", err);
-    ok = ok && bind_list(s, stmt, f, 1, 10, &words, err);
+    ok = ok && bind_list(s, stmt, f, 1, INT64_MAX, 10, &words, err);
     while (ok && (rc = sqlite3_step(stmt)) == SQLITE_ROW) {
         const unsigned char *d = sqlite3_column_text(stmt, 3);
         buf_puts(out, d ? (const char *)d : "");

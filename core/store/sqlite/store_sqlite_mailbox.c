@@ -156,3 +156,100 @@ bool store_sqlite_mailbox_set_uid(struct store *st, const char *mailbox, const c
                      "not moving its UID", owner ? owner : "", mailbox ? mailbox : "");
     return sq_end(s, ok, err);
 }
+
+/* ---- content digests of mapped Message-IDs (issue 15) ------------------ */
+
+/* Migration 5: a repeat Message-ID is a duplicate only when the mail's
+ * content digest matches the first one's. NULL for rows written before. */
+const char sq_migration_msgid_digest[] = "ALTER TABLE msgid_map ADD COLUMN digest TEXT;";
+
+/* Whether msgid is mapped, inside the caller's transaction. */
+static bool msgid_mapped(struct sq_store *s, const char *msgid, bool *mapped, struct td_err *err)
+{
+    sqlite3_stmt *stmt = sq_query(s, "SELECT 1 FROM msgid_map WHERE msgid = ?1", err, "t", msgid);
+    if (stmt == NULL)
+        return false;
+    int r = sq_step(s, stmt, "read Message-ID map", err);
+    sq_done(stmt);
+    *mapped = r == 1;
+    return r >= 0;
+}
+
+bool store_sqlite_msgid_digest_set(struct store *st, const char *msgid, const char *digest,
+                                   struct td_err *err)
+{
+    struct sq_store *s = sq_of(st);
+    if (msgid == NULL || digest == NULL || *digest == '\0')
+        return td_fail(err, TD_INVALID, "a Message-ID digest needs a Message-ID and a digest");
+    if (!sq_begin(s, SQ_WRITE, err))
+        return false;
+    int64_t changed = 0;
+    bool mapped = false;
+    bool ok = sq_exec(s, "UPDATE msgid_map SET digest = ?2 WHERE msgid = ?1 AND digest IS NULL",
+                      &changed, err, "tt", msgid, digest);
+    if (ok && changed == 0 && (ok = msgid_mapped(s, msgid, &mapped, err)) && !mapped)
+        ok = td_fail(err, TD_NOT_FOUND, "Message-ID %.180s is not mapped", msgid);
+    return sq_end(s, ok, err);
+}
+
+bool store_sqlite_msgid_digest_get(struct store *st, const char *msgid, char **digest,
+                                   struct td_err *err)
+{
+    struct sq_store *s = sq_of(st);
+    if (!sq_begin(s, SQ_READ, err))
+        return false;
+    char *d = NULL;
+    sqlite3_stmt *stmt = sq_query(s, "SELECT digest FROM msgid_map WHERE msgid = ?1", err, "t",
+                                  msgid);
+    if (stmt != NULL) {
+        int r = sq_step(s, stmt, "read Message-ID map", err);
+        if (r == 1)
+            d = sq_col_str(stmt, 0);
+        if (r >= 0 && d == NULL)
+            td_fail(err, TD_NOT_FOUND, "no digest for Message-ID %.180s", msgid ? msgid : "");
+        sq_done(stmt);
+    }
+    if (!sq_end(s, d != NULL, err)) {
+        free(d);
+        return false;
+    }
+    *digest = d;
+    return true;
+}
+
+/* ---- taking over a dead holder's lease ------------------------------------ */
+
+bool store_sqlite_lease_takeover(struct store *st, const char *mailbox, const char *dead_owner,
+                                 const char *owner, td_time now, int64_t ttl_ms,
+                                 struct td_err *err)
+{
+    if (owner == NULL || *owner == '\0' || dead_owner == NULL || *dead_owner == '\0')
+        return td_fail(err, TD_INVALID, "a lease takeover needs both owners");
+    struct sq_store *s = sq_of(st);
+    if (!sq_begin(s, SQ_WRITE, err))
+        return false;
+    int64_t changed = 0;
+    bool ok = sq_exec(s,
+                      "UPDATE mailboxes SET lease_owner = ?3, lease_until = ?4 + ?5 "
+                      "WHERE name = ?1 AND lease_owner = ?2",
+                      &changed, err, "tttii", mailbox, dead_owner, owner, (int64_t)now,
+                      (int64_t)ttl_ms);
+    if (ok && changed == 0) {
+        bool exists = false;
+        sqlite3_stmt *stmt = sq_query(s, "SELECT 1 FROM mailboxes WHERE name = ?1", err, "t",
+                                      mailbox);
+        if (stmt == NULL) {
+            ok = false;
+        } else {
+            int r = sq_step(s, stmt, "read mailbox", err);
+            sq_done(stmt);
+            exists = r == 1;
+            ok = r >= 0;
+        }
+        if (ok)
+            ok = exists ? td_fail(err, TD_CONFLICT, "the lease on mailbox %.100s is no longer "
+                                                   "held by %.100s", mailbox, dead_owner)
+                        : td_fail(err, TD_NOT_FOUND, "no mailbox %.100s", mailbox ? mailbox : "");
+    }
+    return sq_end(s, ok, err);
+}
