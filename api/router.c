@@ -8,7 +8,9 @@
  * auth_jwt.c verifies, whose user still exists, is not disabled and
  * still has the token_version the token was issued with. The actor the
  * handlers pass to core is that stored user, never the token's claims,
- * so a role change is seen by the very next request.
+ * so a role change is seen by the very next request. The user comes
+ * through user_cache.c: a change made by this process is seen at once,
+ * one made by another within USER_CACHE_TTL_MS.
  *
  * A Bearer value starting "td_pat_" is a personal access token
  * (core/pat.h) instead: its owner acts, narrowed by the token's scopes -
@@ -17,6 +19,7 @@
  * ROUTE_SESSION (issuing tokens) refuse access tokens, so a leaked token
  * cannot mint more. */
 #include "api_int.h"
+#include "user_cache.h"
 
 #include "core/pat.h"
 #include "core/user.h"
@@ -150,13 +153,26 @@ const struct api_route *router_match(struct api_req *r, unsigned *status, char *
     return NULL;
 }
 
+/* The owner of a token through the user cache (user_cache.c), so a
+ * token's request costs no user read either, and a change is seen as
+ * for an access token. */
+static bool cached_user(void *ctx, const char *id, struct td_user *out, struct td_err *err)
+{
+    struct api *api = ctx;
+    return user_cache_get(api->users, api->core, id, out, err);
+}
+
 /* A personal access token: its owner, narrowed by its scopes. */
 static bool authenticate_pat(struct api_req *r, const char *token, struct api_resp *out)
 {
     struct td_pat pat;
     struct td_err err;
     td_err_clear(&err);
-    if (!pat_authenticate(r->api->core, token, r->client_addr, &r->user, &pat, &err)) {
+    bool ok = r->api->users != NULL
+                  ? pat_authenticate_via(r->api->core, token, r->client_addr, cached_user, r->api,
+                                         &r->user, &pat, &err)
+                  : pat_authenticate(r->api->core, token, r->client_addr, &r->user, &pat, &err);
+    if (!ok) {
         if (err.code == TD_UNAUTHORIZED)
             problem_unauthorized(out, err.msg);
         else
@@ -225,7 +241,10 @@ static bool authenticate(struct api_req *r, struct api_resp *out)
         problem_unauthorized(out, err.msg);
         return false;
     }
-    if (!user_get(r->api->core, claims.sub, &r->user, &err)) {
+    bool got = r->api->users != NULL
+                   ? user_cache_get(r->api->users, r->api->core, claims.sub, &r->user, &err)
+                   : user_get(r->api->core, claims.sub, &r->user, &err);
+    if (!got) {
         if (err.code == TD_NOT_FOUND)
             problem_unauthorized(out, "the account of this token no longer exists");
         else

@@ -82,6 +82,7 @@ static void register_new(struct api *api, const char *email, const char *name, c
         user_clear(&u);
         return;
     }
+    user_generation_bump(); /* cached copies (api/user_cache.c) go */
     char token[REFRESH_TOKEN_LEN + 1];
     unsigned char raw[32];
     randombytes_buf(raw, sizeof raw);

@@ -227,16 +227,20 @@ WRITE_OPS = ("user_insert", "user_update", "ticket_next_number", "ticket_insert"
 
 
 def write_ops(api_port):
-    """Sum of the store's write operations so far (from /metrics)."""
+    """Write transactions committed so far: the SQLite store's own
+    counter, else (MongoDB: every write is its own) the store's write
+    operations, from /metrics."""
     c = http.client.HTTPConnection("127.0.0.1", api_port, timeout=30)
     c.request("GET", "/metrics")
     text = c.getresponse().read().decode()
-    total = 0
+    total, commits = 0, None
     for line in text.splitlines():
         m = re.match(r'ticketd_store_operation_duration_seconds_count\{op="(\w+)"\} (\S+)', line)
         if m and m.group(1) in WRITE_OPS:
             total += float(m.group(2))
-    return total
+        if line.startswith("ticketd_store_commits_total "):
+            commits = float(line.split()[1])
+    return commits if commits else total
 
 
 class Strace:

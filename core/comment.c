@@ -168,7 +168,15 @@ bool comment_add(struct td_core *c, const struct td_user *actor, int64_t number,
     struct comment_draft d;
     if (!comment_draft_build(c, actor ? actor->id : NULL, in, &d, err))
         return false;
+    /* The comment, its attachments, the notifications it plans and the
+     * status move it causes share one store batch: one transaction (one
+     * fsync on SQLite) instead of one each. Inside the poller's batch it
+     * is a part of that one. */
+    struct store *st = c->store;
+    bool batch = store_batch_try(st);
     if (!comment_draft_store(c, &d, number, err)) {
+        if (batch)
+            (void)store_batch_end(st, false, NULL);
         comment_draft_clear(&d);
         return false;
     }
@@ -185,6 +193,10 @@ bool comment_add(struct td_core *c, const struct td_user *actor, int64_t number,
     if (c->on_events && ticket_get(c, NULL, number, &t, NULL)) {
         c->on_events(c, actor, &t, &d.event, 1);
         ticket_clear(&t);
+    }
+    if (batch && !store_batch_end(st, true, err)) {
+        comment_draft_clear(&d); /* not committed: nothing of it is there */
+        return false;
     }
     if (out) {
         *out = d.comment;

@@ -98,6 +98,8 @@ bool user_erase(struct td_core *c, const struct td_user *actor, const char *user
         u.token_version++;
         u.updated = td_now();
         ok = st->ops->user_update(st, &u, err);
+        if (ok)
+            user_generation_bump(); /* cached copies (api/user_cache.c) go */
     }
     if (ok) {
         log_event(LOG_WARN, "user_erased", LF_S("user", u.id),

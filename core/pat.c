@@ -224,8 +224,21 @@ bool pat_revoke(struct td_core *c, const struct td_user *actor, const char *id,
     return true;
 }
 
+static bool store_user(void *ctx, const char *id, struct td_user *out, struct td_err *err)
+{
+    struct td_core *c = ctx;
+    return c->store->ops->user_get(c->store, id, out, err);
+}
+
 bool pat_authenticate(struct td_core *c, const char *secret, const char *addr,
                       struct td_user *user, struct td_pat *pat, struct td_err *err)
+{
+    return pat_authenticate_via(c, secret, addr, store_user, c, user, pat, err);
+}
+
+bool pat_authenticate_via(struct td_core *c, const char *secret, const char *addr,
+                          pat_user_fn get_user, void *ctx, struct td_user *user,
+                          struct td_pat *pat, struct td_err *err)
 {
     if (!pat_looks_like(secret))
         return td_fail(err, TD_UNAUTHORIZED, "malformed access token");
@@ -249,7 +262,7 @@ bool pat_authenticate(struct td_core *c, const char *secret, const char *addr,
         ok = td_fail(err, TD_UNAUTHORIZED, "access token revoked");
     else if (t.expires != 0 && t.expires <= now)
         ok = td_fail(err, TD_UNAUTHORIZED, "access token expired");
-    else if (!c->store->ops->user_get(c->store, t.user_id, &u, &e))
+    else if (!get_user(ctx, t.user_id, &u, &e))
         ok = e.code == TD_NOT_FOUND
                  ? td_fail(err, TD_UNAUTHORIZED, "the account of this token no longer exists")
                  : td_fail(err, e.code, "%s", e.msg);

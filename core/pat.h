@@ -75,5 +75,12 @@ bool pat_revoke(struct td_core *c, const struct td_user *actor, const char *id,
  * recorded as the last address. */
 bool pat_authenticate(struct td_core *c, const char *secret, const char *addr,
                       struct td_user *user, struct td_pat *pat, struct td_err *err);
+/* The same, with the owner read by get_user(ctx, ...) instead of the
+ * store (the API's short-lived user cache, api/user_cache.c), which
+ * fills out like user_get. */
+typedef bool (*pat_user_fn)(void *ctx, const char *id, struct td_user *out, struct td_err *err);
+bool pat_authenticate_via(struct td_core *c, const char *secret, const char *addr,
+                          pat_user_fn get_user, void *ctx, struct td_user *user,
+                          struct td_pat *pat, struct td_err *err);
 
 #endif

@@ -23,6 +23,7 @@ static struct {
     struct metric_family *mail_fetched, *mail_ingested, *mail_quarantined, *imap_reconnects;
     struct metric *outbox_sent, *outbox_failed, *outbox_retries;
     struct metric *outbox_pending, *outbox_oldest;
+    struct metric *store_commits;
     struct metric_family *store_seconds, *store_errors;
     struct metric_family *build_info;
     struct metric *start_time, *rss;
@@ -72,11 +73,15 @@ static void stats_init(void)
     S.outbox_failed = single(metrics_counter(m, "ticketd_outbox_failed_total",
                                              "Notification mails given up (permanent failure).",
                                              METRIC_NO_LABELS));
+    S.store_commits = single(metrics_counter(m, "ticketd_store_commits_total",
+                                             "Write transactions committed by the embedded store "
+                                             "(each one fsync); a batch counts once.",
+                                             METRIC_NO_LABELS));
     S.outbox_retries = single(metrics_counter(m, "ticketd_outbox_retries_total",
                                               "Notification sends that failed and will be retried.",
                                               METRIC_NO_LABELS));
     S.outbox_pending = single(metrics_gauge(m, "ticketd_outbox_pending",
-                                            "Outbox mails waiting to be sent (capped at 1000).",
+                                            "Outbox mails waiting to be sent.",
                                             METRIC_NO_LABELS));
     S.outbox_oldest = single(metrics_gauge(m, "ticketd_outbox_oldest_due_age_seconds",
                                            "How long the oldest due outbox mail has waited; "
@@ -142,6 +147,12 @@ void stats_outbox_failed(void)
 {
     stats_registry();
     metric_inc(S.outbox_failed);
+}
+
+void stats_store_commit(void)
+{
+    stats_registry();
+    metric_inc(S.store_commits);
 }
 
 void stats_outbox_retried(void)

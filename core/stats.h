@@ -48,6 +48,8 @@ void stats_imap_reconnect(const char *mailbox);
 void stats_outbox_sent(void);
 void stats_outbox_failed(void);
 void stats_outbox_retried(void);
+/* A write transaction the SQLite store committed (core/store/sqlite). */
+void stats_store_commit(void);
 
 /* store_metrics.c: the latency histogram series of one op (kept by the
  * caller), and an error of that op. */

@@ -85,12 +85,16 @@ bool ticket_mutate(struct td_core *c, const struct td_user *actor, int64_t numbe
         t.updated = td_now();
         struct td_err e;
         td_err_clear(&e);
+        /* The change and the notifications it plans: one transaction. */
+        bool batch = store_batch_try(c->store);
         bool ok = c->store->ops->ticket_update(c->store, &t, current, ch.ev, ch.n, &e);
         if (ok) {
             t.version = current + 1;
             if (c->on_events)
                 c->on_events(c, actor, &t, ch.ev, ch.n);
         }
+        if (batch)
+            ok = store_batch_end(c->store, ok, &e);
         change_clear(&ch);
         if (ok) {
             if (out)
@@ -192,7 +196,7 @@ bool ticket_open(struct td_core *c, const struct td_user *actor, const struct ti
     memset(&draft, 0, sizeof draft);
     struct td_event created;
     memset(&created, 0, sizeof created);
-    bool ok = false;
+    bool ok = false, batch = false;
     if (!text_line(in->subject, "subject", CORE_MAX_SUBJECT, false, &t.subject, err))
         goto done;
     if (!text_line(in->queue, "queue", MAX_QUEUE, true, &t.queue, err))
@@ -224,6 +228,9 @@ bool ticket_open(struct td_core *c, const struct td_user *actor, const struct ti
     }
     t.created = t.updated = td_now();
     t.version = 1;
+    /* The ticket, its description, its attachments and the
+     * notifications it plans: one store batch, one transaction. */
+    batch = store_batch_try(c->store);
     if (!c->store->ops->ticket_next_number(c->store, &t.number, err))
         goto done;
     created.ticket = t.number;
@@ -235,10 +242,11 @@ bool ticket_open(struct td_core *c, const struct td_user *actor, const struct ti
     created.at = t.created;
     if (!c->store->ops->ticket_insert(c->store, &t, &created, err))
         goto done;
-    /* The description is a second write; input was validated above, so
-     * only an unreachable store can leave a ticket without it, and the
-     * mail gateway repairs that on its retry (it finds the ticket by
-     * Message-ID and adds the missing comment). */
+    /* The description is a second write (in the same batch where the
+     * store has them); input was validated above, so only an unreachable
+     * store can leave a ticket without it, and the mail gateway repairs
+     * that on its retry (it finds the ticket by Message-ID and adds the
+     * missing comment). */
     if (!comment_draft_store(c, &draft, t.number, err))
         goto done;
     ticket_clear(&t);
@@ -248,6 +256,11 @@ bool ticket_open(struct td_core *c, const struct td_user *actor, const struct ti
         c->on_events(c, actor, out ? out : &t, evs, 2);
     }
 done:
+    if (batch && !store_batch_end(c->store, ok, err) && ok) {
+        ok = false; /* not committed: nothing of it is there */
+        if (out)
+            ticket_clear(out);
+    }
     event_clear(&created);
     comment_draft_clear(&draft);
     ticket_clear(&t);

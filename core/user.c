@@ -1,10 +1,13 @@
 /* user.c - see user.h. */
 #include "user.h"
+
+#include <stdatomic.h>
 #include "id.h"
 #include "mem.h"
 #include "policy.h"
 #include "text.h"
 
+#include <stdatomic.h>
 #include <string.h>
 
 /* Validates in, builds the record in u (owned), nothing written yet. */
@@ -169,6 +172,20 @@ bool user_authenticate(struct td_core *c, const char *email, const char *passwor
     return true;
 }
 
+/* Bumped after every user change this process makes: readers that keep
+ * users for a moment (api/user_cache.c) drop what they had. */
+static _Atomic uint64_t user_gen;
+
+uint64_t user_generation(void)
+{
+    return atomic_load_explicit(&user_gen, memory_order_acquire);
+}
+
+void user_generation_bump(void)
+{
+    atomic_fetch_add_explicit(&user_gen, 1, memory_order_release);
+}
+
 /* Reads the target, lets change() modify it, writes it back. */
 static bool user_modify(struct td_core *c, const char *id, bool bump_tokens,
                         bool (*change)(struct td_core *, struct td_user *, const void *,
@@ -184,6 +201,8 @@ static bool user_modify(struct td_core *c, const char *id, bool bump_tokens,
         if (bump_tokens)
             u.token_version++;
         ok = c->store->ops->user_update(c->store, &u, err);
+        if (ok)
+            atomic_fetch_add_explicit(&user_gen, 1, memory_order_release);
     }
     user_clear(&u);
     return ok;

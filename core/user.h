@@ -8,6 +8,7 @@
 #define TD_USER_H
 
 #include <stdbool.h>
+#include <stdint.h>
 
 #include "core.h"
 #include "model.h"
@@ -37,6 +38,13 @@ bool user_ensure_customer(struct td_core *c, const char *email, const char *name
                           struct td_user *out, struct td_err *err);
 
 bool user_get(struct td_core *c, const char *id, struct td_user *out, struct td_err *err);
+/* A number that changes whenever this process changes a user (role,
+ * password, disabled, ...): a cache of users compares it to drop stale
+ * entries at once. Changes by other processes are not seen here. */
+uint64_t user_generation(void);
+/* Moves user_generation on: for code that writes a user through the
+ * store directly (erasure, registration) rather than user.c. */
+void user_generation_bump(void);
 bool user_find_by_email(struct td_core *c, const char *email, struct td_user *out,
                         struct td_err *err);
 

@@ -290,6 +290,147 @@ bool imap_fetch(struct imap *s, uint32_t uid, size_t max, size_t head_bytes, cha
     return true;
 }
 
+/* ---- batches ---- */
+
+/* What one FETCH response says: its UID, size and body (borrowed). */
+struct att {
+    uint32_t uid, size;
+    const char *data;
+    size_t len;
+    bool has_body;
+};
+
+static void read_atts(struct mailimap_msg_att *ma, struct att *a)
+{
+    memset(a, 0, sizeof *a);
+    for (clistiter *j = clist_begin(ma->att_list); j; j = clist_next(j)) {
+        struct mailimap_msg_att_item *item = clist_content(j);
+        if (item->att_type != MAILIMAP_MSG_ATT_ITEM_STATIC)
+            continue;
+        struct mailimap_msg_att_static *st = item->att_data.att_static;
+        if (st->att_type == MAILIMAP_MSG_ATT_UID)
+            a->uid = st->att_data.att_uid;
+        else if (st->att_type == MAILIMAP_MSG_ATT_RFC822_SIZE)
+            a->size = st->att_data.att_rfc822_size;
+        else if (st->att_type == MAILIMAP_MSG_ATT_BODY_SECTION && st->att_data.att_body_section) {
+            a->data = st->att_data.att_body_section->sec_body_part;
+            a->len = st->att_data.att_body_section->sec_length;
+            a->has_body = true;
+        }
+    }
+}
+
+static struct mailimap_set *set_of(const uint32_t *uids, const bool *pick, size_t n)
+{
+    struct mailimap_set *set = mailimap_set_new_empty();
+    for (size_t i = 0; i < n; i++)
+        if (pick == NULL || pick[i])
+            mailimap_set_add_single(set, uids[i]);
+    return set;
+}
+
+/* UID FETCH of the picked uids; calls back for each answer of ours. */
+static bool fetch_set(struct imap *s, const uint32_t *uids, const bool *pick, size_t n, bool body,
+                      struct imap_mail *out, struct td_err *err)
+{
+    struct mailimap_fetch_type *ft = mailimap_fetch_type_new_fetch_att_list_empty();
+    mailimap_fetch_type_new_fetch_att_list_add(ft, mailimap_fetch_att_new_uid());
+    mailimap_fetch_type_new_fetch_att_list_add(ft, mailimap_fetch_att_new_rfc822_size());
+    if (body)
+        mailimap_fetch_type_new_fetch_att_list_add(
+            ft, mailimap_fetch_att_new_body_peek_section(mailimap_section_new(NULL)));
+    struct mailimap_set *set = set_of(uids, pick, n);
+    clist *res = NULL;
+    int r = mailimap_uid_fetch(s->m, set, ft, &res);
+    mailimap_set_free(set);
+    mailimap_fetch_type_free(ft);
+    if (!ok(r))
+        return imap_fail(s, r, "UID FETCH", err);
+    for (clistiter *it = res ? clist_begin(res) : NULL; it; it = clist_next(it)) {
+        struct att a;
+        read_atts(clist_content(it), &a);
+        for (size_t i = 0; i < n; i++) {
+            if (out[i].uid != a.uid || (pick && !pick[i]))
+                continue; /* else: an unsolicited FETCH for another message */
+            out[i].gone = false;
+            out[i].size = a.size;
+            if (body && out[i].raw == NULL) {
+                out[i].raw = td_malloc(a.len + 1);
+                if (a.has_body && a.data)
+                    memcpy(out[i].raw, a.data, a.len);
+                out[i].raw[a.len] = '\0';
+                out[i].len = a.has_body ? a.len : 0;
+            }
+            break;
+        }
+    }
+    if (res)
+        mailimap_fetch_list_free(res);
+    return true;
+}
+
+bool imap_fetch_batch(struct imap *s, const uint32_t *uids, size_t n, size_t max,
+                      size_t head_bytes, size_t budget, struct imap_mail *out, size_t *taken,
+                      struct td_err *err)
+{
+    *taken = 0;
+    for (size_t i = 0; i < n; i++)
+        out[i] = (struct imap_mail){ .uid = uids[i], .gone = true };
+    if (n == 0)
+        return true;
+    if (!fetch_set(s, uids, NULL, n, false, out, err)) /* the sizes */
+        return false;
+    size_t k = 0, bytes = 0;
+    while (k < n) {
+        size_t cost = out[k].gone ? 0 : out[k].size > max ? head_bytes : out[k].size;
+        if (k > 0 && bytes + cost > budget)
+            break;
+        bytes += cost;
+        k++;
+    }
+    bool pick[k], any = false;
+    for (size_t i = 0; i < k; i++) {
+        pick[i] = !out[i].gone && out[i].size <= max;
+        any = any || pick[i];
+        if (pick[i])
+            out[i].gone = true; /* until the body comes */
+    }
+    bool okay = !any || fetch_set(s, uids, pick, k, true, out, err);
+    for (size_t i = 0; okay && i < k; i++) {
+        if (out[i].gone || out[i].raw != NULL)
+            continue;
+        size_t sz = 0; /* over max: the head only, on its own */
+        bool found = false;
+        okay = fetch(s, out[i].uid, true, head_bytes, &out[i].raw, &out[i].len, &sz, &found, err);
+        out[i].gone = !found;
+    }
+    if (!okay) {
+        for (size_t i = 0; i < n; i++) {
+            free(out[i].raw);
+            out[i].raw = NULL;
+        }
+        return false;
+    }
+    *taken = k;
+    return true;
+}
+
+bool imap_mark_seen_many(struct imap *s, const uint32_t *uids, size_t n, struct td_err *err)
+{
+    if (n == 0)
+        return true;
+    struct mailimap_flag_list *fl = mailimap_flag_list_new_empty();
+    mailimap_flag_list_add(fl, mailimap_flag_new_seen());
+    struct mailimap_store_att_flags *sa = mailimap_store_att_flags_new_add_flags_silent(fl);
+    struct mailimap_set *set = set_of(uids, NULL, n);
+    int r = mailimap_uid_store(s->m, set, sa);
+    mailimap_set_free(set);
+    mailimap_store_att_flags_free(sa);
+    if (!ok(r))
+        return imap_refused(s, r, "UID STORE", err);
+    return true;
+}
+
 static bool store_flag(struct imap *s, uint32_t uid, struct mailimap_flag *flag, struct td_err *err)
 {
     struct mailimap_flag_list *fl = mailimap_flag_list_new_empty();

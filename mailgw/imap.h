@@ -43,7 +43,25 @@ bool imap_search_after(struct imap *s, uint32_t after, uint32_t **uids, size_t *
 bool imap_fetch(struct imap *s, uint32_t uid, size_t max, size_t head_bytes, char **raw,
                 size_t *len, size_t *size, bool *gone, struct td_err *err);
 
+/* A batch of messages in few round trips (imap_batch.c): their sizes
+ * in one UID FETCH, then the bodies of those within max in another (a
+ * larger one: its first head_bytes, on its own). Takes uids from the
+ * front while their bodies fit in budget bytes (at least one); *taken
+ * says how many; out[i] is as imap_fetch would fill it for uids[i]. */
+struct imap_mail {
+    uint32_t uid;
+    char *raw;   /* owned (free()); NULL when gone */
+    size_t len;
+    size_t size;
+    bool gone;
+};
+bool imap_fetch_batch(struct imap *s, const uint32_t *uids, size_t n, size_t max,
+                      size_t head_bytes, size_t budget, struct imap_mail *out, size_t *taken,
+                      struct td_err *err);
+
 bool imap_mark_seen(struct imap *s, uint32_t uid, struct td_err *err);
+/* \Seen on all of uids[0..n) in one UID STORE. */
+bool imap_mark_seen_many(struct imap *s, const uint32_t *uids, size_t n, struct td_err *err);
 
 /* Moves uid to folder (created when missing). */
 bool imap_move(struct imap *s, uint32_t uid, const char *folder, struct td_err *err);

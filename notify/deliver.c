@@ -22,6 +22,7 @@ struct outcome {
     enum td_outbox_state state; /* SENT, PENDING (retry) or FAILED */
     char error[300];
     long code;
+    char root[400], msgid[400];
 };
 
 static void set_outcome(struct outcome *o, enum td_outbox_state state, const char *fmt, ...)
@@ -216,19 +217,19 @@ static void compose_and_send(struct sender *s, struct smtp_client *smtp, const s
     struct store *st = s->st;
     struct td_err e;
     td_err_clear(&e);
-    char msgid[400], root[400];
-    sender_row_msgid(s->domain, row->id, msgid, sizeof msgid);
-    sender_ticket_msgid(s->domain, row->ticket, root, sizeof root);
-    if (!st->ops->ticket_add_msgid(st, row->ticket, root, &e) ||
-        !st->ops->ticket_add_msgid(st, row->ticket, msgid, &e)) {
-        store_outcome(o, "recording the Message-ID", &e);
-        return;
-    }
+    char *msgid = o->msgid, *root = o->root;
+    sender_row_msgid(s->domain, row->id, o->msgid, sizeof o->msgid);
+    sender_ticket_msgid(s->domain, row->ticket, o->root, sizeof o->root);
     struct td_ticket t;
     if (!st->ops->ticket_get(st, row->ticket, &t, &e)) {
         store_outcome(o, "reading the ticket", &e);
         return;
     }
+    /* The claim recorded root and msgid in the thread (sender.c); a
+     * store without batches may have lost the race to a reader: refer to
+     * root all the same (msgid itself is never referred to). */
+    if (!strv_contains(&t.message_ids, root))
+        strv_push(&t.message_ids, root);
     /* In-Reply-To: the thread's first id (the customer's first mail, or
      * our root); References: that one and the most recent others. The
      * mail gateway stores ids without their angle brackets: add them. */
@@ -357,6 +358,27 @@ static void send_account_mail(struct sender *s, struct smtp_client *smtp,
         .html = r->out.html,
     };
     build_and_send(s, smtp, row, &m, o);
+}
+
+bool deliver_record_ids(struct sender *s, const struct td_outbox *row)
+{
+    enum notify_account_kind account;
+    if (notify_account_kind_parse(row->kind, &account)) /* no ticket, no thread */
+        return true;
+    char ids[2][400];
+    sender_ticket_msgid(s->domain, row->ticket, ids[0], sizeof ids[0]);
+    sender_row_msgid(s->domain, row->id, ids[1], sizeof ids[1]);
+    bool ok = true;
+    for (size_t i = 0; i < 2; i++) {
+        struct td_err e;
+        td_err_clear(&e);
+        if (!s->st->ops->ticket_add_msgid(s->st, row->ticket, ids[i], &e)) {
+            log_event(LOG_WARN, "outbox_msgid_not_recorded", LF_S("id", row->id),
+                      LF_S("msgid", ids[i]), LF_S("error", e.msg));
+            ok = false;
+        }
+    }
+    return ok;
 }
 
 bool deliver_row(struct sender *s, struct smtp_client *smtp, const char *owner,

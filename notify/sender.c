@@ -109,12 +109,19 @@ bool sender_config_load(struct td_config *cfg, struct sender_config *sc, struct 
                     &sc->reconcile_interval_ms, err) ||
         !config_int(cfg, "notify", "reconcile_window_ms", 86400000, 1000, 30 * 86400000LL,
                     &sc->reconcile_window_ms, err) ||
+        !config_int(cfg, "notify", "outbox_retention_ms", 7 * 86400000LL, 0, 3650 * 86400000LL,
+                    &sc->outbox_retention_ms, err) ||
         !config_int(cfg, "notify", "attachments_max_bytes", 10LL * 1024 * 1024, 0,
                     100LL * 1024 * 1024, &sc->attachments_max_bytes, err) ||
         !copy_str(sc->from_via, sizeof sc->from_via,
                   config_str(cfg, "smtp", "from_via", "{agent} via {support}"), "[smtp] from_via",
                   err))
         return false;
+    if (sc->outbox_retention_ms != 0 && sc->outbox_retention_ms <= sc->reconcile_window_ms)
+        return td_fail(err, TD_INVALID,
+                       "[notify] outbox_retention_ms (%lld) must exceed reconcile_window_ms (%lld), "
+                       "or the reconciler would plan purged mails again",
+                       (long long)sc->outbox_retention_ms, (long long)sc->reconcile_window_ms);
     sc->threads = (int)threads;
     if (sc->lease_ms <= sc->smtp.timeout_ms + sc->smtp.connect_timeout_ms)
         return td_fail(err, TD_INVALID,
@@ -238,23 +245,59 @@ static uint64_t wait_for(struct sender *s, uint64_t seen, int64_t ms)
     return now;
 }
 
-static bool run_one(struct sender *s, struct smtp_client *smtp, const char *owner, bool *handled,
-                    struct td_err *err)
+/* Rows a sending thread claims in one store batch (one transaction),
+ * their Message-IDs recorded in it too. Each is finished as soon as it
+ * is sent; one whose lease is half gone before its turn goes back to
+ * pending at once, for any sender. */
+#define CLAIM_BATCH 8
+
+/* Claims and handles up to max due rows; *handled says whether there
+ * was one. */
+static bool run_some(struct sender *s, struct smtp_client *smtp, const char *owner, size_t max,
+                     bool *handled, struct td_err *err)
 {
+    struct store *st = s->st;
+    struct td_outbox rows[CLAIM_BATCH];
+    bool batch = st->ops->batch_begin != NULL && st->ops->batch_end != NULL;
+    if (!batch || max > CLAIM_BATCH)
+        max = batch ? CLAIM_BATCH : 1;
     *handled = false;
-    struct td_outbox row;
+    size_t n = 0;
+    td_time claimed = td_now();
     struct td_err e;
     td_err_clear(&e);
-    if (!s->st->ops->outbox_claim(s->st, owner, td_now(), s->cfg.lease_ms, &row, &e)) {
-        if (e.code == TD_NOT_FOUND)
-            return true;
+    if (batch && !st->ops->batch_begin(st, &e)) {
         if (err)
             *err = e;
         return false;
     }
-    *handled = true;
-    bool ok = deliver_row(s, smtp, owner, &row, err);
-    outbox_clear(&row);
+    bool ok = true;
+    while (n < max) {
+        if (!st->ops->outbox_claim(st, owner, claimed, s->cfg.lease_ms, &rows[n], &e)) {
+            ok = e.code == TD_NOT_FOUND;
+            break;
+        }
+        (void)deliver_record_ids(s, &rows[n]); /* a failure is logged there */
+        n++;
+    }
+    if ((batch && !st->ops->batch_end(st, ok, ok ? &e : NULL)) || !ok) {
+        for (size_t i = 0; i < n; i++) /* with a batch: rolled back, not claimed */
+            outbox_clear(&rows[i]);
+        if (err)
+            *err = e;
+        return false;
+    }
+    *handled = n > 0;
+    for (size_t i = 0; i < n; i++) {
+        if (ok && (i == 0 || (!stopping(s) && td_now() - claimed < s->cfg.lease_ms / 2))) {
+            ok = deliver_row(s, smtp, owner, &rows[i], err);
+        } else { /* late or stopping: hand it back rather than risk a second copy */
+            struct td_err fe;
+            (void)st->ops->outbox_finish(st, rows[i].id, owner, OUTBOX_PENDING, NULL, td_now(),
+                                         &fe);
+        }
+        outbox_clear(&rows[i]);
+    }
     return ok;
 }
 
@@ -263,7 +306,7 @@ bool sender_run_once(struct sender *s, bool *handled, struct td_err *err)
     struct smtp_client *smtp = smtp_client_new(&s->cfg.smtp);
     char owner[160];
     snprintf(owner, sizeof owner, "%s:once", s->owner);
-    bool ok = run_one(s, smtp, owner, handled, err);
+    bool ok = run_some(s, smtp, owner, 1, handled, err);
     smtp_client_free(smtp);
     return ok;
 }
@@ -290,7 +333,7 @@ static void *worker(void *arg)
         bool handled = false;
         struct td_err err;
         td_err_clear(&err);
-        if (!run_one(s, smtp, owner, &handled, &err)) {
+        if (!run_some(s, smtp, owner, CLAIM_BATCH, &handled, &err)) {
             /* The store is away: back off (bounded), then try again. */
             store_backoff = store_backoff ? store_backoff * 2 : 200;
             if (store_backoff > s->cfg.poll_ms * 5)
@@ -313,6 +356,30 @@ bool sender_reconcile_once(struct sender *s, td_time since, size_t *inserted, st
     return notify_reconcile(&s->cfg.notify, s->st, since, td_now(), inserted, err);
 }
 
+/* Rows per purge transaction, and transactions per pass (so a first
+ * pass over a long outbox does not hold the thread for minutes). */
+#define PURGE_BATCH 1000
+#define PURGE_ROUNDS 100
+
+bool sender_purge_once(struct sender *s, td_time now, int64_t *deleted, struct td_err *err)
+{
+    int64_t total = 0;
+    bool ok = true;
+    if (s->cfg.outbox_retention_ms > 0) {
+        for (int i = 0; ok && i < PURGE_ROUNDS && !stopping(s); i++) {
+            int64_t n = 0;
+            ok = s->st->ops->outbox_purge(s->st, now - s->cfg.outbox_retention_ms, PURGE_BATCH,
+                                          &n, err);
+            total += n;
+            if (n < PURGE_BATCH)
+                break;
+        }
+    }
+    if (deleted != NULL)
+        *deleted = total;
+    return ok;
+}
+
 static void *reconciler(void *arg)
 {
     struct sender *s = arg;
@@ -321,6 +388,12 @@ static void *reconciler(void *arg)
         td_time started = td_now();
         size_t inserted = 0;
         struct td_err err;
+        td_err_clear(&err);
+        int64_t purged = 0;
+        if (!sender_purge_once(s, started, &purged, &err))
+            log_event(LOG_WARN, "notify_purge_failed", LF_S("error", err.msg));
+        else if (purged > 0)
+            log_event(LOG_INFO, "notify_purged", LF_I("rows", (long long)purged));
         td_err_clear(&err);
         if (!sender_reconcile_once(s, since, &inserted, &err)) {
             log_event(LOG_WARN, "notify_reconcile_failed", LF_S("error", err.msg));

@@ -7,7 +7,9 @@
  *   1. render the row's template with the values the planner stored;
  *   2. record its Message-ID (deterministic: <ticketd.ROWID@domain>) in
  *      the ticket's thread BEFORE sending, so a reply that comes back
- *      quickly always finds its ticket, and a retry reuses the same id;
+ *      quickly always finds its ticket, and a retry reuses the same id -
+ *      in the claim's own store batch: a thread claims up to CLAIM_BATCH
+ *      rows and records their ids in one transaction;
  *   3. build the MIME message (message.h) with In-Reply-To/References to
  *      the thread, [#N] in the subject, the signed Reply-To;
  *   4. send (smtp.h) and finish the row: sent; pending again at
@@ -22,7 +24,10 @@
  * A reconciler thread replays recent history (notify_reconcile) every
  * reconcile_interval: first over reconcile_window, then from its last pass
  * (with an overlap), so rows lost between a change and its hook are
- * written after all. */
+ * written after all. The same thread purges sent and failed rows older
+ * than outbox_retention (in batches), so the outbox does not grow
+ * forever; the retention must outlast the reconcile window, or a replay
+ * would plan a purged mail again. */
 #ifndef TD_NOTIFY_SENDER_H
 #define TD_NOTIFY_SENDER_H
 
@@ -52,6 +57,8 @@ struct sender_config {
     int64_t give_up_after_ms;  /* default 3 days */
     int64_t reconcile_interval_ms; /* default 60000; 0 = no reconciler thread */
     int64_t reconcile_window_ms;   /* default 24 h */
+    int64_t outbox_retention_ms;   /* finished rows kept this long; default 7 days,
+                                      0 = forever; > reconcile_window_ms */
     int64_t attachments_max_bytes; /* files attached per mail, in total;
                                       beyond: listed (default 10 MiB) */
     char from_via[256];        /* From name of an agent's reply to customers:
@@ -60,9 +67,9 @@ struct sender_config {
 
 /* [notify] (see notify.h plus templates_dir, threads, poll_ms, lease_ms,
  * retry_base_ms, retry_max_ms, give_up_after_ms, reconcile_interval_ms,
- * reconcile_window_ms, reply_secret(_file), previous_reply_secret(_file),
- * attachments_max_bytes) and [smtp] (smtp.h plus from, envelope_from,
- * from_via). */
+ * reconcile_window_ms, outbox_retention_ms, reply_secret(_file),
+ * previous_reply_secret(_file), attachments_max_bytes) and [smtp] (smtp.h
+ * plus from, envelope_from, from_via). */
 bool sender_config_load(struct td_config *cfg, struct sender_config *sc, struct td_err *err);
 
 struct sender;
@@ -87,6 +94,11 @@ bool sender_reload(struct sender *s, struct td_err *err);
 bool sender_run_once(struct sender *s, bool *handled, struct td_err *err);
 /* One reconciler pass over events since `since`. */
 bool sender_reconcile_once(struct sender *s, td_time since, size_t *inserted, struct td_err *err);
+
+/* Deletes the finished outbox rows created before now - retention (all
+ * of them, a batch at a time); *deleted (may be NULL) gets how many. A
+ * no-op when the retention is 0. */
+bool sender_purge_once(struct sender *s, td_time now, int64_t *deleted, struct td_err *err);
 
 /* The Message-ID of a row, and the one that roots a ticket's thread. */
 void sender_row_msgid(const char *domain, const char *row_id, char *out, size_t len);

@@ -30,6 +30,12 @@ struct sender {
     bool reconciler_running;
 };
 
+/* Step 2 of sender.h: the row's Message-ID and the ticket's root id
+ * join the ticket's thread (nothing for an account mail). A failure is
+ * logged (the mail still goes; replies find it by References, Reply-To
+ * and [#N]); false says one happened. */
+bool deliver_record_ids(struct sender *s, const struct td_outbox *row);
+
 /* Handles one claimed row to the end (finish included). owner is the
  * claim's owner. Returns false only when the store failed to record the
  * outcome (the lease will hand the row out again). */

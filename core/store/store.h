@@ -29,44 +29,9 @@
 
 #include "core/err.h"
 #include "core/model.h"
+#include "core/strv.h"
 
-/* Which tickets ticket_list returns. Zero-initialised = all tickets,
- * newest first, default limit. */
-struct td_ticket_filter {
-    bool by_status;
-    enum td_status status;
-    bool by_priority;
-    enum td_priority priority;
-    const char *assignee_id;  /* NULL = any, "" = unassigned */
-    const char *requester_id; /* NULL = any */
-    bool or_participant;      /* with requester_id: also the tickets that
-                                 user takes part in (td_ticket.participants) */
-    const char *tag;          /* NULL = any */
-    const char *queue;        /* NULL = any */
-    td_time updated_since;    /* 0 = any; else updated >= this */
-    const char *text;         /* NULL = any; case-insensitive literal
-                                 substring of the subject or of any comment
-                                 body (internal notes only when
-                                 text_internal is set). Clarified: case is
-                                 folded for ASCII letters; a non-ASCII
-                                 letter may match only itself (SQLite's
-                                 LIKE). No character is a wildcard. */
-    bool text_internal;
-    bool ascending;           /* order by number; default descending */
-    int64_t after;            /* cursor: numbers strictly after this one in
-                                 the chosen order; 0 = from the start */
-    bool by_updated;          /* order by updated, newest first, ties by
-                                 number descending (ascending is ignored);
-                                 the cursor is (after_updated, after): the
-                                 tickets strictly after that pair in this
-                                 order; after_updated 0 = from the start.
-                                 Not with text (callers refuse it). */
-    td_time after_updated;
-    size_t limit;             /* 0 = 50; capped at 1000 */
-};
-
-#define STORE_LIST_DEFAULT 50
-#define STORE_LIST_MAX 1000
+#include "core/store/store_filter.h" /* td_ticket_filter, the text search words */
 
 /* ---- REST API: a refresh token (api/auth_tokens.c) -------------------
  * Only a hash of the token is kept: a copy of the database yields no
@@ -395,6 +360,35 @@ struct store_ops {
     bool (*outbox_count_recent)(struct store *st, const char *recipient, td_time since,
                                 int64_t *out, struct td_err *err);
 
+    /* ---- Batches (mailgw/poller.c) - store_sqlite_batch.c; MongoDB
+     * has none (NULL: every write is durable on its own there). ----
+     * Between batch_begin and batch_end on one thread, the operations that
+     * thread makes on st share one transaction: each stays atomic on its
+     * own (a failed one undoes only itself), reads see the batch's own
+     * writes, and batch_end makes them all durable at once (commit) or
+     * none (rollback) - one fsync for the lot. Other threads' writes wait
+     * for batch_end; their reads do not. A batch begun inside another (same
+ * thread, same store) is a part of it that its own batch_end keeps or
+ * undoes; only the outermost batch_end commits. */
+    bool (*batch_begin)(struct store *st, struct td_err *err);
+    bool (*batch_end)(struct store *st, bool commit, struct td_err *err);
+
+    /* ---- Outbox gauges and retention (api/routes_ops.c,
+     * notify/sender.c) - implemented in store_sqlite_outbox_stats.c and
+     * store_mongo_outbox_stats.c. ----
+     * stats: *pending = rows in state pending (due or not); *oldest_due =
+     * the earliest time a due row became due - a pending row's
+     * next_attempt <= now, or a sending row's lease_until < now (its
+     * sender is gone) - or 0 when nothing is due. Answered from indexes,
+     * without reading rows: cheap at any outbox size.
+     * purge: deletes up to limit (0 = 1000) rows in state sent or failed
+     * created before `before`, oldest first; *deleted (may be NULL) gets
+     * how many. Pending and sending rows are never purged. */
+    bool (*outbox_stats)(struct store *st, td_time now, int64_t *pending, td_time *oldest_due,
+                         struct td_err *err);
+    bool (*outbox_purge)(struct store *st, td_time before, size_t limit, int64_t *deleted,
+                         struct td_err *err);
+
     /* ---- REST API (api/auth_tokens.c, core/attachment.c) - implemented
      * in store_sqlite_tokens.c and store_mongo_tokens.c. ----
      * Refresh tokens by hash. insert: TD_CONFLICT on a duplicate hash.
@@ -553,6 +547,22 @@ struct store_ops {
 struct store {
     const struct store_ops *ops;
 };
+
+/* Begins a batch (store_ops.batch_begin) when the backend has them and
+ * one can begin; true: the caller ends it with store_batch_end. false is
+ * no error: the operations then run one by one, each durable alone. */
+static inline bool store_batch_try(struct store *st)
+{
+    return st->ops->batch_begin != NULL && st->ops->batch_end != NULL &&
+           st->ops->batch_begin(st, NULL);
+}
+
+/* Ends a batch store_batch_try began: commits when ok, else rolls back.
+ * Returns whether everything is durable (ok and the commit succeeded). */
+static inline bool store_batch_end(struct store *st, bool ok, struct td_err *err)
+{
+    return st->ops->batch_end(st, ok, ok ? err : NULL) && ok;
+}
 
 /* Opens (and creates or migrates the schema / indexes of) the store named
  * by uri. The caller owns *out and closes it with store_close. */

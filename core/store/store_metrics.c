@@ -29,7 +29,8 @@
     X(delivery_finish) X(delivery_list) X(idem_insert) X(idem_get) X(idem_finish)            \
     X(idem_delete) X(idem_purge) X(erase_comments) X(attachment_delete)                      \
     X(outbox_erase_recipient) \
-    X(comment_move) X(alias_insert) X(alias_get) X(alias_list) X(alias_delete) X(alias_confirm)
+    X(comment_move) X(alias_insert) X(alias_get) X(alias_list) X(alias_delete) X(alias_confirm) \
+    X(outbox_stats) X(outbox_purge) X(batch_begin) X(batch_end)
 
 enum {
 #define X(op) OP_##op,
@@ -209,6 +210,14 @@ WRAP(quarantine_get,
      (struct store *st, const char *id, struct td_quarantine *out, struct td_err *err),
      (st, id, out, err))
 WRAP(quarantine_delete, (struct store *st, const char *id, struct td_err *err), (st, id, err))
+WRAP(batch_begin, (struct store *st, struct td_err *err), (st, err))
+WRAP(batch_end, (struct store *st, bool commit, struct td_err *err), (st, commit, err))
+WRAP(outbox_stats,
+     (struct store *st, td_time now, int64_t *pending, td_time *oldest_due, struct td_err *err),
+     (st, now, pending, oldest_due, err))
+WRAP(outbox_purge,
+     (struct store *st, td_time before, size_t limit, int64_t *deleted, struct td_err *err),
+     (st, before, limit, deleted, err))
 
 WRAP(pat_insert, (struct store *st, const struct td_pat *t, struct td_err *err), (st, t, err))
 WRAP(pat_get_by_hash,

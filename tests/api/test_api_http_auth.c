@@ -201,6 +201,105 @@ static void test_jwt_attacks(void **state)
     http_clear(&h);
 }
 
+/* Disabled by another process (here: this test, writing the store
+ * itself, as `ticketd user` would): the server, which keeps users for a
+ * moment (api/user_cache.c), refuses the account within one second,
+ * whatever the credential - its access token and its personal access
+ * token alike. */
+static void test_disabled_elsewhere_refused_within_a_second(void **state)
+{
+    struct tdsrv *s = SRV(state);
+    struct http h;
+    http_json(s, "POST", "/api/v1/users", s->admin.access, &h,
+              "{\"email\":\"elsewhere.agent@example.com\",\"role\":\"agent\",\"password\":\"" API_PW "\"}");
+    EXPECT_STATUS(&h, 201);
+    char id[TD_ID_LEN + 1];
+    snprintf(id, sizeof id, "%s", jstr(&h, "id"));
+    http_clear(&h);
+    struct tduser a;
+    memset(&a, 0, sizeof a);
+    a.u.email = (char *)"elsewhere.agent@example.com";
+    assert_true(tdsrv_login(s, &a));
+    http_json(s, "POST", "/api/v1/tokens", a.access, &h, "{\"name\":\"script\",\"scopes\":[\"read\"]}");
+    EXPECT_STATUS(&h, 201);
+    char pat[64];
+    snprintf(pat, sizeof pat, "%s", jstr(&h, "token"));
+    http_clear(&h);
+    const char *creds[] = { a.access, pat };
+    for (int i = 0; i < 6; i++) { /* the server now has the user at hand */
+        http_get(s, "/api/v1/me", creds[i % 2], &h);
+        EXPECT_STATUS(&h, 200);
+        http_clear(&h);
+    }
+    struct td_err err;
+    struct store *st = NULL;
+    assert_true(store_open(s->store_uri, &st, &err));
+    struct td_core core;
+    core_defaults(&core, st);
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    long long t0 = (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+    if (!user_set_disabled(&core, NULL, id, true, &err))
+        fail_msg("disable: %s", err.msg);
+    store_close(st);
+    for (int c = 0; c < 2; c++) {
+        long long waited = 0;
+        long status = 200;
+        while (status == 200 && waited < 3000) {
+            status = http_get(s, "/api/v1/me", creds[c], &h);
+            http_clear(&h);
+            clock_gettime(CLOCK_MONOTONIC, &ts);
+            waited = (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000 - t0;
+            if (status == 200) {
+                struct timespec nap = { 0, 20 * 1000 * 1000 };
+                nanosleep(&nap, NULL);
+            }
+        }
+        if (status != 401 || waited > 1000)
+            fail_msg("a user disabled elsewhere still got %ld after %lld ms with its %s", status,
+                     waited, c == 0 ? "access token" : "personal access token");
+    }
+}
+
+/* The value of one /metrics sample (-1: none). */
+static double metric(struct tdsrv *s, const char *name)
+{
+    struct http h;
+    assert_int_equal(http_get(s, "/metrics", NULL, &h), 200);
+    double v = -1;
+    size_t n = strlen(name);
+    for (const char *p = h.body.data; p != NULL && *p; p = strchr(p, '\n') ? strchr(p, '\n') + 1 : NULL)
+        if (strncmp(p, name, n) == 0 && p[n] == ' ')
+            v = strtod(p + n + 1, NULL);
+    http_clear(&h);
+    return v;
+}
+
+/* A personal access token's requests find their owner in the user cache
+ * as an access token's do: a burst of them reads the user from the store
+ * about once, not once each. */
+static void test_pat_requests_use_the_user_cache(void **state)
+{
+    struct tdsrv *s = SRV(state);
+    struct http h;
+    http_json(s, "POST", "/api/v1/tokens", s->agent2.access, &h,
+              "{\"name\":\"burst\",\"scopes\":[\"read\"]}");
+    EXPECT_STATUS(&h, 201);
+    char pat[64];
+    snprintf(pat, sizeof pat, "%s", jstr(&h, "token"));
+    http_clear(&h);
+    const char *reads = "ticketd_store_operation_duration_seconds_count{op=\"user_get\"}";
+    double before = metric(s, reads);
+    for (int i = 0; i < 20; i++) {
+        http_get(s, "/api/v1/me", pat, &h);
+        EXPECT_STATUS(&h, 200);
+        http_clear(&h);
+    }
+    double used = metric(s, reads) - before;
+    if (used > 10) /* a refill per USER_CACHE_TTL_MS at most, even slowed by ASan */
+        fail_msg("20 requests with one token read the user %.0f times", used);
+}
+
 /* Disabling a user or changing their role kills their tokens at once. */
 static void test_tokens_die_on_account_change(void **state)
 {
@@ -394,6 +493,8 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_jwt_attacks),
         cmocka_unit_test(test_tokens_die_on_account_change),
+        cmocka_unit_test(test_disabled_elsewhere_refused_within_a_second),
+        cmocka_unit_test(test_pat_requests_use_the_user_cache),
         cmocka_unit_test(test_refresh_rotation),
     };
     int failed = api_http_run("api_http_auth", tests, sizeof tests / sizeof tests[0]);

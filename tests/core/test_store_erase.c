@@ -57,6 +57,17 @@ static void test_erase_comments_and_attachments(void **state)
     }
     comment_list_clear(&l);
 
+    /* The text search forgets the erased words (FTS5 on SQLite, the
+     * word fields on MongoDB) and keeps the others'. */
+    struct td_ticket_filter f = { .text = "phone", .text_internal = true };
+    EXPECT_EMPTY(&f);
+    f.text = "address";
+    EXPECT_EMPTY(&f);
+    f.text = "staff";
+    EXPECT_LIST(&f, t1);
+    f.text = "erased";
+    EXPECT_LIST(&f, t2, t1);
+
     struct td_attachment got;
     MUST(OP(attachment_get, bytes.id, &got));
     attachment_clear(&got);

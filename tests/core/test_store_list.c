@@ -116,40 +116,86 @@ static void test_ticket_list_text(void **state)
     EXPECT_LIST(&f, t2, t1); /* subject, public comment; not the note */
     f.text = "PRINTER";
     EXPECT_LIST(&f, t2, t1);
+    f.text = "prin"; /* a word's beginning */
+    EXPECT_LIST(&f, t2, t1);
+    f.text = "rinter"; /* not a word's beginning */
+    EXPECT_EMPTY(&f);
+    f.text = "prin";
     f.text_internal = true;
     EXPECT_LIST(&f, t3, t2, t1);
     f = (struct td_ticket_filter){ .text = "secret" };
     EXPECT_EMPTY(&f);
     f.text_internal = true;
     EXPECT_LIST(&f, t3);
-    /* Literal: LIKE / regex metacharacters are plain characters. */
+    /* Every word, from the subject and any comment together. */
+    f = (struct td_ticket_filter){ .text = "invoice smoking" };
+    EXPECT_LIST(&f, t2);
+    f.text = "printer fire";
+    EXPECT_LIST(&f, t1);
+    f.text = "printer secret";
+    EXPECT_EMPTY(&f);
+    f.text_internal = true;
+    EXPECT_LIST(&f, t3);
+    /* Punctuation separates words; LIKE / regex / FTS syntax is plain. */
     f = (struct td_ticket_filter){ .text = "100%" };
-    EXPECT_LIST(&f, t4);
+    EXPECT_LIST(&f, t5, t4); /* "100" begins "1000" too */
+    f.text = "1000";
+    EXPECT_LIST(&f, t5);
     f.text = "a_b";
-    EXPECT_LIST(&f, t4);
-    f.text = "%";
-    EXPECT_LIST(&f, t4);
-    f.text = "_";
-    EXPECT_LIST(&f, t4);
+    EXPECT_LIST(&f, t8, t4);
     f.text = "c:\\TEMP\\";
-    EXPECT_LIST(&f, t7);
-    f.text = "\\";
     EXPECT_LIST(&f, t7);
     f.text = "(a+b)*[c]? ^$ |.{2}";
     EXPECT_LIST(&f, t8);
-    f.text = ".";
-    EXPECT_LIST(&f, t8, t2);
-    f.text = "1000";
-    EXPECT_LIST(&f, t5);
+    f.text = "\"printer\" OR NOT fire*";
+    EXPECT_EMPTY(&f); /* words printer, or, not, fire: no ticket has "or" */
     f.text = "café";
     EXPECT_LIST(&f, t6);
+    f.text = "cr\xc3\xa8"; /* "crè": a non-ASCII letter is part of a word */
+    EXPECT_LIST(&f, t6);
+    f.text = "CAFÉ"; /* É is not folded: only ASCII letters are */
+    EXPECT_EMPTY(&f);
+    f.text = "%"; /* no words: every ticket */
+    EXPECT_LIST(&f, t8, t7, t6, t5, t4, t3, t2, t1);
     f.text = "no such words";
     EXPECT_EMPTY(&f);
+    struct td_err err;
+    struct td_ticket_list l = { 0 };
+    f.text = "a b c d e f g h i"; /* more than STORE_TEXT_MAX_WORDS */
+    MUST_FAIL(TD_INVALID, OP(ticket_list, &f, &l));
+    f.text = "a b c d e f g h";
+    MUST(OP(ticket_list, &f, &l));
+    ticket_list_clear(&l);
     /* Text combines with the other filters. */
     f = (struct td_ticket_filter){ .text = "printer", .ascending = true, .limit = 1 };
     EXPECT_LIST(&f, t1);
     f.after = t1;
     EXPECT_LIST(&f, t2);
+}
+
+/* The search index follows every write: a new subject replaces the old
+ * one's words, a new comment adds its own. */
+static void test_ticket_list_text_follows_writes(void **state)
+{
+    struct store *st = FX(state)->st;
+    struct td_err err;
+    int64_t t1 = ticket_add(st, "Scanner jammed", 10);
+    struct td_ticket_filter f = { .text = "scanner" };
+    EXPECT_LIST(&f, t1);
+    struct td_ticket t;
+    memset(&t, 0, sizeof t);
+    MUST(OP(ticket_get, t1, &t));
+    free(t.subject);
+    t.subject = td_strdup("Plotter jammed");
+    t.updated = 20;
+    MUST(OP(ticket_update, &t, 1, NULL, 0));
+    ticket_clear(&t);
+    EXPECT_EMPTY(&f);
+    f.text = "plotter jammed";
+    EXPECT_LIST(&f, t1);
+    comment_add(st, t1, "zyxwv", false, 30);
+    f.text = "zyx plot";
+    EXPECT_LIST(&f, t1);
 }
 
 /* Pages through every ticket with limit; returns how many it saw. */
@@ -332,6 +378,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         T(test_ticket_list_filters),
         T(test_ticket_list_text),
+        T(test_ticket_list_text_follows_writes),
         T(test_ticket_list_pagination),
         T(test_ticket_list_by_updated),
         T(test_ticket_list_limits),

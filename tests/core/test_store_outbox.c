@@ -337,6 +337,93 @@ static void test_outbox_count_recent(void **state)
     assert_int_equal(n, 0);
 }
 
+/* outbox_stats: pending rows, and since when the oldest due one waits
+ * (a pending row's next_attempt, or an abandoned sending row's lease). */
+static void test_outbox_stats(void **state)
+{
+    struct store *st = FX(state)->st;
+    struct td_err err;
+    int64_t pending = -1;
+    td_time oldest = -1;
+    MUST(st->ops->outbox_stats(st, 1000, &pending, &oldest, &err));
+    assert_int_equal(pending, 0);
+    assert_int_equal(oldest, 0);
+
+    char a[TD_ID_LEN + 1], b[TD_ID_LEN + 1], c[TD_ID_LEN + 1];
+    outbox_add(st, 10, 500, a);   /* due at 500 */
+    outbox_add(st, 20, 2000, b);  /* not due before 2000 */
+    outbox_add(st, 30, 300, c);   /* due at 300: claimed below */
+    MUST(st->ops->outbox_stats(st, 1000, &pending, &oldest, &err));
+    assert_int_equal(pending, 3);
+    assert_int_equal(oldest, 300);
+    expect_claim(st, "w1", 1000, 100, c, 1); /* sending, lease until 1100 */
+    MUST(st->ops->outbox_stats(st, 1000, &pending, &oldest, &err));
+    assert_int_equal(pending, 2);
+    assert_int_equal(oldest, 500);
+    /* Its sender is gone once the lease runs out: due since 1100. */
+    expect_claim(st, "w2", 1050, 100, a, 1); /* lease until 1150 */
+    MUST(st->ops->outbox_stats(st, 1200, &pending, &oldest, &err));
+    assert_int_equal(pending, 1);
+    assert_int_equal(oldest, 1100);
+    MUST(st->ops->outbox_finish(st, c, "w1", OUTBOX_SENT, NULL, 0, &err));
+    MUST(st->ops->outbox_finish(st, a, "w2", OUTBOX_SENT, NULL, 0, &err));
+    MUST(st->ops->outbox_stats(st, 1200, &pending, &oldest, &err));
+    assert_int_equal(pending, 1);
+    assert_int_equal(oldest, 0); /* b waits for 2000 */
+    MUST(st->ops->outbox_stats(st, 2000, &pending, &oldest, &err));
+    assert_int_equal(oldest, 2000);
+}
+
+/* outbox_purge: finished rows created before the bound, oldest first, at
+ * most limit; pending and sending rows stay. */
+static void test_outbox_purge(void **state)
+{
+    struct store *st = FX(state)->st;
+    struct td_err err;
+    char ids[6][TD_ID_LEN + 1];
+    for (int i = 0; i < 6; i++)
+        outbox_add(st, 10 * (i + 1), 0, ids[i]); /* created 10..60, all due */
+    /* Claim order is next_attempt then insertion: finish 0..3, 4 sending,
+     * 5 pending. */
+    for (int i = 0; i < 5; i++) {
+        struct td_outbox o = { 0 };
+        MUST(st->ops->outbox_claim(st, "w", 100, 1000, &o, &err));
+        if (i < 4)
+            MUST(st->ops->outbox_finish(st, o.id, "w", i == 3 ? OUTBOX_FAILED : OUTBOX_SENT,
+                                        "x", 0, &err));
+        outbox_clear(&o);
+    }
+    int64_t deleted = -1;
+    MUST(st->ops->outbox_purge(st, 35, 0, &deleted, &err)); /* created 10, 20, 30 */
+    assert_int_equal(deleted, 3);
+    MUST(st->ops->outbox_purge(st, 1000, 0, &deleted, &err)); /* the failed one, 40 */
+    assert_int_equal(deleted, 1);
+    MUST(st->ops->outbox_purge(st, 1000, 0, NULL, &err));
+    struct td_outbox_list l = { 0 };
+    MUST(st->ops->outbox_list(st, -1, 0, &l, &err));
+    assert_int_equal(l.n, 2); /* the sending and the pending row */
+    assert_int_not_equal(l.v[0].state, OUTBOX_SENT);
+    assert_int_not_equal(l.v[1].state, OUTBOX_SENT);
+    outbox_list_clear(&l);
+
+    /* limit: the oldest go first (the claims below take the pending row
+     * created at 60 first, then the new ones) */
+    char more[3][TD_ID_LEN + 1];
+    for (int i = 0; i < 3; i++) {
+        outbox_add(st, 100 + i, 0, more[i]);
+        struct td_outbox o = { 0 };
+        MUST(st->ops->outbox_claim(st, "v", 200, 1000, &o, &err));
+        MUST(st->ops->outbox_finish(st, o.id, "v", OUTBOX_SENT, NULL, 0, &err));
+        outbox_clear(&o);
+    }
+    MUST(st->ops->outbox_purge(st, 1000, 2, &deleted, &err));
+    assert_int_equal(deleted, 2);
+    MUST(st->ops->outbox_list(st, OUTBOX_SENT, 0, &l, &err));
+    assert_int_equal(l.n, 1);
+    assert_int_equal(l.v[0].created, 101); /* 60 and 100 went */
+    outbox_list_clear(&l);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -346,6 +433,8 @@ int main(void)
         T(test_outbox_list),
         T(test_outbox_concurrent_claim),
         T(test_outbox_count_recent),
+        T(test_outbox_stats),
+        T(test_outbox_purge),
     };
     return store_fixture_run_all("store_outbox", tests, sizeof tests / sizeof tests[0]) ? 1 : 0;
 }

@@ -131,6 +131,18 @@ static void test_comment_move(void **state)
     assert_string_equal(l.v[2].id, c2.id);
     assert_int_equal(l.v[1].ticket, to);
     comment_list_clear(&l);
+    /* The text search finds the moved comments under the target, and
+     * no longer under the duplicate (whose own subject still counts). */
+    struct td_ticket_filter f = { .text = "first" };
+    EXPECT_LIST(&f, to);
+    f.text = "note";
+    EXPECT_EMPTY(&f);
+    f.text_internal = true;
+    EXPECT_LIST(&f, to);
+    f.text = "duplicate"; /* from's subject, and the moved comment */
+    EXPECT_LIST(&f, to, from);
+    f.text = "original";
+    EXPECT_LIST(&f, to);
     /* The moved comment keeps its Message-ID (mail dedupe still finds it). */
     struct td_comment got;
     MUST(OP(comment_find_by_msgid, "dup-1@example.org", &got));

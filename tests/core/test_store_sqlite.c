@@ -11,7 +11,9 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include <pthread.h>
 #include <sqlite3.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -215,6 +217,127 @@ static void test_old_schema_migrated(void **state)
     user_clear(&u);
 }
 
+/* A read that takes long (here: a read transaction held open) stalls
+ * neither other reads nor writes on the same handle: they run on other
+ * connections of its pool. */
+struct slow_read {
+    struct store *st;
+    atomic_bool started;
+};
+
+static void *hold_read(void *arg)
+{
+    struct slow_read *r = arg;
+    struct td_err err;
+    td_err_clear(&err);
+    if (!sq_begin(sq_of(r->st), SQ_READ, &err))
+        return NULL;
+    atomic_store(&r->started, true);
+    struct timespec ts = { 0, 800 * 1000 * 1000 };
+    nanosleep(&ts, NULL);
+    (void)sq_end(sq_of(r->st), true, &err);
+    return NULL;
+}
+
+static int64_t mono_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static void test_slow_read_stalls_nobody(void **state)
+{
+    struct fx *fx = *state;
+    struct td_err err;
+    struct store *st = NULL;
+    MUST(store_open(fx->uri, &st, &err));
+    struct td_user u;
+    user_fill(&u, "pool@example.org");
+    MUST(st->ops->user_insert(st, &u, &err));
+
+    struct slow_read r = { .st = st };
+    atomic_init(&r.started, false);
+    pthread_t th;
+    assert_int_equal(pthread_create(&th, NULL, hold_read, &r), 0);
+    for (int i = 0; i < 2000 && !atomic_load(&r.started); i++) {
+        struct timespec ts = { 0, 1000 * 1000 };
+        nanosleep(&ts, NULL);
+    }
+    assert_true(atomic_load(&r.started));
+    int64_t t0 = mono_ms();
+    struct td_user got = { 0 };
+    MUST(st->ops->user_get(st, u.id, &got, &err)); /* another read */
+    int64_t read_ms = mono_ms() - t0;
+    free(got.name);
+    got.name = td_strdup("renamed");
+    t0 = mono_ms();
+    MUST(st->ops->user_update(st, &got, &err)); /* a write */
+    int64_t write_ms = mono_ms() - t0;
+    assert_int_equal(pthread_join(th, NULL), 0);
+    if (read_ms > 400 || write_ms > 400)
+        fail_msg("stalled behind a slow read: read %lld ms, write %lld ms", (long long)read_ms,
+                 (long long)write_ms);
+    user_clear(&got);
+    user_clear(&u);
+    store_close(st);
+}
+
+/* A batch: one transaction for many operations; a failed operation
+ * inside undoes only itself; nothing is visible to other connections
+ * before batch_end, and a rollback leaves nothing. */
+static void test_batch(void **state)
+{
+    struct fx *fx = *state;
+    struct td_err err;
+    struct store *st = NULL;
+    MUST(store_open(fx->uri, &st, &err));
+    struct td_user a, b, dup, got = { 0 };
+    user_fill(&a, "batch-a@example.org");
+    user_fill(&b, "batch-b@example.org");
+    user_fill(&dup, "batch-a@example.org");
+
+    MUST(st->ops->batch_begin(st, &err));
+    MUST(st->ops->user_insert(st, &a, &err));
+    td_err_clear(&err);
+    assert_false(st->ops->user_insert(st, &dup, &err)); /* undoes only itself */
+    assert_int_equal(err.code, TD_CONFLICT);
+    MUST(st->ops->user_insert(st, &b, &err));
+    MUST(st->ops->user_get(st, b.id, &got, &err)); /* the batch sees its own writes */
+    user_clear(&got);
+    assert_int_equal(raw_int(fx->path, "SELECT COUNT(*) FROM users"), 0); /* others do not */
+    struct td_user n1, n2;
+    user_fill(&n1, "batch-n1@example.org");
+    user_fill(&n2, "batch-n2@example.org");
+    MUST(st->ops->batch_begin(st, &err)); /* nested: kept by the outer one */
+    MUST(st->ops->user_insert(st, &n1, &err));
+    MUST(st->ops->batch_end(st, true, &err));
+    MUST(st->ops->batch_begin(st, &err)); /* nested and undone: only itself */
+    MUST(st->ops->user_insert(st, &n2, &err));
+    MUST(st->ops->batch_end(st, false, &err));
+    assert_int_equal(raw_int(fx->path, "SELECT COUNT(*) FROM users"), 0);
+    MUST(st->ops->batch_end(st, true, &err));
+    assert_int_equal(raw_int(fx->path, "SELECT COUNT(*) FROM users"), 3); /* a, b, n1 */
+
+    struct td_user c;
+    user_fill(&c, "batch-c@example.org");
+    MUST(st->ops->batch_begin(st, &err));
+    MUST(st->ops->user_insert(st, &c, &err));
+    MUST(st->ops->batch_end(st, false, &err)); /* rolled back */
+    assert_int_equal(raw_int(fx->path, "SELECT COUNT(*) FROM users"), 3);
+    td_err_clear(&err);
+    assert_false(st->ops->batch_end(st, true, &err)); /* none open */
+    MUST(st->ops->user_insert(st, &c, &err)); /* and the handle works as before */
+    assert_int_equal(raw_int(fx->path, "SELECT COUNT(*) FROM users"), 4);
+    user_clear(&n1);
+    user_clear(&n2);
+    user_clear(&a);
+    user_clear(&b);
+    user_clear(&c);
+    user_clear(&dup);
+    store_close(st);
+}
+
 static void test_unopenable_path(void **state)
 {
     struct fx *fx = *state;
@@ -391,6 +514,8 @@ int main(void)
         T(test_newer_schema_refused),
         T(test_old_schema_migrated),
         T(test_unopenable_path),
+        T(test_slow_read_stalls_nobody),
+        T(test_batch),
         T(test_busy_is_unavailable),
         T(test_processes_share_file),
     };

@@ -434,6 +434,47 @@ static void old_rows_give_up(void **state)
     sender_free(s);
 }
 
+/* Finished rows older than outbox_retention_ms go; pending ones and
+ * recent ones stay. */
+static void old_finished_rows_are_purged(void **state)
+{
+    struct nfx *f = *state;
+    struct sender *s = make_sender(f, NULL, "smtp://127.0.0.1:1",
+                                   "[notify]\noutbox_retention_ms = 172800000\n"); /* 2 days */
+    td_time now = td_now(), day = 86400000;
+    const struct { enum td_outbox_state state; td_time created; bool stays; } rows[] = {
+        { OUTBOX_SENT, now - 3 * day, false },
+        { OUTBOX_FAILED, now - 3 * day, false },
+        { OUTBOX_SENT, now - 1 * day, true },
+        { OUTBOX_PENDING, now - 3 * day, true },
+    };
+    struct td_err err;
+    char ids[4][TD_ID_LEN + 1];
+    for (size_t i = 0; i < 4; i++) {
+        struct td_outbox o = { 0 };
+        id_new(o.id);
+        memcpy(ids[i], o.id, sizeof ids[i]);
+        o.kind = (char *)"ticket_created";
+        o.ticket = 1;
+        o.recipient = (char *)"someone@example.org";
+        o.payload = (char *)"{}";
+        o.state = rows[i].state;
+        o.created = rows[i].created;
+        o.next_attempt = now + day;
+        assert_true(f->st->ops->outbox_insert(f->st, &o, &err));
+    }
+    int64_t deleted = -1;
+    assert_true(sender_purge_once(s, now, &deleted, &err));
+    assert_int_equal(deleted, 2);
+    struct td_outbox_list l = { NULL, 0 };
+    assert_true(f->st->ops->outbox_list(f->st, -1, 0, &l, &err));
+    assert_int_equal(l.n, 2);
+    for (size_t i = 0; i < l.n; i++)
+        assert_true(strcmp(l.v[i].id, ids[2]) == 0 || strcmp(l.v[i].id, ids[3]) == 0);
+    outbox_list_clear(&l);
+    sender_free(s);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -447,6 +488,7 @@ int main(void)
         TN(a_dead_senders_claim_expires),
         TN(the_reconciler_thread_repairs_a_lost_hook),
         TN(old_rows_give_up),
+        TN(old_finished_rows_are_purged),
     };
     return sender_run("sender", tests, sizeof tests / sizeof tests[0]);
 }

@@ -344,6 +344,8 @@ static void config_errors(void **state)
         { "[notify]\nsupport_address = s@x.org\n[smtp]\nurl = smtp://x\nstarttls = maybe\n", "starttls" },
         { "[notify]\nsupport_address = s@x.org\n[smtp]\nurl = smtp://x\nfrom = Bad <not an address>\n", "from" },
         { "[notify]\nsupport_address = s@x.org\nlease_ms = 1000\n[smtp]\nurl = smtp://x\n", "lease_ms" },
+        { "[notify]\nsupport_address = s@x.org\noutbox_retention_ms = 3600000\n[smtp]\nurl = smtp://x\n",
+          "outbox_retention_ms" },
         { "[notify]\nsupport_address = s@x.org\n[smtp]\nurl = smtp://x\nuser = u\npassword_file = /nonexistent/pw\n",
           "/nonexistent/pw" },
         { "[notify]\nsupport_address = s@x.org\nreply_secret = short\n[smtp]\nurl = smtp://x\n", "reply_secret" },

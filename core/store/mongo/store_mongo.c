@@ -102,6 +102,34 @@ static const struct {
      * one key that every such ticket shares). */
     { MG_TICKETS, "{\"key\": {\"message_ids\": 1}, \"name\": \"message_ids_1\","
                   " \"unique\": true, \"sparse\": true}" },
+    /* ticket_list (store_mongo_list.c): one per filter, in list order,
+     * and the search words (multikey) */
+    { MG_TICKETS, "{\"key\": {\"status\": 1, \"_id\": -1}, \"name\": \"status_1__id_-1\"}" },
+    { MG_TICKETS, "{\"key\": {\"priority\": 1, \"_id\": -1}, \"name\": \"priority_1__id_-1\"}" },
+    { MG_TICKETS,
+      "{\"key\": {\"assignee_id\": 1, \"_id\": -1}, \"name\": \"assignee_id_1__id_-1\"}" },
+    { MG_TICKETS,
+      "{\"key\": {\"requester_id\": 1, \"_id\": -1}, \"name\": \"requester_id_1__id_-1\"}" },
+    { MG_TICKETS, "{\"key\": {\"tags\": 1, \"_id\": -1}, \"name\": \"tags_1__id_-1\"}" },
+    { MG_TICKETS, "{\"key\": {\"queue\": 1, \"_id\": -1}, \"name\": \"queue_1__id_-1\"}" },
+    { MG_TICKETS, "{\"key\": {\"updated\": 1}, \"name\": \"updated_1\"}" },
+    /* the console's order, last updated first, alone and after each
+     * filter it combines with it; "or participant" (a customer's own) */
+    { MG_TICKETS,
+      "{\"key\": {\"updated\": -1, \"_id\": -1}, \"name\": \"updated_-1__id_-1\"}" },
+    { MG_TICKETS, "{\"key\": {\"status\": 1, \"updated\": -1, \"_id\": -1},"
+                  " \"name\": \"status_1_updated_-1__id_-1\"}" },
+    { MG_TICKETS, "{\"key\": {\"assignee_id\": 1, \"updated\": -1, \"_id\": -1},"
+                  " \"name\": \"assignee_id_1_updated_-1__id_-1\"}" },
+    { MG_TICKETS, "{\"key\": {\"requester_id\": 1, \"updated\": -1, \"_id\": -1},"
+                  " \"name\": \"requester_id_1_updated_-1__id_-1\"}" },
+    { MG_TICKETS, "{\"key\": {\"queue\": 1, \"updated\": -1, \"_id\": -1},"
+                  " \"name\": \"queue_1_updated_-1__id_-1\"}" },
+    { MG_TICKETS,
+      "{\"key\": {\"participants\": 1, \"_id\": -1}, \"name\": \"participants_1__id_-1\"}" },
+    { MG_TICKETS, "{\"key\": {\"wsub\": 1}, \"name\": \"wsub_1\"}" },
+    { MG_TICKETS, "{\"key\": {\"wpub\": 1}, \"name\": \"wpub_1\"}" },
+    { MG_TICKETS, "{\"key\": {\"wint\": 1}, \"name\": \"wint_1\"}" },
     /* comment_list: its sort is this index's order, so comments created in
      * the same millisecond come back in insertion order */
     { MG_COMMENTS,
@@ -258,6 +286,8 @@ static const struct store_ops mongo_ops = {
     .outbox_finish = mg_outbox_finish,
     .outbox_list = mg_outbox_list,
     .outbox_count_recent = mg_outbox_count_recent, /* store_mongo_notify.c */
+    .outbox_stats = mg_outbox_stats,               /* store_mongo_outbox_stats.c */
+    .outbox_purge = mg_outbox_purge,
     /* store_mongo_tokens.c (REST API) */
     .token_insert = mg_token_insert,
     .token_get = mg_token_get,
@@ -346,7 +376,7 @@ bool store_mongo_open(const char *uri_str, struct store **out, struct td_err *er
         return td_fail(err, TD_INTERNAL, "mongodb: cannot configure the client pool");
     }
     if (!mg_schema_check(&ms->base, err) || !create_indexes(&ms->base, err) ||
-        !mg_schema_raise(&ms->base, err)) {
+        !mg_schema_raise(&ms->base, err) || !mg_words_backfill(&ms->base, err)) {
         mg_close(&ms->base);
         return false;
     }

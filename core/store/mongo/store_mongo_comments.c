@@ -136,10 +136,12 @@ static bool comment_parse(const bson_t *doc, struct td_comment *c, struct td_err
 }
 
 /* {$set: {updated}, $inc: {version: 1}, $push: {history: ev},
- *  $addToSet: {message_ids: msgid}} */
+ *  $addToSet: {message_ids: msgid, wpub|wint: {$each: words}}}
+ * wpub / wint: the search words of public comments / internal notes
+ * (store_mongo_list.c). */
 static bool build_ticket_update(bson_t *u, const struct td_comment *c, const struct td_event *ev)
 {
-    bson_t set, inc, push, add;
+    bson_t set, inc, push, add, each;
     bool ok = BSON_APPEND_DOCUMENT_BEGIN(u, "$set", &set);
     if (ok) {
         ok = BSON_APPEND_INT64(&set, "updated", c->created);
@@ -153,10 +155,18 @@ static bool build_ticket_update(bson_t *u, const struct td_comment *c, const str
         ok = mg_put_event(&push, "history", ev);
         ok = bson_append_document_end(u, &push) && ok;
     }
-    if (ok && c->message_id && (ok = BSON_APPEND_DOCUMENT_BEGIN(u, "$addToSet", &add))) {
-        ok = BSON_APPEND_UTF8(&add, "message_ids", c->message_id);
+    struct strv words = STRV_INIT;
+    store_text_words(c->body, &words);
+    if (ok && (ok = BSON_APPEND_DOCUMENT_BEGIN(u, "$addToSet", &add))) {
+        if (c->message_id)
+            ok = BSON_APPEND_UTF8(&add, "message_ids", c->message_id);
+        if (ok && (ok = BSON_APPEND_DOCUMENT_BEGIN(&add, c->internal ? "wint" : "wpub", &each))) {
+            ok = mg_put_strv(&each, "$each", &words);
+            ok = bson_append_document_end(&add, &each) && ok;
+        }
         ok = bson_append_document_end(u, &add) && ok;
     }
+    strv_clear(&words);
     return ok;
 }
 

@@ -108,6 +108,9 @@ bool mg_erase_comments(struct store *st, const char *author_id, const char *body
         ok = erase_refs(c, cc.with_refs.v[i], cc.n_refs[i], err);
     mongoc_collection_destroy(c);
     mg_push(st, client);
+    /* The erased words leave the search fields (a rerun mends them). */
+    for (size_t i = 0; ok && i < e.n_tickets; i++)
+        ok = mg_words_refresh(st, e.tickets[i], err);
     strv_clear(&cc.with_refs);
     free(cc.n_refs);
     bson_destroy(plain);

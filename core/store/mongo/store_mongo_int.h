@@ -171,6 +171,13 @@ bool mg_history_list(struct store *st, int64_t ticket, struct td_event_list *out
 
 bool mg_ticket_list(struct store *st, const struct td_ticket_filter *f,
                     struct td_ticket_list *out, struct td_err *err);
+/* store_mongo_list.c: projection entries leaving out a ticket's search
+ * words, and the start-up pass filling them in tickets older than them. */
+bool mg_put_no_words(bson_t *proj);
+bool mg_words_backfill(struct store *st, struct td_err *err);
+/* Recomputes one ticket's word fields from its subject and comments
+ * (after a merge's comment move or an erasure). */
+bool mg_words_refresh(struct store *st, int64_t number, struct td_err *err);
 
 bool mg_comment_insert(struct store *st, const struct td_comment *c, const struct td_event *ev,
                        struct td_err *err);
@@ -209,6 +216,11 @@ bool mg_outbox_finish(struct store *st, const char *id, const char *owner,
 bool mg_outbox_list(struct store *st, int state, size_t limit, struct td_outbox_list *out,
                     struct td_err *err);
 /* store_mongo_notify.c */
+/* store_mongo_outbox_stats.c */
+bool mg_outbox_stats(struct store *st, td_time now, int64_t *pending, td_time *oldest_due,
+                     struct td_err *err);
+bool mg_outbox_purge(struct store *st, td_time before, size_t limit, int64_t *deleted,
+                     struct td_err *err);
 bool mg_outbox_count_recent(struct store *st, const char *recipient, td_time since,
                             int64_t *out, struct td_err *err);
 /* store_mongo_tokens.c (REST API) */

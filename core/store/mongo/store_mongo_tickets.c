@@ -75,10 +75,15 @@ static bool event_parse(const bson_iter_t *elem, int64_t ticket, int64_t seq,
 
 /* --- ticket documents ------------------------------------------------------- */
 
-/* The fields ticket_update may change (and insert writes too). */
+/* The fields ticket_update may change (and insert writes too). wsub:
+ * the subject's search words (store_mongo_list.c), replaced with it. */
 static bool ticket_mutable_fields(bson_t *d, const struct td_ticket *t)
 {
-    return mg_put_str(d, "subject", t->subject) &&
+    struct strv words = STRV_INIT;
+    store_text_words(t->subject, &words);
+    bool ok = mg_put_strv(d, "wsub", &words);
+    strv_clear(&words);
+    return ok && mg_put_str(d, "subject", t->subject) &&
            BSON_APPEND_UTF8(d, "status", status_name(t->status)) &&
            BSON_APPEND_UTF8(d, "priority", priority_name(t->priority)) &&
            BSON_APPEND_UTF8(d, "assignee_id", t->assignee_id) &&
@@ -295,7 +300,8 @@ bool mg_ticket_get(struct store *st, int64_t number, struct td_ticket *out, stru
     bson_t filter = BSON_INITIALIZER, proj = BSON_INITIALIZER, doc;
     bool found = false, ok;
 
-    if (!put_number_filter(&filter, number) || !BSON_APPEND_INT32(&proj, "history", 0)) {
+    if (!put_number_filter(&filter, number) || !BSON_APPEND_INT32(&proj, "history", 0) ||
+        !mg_put_no_words(&proj)) {
         bson_destroy(&proj);
         bson_destroy(&filter);
         return mg_fail_build(err, "read ticket");
@@ -448,5 +454,6 @@ bool mg_comment_move(struct store *st, int64_t from, int64_t to, struct td_err *
     }
     bson_destroy(&update);
     bson_destroy(&filter);
-    return ok;
+    /* The search words follow the comments (a repeat mends them too). */
+    return ok && mg_words_refresh(st, from, err) && mg_words_refresh(st, to, err);
 }

@@ -189,6 +189,11 @@ static const char *const migrations[] = {
 
     /* 10: agents' aliases (store_sqlite_aliases.c). */
     sq_migration_aliases,
+
+    /* 11: an index per list filter, and the text search index (FTS5),
+     * filled from the tickets and comments there are (the SQL is in
+     * store_sqlite_list.c). */
+    sq_migration_search,
 };
 
 #define N_MIGRATIONS ((int)(sizeof migrations / sizeof migrations[0]))
@@ -267,6 +272,7 @@ static bool set_wal(struct sq_store *s, struct td_err *err)
 static void sq_close(struct store *st)
 {
     struct sq_store *s = sq_of(st);
+    sq_pool_close(s);
     for (size_t i = 0; i < s->n_cache; i++)
         sqlite3_finalize(s->cache[i].stmt);
     free(s->cache);
@@ -336,6 +342,10 @@ static const struct store_ops sqlite_ops = {
     .outbox_finish = store_sqlite_outbox_finish,
     .outbox_list = store_sqlite_outbox_list,
     .outbox_count_recent = store_sqlite_outbox_count_recent,
+    .batch_begin = store_sqlite_batch_begin,
+    .batch_end = store_sqlite_batch_end,
+    .outbox_stats = store_sqlite_outbox_stats,
+    .outbox_purge = store_sqlite_outbox_purge,
     .token_insert = store_sqlite_token_insert,
     .token_get = store_sqlite_token_get,
     .token_mark_used_if_unused = store_sqlite_token_mark_used_if_unused,
@@ -434,6 +444,7 @@ bool sq_open_at_version(const char *path, int version, struct store **out, struc
      * and REFERENCES clauses are decoration. */
     ok = ok && sq_exec_text(s, "PRAGMA foreign_keys = ON", "enable foreign keys", err);
     ok = ok && migrate(s, version, err);
+    ok = ok && sq_pool_open(s, path, err);
     if (!ok) {
         sq_close(&s->base);
         return false;

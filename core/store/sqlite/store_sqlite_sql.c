@@ -1,7 +1,8 @@
-/* store_sqlite_sql.c - the SQLite backend's errors, transactions and
- * statements: every other store_sqlite_*.c reaches SQL only through these
- * (store_sqlite_int.h), so values are always bound parameters of cached
- * prepared statements. */
+/* store_sqlite_sql.c - the SQLite backend's statements: every other
+ * store_sqlite_*.c reaches SQL only through these (store_sqlite_int.h),
+ * so values are always bound parameters of cached prepared statements.
+ * Errors, transactions and batches are in store_sqlite_tx.c; a statement
+ * runs on the connection sq_begin bound to the calling thread (sq_db). */
 #include "store_sqlite_int.h"
 #include "core/mem.h"
 
@@ -9,86 +10,31 @@
 #include <stdio.h>
 #include <string.h>
 
-/* ---- errors and transactions ---------------------------------------- */
-
-bool sq_fail(struct sq_store *s, int rc, const char *what, struct td_err *err)
-{
-    enum td_code code = TD_INTERNAL;
-    int primary = rc & 0xff;
-    if (rc == SQLITE_CONSTRAINT_UNIQUE || rc == SQLITE_CONSTRAINT_PRIMARYKEY)
-        code = TD_CONFLICT;
-    else if (primary == SQLITE_BUSY || primary == SQLITE_LOCKED)
-        code = TD_UNAVAILABLE; /* busy_timeout already waited */
-    else if (primary == SQLITE_CANTOPEN)
-        code = TD_UNAVAILABLE;
-    return td_fail(err, code, "sqlite: %s: %s", what,
-                   s != NULL && s->db != NULL ? sqlite3_errmsg(s->db) : sqlite3_errstr(rc));
-}
-
-/* Runs fixed SQL text (no parameters) outside the statement cache. */
-bool sq_exec_text(struct sq_store *s, const char *sql, const char *what,
-                         struct td_err *err)
-{
-    int rc = sqlite3_exec(s->db, sql, NULL, NULL, NULL);
-    if (rc != SQLITE_OK)
-        return sq_fail(s, rc, what, err);
-    return true;
-}
-
-bool sq_begin(struct sq_store *s, enum sq_tx kind, struct td_err *err)
-{
-    /* A default mutex fails only when misused (EINVAL): report, not hang. */
-    int e = pthread_mutex_lock(&s->lock);
-    if (e != 0)
-        return td_fail(err, TD_INTERNAL, "sqlite: store lock failed (error %d)", e);
-    const char *sql = kind == SQ_WRITE ? "BEGIN IMMEDIATE" : "BEGIN";
-    if (!sq_exec_text(s, sql, "begin transaction", err)) {
-        (void)pthread_mutex_unlock(&s->lock); /* ours, locked above */
-        return false;
-    }
-    return true;
-}
-
-static void sq_rollback(struct sq_store *s)
-{
-    /* Some errors (SQLITE_FULL, IOERR, NOMEM) make SQLite roll back by
-     * itself; a second ROLLBACK would only fail. Its own failure leaves
-     * nothing to undo, so the original error is the one reported. */
-    if (!sqlite3_get_autocommit(s->db))
-        (void)sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
-}
-
-bool sq_end(struct sq_store *s, bool ok, struct td_err *err)
-{
-    if (ok)
-        ok = sq_exec_text(s, "COMMIT", "commit", err);
-    if (!ok)
-        sq_rollback(s);
-    (void)pthread_mutex_unlock(&s->lock); /* ours, locked by sq_begin */
-    return ok;
-}
-
 /* ---- statements ------------------------------------------------------ */
 
 sqlite3_stmt *sq_prepare(struct sq_store *s, const char *sql, struct td_err *err)
 {
-    for (size_t i = 0; i < s->n_cache; i++) {
-        if (s->cache[i].sql == sql) {
-            sqlite3_stmt *stmt = s->cache[i].stmt;
+    /* Each connection has its own cache: a statement belongs to one. */
+    struct sq_conn *reader = sq_reader();
+    struct sq_cached **cache = reader != NULL ? &reader->cache : &s->cache;
+    size_t *n_cache = reader != NULL ? &reader->n_cache : &s->n_cache;
+    for (size_t i = 0; i < *n_cache; i++) {
+        if ((*cache)[i].sql == sql) {
+            sqlite3_stmt *stmt = (*cache)[i].stmt;
             sq_done(stmt);
             return stmt;
         }
     }
     sqlite3_stmt *stmt = NULL;
-    int rc = sqlite3_prepare_v3(s->db, sql, -1, SQLITE_PREPARE_PERSISTENT, &stmt, NULL);
+    int rc = sqlite3_prepare_v3(sq_db(s), sql, -1, SQLITE_PREPARE_PERSISTENT, &stmt, NULL);
     if (rc != SQLITE_OK) {
         sq_fail(s, rc, "prepare", err);
         return NULL;
     }
-    s->cache = td_realloc(s->cache, (s->n_cache + 1) * sizeof *s->cache);
-    s->cache[s->n_cache].sql = sql;
-    s->cache[s->n_cache].stmt = stmt;
-    s->n_cache++;
+    *cache = td_realloc(*cache, (*n_cache + 1) * sizeof **cache);
+    (*cache)[*n_cache].sql = sql;
+    (*cache)[*n_cache].stmt = stmt;
+    (*n_cache)++;
     return stmt;
 }
 
@@ -145,7 +91,7 @@ int sq_step(struct sq_store *s, sqlite3_stmt *stmt, const char *what, struct td_
         return 0;
     /* sqlite3_errmsg describes rc only until the next call on the
      * connection, so report before resetting. */
-    sq_fail(s, sqlite3_extended_errcode(s->db), what, err);
+    sq_fail(s, sqlite3_extended_errcode(sq_db(s)), what, err);
     sq_done(stmt);
     return -1;
 }
@@ -192,7 +138,7 @@ bool sq_exec(struct sq_store *s, const char *sql, int64_t *changes, struct td_er
         r = sq_step(s, stmt, "write", err);
     ok = ok && r == 0;
     if (ok && changes != NULL)
-        *changes = sqlite3_changes64(s->db);
+        *changes = sqlite3_changes64(sq_db(s));
     sq_done(stmt);
     return ok;
 }
