@@ -37,13 +37,6 @@ struct user_cache {
     struct slot slots[USER_CACHE_SLOTS];
 };
 
-static int64_t mono_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 struct user_cache *user_cache_new(void)
 {
     struct user_cache *c = td_calloc(1, sizeof *c);
