@@ -18,13 +18,6 @@
 #include "api/api_int.h"
 #include "core/strv.h"
 
-static long long mono_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 /* ---- status map ---------------------------------------------------------- */
 
 static void test_status_map(void **state)
