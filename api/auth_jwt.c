@@ -19,6 +19,7 @@
  * may see; none says more than the client already knows (it has the
  * token). */
 #include "api_int.h"
+#include "auth.h"
 
 #include "core/id.h"
 

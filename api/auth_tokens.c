@@ -15,6 +15,7 @@
  * token_version other than the one the family was issued under
  * (password, role or disable changed since), ends the family. */
 #include "api_int.h"
+#include "auth.h"
 
 #include "core/id.h"
 #include "core/log.h"

@@ -9,6 +9,7 @@
  * to wait for one, which would hold its thread just the same: it is
  * answered 503 with Retry-After: 1. Lock-free: an atomic counter. */
 #include "api_int.h"
+#include "auth.h"
 
 bool hashgate_enter(struct api *api)
 {

@@ -11,6 +11,7 @@
  * against that address too, so a guesser gains one try per fresh address
  * (which the address limit and the per-address connection cap bound). */
 #include "api_int.h"
+#include "auth.h"
 
 bool login_throttle_allowed(struct api *api, const char *acct_key, const char *addr_key,
                             int64_t now_ms, int64_t *retry_after_s)

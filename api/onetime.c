@@ -5,6 +5,7 @@
  * (token_mark_used_if_unused: exactly one request wins). What follows -
  * which account may take the password - is each route's own. */
 #include "api_int.h"
+#include "auth.h"
 #include "core/id.h"
 #include "core/text.h"
 #include "core/password.h"

@@ -19,6 +19,7 @@
  * ROUTE_SESSION (issuing tokens) refuse access tokens, so a leaked token
  * cannot mint more. */
 #include "api_int.h"
+#include "auth.h"
 #include "user_cache.h"
 
 #include "core/pat.h"

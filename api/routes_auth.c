@@ -19,6 +19,7 @@
  * request counts; 429 with Retry-After), and every hash goes through the
  * hash gate (hashgate.c: 503 when all slots are busy). */
 #include "api_int.h"
+#include "auth.h"
 
 #include "core/id.h"
 #include "core/notify.h"

@@ -41,6 +41,7 @@
  * response; a store error on that path is logged and still answered 202
  * (the customer asks again). */
 #include "api_int.h"
+#include "auth.h"
 
 #include "core/id.h"
 #include "core/log.h"

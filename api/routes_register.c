@@ -25,6 +25,7 @@
  * keeps the immediate registration (201 with tokens, 409 for a taken
  * address), which is enumerable; api/README-api.md says so. */
 #include "api_int.h"
+#include "auth.h"
 
 #include "core/id.h"
 #include "core/log.h"

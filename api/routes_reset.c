@@ -27,6 +27,7 @@
  * token_version is the user's when sent: a password, role or status
  * change since then makes it useless. */
 #include "api_int.h"
+#include "auth.h"
 
 #include "core/id.h"
 #include "core/log.h"

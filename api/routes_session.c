@@ -24,6 +24,7 @@
  * handler runs - rate limits, rotation, reuse detection and all - and
  * the refresh token moves from the JSON body into the cookie. */
 #include "api_int.h"
+#include "auth.h"
 
 #include <stdio.h>
 #include <string.h>

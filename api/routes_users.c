@@ -19,6 +19,7 @@
  * A PATCH with several members applies them one by one (password, role,
  * disabled) after validating all of them; each is its own write. */
 #include "api_int.h"
+#include "auth.h"
 
 #include "core/id.h"
 #include "core/log.h"

@@ -33,6 +33,7 @@
  *   hash_concurrency            argon2id hashes at once; default threads/2
  *   page_size = 25, page_max = 100       ticket list pages */
 #include "api_int.h"
+#include "auth.h"
 
 #include "core/config.h"
 #include "core/mem.h"

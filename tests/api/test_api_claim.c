@@ -18,6 +18,7 @@
 #include <cmocka.h>
 
 #include "api/api_int.h"
+#include "api/auth.h"
 #include "core/id.h"
 #include "core/store/store.h"
 #include "tests/api/api_fixture.h"

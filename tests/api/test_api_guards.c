@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "api/api_int.h"
+#include "api/auth.h"
 
 static void test_backoff_grows(void **state)
 {

@@ -17,6 +17,7 @@
 #include <cmocka.h>
 
 #include "api/api_int.h"
+#include "api/auth.h"
 #include "core/store/store.h"
 #include "tests/api/api_fixture.h"
 #include "tests/notify/mail_check.h"

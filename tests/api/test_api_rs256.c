@@ -21,6 +21,7 @@
 #include <jwt.h>
 
 #include "api/api_int.h"
+#include "api/auth.h"
 #include "core/config.h"
 #include "core/id.h"
 #include "tests/api/api_fixture.h"

@@ -16,6 +16,7 @@
 #include <time.h>
 
 #include "api/api_int.h"
+#include "api/auth.h"
 #include "core/strv.h"
 
 /* ---- status map ---------------------------------------------------------- */
