@@ -1,0 +1,146 @@
+/* test_store_groups.c - the store contract (conformance.h) for groups
+ * (core/store/store_groups.h): keys unique, lists ordered by key,
+ * update leaves members alone, membership listed once and in the order
+ * added, removals and unknown keys TD_NOT_FOUND, delete takes the
+ * members along - on every backend. */
+#include "tests/core/conformance.h"
+
+static void group_make(struct td_group *g, const char *key, const char *name, td_time at)
+{
+    memset(g, 0, sizeof *g);
+    g->key = td_strdup(key);
+    g->name = td_strdup(name);
+    g->created = g->updated = at;
+}
+
+static void test_group_roundtrip(void **state)
+{
+    struct store *st = FX(state)->st;
+    struct td_err err;
+    struct td_group g, got = { 0 };
+    char a[TD_ID_LEN + 1], b[TD_ID_LEN + 1];
+    new_id(a);
+    new_id(b);
+    group_make(&g, "billing", "Billing", 100);
+    strv_push(&g.members, b);
+    strv_push(&g.members, a);
+    strv_push(&g.members, b); /* listed once */
+    MUST(OP(group_insert, &g));
+    MUST(OP(group_get, "billing", &got));
+    assert_string_equal(got.key, "billing");
+    assert_string_equal(got.name, "Billing");
+    assert_int_equal(got.members.n, 2);
+    assert_string_equal(got.members.v[0], b);
+    assert_string_equal(got.members.v[1], a);
+    assert_int_equal(got.created, 100);
+    assert_int_equal(got.updated, 100);
+    group_clear(&got);
+
+    /* The key is unique; an empty key is refused. */
+    MUST_FAIL(TD_CONFLICT, OP(group_insert, &g));
+    struct td_group empty;
+    group_make(&empty, "", "none", 1);
+    MUST_FAIL(TD_INVALID, OP(group_insert, &empty));
+    group_clear(&empty);
+
+    /* update: the name and updated, not the members. */
+    free(g.name);
+    g.name = td_strdup("Billing and invoices");
+    g.updated = 300;
+    strv_clear(&g.members);
+    MUST(OP(group_update, &g));
+    MUST(OP(group_get, "billing", &got));
+    assert_string_equal(got.name, "Billing and invoices");
+    assert_int_equal(got.updated, 300);
+    assert_int_equal(got.created, 100);
+    assert_int_equal(got.members.n, 2);
+    group_clear(&got);
+
+    MUST_FAIL(TD_NOT_FOUND, OP(group_get, "nope", &got));
+    free(g.key);
+    g.key = td_strdup("nope");
+    MUST_FAIL(TD_NOT_FOUND, OP(group_update, &g));
+    group_clear(&g);
+}
+
+static void test_group_members(void **state)
+{
+    struct store *st = FX(state)->st;
+    struct td_err err;
+    struct td_group g, got = { 0 };
+    char a[TD_ID_LEN + 1], b[TD_ID_LEN + 1];
+    new_id(a);
+    new_id(b);
+    group_make(&g, "sales", "Sales", 10);
+    MUST(OP(group_insert, &g));
+    MUST(OP(group_member_add, "sales", a, 20));
+    MUST(OP(group_member_add, "sales", b, 30));
+    MUST(OP(group_member_add, "sales", a, 40)); /* idempotent */
+    MUST(OP(group_get, "sales", &got));
+    assert_int_equal(got.members.n, 2);
+    assert_string_equal(got.members.v[0], a);
+    assert_string_equal(got.members.v[1], b);
+    assert_int_equal(got.updated, 40);
+    group_clear(&got);
+
+    MUST(OP(group_member_remove, "sales", a, 50));
+    MUST_FAIL(TD_NOT_FOUND, OP(group_member_remove, "sales", a, 60));
+    MUST_FAIL(TD_NOT_FOUND, OP(group_member_add, "nope", a, 60));
+    MUST_FAIL(TD_NOT_FOUND, OP(group_member_remove, "nope", b, 60));
+    MUST(OP(group_get, "sales", &got));
+    assert_int_equal(got.members.n, 1);
+    assert_string_equal(got.members.v[0], b);
+    assert_int_equal(got.updated, 50); /* the failed calls changed nothing */
+    group_clear(&got);
+
+    /* delete takes the members along: made again, the group is empty. */
+    MUST(OP(group_delete, "sales"));
+    MUST_FAIL(TD_NOT_FOUND, OP(group_delete, "sales"));
+    MUST_FAIL(TD_NOT_FOUND, OP(group_get, "sales", &got));
+    MUST(OP(group_insert, &g));
+    MUST(OP(group_get, "sales", &got));
+    assert_int_equal(got.members.n, 0);
+    group_clear(&got);
+    group_clear(&g);
+}
+
+static void test_group_list(void **state)
+{
+    struct store *st = FX(state)->st;
+    struct td_err err;
+    struct td_group_list l = { 0 };
+    MUST(OP(group_list, &l));
+    assert_int_equal(l.n, 0);
+    const char *keys[] = { "support", "billing", "Zeta", "sales" };
+    char a[TD_ID_LEN + 1];
+    new_id(a);
+    for (size_t i = 0; i < 4; i++) {
+        struct td_group g;
+        group_make(&g, keys[i], keys[i], (td_time)i);
+        if (i % 2)
+            strv_push(&g.members, a);
+        MUST(OP(group_insert, &g));
+        group_clear(&g);
+    }
+    MUST(OP(group_list, &l));
+    assert_int_equal(l.n, 4);
+    /* by key, byte order */
+    assert_string_equal(l.v[0].key, "Zeta");
+    assert_string_equal(l.v[1].key, "billing");
+    assert_string_equal(l.v[2].key, "sales");
+    assert_string_equal(l.v[3].key, "support");
+    assert_int_equal(l.v[1].members.n, 1);
+    assert_string_equal(l.v[1].members.v[0], a);
+    assert_int_equal(l.v[3].members.n, 0);
+    group_list_clear(&l);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        T(test_group_roundtrip),
+        T(test_group_members),
+        T(test_group_list),
+    };
+    return store_fixture_run_all("store_groups", tests, sizeof tests / sizeof tests[0]) ? 1 : 0;
+}
