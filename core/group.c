@@ -192,7 +192,7 @@ bool group_check_queue(struct store *st, const char *queue, struct td_err *err)
         struct buf known = BUF_INIT;
         for (size_t i = 0; i < l.n && known.len < 160; i++)
             buf_printf(&known, "%s%s", i ? ", " : "", l.v[i].key);
-        td_fail(err, TD_INVALID, "queue: no group \"%.64s\" (groups: %.170s)", queue ? queue : "",
+        td_fail(err, TD_INVALID, GROUP_UNKNOWN_MSG " \"%.64s\" (groups: %.170s)", queue ? queue : "",
                 known.data ? known.data : "");
         buf_free(&known);
     }

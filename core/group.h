@@ -50,7 +50,9 @@ bool group_remove_member(struct td_core *c, const struct td_user *actor, const c
 
 /* For the rest of core (no role rule: the caller decided already). */
 /* True when queue may be a ticket's queue: no group exists at all, or
- * queue is a group's key; else TD_INVALID naming the known groups. */
+ * queue is a group's key; else TD_INVALID whose message starts with
+ * GROUP_UNKNOWN_MSG and names the known groups (the API answers it 422). */
+#define GROUP_UNKNOWN_MSG "queue: no group"
 bool group_check_queue(struct store *st, const char *queue, struct td_err *err);
 /* The members of the group keyed queue into *out (appended); *found says
  * whether the group exists. */

@@ -1,6 +1,7 @@
 /* ticket.c - see ticket.h. */
 #include "ticket.h"
 #include "comment.h"
+#include "group.h"
 #include "id.h"
 #include "mem.h"
 #include "participant.h"
@@ -304,7 +305,6 @@ bool ticket_list(struct td_core *c, const struct td_user *actor,
 static bool apply_patch(struct td_core *c, const struct td_user *actor, struct td_ticket *t,
                         struct ticket_change *ch, const void *arg, struct td_err *err)
 {
-    (void)c;
     const struct ticket_patch *p = arg;
     if (!policy_view_ticket(actor, t, err))
         return false;
@@ -355,6 +355,11 @@ static bool apply_patch(struct td_core *c, const struct td_user *actor, struct t
             !text_line(p->queue, "queue", MAX_QUEUE, true, &queue, err))
             return false;
         if (strcmp(queue, t->queue ? t->queue : "") != 0) {
+            /* Once groups exist a queue is a group (core/group.h). */
+            if (!group_check_queue(c->store, queue, err)) {
+                free(queue);
+                return false;
+            }
             ticket_change_add(ch, actor, t->number, EVENT_QUEUE, t->queue ? t->queue : "", queue);
             free(t->queue);
             t->queue = queue;
