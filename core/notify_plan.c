@@ -7,6 +7,7 @@
 #include "id.h"
 #include "log.h"
 #include "mem.h"
+#include "scope.h"
 #include "ticket.h"
 
 #include <stdio.h>
@@ -254,7 +255,7 @@ static void to_following_staff(struct plan_ctx *p, const struct td_event *ev,
 {
     for (size_t i = 0; i < p->t->participants.n; i++) {
         const struct td_user *u = user_by_id(p, p->t->participants.v[i]);
-        if (u && is_staff(u))
+        if (u && is_staff(u) && scope_allows(p->st, u, p->t))
             add_row(p, ev, kind, u, author, body, assignee);
     }
 }
@@ -267,8 +268,10 @@ static bool to_staff(struct plan_ctx *p, const struct td_event *ev, enum notify_
         return true;
     if (!load_staff(p, err))
         return false;
+    /* A restricted agent hears only of their groups' tickets (scope.h). */
     for (size_t i = 0; i < p->staff.n; i++)
-        if (except_id == NULL || strcmp(p->staff.v[i].id, except_id) != 0)
+        if ((except_id == NULL || strcmp(p->staff.v[i].id, except_id) != 0) &&
+            scope_allows(p->st, &p->staff.v[i], p->t))
             add_row(p, ev, kind, &p->staff.v[i], author, body, assignee);
     return true;
 }

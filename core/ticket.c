@@ -6,6 +6,7 @@
 #include "mem.h"
 #include "participant.h"
 #include "policy.h"
+#include "scope.h"
 #include "text.h"
 #include "workflow.h"
 
@@ -62,6 +63,10 @@ bool ticket_mutate(struct td_core *c, const struct td_user *actor, int64_t numbe
         memset(&t, 0, sizeof t);
         if (!load(c, number, &t, err))
             return false;
+        if (!scope_check(c->store, actor, &t, err)) {
+            ticket_clear(&t);
+            return false;
+        }
         struct ticket_change ch = { .n = 0 };
         int64_t current = t.version;
         if (!fn(c, actor, &t, &ch, arg, err)) {
@@ -275,7 +280,7 @@ bool ticket_get(struct td_core *c, const struct td_user *actor, int64_t number,
         return false;
     if (!load(c, number, out, err))
         return false;
-    if (!policy_view_ticket(actor, out, err)) {
+    if (!policy_view_ticket(actor, out, err) || !scope_check(c->store, actor, out, err)) {
         ticket_clear(out);
         return false;
     }

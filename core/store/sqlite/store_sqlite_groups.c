@@ -20,7 +20,9 @@ const char sq_migration_groups[] =
     "  user_id   TEXT NOT NULL,"
     "  PRIMARY KEY (group_key, user_id)"
     ");"
-    "CREATE INDEX group_members_user ON group_members(user_id);";
+    "CREATE INDEX group_members_user ON group_members(user_id);"
+    /* An agent an admin restricted to their groups (core/scope.h). */
+    "ALTER TABLE users ADD COLUMN restricted INTEGER NOT NULL DEFAULT 0;";
 
 static bool members_load(struct sq_store *s, struct td_group *g, struct td_err *err)
 {
