@@ -6,7 +6,8 @@
  *   - a customer's reply on an unassigned ticket goes to the group's
  *     members the same way;
  *   - internal notes go to the assignee and to the agents who follow the
- *     ticket (followers: core/follower.h), never to the author. */
+ *     ticket (followers: core/follower.h), never to the author;
+ *   - a restricted agent hears only of their groups' and their own. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -15,6 +16,7 @@
 
 #include "core/follower.h"
 #include "core/group.h"
+#include "core/scope.h"
 #include "notify_fixture.h"
 
 #define AGENTS_NEW "ticket_created_agents"
@@ -98,6 +100,35 @@ static void followers_get_the_notes(void **state)
     assert_int_equal(err.code, TD_INVALID);
 }
 
+/* A restricted agent (core/scope.h) hears only of their groups' tickets
+ * and those assigned to them. */
+static void restricted_agents_hear_less(void **state)
+{
+    struct nfx *f = *state;
+    struct td_err err;
+    assert_true(group_create(&f->core, NULL, "billing", NULL, NULL, &err));
+    assert_true(group_create(&f->core, NULL, "sales", NULL, NULL, &err));
+    assert_true(group_add_member(&f->core, NULL, "sales", f->agent1.id, NULL, &err));
+    assert_true(scope_set_restricted(&f->core, NULL, f->agent1.id, true, &err));
+    /* billing has no members: everyone but the restricted agent. */
+    int64_t n = open_in(f, "billing", "Not theirs");
+    assert_int_equal(nfx_count(f, AGENTS_NEW, NULL, n, -1), 2);
+    assert_int_equal(nfx_count(f, AGENTS_NEW, "agent1@example.com", n, -1), 0);
+    /* Their group's ticket: they are its only member. */
+    int64_t m = open_in(f, "sales", "Theirs");
+    assert_int_equal(nfx_count(f, AGENTS_NEW, "agent1@example.com", m, -1), 1);
+    /* Assigned to them, they hear of it whatever its group. */
+    assert_true(ticket_assign(&f->core, &f->admin, n, f->agent1.id, NULL, &err));
+    assert_int_equal(nfx_count(f, "assigned", "agent1@example.com", n, -1), 1);
+    nfx_comment(f, &f->cust1, n, "any news?", false);
+    assert_int_equal(nfx_count(f, TO_AGENTS, "agent1@example.com", n, -1), 1);
+    /* Only agents can be restricted. */
+    assert_false(scope_set_restricted(&f->core, NULL, f->admin.id, true, &err));
+    assert_int_equal(err.code, TD_INVALID);
+    assert_false(scope_set_restricted(&f->core, &f->agent2, f->agent1.id, false, &err));
+    assert_int_equal(err.code, TD_FORBIDDEN);
+}
+
 int main(void)
 {
     struct td_err err;
@@ -107,6 +138,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         T(new_tickets_go_to_the_group),
         T(followers_get_the_notes),
+        T(restricted_agents_hear_less),
     };
     return store_fixture_run_all("notify_groups", tests, sizeof tests / sizeof tests[0]) ? 1 : 0;
 }

@@ -135,12 +135,37 @@ static void test_group_list(void **state)
     group_list_clear(&l);
 }
 
+/* users.restricted (migration 12) is written and read like any field. */
+static void test_user_restricted(void **state)
+{
+    struct store *st = FX(state)->st;
+    struct td_err err;
+    struct td_user u, got = { 0 };
+    user_new(&u, "agent@example.com", "Agent", ROLE_AGENT);
+    MUST(OP(user_insert, &u));
+    MUST(OP(user_get, u.id, &got));
+    assert_false(got.restricted);
+    user_clear(&got);
+    u.restricted = true;
+    MUST(OP(user_update, &u));
+    MUST(OP(user_get, u.id, &got));
+    assert_user_eq(&got, &u);
+    user_clear(&got);
+    struct td_user_list l = { 0 };
+    MUST(OP(user_list, ROLE_AGENT, &l));
+    assert_int_equal(l.n, 1);
+    assert_true(l.v[0].restricted);
+    user_list_clear(&l);
+    user_clear(&u);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         T(test_group_roundtrip),
         T(test_group_members),
         T(test_group_list),
+        T(test_user_restricted),
     };
     return store_fixture_run_all("store_groups", tests, sizeof tests / sizeof tests[0]) ? 1 : 0;
 }

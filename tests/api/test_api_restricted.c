@@ -1,0 +1,159 @@
+/* test_api_restricted.c - agents an admin restricted to their groups
+ * (core/scope.h), over HTTP on a real ticketd against each store:
+ *   - only admins set the flag, only on agents; it shows on the user;
+ *   - a restricted agent reads, changes and answers the tickets of their
+ *     groups and those assigned to them; any other is 404 (as if it did
+ *     not exist), and so are its comments, history and followers;
+ *   - lifting the flag gives the other tickets back;
+ *   - an unrestricted agent sees everything as before. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include "tests/api/api_fixture.h"
+
+static struct tdsrv *srv(void **state)
+{
+    return *state;
+}
+
+static int64_t open_in(struct tdsrv *s, const char *queue, const char *subject)
+{
+    struct http h;
+    assert_int_equal(http_json(s, "POST", "/api/v1/tickets", s->agent2.access, &h,
+                               "{\"subject\":\"%s\",\"body\":\"b\",\"requester_id\":\"%s\","
+                               "\"queue\":\"%s\"}", subject, s->cust1.u.id, queue), 201);
+    int64_t n = jint(&h, "number");
+    http_clear(&h);
+    return n;
+}
+
+static long get_ticket(struct tdsrv *s, const struct tduser *u, int64_t n, const char *suffix)
+{
+    char path[128];
+    snprintf(path, sizeof path, "/api/v1/tickets/%lld%s", (long long)n, suffix);
+    struct http h;
+    long st = http_get(s, path, u->access, &h);
+    http_clear(&h);
+    return st;
+}
+
+static void restricted_agent(void **state)
+{
+    struct tdsrv *s = srv(state);
+    struct http h;
+    char path[160];
+    assert_int_equal(http_json(s, "POST", "/api/v1/groups", s->admin.access, &h, "{\"key\":\"billing\"}"), 201);
+    http_clear(&h);
+    assert_int_equal(http_json(s, "POST", "/api/v1/groups", s->admin.access, &h, "{\"key\":\"hardware\"}"), 201);
+    http_clear(&h);
+    snprintf(path, sizeof path, "/api/v1/groups/billing/members/%s", s->agent1.u.id);
+    assert_int_equal(http_json(s, "POST", path, s->admin.access, &h, NULL), 200);
+    http_clear(&h);
+    int64_t mine = open_in(s, "billing", "in my group");
+    int64_t other = open_in(s, "hardware", "not my group");
+    int64_t assigned = open_in(s, "hardware", "assigned to me");
+    snprintf(path, sizeof path, "/api/v1/tickets/%lld/assign", (long long)assigned);
+    assert_int_equal(http_json(s, "POST", path, s->admin.access, &h, "{\"assignee_id\":\"%s\"}",
+                               s->agent1.u.id), 200);
+    http_clear(&h);
+
+    /* Who sets the flag, on whom. */
+    snprintf(path, sizeof path, "/api/v1/users/%s", s->agent1.u.id);
+    assert_int_equal(http_json(s, "PATCH", path, s->agent2.access, &h, "{\"restricted\":true}"), 403);
+    http_clear(&h);
+    char cpath[160];
+    snprintf(cpath, sizeof cpath, "/api/v1/users/%s", s->cust2.u.id);
+    assert_int_equal(http_json(s, "PATCH", cpath, s->admin.access, &h, "{\"restricted\":true}"), 400);
+    http_clear(&h);
+    assert_int_equal(get_ticket(s, &s->agent1, other, ""), 200); /* not yet */
+    assert_int_equal(http_json(s, "PATCH", path, s->admin.access, &h, "{\"restricted\":true}"), 200);
+    assert_true(json_is_true(json_object_get(h.json, "restricted")));
+    http_clear(&h);
+
+    /* Reading. */
+    assert_int_equal(get_ticket(s, &s->agent1, mine, ""), 200);
+    assert_int_equal(get_ticket(s, &s->agent1, assigned, ""), 200);
+    assert_int_equal(get_ticket(s, &s->agent1, other, ""), 404);
+    assert_int_equal(get_ticket(s, &s->agent1, other, "/comments"), 404);
+    assert_int_equal(get_ticket(s, &s->agent1, other, "/history"), 404);
+    assert_int_equal(get_ticket(s, &s->agent1, other, "/participants"), 404);
+    assert_int_equal(get_ticket(s, &s->agent2, other, ""), 200); /* unrestricted */
+
+    /* Changing and answering. */
+    snprintf(path, sizeof path, "/api/v1/tickets/%lld", (long long)other);
+    assert_int_equal(http_json(s, "PATCH", path, s->agent1.access, &h, "{\"priority\":\"high\"}"), 404);
+    http_clear(&h);
+    snprintf(path, sizeof path, "/api/v1/tickets/%lld/comments", (long long)other);
+    assert_int_equal(http_json(s, "POST", path, s->agent1.access, &h, "{\"body\":\"peek\"}"), 404);
+    http_clear(&h);
+    snprintf(path, sizeof path, "/api/v1/tickets/%lld/claim", (long long)other);
+    assert_int_equal(http_json(s, "POST", path, s->agent1.access, &h, NULL), 404);
+    http_clear(&h);
+    snprintf(path, sizeof path, "/api/v1/tickets/%lld/followers/me", (long long)other);
+    assert_int_equal(http_json(s, "POST", path, s->agent1.access, &h, NULL), 404);
+    http_clear(&h);
+    snprintf(path, sizeof path, "/api/v1/tickets/%lld/comments", (long long)mine);
+    assert_int_equal(http_json(s, "POST", path, s->agent1.access, &h, "{\"body\":\"on it\"}"), 201);
+    http_clear(&h);
+    snprintf(path, sizeof path, "/api/v1/tickets/%lld", (long long)assigned);
+    assert_int_equal(http_json(s, "PATCH", path, s->agent1.access, &h, "{\"priority\":\"high\"}"), 200);
+    http_clear(&h);
+
+    /* Lifted: everything again. */
+    snprintf(path, sizeof path, "/api/v1/users/%s", s->agent1.u.id);
+    assert_int_equal(http_json(s, "PATCH", path, s->admin.access, &h, "{\"restricted\":false}"), 200);
+    assert_true(json_is_false(json_object_get(h.json, "restricted")));
+    http_clear(&h);
+    assert_int_equal(get_ticket(s, &s->agent1, other, ""), 200);
+}
+
+static int setup(void **state, enum store_backend b)
+{
+    if (!store_fixture_wanted(b))
+        return 0;
+    struct tdsrv *s = calloc(1, sizeof *s);
+    if (s == NULL || !tdsrv_start(s, b, NULL) || !tdsrv_login(s, &s->admin) ||
+        !tdsrv_login(s, &s->agent1) || !tdsrv_login(s, &s->agent2) || !tdsrv_login(s, &s->cust1) ||
+        !tdsrv_login(s, &s->cust2))
+        return -1;
+    *state = s;
+    return 0;
+}
+
+static int setup_sqlite(void **state) { return setup(state, STORE_BACKEND_SQLITE); }
+static int setup_mongodb(void **state) { return setup(state, STORE_BACKEND_MONGODB); }
+
+static int teardown(void **state)
+{
+    struct tdsrv *s = *state;
+    if (s == NULL)
+        return 0;
+    bool clean = tdsrv_stop(s);
+    free(s);
+    return clean ? 0 : -1;
+}
+
+static void t_restricted(void **state)
+{
+    if (*state == NULL)
+        skip();
+    restricted_agent(state);
+}
+
+int main(void)
+{
+    curl_global_init(CURL_GLOBAL_DEFAULT);
+    struct td_err err;
+    if (!core_init(&err))
+        return 1;
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(t_restricted),
+    };
+    int rc = cmocka_run_group_tests_name("restricted_api_sqlite", tests, setup_sqlite, teardown);
+    rc |= cmocka_run_group_tests_name("restricted_api_mongodb", tests, setup_mongodb, teardown);
+    curl_global_cleanup();
+    return rc;
+}
