@@ -3,6 +3,7 @@
 #include "group.h"
 #include "id.h"
 #include "policy.h"
+#include "user.h"
 
 #include <string.h>
 
@@ -69,6 +70,8 @@ bool scope_set_restricted(struct td_core *c, const struct td_user *actor, const 
         u.restricted = restricted;
         u.updated = td_now();
         ok = c->store->ops->user_update(c->store, &u, err);
+        if (ok)
+            user_generation_bump(); /* cached copies (api/user_cache.c) go */
     }
     user_clear(&u);
     return ok;

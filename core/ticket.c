@@ -300,6 +300,8 @@ bool ticket_list(struct td_core *c, const struct td_user *actor,
         f.or_participant = true;
         f.text_internal = false;
     }
+    if (scope_restricted(actor)) /* their groups' tickets and their own */
+        f.in_groups_of = actor->id;
     if (f.limit == 0)
         f.limit = STORE_LIST_DEFAULT;
     if (f.limit > STORE_LIST_MAX)

@@ -1,9 +1,10 @@
 /* test_api_restricted.c - agents an admin restricted to their groups
  * (core/scope.h), over HTTP on a real ticketd against each store:
  *   - only admins set the flag, only on agents; it shows on the user;
- *   - a restricted agent reads, changes and answers the tickets of their
- *     groups and those assigned to them; any other is 404 (as if it did
- *     not exist), and so are its comments, history and followers;
+ *   - a restricted agent lists, searches, counts, reads, changes and
+ *     answers the tickets of their groups and those assigned to them; any
+ *     other is left out of lists and is 404 (as if it did not exist), and
+ *     so are its comments, history and followers;
  *   - lifting the flag gives the other tickets back;
  *   - an unrestricted agent sees everything as before. */
 #include <setjmp.h>
@@ -81,6 +82,31 @@ static void restricted_agent(void **state)
     assert_int_equal(get_ticket(s, &s->agent1, other, "/history"), 404);
     assert_int_equal(get_ticket(s, &s->agent1, other, "/participants"), 404);
     assert_int_equal(get_ticket(s, &s->agent2, other, ""), 200); /* unrestricted */
+
+    /* Listing, filtering, counting and searching: the same tickets. */
+    assert_int_equal(http_get(s, "/api/v1/tickets?count=true", s->agent1.access, &h), 200);
+    json_t *items = json_object_get(h.json, "items");
+    assert_int_equal(json_array_size(items), 2);
+    assert_int_equal(jint(&h, "total"), 2);
+    size_t i;
+    json_t *it;
+    json_array_foreach(items, i, it) {
+        int64_t num = json_integer_value(json_object_get(it, "number"));
+        assert_true(num == mine || num == assigned);
+    }
+    http_clear(&h);
+    assert_int_equal(http_get(s, "/api/v1/tickets?queue=hardware", s->agent1.access, &h), 200);
+    assert_int_equal(json_array_size(json_object_get(h.json, "items")), 1);
+    http_clear(&h);
+    assert_int_equal(http_get(s, "/api/v1/tickets?q=group", s->agent1.access, &h), 200);
+    assert_int_equal(json_array_size(json_object_get(h.json, "items")), 1); /* "in my group" */
+    http_clear(&h);
+    assert_int_equal(http_get(s, "/api/v1/tickets?sort=-updated", s->agent1.access, &h), 200);
+    assert_int_equal(json_array_size(json_object_get(h.json, "items")), 2);
+    http_clear(&h);
+    assert_int_equal(http_get(s, "/api/v1/tickets", s->agent2.access, &h), 200);
+    assert_int_equal(json_array_size(json_object_get(h.json, "items")), 3);
+    http_clear(&h);
 
     /* Changing and answering. */
     snprintf(path, sizeof path, "/api/v1/tickets/%lld", (long long)other);

@@ -159,6 +159,81 @@ static void test_user_restricted(void **state)
     user_clear(&u);
 }
 
+/* ticket_list's in_groups_of: the tickets of the user's groups and those
+ * assigned to them, with other filters, the text search and both orders. */
+static void test_list_in_groups_of(void **state)
+{
+    struct store *st = FX(state)->st;
+    struct td_err err;
+    char me[TD_ID_LEN + 1];
+    new_id(me);
+    struct td_group g;
+    group_make(&g, "billing", "Billing", 1);
+    strv_push(&g.members, me);
+    MUST(OP(group_insert, &g));
+    group_clear(&g);
+    group_make(&g, "sales", "Sales", 1); /* not mine */
+    MUST(OP(group_insert, &g));
+    group_clear(&g);
+    const char *queues[] = { "billing", "sales", "", "billing", "sales" };
+    int64_t n[5];
+    for (int i = 0; i < 5; i++) {
+        struct td_ticket t;
+        ticket_new(st, &t, i == 3 ? "printer invoice" : "invoice", 100 + i);
+        free(t.queue);
+        t.queue = td_strdup(queues[i]);
+        if (i == 4)
+            memcpy(t.assignee_id, me, sizeof t.assignee_id);
+        ticket_put(st, &t);
+        n[i] = t.number;
+        ticket_clear(&t);
+    }
+    struct td_ticket_filter f = { 0 };
+    f.in_groups_of = me;
+    struct td_ticket_list l = { 0 };
+    MUST(OP(ticket_list, &f, &l));
+    assert_int_equal(l.n, 3); /* newest first: 4 (assigned), 3, 0 */
+    assert_int_equal(l.v[0].number, n[4]);
+    assert_int_equal(l.v[1].number, n[3]);
+    assert_int_equal(l.v[2].number, n[0]);
+    ticket_list_clear(&l);
+    f.by_updated = true;
+    f.limit = 2;
+    MUST(OP(ticket_list, &f, &l));
+    assert_int_equal(l.n, 2);
+    assert_int_equal(l.v[0].number, n[4]);
+    f.after_updated = l.v[1].updated;
+    f.after = l.v[1].number;
+    ticket_list_clear(&l);
+    MUST(OP(ticket_list, &f, &l));
+    assert_int_equal(l.n, 1);
+    assert_int_equal(l.v[0].number, n[0]);
+    ticket_list_clear(&l);
+    /* With a queue filter, and with the text search. */
+    struct td_ticket_filter q = { 0 };
+    q.in_groups_of = me;
+    q.queue = "sales";
+    MUST(OP(ticket_list, &q, &l));
+    assert_int_equal(l.n, 1);
+    assert_int_equal(l.v[0].number, n[4]);
+    ticket_list_clear(&l);
+    struct td_ticket_filter t = { 0 };
+    t.in_groups_of = me;
+    t.text = "printer";
+    MUST(OP(ticket_list, &t, &l));
+    assert_int_equal(l.n, 1);
+    assert_int_equal(l.v[0].number, n[3]);
+    ticket_list_clear(&l);
+    /* Someone in no group: only what is assigned to them (nothing). */
+    char other[TD_ID_LEN + 1];
+    new_id(other);
+    t.in_groups_of = other;
+    t.text = NULL;
+    MUST(OP(ticket_list, &t, &l));
+    assert_int_equal(l.n, 0);
+    ticket_list_clear(&l);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -166,6 +241,7 @@ int main(void)
         T(test_group_members),
         T(test_group_list),
         T(test_user_restricted),
+        T(test_list_in_groups_of),
     };
     return store_fixture_run_all("store_groups", tests, sizeof tests / sizeof tests[0]) ? 1 : 0;
 }

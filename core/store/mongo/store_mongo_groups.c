@@ -247,3 +247,32 @@ bool mg_group_member_remove(struct store *st, const char *key, const char *user_
 {
     return member_change(st, key, user_id, now, false, err);
 }
+
+static bool key_add(const bson_t *doc, void *ctx, struct td_err *err)
+{
+    bson_iter_t it;
+    if (!bson_iter_init_find(&it, doc, "_id") || !BSON_ITER_HOLDS_UTF8(&it))
+        return mg_fail_corrupt(err, "read group", "_id");
+    strv_push(ctx, bson_iter_utf8(&it, NULL));
+    return true;
+}
+
+bool mg_group_keys_of(struct store *st, const char *user_id, struct strv *out, struct td_err *err)
+{
+    bson_t filter = BSON_INITIALIZER, opts = BSON_INITIALIZER, proj;
+    bool ok = BSON_APPEND_UTF8(&filter, "members", user_id ? user_id : "") &&
+              BSON_APPEND_DOCUMENT_BEGIN(&opts, "projection", &proj) &&
+              BSON_APPEND_INT32(&proj, "_id", 1) && bson_append_document_end(&opts, &proj);
+    if (!ok) {
+        ok = mg_fail_build(err, "groups of a member");
+    } else {
+        mongoc_client_t *client = mg_pop(st);
+        mongoc_collection_t *c = mg_coll(st, client, MG_GROUPS);
+        ok = mg_find_each(c, &filter, &opts, key_add, out, err, "groups of a member");
+        mongoc_collection_destroy(c);
+        mg_push(st, client);
+    }
+    bson_destroy(&opts);
+    bson_destroy(&filter);
+    return ok;
+}

@@ -169,6 +169,9 @@ bool mg_group_member_add(struct store *st, const char *key, const char *user_id,
                          struct td_err *err);
 bool mg_group_member_remove(struct store *st, const char *key, const char *user_id, td_time now,
                             struct td_err *err);
+/* The keys of the groups user_id is a member of, appended to *out (for
+ * ticket_list's in_groups_of). */
+bool mg_group_keys_of(struct store *st, const char *user_id, struct strv *out, struct td_err *err);
 bool mg_alias_insert(struct store *st, const struct td_alias *a, struct td_err *err);
 bool mg_alias_get(struct store *st, const char *email, struct td_alias *out, struct td_err *err);
 bool mg_alias_list(struct store *st, const char *user_id, struct td_alias_list *out,
