@@ -4,7 +4,8 @@
  *   - a restricted agent lists, searches, counts, reads, changes and
  *     answers the tickets of their groups and those assigned to them; any
  *     other is left out of lists and is 404 (as if it did not exist), and
- *     so are its comments, history and followers;
+ *     so are its comments, history and followers; the event stream does
+ *     not announce the others' changes to them;
  *   - lifting the flag gives the other tickets back;
  *   - an unrestricted agent sees everything as before. */
 #include <setjmp.h>
@@ -12,6 +13,11 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <cmocka.h>
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <sys/socket.h>
 
 #include "tests/api/api_fixture.h"
 
@@ -39,6 +45,56 @@ static long get_ticket(struct tdsrv *s, const struct tduser *u, int64_t n, const
     long st = http_get(s, path, u->access, &h);
     http_clear(&h);
     return st;
+}
+
+/* ---- the event stream, read over a raw socket (as test_api_events) ---- */
+struct stream {
+    int fd;
+    struct buf got;
+};
+
+static void stream_open(const struct tdsrv *s, const char *token, struct stream *st)
+{
+    memset(st, 0, sizeof *st);
+    int port = atoi(strrchr(s->base, ':') + 1);
+    st->fd = socket(AF_INET, SOCK_STREAM, 0);
+    assert_true(st->fd >= 0);
+    struct sockaddr_in sa = { .sin_family = AF_INET, .sin_port = htons((uint16_t)port) };
+    inet_pton(AF_INET, "127.0.0.1", &sa.sin_addr);
+    assert_int_equal(connect(st->fd, (struct sockaddr *)&sa, sizeof sa), 0);
+    char req[4096];
+    int n = snprintf(req, sizeof req,
+                     "GET /api/v1/events HTTP/1.1\r\nHost: 127.0.0.1\r\nAccept: text/event-stream\r\n"
+                     "Authorization: Bearer %s\r\n\r\n", token);
+    assert_true(n > 0 && (size_t)n < sizeof req);
+    assert_int_equal(send(st->fd, req, (size_t)n, 0), n);
+}
+
+/* Reads until needle shows up (true) or ms pass (false). */
+static bool stream_wait(struct stream *st, const char *needle, int ms)
+{
+    long long deadline = api_now_ms() + ms;
+    for (;;) {
+        if (st->got.data && strstr(st->got.data, needle))
+            return true;
+        long long left = deadline - api_now_ms();
+        if (left <= 0)
+            return false;
+        struct pollfd p = { .fd = st->fd, .events = POLLIN };
+        if (poll(&p, 1, (int)left) <= 0)
+            continue;
+        char chunk[4096];
+        ssize_t n = recv(st->fd, chunk, sizeof chunk, 0);
+        if (n <= 0)
+            return false;
+        buf_append(&st->got, chunk, (size_t)n);
+    }
+}
+
+static void stream_close(struct stream *st)
+{
+    close(st->fd);
+    buf_free(&st->got);
 }
 
 static void restricted_agent(void **state)
@@ -127,6 +183,29 @@ static void restricted_agent(void **state)
     snprintf(path, sizeof path, "/api/v1/tickets/%lld", (long long)assigned);
     assert_int_equal(http_json(s, "PATCH", path, s->agent1.access, &h, "{\"priority\":\"high\"}"), 200);
     http_clear(&h);
+
+    /* The event stream: a change outside the groups is not announced to
+     * the restricted agent; one inside is. */
+    struct stream ev1, ev2;
+    stream_open(s, s->agent1.access, &ev1);
+    stream_open(s, s->agent2.access, &ev2);
+    assert_true(stream_wait(&ev1, "retry: 3000", 5000));
+    assert_true(stream_wait(&ev2, "retry: 3000", 5000));
+    snprintf(path, sizeof path, "/api/v1/tickets/%lld", (long long)other);
+    assert_int_equal(http_json(s, "PATCH", path, s->agent2.access, &h, "{\"priority\":\"urgent\"}"), 200);
+    http_clear(&h);
+    char want[64];
+    snprintf(want, sizeof want, "\"number\":%lld,", (long long)other);
+    assert_true(stream_wait(&ev2, want, 10000));
+    snprintf(path, sizeof path, "/api/v1/tickets/%lld", (long long)mine);
+    assert_int_equal(http_json(s, "PATCH", path, s->agent2.access, &h, "{\"priority\":\"urgent\"}"), 200);
+    http_clear(&h);
+    snprintf(want, sizeof want, "\"number\":%lld,", (long long)mine);
+    assert_true(stream_wait(&ev1, want, 10000));
+    snprintf(want, sizeof want, "\"number\":%lld,", (long long)other);
+    assert_null(strstr(ev1.got.data, want));
+    stream_close(&ev1);
+    stream_close(&ev2);
 
     /* Lifted: everything again. */
     snprintf(path, sizeof path, "/api/v1/users/%s", s->agent1.u.id);
