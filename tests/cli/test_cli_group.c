@@ -1,8 +1,8 @@
 /* test_cli_group.c - `ticketd group add|list|show|remove|member-add|
  * member-remove` on every store: the real binary writes what core reads
  * back, exit codes match `user`'s (2 for a bad command line or value, 1
- * for no such group or agent or a taken key), and only staff join. Each
- * run is bounded. */
+ * for no such group or agent or a taken key), and only staff join; and
+ * `ticketd user restrict|unrestrict` (agents only). Each run is bounded. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -129,6 +129,19 @@ static void groups_from_the_command_line(void **state)
     assert_int_equal(run_cmd(conf, "group", "remove", "billing", NULL), 1);
     assert_false(fx->st->ops->group_get(fx->st, "billing", &g, &err));
     assert_int_equal(err.code, TD_NOT_FOUND);
+
+    /* An agent restricted to their groups, and back; only agents. */
+    assert_int_equal(run_cmd(conf, "user", "restrict", "--email", "al@example.com"), 0);
+    struct td_user u;
+    assert_true(fx->st->ops->user_get(fx->st, agent.id, &u, &err));
+    assert_true(u.restricted);
+    user_clear(&u);
+    assert_int_equal(run_cmd(conf, "user", "restrict", "--email", "c@example.org"), 2);
+    assert_int_equal(run_cmd(conf, "user", "restrict", "--email", "nobody@example.org"), 1);
+    assert_int_equal(run_cmd(conf, "user", "unrestrict", "--email", "al@example.com"), 0);
+    assert_true(fx->st->ops->user_get(fx->st, agent.id, &u, &err));
+    assert_false(u.restricted);
+    user_clear(&u);
 
     user_clear(&agent);
     user_clear(&cust);
