@@ -44,6 +44,7 @@
 #include "core/id.h"
 #include "core/log.h"
 #include "core/mem.h"
+#include "core/scope.h"
 #include "core/ticket.h"
 
 #include <errno.h>
@@ -70,6 +71,8 @@ struct ev_entry {
     td_time updated;
     enum td_status status;
     char requester_id[TD_ID_LEN + 1];
+    char assignee_id[TD_ID_LEN + 1];
+    char queue[65];          /* for restricted agents (core/scope.h) */
 };
 
 struct ev_conn {
@@ -77,6 +80,8 @@ struct ev_conn {
     struct MHD_Connection *conn;
     char user_id[TD_ID_LEN + 1];
     bool staff;
+    bool restricted;         /* an agent who sees only their groups' tickets */
+    struct strv groups;      /* their groups' keys, as of connecting */
     uint64_t last_seq;       /* ring entries up to this one are handled */
     struct buf pending;      /* formatted, not yet handed to MHD */
     size_t off;
@@ -164,6 +169,8 @@ static bool hub_poll(struct api *api)
         e->updated = t->updated;
         e->status = t->status;
         snprintf(e->requester_id, sizeof e->requester_id, "%s", t->requester_id);
+        snprintf(e->assignee_id, sizeof e->assignee_id, "%s", t->assignee_id);
+        snprintf(e->queue, sizeof e->queue, "%s", t->queue ? t->queue : "");
         if (t->updated > ev->mark)
             ev->mark = t->updated;
         added = true;
@@ -171,6 +178,17 @@ static bool hub_poll(struct api *api)
     pthread_mutex_unlock(&ev->mu);
     ticket_list_clear(&l);
     return added;
+}
+
+/* Staff see every ticket's events - but a restricted agent only those of
+ * their groups' tickets and their own (core/scope.h; the groups as of
+ * connecting) - and a customer their own tickets'. */
+static bool may_see(const struct ev_conn *c, const struct ev_entry *e)
+{
+    if (!c->staff)
+        return strcmp(e->requester_id, c->user_id) == 0;
+    return !c->restricted || strcmp(e->assignee_id, c->user_id) == 0 ||
+           strv_contains(&c->groups, e->queue);
 }
 
 /* Resumes every suspended stream (they look for work themselves). */
@@ -295,7 +313,7 @@ static ssize_t stream_read(void *cls, uint64_t pos, char *out, size_t max)
         uint64_t s = c->last_seq + 1;
         for (int k = 0; s <= ev->seq && k < FORMAT_MAX; s++) {
             const struct ev_entry *e = &ev->ring[s % EV_RING];
-            if (c->staff || strcmp(e->requester_id, c->user_id) == 0) {
+            if (may_see(c, e)) {
                 put_event(&c->pending, e->number, e->version, e->status, e->updated);
                 k++;
             }
@@ -335,6 +353,7 @@ static void stream_free(void *cls)
     }
     pthread_mutex_unlock(&ev->mu);
     buf_free(&c->pending);
+    strv_clear(&c->groups);
     free(c);
 }
 
@@ -377,6 +396,14 @@ void h_events(struct api_req *r, struct api_resp *out)
     c->conn = r->conn;
     snprintf(c->user_id, sizeof c->user_id, "%s", r->user.id);
     c->staff = r->user.role != ROLE_CUSTOMER;
+    c->restricted = scope_restricted(&r->user);
+    struct td_err gerr;
+    if (c->restricted && !scope_groups(r->api->core->store, r->user.id, &c->groups, &gerr)) {
+        buf_free(&c->pending);
+        free(c);
+        problem_from_err(out, &gerr);
+        return;
+    }
     c->last_write_ms = mono_ms();
     /* "retry" tells EventSource-like clients how soon to reconnect. */
     buf_puts(&c->pending, "retry: 3000\n\n");
@@ -392,6 +419,7 @@ void h_events(struct api_req *r, struct api_resp *out)
         td_err_clear(&err);
         if (!ticket_list(r->api->core, &r->user, &f, &l, &err)) {
             buf_free(&c->pending);
+            strv_clear(&c->groups);
             free(c);
             problem_from_err(out, &err);
             return;

@@ -132,6 +132,8 @@ json_t *json_user(const struct td_user *u)
     json_object_set_new(j, "name", jstr(u->name ? u->name : ""));
     json_object_set_new(j, "role", json_string(role_name(u->role)));
     json_object_set_new(j, "disabled", json_boolean(u->disabled));
+    if (u->role == ROLE_AGENT) /* seeing only their groups' tickets (core/scope.h) */
+        json_object_set_new(j, "restricted", json_boolean(u->restricted));
     json_object_set_new(j, "has_password", json_boolean(u->pw_hash != NULL));
     json_object_set_new(j, "created", json_time(u->created));
     json_object_set_new(j, "updated", json_time(u->updated));

@@ -46,6 +46,7 @@ static const char *status_title(unsigned status)
     case 412: return "Precondition Failed";
     case 413: return "Content Too Large";
     case 415: return "Unsupported Media Type";
+    case 422: return "Unprocessable Content";
     case 428: return "Precondition Required";
     case 429: return "Too Many Requests";
     case 500: return "Internal Server Error";

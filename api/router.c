@@ -94,6 +94,17 @@ const struct api_route api_routes[] = {
     { "POST", "/api/v1/users/{id}/aliases", h_aliases_add, ROUTE_AUTH },
     { "DELETE", "/api/v1/users/{id}/aliases/{email}", h_aliases_remove, ROUTE_AUTH },
     { "GET", "/api/v1/auth/aliases/confirm", h_alias_confirm, ROUTE_PUBLIC },
+
+    { "GET", "/api/v1/groups", h_groups_list, ROUTE_AUTH },                  /* routes_groups.c */
+    { "POST", "/api/v1/groups", h_groups_create, ROUTE_AUTH },
+    { "GET", "/api/v1/groups/{key}", h_group_get, ROUTE_AUTH },
+    { "PATCH", "/api/v1/groups/{key}", h_group_patch, ROUTE_AUTH },
+    { "DELETE", "/api/v1/groups/{key}", h_group_delete, ROUTE_AUTH },
+    { "POST", "/api/v1/groups/{key}/members/{user_id}", h_group_member_put, ROUTE_AUTH },
+    { "DELETE", "/api/v1/groups/{key}/members/{user_id}", h_group_member_delete, ROUTE_AUTH },
+    { "POST", "/api/v1/tickets/{number}/followers/{user_id}", h_followers_add, ROUTE_AUTH },
+    { "DELETE", "/api/v1/tickets/{number}/followers/{user_id}", h_followers_remove,
+      ROUTE_AUTH }, /* routes_followers.c */
 };
 const size_t api_n_routes = sizeof api_routes / sizeof api_routes[0];
 

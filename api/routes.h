@@ -61,6 +61,16 @@ void h_aliases_list(struct api_req *r, struct api_resp *out);          /* routes
 void h_aliases_add(struct api_req *r, struct api_resp *out);
 void h_aliases_remove(struct api_req *r, struct api_resp *out);
 void h_alias_confirm(struct api_req *r, struct api_resp *out);
+/* routes_groups.c, routes_followers.c */
+void h_groups_list(struct api_req *r, struct api_resp *out);
+void h_groups_create(struct api_req *r, struct api_resp *out);
+void h_group_get(struct api_req *r, struct api_resp *out);
+void h_group_patch(struct api_req *r, struct api_resp *out);
+void h_group_delete(struct api_req *r, struct api_resp *out);
+void h_group_member_put(struct api_req *r, struct api_resp *out);
+void h_group_member_delete(struct api_req *r, struct api_resp *out);
+void h_followers_add(struct api_req *r, struct api_resp *out);
+void h_followers_remove(struct api_req *r, struct api_resp *out);
 
 void h_users_list(struct api_req *r, struct api_resp *out);
 void h_users_create(struct api_req *r, struct api_resp *out);

@@ -18,6 +18,8 @@
  * core narrows the filter. */
 #include "api_int.h"
 
+#include "core/group.h"
+
 #include "core/id.h"
 #include "core/strv.h"
 #include "core/ticket.h"
@@ -426,7 +428,11 @@ void h_ticket_patch(struct api_req *r, struct api_resp *out)
     struct td_err err;
     td_err_clear(&err);
     if (!ticket_update(r->api->core, &r->user, number, &p, if_version, &t, &err)) {
-        problem_from_err(out, &err);
+        /* Well-formed, but no such group to move to: 422. */
+        if (err.code == TD_INVALID && strncmp(err.msg, GROUP_UNKNOWN_MSG, strlen(GROUP_UNKNOWN_MSG)) == 0)
+            problem(out, 422, "unknown_group", err.msg, NULL);
+        else
+            problem_from_err(out, &err);
         goto done;
     }
     ticket_reply(out, 200, &t);

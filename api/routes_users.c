@@ -21,6 +21,8 @@
 #include "api_int.h"
 #include "auth.h"
 
+#include "core/scope.h"
+
 #include "core/id.h"
 #include "core/log.h"
 #include "core/notify.h"
@@ -234,22 +236,23 @@ void h_user_patch(struct api_req *r, struct api_resp *out)
         return;
     const char *id = r->params[0];
     const char *role = NULL, *password = NULL, *current = NULL;
-    bool disabled = false, has_disabled = false;
+    bool disabled = false, has_disabled = false, restricted = false, has_restricted = false;
     const struct jf_field fields[] = {
         { "role", JF_STRING, false, &role, NULL },
         { "disabled", JF_BOOL, false, &disabled, &has_disabled },
         { "password", JF_STRING, false, &password, NULL },
         { "current_password", JF_STRING, false, &current, NULL },
+        { "restricted", JF_BOOL, false, &restricted, &has_restricted },
     };
     json_t *doc;
-    if (!json_in_parse(r, fields, 4, false, &doc, out))
+    if (!json_in_parse(r, fields, 5, false, &doc, out))
         return;
     struct field_errors fe = { .n = 0 };
     enum td_role new_role = ROLE_CUSTOMER;
     if (role != NULL && !role_parse(role, &new_role))
         field_error(&fe, "role", "must be admin, agent or customer");
-    if (role == NULL && password == NULL && !has_disabled)
-        field_error(&fe, "body", "give at least one of role, disabled, password");
+    if (role == NULL && password == NULL && !has_disabled && !has_restricted)
+        field_error(&fe, "body", "give at least one of role, disabled, restricted, password");
     if (fe.n > 0) {
         problem_fields(out, "bad user change", &fe);
         json_decref(doc);
@@ -272,7 +275,8 @@ void h_user_patch(struct api_req *r, struct api_resp *out)
         hashgate_leave(r->api);
     bool ok = pw_ok &&
               (role == NULL || user_set_role(c, &r->user, id, new_role, &err)) &&
-              (!has_disabled || user_set_disabled(c, &r->user, id, disabled, &err));
+              (!has_disabled || user_set_disabled(c, &r->user, id, disabled, &err)) &&
+              (!has_restricted || scope_set_restricted(c, &r->user, id, restricted, &err));
     json_decref(doc);
     struct td_user u;
     if (!ok || !user_get(c, id, &u, &err)) {

@@ -44,5 +44,6 @@ int cmd_quarantine(int argc, char **argv, const char *config_path); /* cmd_quara
 int cmd_token(int argc, char **argv, const char *config_path);      /* cmd_token.c */
 int cmd_ticket(int argc, char **argv, const char *config_path);     /* cmd_ticket.c */
 int cmd_alias(int argc, char **argv, const char *config_path);      /* cmd_alias.c */
+int cmd_group(int argc, char **argv, const char *config_path);      /* cmd_group.c */
 
 #endif

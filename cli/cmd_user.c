@@ -1,10 +1,11 @@
-/* cmd_user.c - `ticketd user add|list|disable|enable|set-role|passwd`.
+/* cmd_user.c - `ticketd user add|list|disable|enable|restrict|unrestrict|set-role|passwd`.
  * The first admin is created here; afterwards admins manage users over
  * the API. Exit codes, the same for every verb: 0 done, 1 no such user
  * or a clash (the address is taken), 2 bad command line or a value core
  * refuses (an address, a too short password), 3 bad configuration, 4 the
  * store cannot be reached. */
 #include "cli.h"
+#include "core/scope.h"
 #include "core/mem.h"
 #include "core/user.h"
 
@@ -18,11 +19,14 @@ static void usage(FILE *f)
           "                                [--password-file FILE | --password-stdin]\n"
           "       ticketd [--config FILE] user list [--role ROLE]\n"
           "       ticketd [--config FILE] user disable|enable --email ADDR\n"
+          "       ticketd [--config FILE] user restrict|unrestrict --email ADDR\n"
           "       ticketd [--config FILE] user set-role --email ADDR --role ROLE\n"
           "       ticketd [--config FILE] user passwd --email ADDR [--password-file FILE]\n"
           "Passwords are never taken on the command line (other users can read it);\n"
           "give them in a file or on standard input (passwd reads standard input\n"
           "unless --password-file is given). A new password ends the user's sessions.\n"
+          "A restricted agent sees only the tickets of their groups (ticketd group)\n"
+          "and those assigned to them.\n"
           "Exit: 0 done, 1 no such user or address taken, 2 bad arguments or value,\n"
           "3 bad configuration, 4 store unreachable.\n",
           f);
@@ -43,8 +47,8 @@ static bool read_password(const char *file, bool from_stdin, char *out, size_t l
 
 static void print_user(const struct td_user *u)
 {
-    printf("%s\t%s\t%s\t%s%s\n", u->id, u->email, role_name(u->role), u->name,
-           u->disabled ? "\t(disabled)" : "");
+    printf("%s\t%s\t%s\t%s%s%s\n", u->id, u->email, role_name(u->role), u->name,
+           u->disabled ? "\t(disabled)" : "", u->restricted ? "\t(restricted)" : "");
 }
 
 int cmd_user(int argc, char **argv, const char *config_path)
@@ -86,9 +90,10 @@ int cmd_user(int argc, char **argv, const char *config_path)
         return EXIT_USAGE;
     }
     if (strcmp(verb, "add") && strcmp(verb, "list") && strcmp(verb, "disable") &&
-        strcmp(verb, "enable") && strcmp(verb, "set-role") && strcmp(verb, "passwd")) {
+        strcmp(verb, "enable") && strcmp(verb, "set-role") && strcmp(verb, "passwd") &&
+        strcmp(verb, "restrict") && strcmp(verb, "unrestrict")) {
         fprintf(stderr, "ticketd: user: unknown command '%s' (add, list, disable, enable, "
-                        "set-role, passwd)\n", verb);
+                        "restrict, unrestrict, set-role, passwd)\n", verb);
         return EXIT_USAGE;
     }
     bool passwd = strcmp(verb, "passwd") == 0;
@@ -136,6 +141,8 @@ int cmd_user(int argc, char **argv, const char *config_path)
             ok = user_set_role(&env.core, NULL, u.id, role, &err);
         else if (ok && passwd)
             ok = user_set_password(&env.core, NULL, u.id, password, &err);
+        else if (ok && strstr(verb, "restrict") != NULL)
+            ok = scope_set_restricted(&env.core, NULL, u.id, strcmp(verb, "restrict") == 0, &err);
         else if (ok)
             ok = user_set_disabled(&env.core, NULL, u.id, strcmp(verb, "disable") == 0, &err);
         if (!ok)

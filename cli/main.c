@@ -21,6 +21,7 @@ static void usage(FILE *f)
           "  --version      print the version, the commit and the store schema versions\n"
           "  ticket merge SOURCE TARGET   merge a duplicate ticket into another\n"
           "  alias ...      add, list or remove an agent's extra sending addresses\n"
+          "  group ...      add, list, show or remove groups; add or remove their agents\n"
           "  --version      print the version\n"
           "The config file may also be given as TICKETD_CONFIG; every key can be\n"
           "overridden by TICKETD_<SECTION>_<KEY> (a TICKETD_* variable that is no\n"
@@ -82,6 +83,8 @@ int main(int argc, char **argv)
         return cmd_ticket(sub_argc, sub_argv, config_path);
     if (strcmp(cmd, "alias") == 0)
         return cmd_alias(sub_argc, sub_argv, config_path);
+    if (strcmp(cmd, "group") == 0)
+        return cmd_group(sub_argc, sub_argv, config_path);
     if (strcmp(cmd, "check-config") == 0)
         return cmd_check_config(sub_argc, sub_argv, config_path);
     fprintf(stderr, "ticketd: unknown command '%s'\n", cmd);

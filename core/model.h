@@ -64,6 +64,8 @@ struct td_user {
     char *pw_hash;      /* argon2id string, NULL = no password (mail-created) */
     bool disabled;
     int64_t token_version; /* bumped on disable/role change: old tokens die */
+    bool restricted;    /* an agent who sees only their groups' tickets
+                           (and those assigned to them): core/scope.h */
     td_time created;
     td_time updated;
 };

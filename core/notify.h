@@ -5,11 +5,16 @@
  *   ticket created       -> ticket_created_ack to the requester (also when
  *                           they opened it themselves; not when the mail
  *                           that opened it was auto-submitted), and
- *                           ticket_created_agents to every active agent
+ *                           ticket_created_agents to the members of the
+ *                           ticket's group (core/group.h), or to every
+ *                           active agent when the group does not exist or
+ *                           has no members
  *   public reply by staff (or the system) -> reply_to_requester
- *   public reply by the customer -> reply_to_agents: the assignee, or every
- *                           active agent while unassigned
- *   internal note        -> internal_note to the assignee (staff only)
+ *   public reply by the customer -> reply_to_agents: the assignee, or the
+ *                           group's members (every active agent, as above)
+ *                           while unassigned; and the followers
+ *   internal note        -> internal_note to the assignee and the followers
+ *                           (staff participants: core/follower.h)
  *   assigned / claimed   -> assigned to the new assignee
  *   status resolved / closed -> status_resolved / status_closed to the
  *                           requester

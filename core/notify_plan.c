@@ -3,9 +3,11 @@
 #include "notify_int.h"
 #include "buf.h"
 #include "comment.h"
+#include "group.h"
 #include "id.h"
 #include "log.h"
 #include "mem.h"
+#include "scope.h"
 #include "ticket.h"
 
 #include <stdio.h>
@@ -25,6 +27,8 @@ struct plan_ctx {
     bool staff_loaded;
     struct td_comment_list comments;
     bool comments_loaded;
+    struct strv group;          /* members of the ticket's group */
+    bool group_loaded;
     struct td_outbox_list *out;
     const struct td_comment *files; /* whose attachments the rows of the
                                        event being planned carry, or NULL */
@@ -251,7 +255,7 @@ static void to_following_staff(struct plan_ctx *p, const struct td_event *ev,
 {
     for (size_t i = 0; i < p->t->participants.n; i++) {
         const struct td_user *u = user_by_id(p, p->t->participants.v[i]);
-        if (u && is_staff(u))
+        if (u && is_staff(u) && scope_allows(p->st, u, p->t))
             add_row(p, ev, kind, u, author, body, assignee);
     }
 }
@@ -264,9 +268,36 @@ static bool to_staff(struct plan_ctx *p, const struct td_event *ev, enum notify_
         return true;
     if (!load_staff(p, err))
         return false;
+    /* A restricted agent hears only of their groups' tickets (scope.h). */
     for (size_t i = 0; i < p->staff.n; i++)
-        if (except_id == NULL || strcmp(p->staff.v[i].id, except_id) != 0)
+        if ((except_id == NULL || strcmp(p->staff.v[i].id, except_id) != 0) &&
+            scope_allows(p->st, &p->staff.v[i], p->t))
             add_row(p, ev, kind, &p->staff.v[i], author, body, assignee);
+    return true;
+}
+
+/* The agents a ticket's group hands new work to: its members, when the
+ * group exists and has any (core/group.h); otherwise every agent, as
+ * before groups existed, so a ticket is never announced to nobody. */
+static bool to_group(struct plan_ctx *p, const struct td_event *ev, enum notify_kind kind,
+                     const struct td_user *author, const char *body, const char *assignee,
+                     const char *except_id, struct td_err *err)
+{
+    if (!p->nc->enabled[kind])
+        return true;
+    if (!p->group_loaded) {
+        bool found = false;
+        if (!group_members_of(p->st, p->t->queue, &p->group, &found, err))
+            return false;
+        p->group_loaded = true;
+    }
+    if (p->group.n == 0)
+        return to_staff(p, ev, kind, author, body, assignee, except_id, err);
+    for (size_t i = 0; i < p->group.n; i++) {
+        const struct td_user *u = user_by_id(p, p->group.v[i]);
+        if (u && is_staff(u) && (except_id == NULL || strcmp(u->id, except_id) != 0))
+            add_row(p, ev, kind, u, author, body, assignee);
+    }
     return true;
 }
 
@@ -302,7 +333,7 @@ bool notify_plan(const struct notify_config *nc, struct store *st, const struct 
             bool auto_sub = e->old_value && strcmp(e->old_value, TICKET_CREATED_AUTO) == 0;
             if (!auto_sub)
                 add_row(&p, e, NK_CREATED_ACK, req, author, body, assignee);
-            ok = to_staff(&p, e, NK_CREATED_AGENTS, author, body, assignee, t->requester_id, err);
+            ok = to_group(&p, e, NK_CREATED_AGENTS, author, body, assignee, t->requester_id, err);
             break;
         }
         case EVENT_COMMENT: {
@@ -313,8 +344,10 @@ bool notify_plan(const struct notify_config *nc, struct store *st, const struct 
             p.files = c;
             bool internal = e->old_value && strcmp(e->old_value, "internal") == 0;
             if (internal) {
+                /* The assignee and the agents who follow the ticket. */
                 if (assignee[0])
                     add_row(&p, e, NK_INTERNAL_NOTE, user_by_id(&p, assignee), actor, body, assignee);
+                to_following_staff(&p, e, NK_INTERNAL_NOTE, actor, body, assignee);
             } else if (e->actor_id[0] == '\0' || is_staff(actor)) {
                 to_conversation(&p, e, NK_REPLY_TO_REQUESTER, actor, body, assignee);
             } else {
@@ -324,7 +357,7 @@ bool notify_plan(const struct notify_config *nc, struct store *st, const struct 
                 if (assignee[0])
                     add_row(&p, e, NK_REPLY_TO_AGENTS, user_by_id(&p, assignee), actor, body, assignee);
                 else
-                    ok = to_staff(&p, e, NK_REPLY_TO_AGENTS, actor, body, assignee, NULL, err);
+                    ok = to_group(&p, e, NK_REPLY_TO_AGENTS, actor, body, assignee, NULL, err);
                 to_following_staff(&p, e, NK_REPLY_TO_AGENTS, actor, body, assignee);
                 to_conversation(&p, e, NK_REPLY_TO_REQUESTER, actor, body, assignee);
             }
@@ -352,6 +385,7 @@ bool notify_plan(const struct notify_config *nc, struct store *st, const struct 
     free(p.users);
     user_list_clear(&p.staff);
     comment_list_clear(&p.comments);
+    strv_clear(&p.group);
     return ok;
 }
 

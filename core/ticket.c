@@ -1,10 +1,12 @@
 /* ticket.c - see ticket.h. */
 #include "ticket.h"
 #include "comment.h"
+#include "group.h"
 #include "id.h"
 #include "mem.h"
 #include "participant.h"
 #include "policy.h"
+#include "scope.h"
 #include "text.h"
 #include "workflow.h"
 
@@ -61,6 +63,10 @@ bool ticket_mutate(struct td_core *c, const struct td_user *actor, int64_t numbe
         memset(&t, 0, sizeof t);
         if (!load(c, number, &t, err))
             return false;
+        if (!scope_check(c->store, actor, &t, err)) {
+            ticket_clear(&t);
+            return false;
+        }
         struct ticket_change ch = { .n = 0 };
         int64_t current = t.version;
         if (!fn(c, actor, &t, &ch, arg, err)) {
@@ -274,7 +280,7 @@ bool ticket_get(struct td_core *c, const struct td_user *actor, int64_t number,
         return false;
     if (!load(c, number, out, err))
         return false;
-    if (!policy_view_ticket(actor, out, err)) {
+    if (!policy_view_ticket(actor, out, err) || !scope_check(c->store, actor, out, err)) {
         ticket_clear(out);
         return false;
     }
@@ -294,6 +300,8 @@ bool ticket_list(struct td_core *c, const struct td_user *actor,
         f.or_participant = true;
         f.text_internal = false;
     }
+    if (scope_restricted(actor)) /* their groups' tickets and their own */
+        f.in_groups_of = actor->id;
     if (f.limit == 0)
         f.limit = STORE_LIST_DEFAULT;
     if (f.limit > STORE_LIST_MAX)
@@ -304,7 +312,6 @@ bool ticket_list(struct td_core *c, const struct td_user *actor,
 static bool apply_patch(struct td_core *c, const struct td_user *actor, struct td_ticket *t,
                         struct ticket_change *ch, const void *arg, struct td_err *err)
 {
-    (void)c;
     const struct ticket_patch *p = arg;
     if (!policy_view_ticket(actor, t, err))
         return false;
@@ -355,6 +362,11 @@ static bool apply_patch(struct td_core *c, const struct td_user *actor, struct t
             !text_line(p->queue, "queue", MAX_QUEUE, true, &queue, err))
             return false;
         if (strcmp(queue, t->queue ? t->queue : "") != 0) {
+            /* Once groups exist a queue is a group (core/group.h). */
+            if (!group_check_queue(c->store, queue, err)) {
+                free(queue);
+                return false;
+            }
             ticket_change_add(ch, actor, t->number, EVENT_QUEUE, t->queue ? t->queue : "", queue);
             free(t->queue);
             t->queue = queue;

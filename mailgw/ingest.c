@@ -161,7 +161,7 @@ static bool open_ticket(struct job *j, const struct td_user *actor, bool auto_su
         .subject = subject,
         .body = p.body,
         .requester_id = actor->id,
-        .queue = j->src->queue ? j->src->queue : "",
+        .queue = ingest_route(j),
         .source = SOURCE_EMAIL,
         .message_id = j->key,
         .attachments = p.atts,

@@ -26,6 +26,11 @@ struct job {
 
 struct store *ingest_store(struct job *j);
 
+/* ingest_route.c: the queue (group) a new ticket from this mail opens
+ * in - a [route] rule's, else the mailbox's. Borrowed from the settings
+ * or the source. */
+const char *ingest_route(struct job *j);
+
 /* ingest_dedupe.c. DONE_HALF: *ticket holds the key in its thread
  * without the comment (a crash between ticket_open's two writes). The
  * key may change (to the digest) when a Message-ID was reused. */

@@ -65,6 +65,7 @@ void settings_clear(struct mailgw_settings *s)
     for (size_t i = 0; i < s->n_boxes; i++)
         mailbox_clear(&s->boxes[i]);
     free(s->boxes);
+    route_table_free(s->routes);
     memset(s, 0, sizeof *s);
 }
 
@@ -229,6 +230,7 @@ bool settings_load(struct td_config *cfg, struct mailgw_settings *s, struct td_e
         add_words(free_mail, &s->free_mail);
     }
     ok = ok && config_each_section(cfg, "mailbox ", load_mailbox, s, err);
+    ok = ok && route_table_load(cfg, &s->routes, err);
     if (ok) {
         const char *loop = config_str(cfg, "mailgw", "loop_id", NULL);
         if (loop && *loop)

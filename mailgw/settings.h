@@ -30,7 +30,9 @@
  *   auth = login | plain            ; LOGIN or AUTHENTICATE PLAIN
  *   folder = INBOX
  *   processed_folder = Processed    ; "" = leave mail in place (\Seen)
- *   queue = support                 ; stored on the tickets it opens
+ *   queue = support                 ; its default group: stored on the
+ *                                   ; tickets it opens unless a [route]
+ *                                   ; rule (core/route.h) picks another
  *   address = support@example.com   ; this mailbox's address (own)
  *   idle = yes  poll_interval_ms = 60000 */
 #ifndef MGW_SETTINGS_H
@@ -40,6 +42,7 @@
 #include <stdint.h>
 
 #include "core/config.h"
+#include "core/route.h"
 #include "core/strv.h"
 #include "mime.h"
 #include "thread.h"
@@ -86,6 +89,7 @@ struct mailgw_settings {
     void *verify_ctx;
     struct mailbox_settings *boxes;
     size_t n_boxes;
+    struct route_table *routes; /* [route NAME] rules (core/route.h); owned */
 };
 
 /* Reads [mailgw] and every [mailbox NAME]; TD_INVALID naming the key on

@@ -30,8 +30,8 @@
 #include "core/err.h"
 #include "core/model.h"
 #include "core/strv.h"
-
 #include "core/store/store_filter.h" /* td_ticket_filter, the text search words */
+#include "core/store/store_groups.h" /* td_group and STORE_GROUP_OPS */
 
 /* ---- REST API: a refresh token (api/auth_tokens.c) -------------------
  * Only a hash of the token is kept: a copy of the database yields no
@@ -541,6 +541,7 @@ struct store_ops {
     bool (*alias_delete)(struct store *st, const char *email, struct td_err *err);
     bool (*alias_confirm)(struct store *st, const char *token_hash, td_time now,
                           struct td_alias *out, struct td_err *err);
+    STORE_GROUP_OPS /* groups (core/group.c): the contract is in store_groups.h */
 };
 
 /* Backends embed this as their first member. */

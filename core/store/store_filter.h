@@ -52,6 +52,10 @@ struct td_ticket_filter {
                                  order; after_updated 0 = from the start.
                                  Not with text (callers refuse it). */
     td_time after_updated;
+    const char *in_groups_of; /* NULL = any; else a user id: only tickets
+                                 assigned to that user or whose queue is
+                                 the key of a group the user is a member
+                                 of (a restricted agent's view: scope.h) */
     size_t limit;             /* 0 = 50; capped at 1000 */
 };
 

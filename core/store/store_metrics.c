@@ -30,7 +30,9 @@
     X(idem_delete) X(idem_purge) X(erase_comments) X(attachment_delete)                      \
     X(outbox_erase_recipient) \
     X(comment_move) X(alias_insert) X(alias_get) X(alias_list) X(alias_delete) X(alias_confirm) \
-    X(outbox_stats) X(outbox_purge) X(batch_begin) X(batch_end)
+    X(outbox_stats) X(outbox_purge) X(batch_begin) X(batch_end)                                \
+    X(group_insert) X(group_get) X(group_list) X(group_update) X(group_delete)                \
+    X(group_member_add) X(group_member_remove)
 
 enum {
 #define X(op) OP_##op,
@@ -135,6 +137,19 @@ WRAP(alias_confirm,
      (struct store *st, const char *token_hash, td_time now, struct td_alias *out,
       struct td_err *err),
      (st, token_hash, now, out, err))
+WRAP(group_insert, (struct store *st, const struct td_group *g, struct td_err *err), (st, g, err))
+WRAP(group_get, (struct store *st, const char *key, struct td_group *out, struct td_err *err),
+     (st, key, out, err))
+WRAP(group_list, (struct store *st, struct td_group_list *out, struct td_err *err),
+     (st, out, err))
+WRAP(group_update, (struct store *st, const struct td_group *g, struct td_err *err), (st, g, err))
+WRAP(group_delete, (struct store *st, const char *key, struct td_err *err), (st, key, err))
+WRAP(group_member_add,
+     (struct store *st, const char *key, const char *user_id, td_time now, struct td_err *err),
+     (st, key, user_id, now, err))
+WRAP(group_member_remove,
+     (struct store *st, const char *key, const char *user_id, td_time now, struct td_err *err),
+     (st, key, user_id, now, err))
 WRAP(comment_move, (struct store *st, int64_t from, int64_t to, struct td_err *err),
      (st, from, to, err))
 WRAP(attachment_put, (struct store *st, const struct td_attachment *a, struct td_err *err),

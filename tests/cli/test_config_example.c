@@ -346,6 +346,9 @@ static void bad_config_is_one_line_exit_3(void **state)
         { NULL, "TICKETD_NOTIFY_SUPPORT_ADDRESS=not an address", "support_address" },
         { "[api\nport = 1\n", NULL, "malformed section header" },
         { "[api]\njust words\n", NULL, "expected 'key = value'" },
+        { "[route broken]\nsubject = (unclosed\ngroup = billing\n", NULL,
+          "[route broken] subject: bad pattern" },
+        { "[route nogroup]\nto = billing@example.com\n", NULL, "[route nogroup] group" },
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++)
         check_refused(c, &cases[i], "check-config");

@@ -104,6 +104,7 @@ static inline void assert_user_eq(const struct td_user *a, const struct td_user 
     assert_int_equal(a->role, b->role);
     assert_str(a->pw_hash, b->pw_hash);
     assert_int_equal(a->disabled, b->disabled);
+    assert_int_equal(a->restricted, b->restricted);
     assert_int_equal(a->token_version, b->token_version);
     assert_int_equal(a->created, b->created);
     assert_int_equal(a->updated, b->updated);

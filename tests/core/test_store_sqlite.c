@@ -198,10 +198,16 @@ static void test_old_schema_migrated(void **state)
     struct td_err err;
     struct store *st = NULL;
     MUST(sq_open_at_version(fx->path, 1, &st, &err));
+    store_close(st);
+    /* The row as version 1's users table holds it (today's code writes
+     * columns later migrations added, e.g. restricted in 12). */
     struct td_user u;
     user_fill(&u, "old@example.org");
-    MUST(st->ops->user_insert(st, &u, &err));
-    store_close(st);
+    char sql[400];
+    snprintf(sql, sizeof sql,
+             "INSERT INTO users (id, email, name, role, pw_hash, disabled, token_version, created, "
+             "updated) VALUES ('%s', '%s', 'x', 'customer', NULL, 0, 0, 1, 1)", u.id, u.email);
+    raw_exec(fx->path, sql);
     assert_int_equal(raw_int(fx->path, "PRAGMA user_version"), 1);
     assert_int_equal(raw_int(fx->path, "SELECT COUNT(*) FROM sqlite_master "
                                        "WHERE name = 'outbox_recipient'"), 0);

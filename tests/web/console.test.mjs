@@ -187,6 +187,11 @@ test('an agent finds the ticket that came by mail and replies with an attachment
   await page.goto(API + '/#/tickets');
   await page.goto(link[1]);
   await page.waitForSelector('h1 >> text=My printer is on fire');
+  // Follow it (a staff participant), then stop.
+  await page.click('#follow');
+  await page.waitForSelector('#follow >> text=Unfollow');
+  await page.click('#follow');
+  await page.waitForSelector('#follow >> text=Follow');
   // The customer's mail: the reply, not the note.
   const mail = await mailTo('carla@example.org', (t) => t.includes('Please unplug it first'));
   assert.ok(!mail.includes('Third printer fire'));

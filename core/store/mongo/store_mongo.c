@@ -166,6 +166,9 @@ static const struct {
                      " \"name\": \"endpoint_id_1_ticket_1_seq_1\"}" },
     { MG_DELIVERIES,
       "{\"key\": {\"endpoint_id\": 1, \"created\": -1}, \"name\": \"endpoint_id_1_created_-1\"}" },
+    /* Groups (store_mongo_groups.c): the key is the _id (unique by
+     * itself); the groups an agent is a member of. */
+    { MG_GROUPS, "{\"key\": {\"members\": 1}, \"name\": \"members_1\"}" },
     /* Idempotency-Key records (store_mongo_idem.c): the purge. */
     { MG_IDEM, "{\"key\": {\"expires\": 1}, \"name\": \"expires_1\"}" },
     /* Agents' aliases (store_mongo_aliases.c): a user's list, confirm. */
@@ -270,6 +273,13 @@ static const struct store_ops mongo_ops = {
     .alias_list = mg_alias_list,
     .alias_delete = mg_alias_delete,
     .alias_confirm = mg_alias_confirm,
+    .group_insert = mg_group_insert,
+    .group_get = mg_group_get,
+    .group_list = mg_group_list,
+    .group_update = mg_group_update,
+    .group_delete = mg_group_delete,
+    .group_member_add = mg_group_member_add,
+    .group_member_remove = mg_group_member_remove,
     .attachment_put = mg_attachment_put,
     .attachment_get = mg_attachment_get,
     .msgid_put = mg_msgid_put,

@@ -19,6 +19,7 @@
  *               lease_until}
  *   attachments.files / attachments.chunks        a GridFS bucket
  *   meta       {_id: "schema", version}           store_mongo_schema.c
+ *   groups     {_id: key, name, members[], created, updated}
  *
  * Why history lives inside the ticket: the contract wants a ticket change
  * and its events written together, and without multi-document
@@ -51,6 +52,7 @@
 #define MG_DELIVERIES "webhook_deliveries"
 #define MG_IDEM "idempotency"      /* REST API Idempotency-Key, store_mongo_idem.c */
 #define MG_ALIASES "aliases"       /* agents' aliases, store_mongo_aliases.c */
+#define MG_GROUPS "groups"         /* groups, store_mongo_groups.c */
 
 /* Largest attachment attachment_get will load into memory: the length
  * in the GridFS files document is data, and data is bounded before it is
@@ -158,6 +160,18 @@ bool mg_ticket_add_msgid(struct store *st, int64_t number, const char *msgid,
                          struct td_err *err);
 bool mg_ticket_find_by_msgid(struct store *st, const char *msgid, int64_t *number,
                              struct td_err *err);
+bool mg_group_insert(struct store *st, const struct td_group *g, struct td_err *err);
+bool mg_group_get(struct store *st, const char *key, struct td_group *out, struct td_err *err);
+bool mg_group_list(struct store *st, struct td_group_list *out, struct td_err *err);
+bool mg_group_update(struct store *st, const struct td_group *g, struct td_err *err);
+bool mg_group_delete(struct store *st, const char *key, struct td_err *err);
+bool mg_group_member_add(struct store *st, const char *key, const char *user_id, td_time now,
+                         struct td_err *err);
+bool mg_group_member_remove(struct store *st, const char *key, const char *user_id, td_time now,
+                            struct td_err *err);
+/* The keys of the groups user_id is a member of, appended to *out (for
+ * ticket_list's in_groups_of). */
+bool mg_group_keys_of(struct store *st, const char *user_id, struct strv *out, struct td_err *err);
 bool mg_alias_insert(struct store *st, const struct td_alias *a, struct td_err *err);
 bool mg_alias_get(struct store *st, const char *email, struct td_alias *out, struct td_err *err);
 bool mg_alias_list(struct store *st, const char *user_id, struct td_alias_list *out,

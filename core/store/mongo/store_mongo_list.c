@@ -91,7 +91,23 @@ static bool put_updated_cursor(bson_t *q, const struct td_ticket_filter *f)
     return ok && bson_append_array_end(q, &or);
 }
 
-static bool put_filter(bson_t *q, const struct td_ticket_filter *f, const struct strv *words)
+/* A restricted agent's view: {$or: [{assignee_id: U}, {queue: {$in: keys}}]}. */
+static bool put_in_groups(bson_t *and, const char *key, const char *user_id,
+                          const struct strv *keys)
+{
+    bson_t wrap, or, alt, in;
+    bool ok = BSON_APPEND_DOCUMENT_BEGIN(and, key, &wrap) &&
+              BSON_APPEND_ARRAY_BEGIN(&wrap, "$or", &or) &&
+              BSON_APPEND_DOCUMENT_BEGIN(&or, "0", &alt) &&
+              BSON_APPEND_UTF8(&alt, "assignee_id", user_id) &&
+              bson_append_document_end(&or, &alt) && BSON_APPEND_DOCUMENT_BEGIN(&or, "1", &alt) &&
+              BSON_APPEND_DOCUMENT_BEGIN(&alt, "queue", &in) && mg_put_strv(&in, "$in", keys) &&
+              bson_append_document_end(&alt, &in) && bson_append_document_end(&or, &alt);
+    return ok && bson_append_array_end(&wrap, &or) && bson_append_document_end(and, &wrap);
+}
+
+static bool put_filter(bson_t *q, const struct td_ticket_filter *f, const struct strv *words,
+                       const struct strv *group_keys)
 {
     bson_t range, and;
     bool ok = true;
@@ -120,12 +136,18 @@ static bool put_filter(bson_t *q, const struct td_ticket_filter *f, const struct
         ok = bson_append_document_end(q, &range) && ok;
     }
     /* One $and for the participant clause and the words (each an $or). */
-    if (ok && (participant || words->n > 0) && (ok = BSON_APPEND_ARRAY_BEGIN(q, "$and", &and))) {
+    bool scoped = f->in_groups_of != NULL;
+    if (ok && (participant || scoped || words->n > 0) &&
+        (ok = BSON_APPEND_ARRAY_BEGIN(q, "$and", &and))) {
         size_t at = 0;
         char k[24];
         if (participant) {
             snprintf(k, sizeof k, "%zu", at++);
             ok = put_or_participant(&and, k, f->requester_id);
+        }
+        if (ok && scoped) {
+            snprintf(k, sizeof k, "%zu", at++);
+            ok = put_in_groups(&and, k, f->in_groups_of, group_keys);
         }
         for (size_t i = 0; ok && i < words->n; i++) {
             snprintf(k, sizeof k, "%zu", at++);
@@ -194,10 +216,17 @@ bool mg_ticket_list(struct store *st, const struct td_ticket_filter *f,
     }
     size_t want = f->limit == 0 ? STORE_LIST_DEFAULT
                 : f->limit > STORE_LIST_MAX ? STORE_LIST_MAX : f->limit;
+    /* A restricted agent's groups first: one indexed read (members_1). */
+    struct strv keys = STRV_INIT;
+    if (f->in_groups_of != NULL && !mg_group_keys_of(st, f->in_groups_of, &keys, err)) {
+        strv_clear(&words);
+        return false;
+    }
     struct td_ticket_list l = { NULL, 0 };
     bson_t q = BSON_INITIALIZER, opts = BSON_INITIALIZER;
-    bool ok = put_filter(&q, f, &words) && build_opts(&opts, f, want);
+    bool ok = put_filter(&q, f, &words, &keys) && build_opts(&opts, f, want);
     strv_clear(&words);
+    strv_clear(&keys);
     if (!ok) {
         ok = mg_fail_build(err, "list tickets");
     } else {

@@ -1,6 +1,6 @@
 /* store_mongo_users.c - users on MongoDB.
  *
- * {_id: id, email, name, role, pw_hash|null, disabled, token_version,
+ * {_id: id, email, name, role, pw_hash|null, disabled, restricted, token_version,
  *  created, updated}. Email uniqueness is the unique index email_1 (core
  * lower-cases addresses before they get here), so a taken address is a
  * duplicate key on insert or update, never a read-then-write. */
@@ -16,6 +16,7 @@ static bool user_fields(bson_t *d, const struct td_user *u)
     return mg_put_str(d, "email", u->email) && mg_put_str(d, "name", u->name) &&
            BSON_APPEND_UTF8(d, "role", role_name(u->role)) &&
            mg_put_str(d, "pw_hash", u->pw_hash) && BSON_APPEND_BOOL(d, "disabled", u->disabled) &&
+           BSON_APPEND_BOOL(d, "restricted", u->restricted) &&
            BSON_APPEND_INT64(d, "token_version", u->token_version) &&
            BSON_APPEND_INT64(d, "created", u->created) &&
            BSON_APPEND_INT64(d, "updated", u->updated);
@@ -44,6 +45,8 @@ static bool user_parse(const bson_t *doc, struct td_user *u, struct td_err *err)
             ok = mg_iter_str(&it, &u->pw_hash);
         else if (strcmp(k, "disabled") == 0)
             ok = mg_iter_bool(&it, &u->disabled);
+        else if (strcmp(k, "restricted") == 0) /* absent before groups: false */
+            ok = mg_iter_bool(&it, &u->restricted);
         else if (strcmp(k, "token_version") == 0)
             ok = mg_iter_i64(&it, &u->token_version);
         else if (strcmp(k, "created") == 0)

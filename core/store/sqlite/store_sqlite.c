@@ -194,6 +194,9 @@ static const char *const migrations[] = {
      * filled from the tickets and comments there are (the SQL is in
      * store_sqlite_list.c). */
     sq_migration_search,
+
+    /* 12: groups and their members (store_sqlite_groups.c). */
+    sq_migration_groups,
 };
 
 #define N_MIGRATIONS ((int)(sizeof migrations / sizeof migrations[0]))
@@ -326,6 +329,13 @@ static const struct store_ops sqlite_ops = {
     .alias_list = store_sqlite_alias_list,
     .alias_delete = store_sqlite_alias_delete,
     .alias_confirm = store_sqlite_alias_confirm,
+    .group_insert = store_sqlite_group_insert,
+    .group_get = store_sqlite_group_get,
+    .group_list = store_sqlite_group_list,
+    .group_update = store_sqlite_group_update,
+    .group_delete = store_sqlite_group_delete,
+    .group_member_add = store_sqlite_group_member_add,
+    .group_member_remove = store_sqlite_group_member_remove,
     .attachment_put = store_sqlite_attachment_put,
     .attachment_get = store_sqlite_attachment_get,
     .msgid_put = store_sqlite_msgid_put,

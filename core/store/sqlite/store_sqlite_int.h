@@ -301,6 +301,19 @@ bool store_sqlite_alias_delete(struct store *st, const char *email, struct td_er
 bool store_sqlite_alias_confirm(struct store *st, const char *token_hash, td_time now,
                                 struct td_alias *out, struct td_err *err);
 
+/* Groups (store_sqlite_groups.c): its migration and ops. */
+extern const char sq_migration_groups[];
+bool store_sqlite_group_insert(struct store *st, const struct td_group *g, struct td_err *err);
+bool store_sqlite_group_get(struct store *st, const char *key, struct td_group *out,
+                            struct td_err *err);
+bool store_sqlite_group_list(struct store *st, struct td_group_list *out, struct td_err *err);
+bool store_sqlite_group_update(struct store *st, const struct td_group *g, struct td_err *err);
+bool store_sqlite_group_delete(struct store *st, const char *key, struct td_err *err);
+bool store_sqlite_group_member_add(struct store *st, const char *key, const char *user_id,
+                                   td_time now, struct td_err *err);
+bool store_sqlite_group_member_remove(struct store *st, const char *key, const char *user_id,
+                                      td_time now, struct td_err *err);
+
 /* Mail gateway (store_sqlite_quarantine.c): its schema migration and ops. */
 extern const char sq_migration_quarantine[];
 bool store_sqlite_quarantine_put(struct store *st, const struct td_quarantine *q,

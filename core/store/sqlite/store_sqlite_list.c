@@ -103,6 +103,8 @@ const char sq_migration_search[] =
 /* Parameter numbers: fixed per field, whichever appear in the SQL. */
 enum { P_STATUS = 1, P_PRIORITY, P_ASSIGNEE, P_REQUESTER, P_TAG, P_QUEUE, P_UPDATED, P_AFTER,
        P_LIMIT, P_AFTER_UPDATED, P_WORD0 };
+/* in_groups_of, past the words' numbers (P_WORD0 + STORE_TEXT_MAX_WORDS). */
+#define P_GROUPS_OF 30
 
 /* One stable copy of each distinct SQL text, for the statement cache.
  * Bounded: the texts differ only in which of 7 filters, or_participant,
@@ -173,6 +175,11 @@ static const char *list_sql(const struct td_ticket_filter *f, size_t n_words)
         buf_printf(&b, "AND %st.queue = ?6 ", pin);
     if (f->updated_since != 0)
         buf_puts(&b, "AND t.updated >= ?7 ");
+    /* A restricted agent: their groups' queues (group_members' index on
+     * user_id) or their own tickets. */
+    if (f->in_groups_of != NULL)
+        buf_printf(&b, "AND (t.assignee_id = ?%d OR t.queue IN (SELECT m.group_key FROM "
+                       "group_members m WHERE m.user_id = ?%d)) ", P_GROUPS_OF, P_GROUPS_OF);
     if (n_words > 0) {
         buf_puts(&b, "AND t.number IN (");
         for (size_t i = 0; i < n_words; i++)
@@ -227,6 +234,8 @@ static bool bind_list(struct sq_store *s, sqlite3_stmt *stmt, const struct td_ti
         rc = sqlite3_bind_int64(stmt, P_AFTER_UPDATED, after_updated);
     if (ok && rc != SQLITE_OK)
         ok = sq_fail(s, rc, "bind", err);
+    if (ok && f->in_groups_of != NULL) /* in the SQL only then */
+        ok = bind_text(s, stmt, P_GROUPS_OF, f->in_groups_of, err);
     for (size_t i = 0; ok && i < words->n; i++) {
         char *q = fts_prefix(words->v[i]);
         ok = bind_text(s, stmt, P_WORD0 + (int)i, q, err);

@@ -6,7 +6,8 @@
 #include "store_sqlite_int.h"
 #include "core/mem.h"
 
-#define USER_COLS "id, email, name, role, pw_hash, disabled, token_version, created, updated"
+#define USER_COLS \
+    "id, email, name, role, pw_hash, disabled, token_version, created, updated, restricted"
 
 /* Fills u from a row of USER_COLS; u is cleared on failure. */
 static bool user_row(sqlite3_stmt *stmt, struct td_user *u, struct td_err *err)
@@ -19,6 +20,7 @@ static bool user_row(sqlite3_stmt *stmt, struct td_user *u, struct td_err *err)
     u->token_version = sqlite3_column_int64(stmt, 6);
     u->created = sqlite3_column_int64(stmt, 7);
     u->updated = sqlite3_column_int64(stmt, 8);
+    u->restricted = sqlite3_column_int(stmt, 9) != 0; /* migration 12 */
     const char *role = (const char *)sqlite3_column_text(stmt, 3);
     if (!role_parse(role, &u->role)) {
         td_fail(err, TD_INTERNAL, "sqlite: user %s has unknown role '%.32s'", u->id,
@@ -45,10 +47,10 @@ bool store_sqlite_user_insert(struct store *st, const struct td_user *u, struct 
         return false;
     bool ok = sq_exec(s,
                       "INSERT INTO users (" USER_COLS ") "
-                      "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
-                      NULL, err, "tttttdiii", u->id, u->email, u->name, role_name(u->role),
+                      "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+                      NULL, err, "tttttdiiid", u->id, u->email, u->name, role_name(u->role),
                       u->pw_hash, (int)u->disabled, (int64_t)u->token_version,
-                      (int64_t)u->created, (int64_t)u->updated);
+                      (int64_t)u->created, (int64_t)u->updated, (int)u->restricted);
     if (!ok)
         user_conflict(u, err);
     return sq_end(s, ok, err);
@@ -62,11 +64,11 @@ bool store_sqlite_user_update(struct store *st, const struct td_user *u, struct 
     int64_t changed = 0;
     bool ok = sq_exec(s,
                       "UPDATE users SET email = ?2, name = ?3, role = ?4, pw_hash = ?5, "
-                      "disabled = ?6, token_version = ?7, created = ?8, updated = ?9 "
-                      "WHERE id = ?1",
-                      &changed, err, "tttttdiii", u->id, u->email, u->name, role_name(u->role),
+                      "disabled = ?6, token_version = ?7, created = ?8, updated = ?9, "
+                      "restricted = ?10 WHERE id = ?1",
+                      &changed, err, "tttttdiiid", u->id, u->email, u->name, role_name(u->role),
                       u->pw_hash, (int)u->disabled, (int64_t)u->token_version,
-                      (int64_t)u->created, (int64_t)u->updated);
+                      (int64_t)u->created, (int64_t)u->updated, (int)u->restricted);
     if (!ok)
         user_conflict(u, err);
     else if (changed == 0)

@@ -4,7 +4,7 @@
 // tags. Live: reloads when the event stream says it changed.
 import * as api from '../api.js';
 import { h, add, clear, pill, select, userLabel, fmtTime } from '../dom.js';
-import { staffList } from './tickets.js';
+import { staffList, groupList } from './tickets.js';
 
 const STATUSES = ['new', 'open', 'pending', 'resolved', 'closed'];
 const PRIORITIES = ['low', 'normal', 'high', 'urgent'];
@@ -140,6 +140,19 @@ export async function ticketView(ctx, number) {
         e.preventDefault();
         change(() => api.patch('/tickets/' + number, { queue: queue.value.trim() }, t.etag), 'Queue changed.');
       } }, h('label', { for: 'queue' }, 'Queue', queue), h('button', { type: 'submit', class: 'plain' }, 'Move'));
+      // Once groups exist a ticket moves only to one of them: a select.
+      groupList().then((groups) => {
+        if (!groups.length || !queueForm.isConnected) return;
+        const opts = groups.map((g) => [g.key, g.name || g.key]);
+        if (!groups.some((g) => g.key === (t.queue || ''))) opts.unshift([t.queue || '', (t.queue || '(none)') + ' - no group']);
+        queueForm.replaceWith(select('Group', 'group', opts, t.queue || '',
+          (e) => change(() => api.patch('/tickets/' + number, { queue: e.target.value }, t.etag), 'Moved to ' + e.target.value + '.')));
+      });
+      // Followers are the ticket's staff participants (POST/DELETE /followers/me).
+      const following = (t.participant_ids || []).includes(me.id);
+      const follow = h('button', { type: 'button', class: 'plain', id: 'follow', onclick: () => change(
+        () => following ? api.del('/tickets/' + number + '/followers/me') : api.post('/tickets/' + number + '/followers/me'),
+        following ? 'You no longer follow this ticket.' : 'You follow this ticket.') }, following ? 'Unfollow' : 'Follow');
       // Merge this duplicate into another ticket (POST /tickets/{n}/merge).
       const target = h('input', { id: 'merge-into', type: 'number', min: '1', inputmode: 'numeric' });
       const mergeForm = t.merged_into ? null : h('form', { onsubmit: (e) => {
@@ -152,6 +165,7 @@ export async function ticketView(ctx, number) {
         t.assignee_id === me.id ? null : h('button', { type: 'button', id: 'claim', onclick: () => change(() => api.post('/tickets/' + number + '/claim'), 'It is yours.') }, 'Assign to me (a)'),
         status, prio, assign, tagForm,
         queueForm,
+        follow,
         mergeForm,
       ]);
     } else {

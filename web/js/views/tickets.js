@@ -28,6 +28,13 @@ export async function staffList() {
   return staffCache;
 }
 
+// The groups (queues) staff may move a ticket to; [] while there are none.
+let groupCache = null;
+export async function groupList() {
+  if (!groupCache) groupCache = api.get('/groups').then((r) => r.items).catch(() => []);
+  return groupCache;
+}
+
 export async function listView(ctx) {
   const q = ctx.query;
   const staff = ctx.isStaff;
