@@ -157,6 +157,18 @@ bool calendar_check(const struct calendar *cal, struct td_err *err)
                    "e.g. mon = 09:00-17:00)");
 }
 
+int64_t calendar_day_ms(const struct calendar *cal)
+{
+    int64_t minutes = 0;
+    int open = 0;
+    for (int d = 0; d < 7; d++) {
+        open += cal->n_hours[d] > 0;
+        for (size_t i = 0; i < cal->n_hours[d]; i++)
+            minutes += cal->hours[d][i].end - cal->hours[d][i].start;
+    }
+    return open > 0 ? minutes * 60 * 1000 / open : 0;
+}
+
 static bool is_holiday(const struct calendar *cal, int64_t day)
 {
     return bsearch(&day, cal->holidays, cal->n_holidays, sizeof day, cmp_day) != NULL;

@@ -45,6 +45,11 @@ bool calendar_add_holiday(struct calendar *cal, const char *date, struct td_err 
  * make anything due. */
 bool calendar_check(const struct calendar *cal, struct td_err *err);
 
+/* The average working day in ms: the week's hours (wall clock) over the
+ * weekdays that have any; 0 when none has. What "1d" of an SLA target
+ * means on this calendar. */
+int64_t calendar_day_ms(const struct calendar *cal);
+
 /* The instant business_ms of business time after start. business_ms 0
  * is start itself (even outside hours); otherwise the time counts only
  * inside hours, so a due time falls inside them (or at the end of a

@@ -171,6 +171,11 @@ static const struct {
     /* Agents' aliases (store_mongo_aliases.c): a user's list, confirm. */
     { MG_ALIASES, "{\"key\": {\"user_id\": 1, \"_id\": 1}, \"name\": \"user_id_1__id_1\"}" },
     { MG_ALIASES, "{\"key\": {\"token_hash\": 1}, \"name\": \"token_hash_1\"}" },
+    /* SLAs (store_mongo_sla.c): the overdue / due_before filters and the
+     * escalation scan. */
+    { MG_TICKETS, "{\"key\": {\"sla.next_due\": 1}, \"name\": \"sla.next_due_1\"}" },
+    { MG_TICKETS,
+      "{\"key\": {\"sla.next_escalation\": 1}, \"name\": \"sla.next_escalation_1\"}" },
 };
 
 static bool create_index(mongoc_database_t *db, const char *coll, const char *spec,
@@ -270,6 +275,7 @@ static const struct store_ops mongo_ops = {
     .alias_list = mg_alias_list,
     .alias_delete = mg_alias_delete,
     .alias_confirm = mg_alias_confirm,
+    .sla_escalation_due = mg_sla_escalation_due,
     .attachment_put = mg_attachment_put,
     .attachment_get = mg_attachment_get,
     .msgid_put = mg_msgid_put,

@@ -1,0 +1,138 @@
+/* test_store_sla.c - the store contract (conformance.h) for SLAs: a
+ * ticket's struct td_sla travels with it (insert, compare-and-set update,
+ * get, list) and changes only with its version; sla_escalation_due finds
+ * the tickets whose next escalation is due, earliest first, on every
+ * backend. */
+#include "tests/core/conformance.h"
+
+static void sla_fill(struct td_sla *s, td_time base)
+{
+    s->first_response_due = base + 1;
+    s->resolution_due = base + 2;
+    s->first_responded = base + 3;
+    s->resolved = base + 4;
+    s->paused_since = base + 5;
+    s->paused_ms = base + 6;
+    s->escalated_first_response = base + 7;
+    s->escalated_resolution = base + 8;
+    s->next_due = base + 9;
+    s->next_escalation = base + 10;
+}
+
+static void test_sla_roundtrip(void **state)
+{
+    struct store *st = FX(state)->st;
+    struct td_err err;
+    struct td_ticket t, got = { 0 };
+    ticket_new(st, &t, "due soon", 100);
+    sla_fill(&t.sla, 1000);
+    ticket_put(st, &t);
+    MUST(OP(ticket_get, t.number, &got));
+    assert_ticket_eq(&got, &t);
+    ticket_clear(&got);
+
+    /* An update writes every field, with its event and version. */
+    sla_fill(&t.sla, 5000);
+    t.updated = 200;
+    struct td_event ev = ev_make(t.number, "", EVENT_ESCALATED, "2026-12-07T11:00:00Z",
+                                 "first_response", 200);
+    MUST(OP(ticket_update, &t, 1, &ev, 1));
+    t.version = 2;
+    MUST(OP(ticket_get, t.number, &got));
+    assert_ticket_eq(&got, &t);
+    ticket_clear(&got);
+    struct td_event_list h = { 0 };
+    MUST(OP(history_list, t.number, &h));
+    assert_int_equal(h.n, 2);
+    assert_int_equal(h.v[1].kind, EVENT_ESCALATED);
+    assert_string_equal(h.v[1].old_value, "2026-12-07T11:00:00Z");
+    assert_string_equal(h.v[1].new_value, "first_response");
+    event_list_clear(&h);
+
+    /* A stale update (the escalation another process lost) writes nothing. */
+    struct td_ticket stale = { 0 };
+    ticket_copy(&stale, &t);
+    stale.sla.escalated_resolution = 99999;
+    MUST_FAIL(TD_STALE, OP(ticket_update, &stale, 1, &ev, 1));
+    MUST(OP(ticket_get, t.number, &got));
+    assert_int_equal(got.sla.escalated_resolution, 5008);
+    assert_int_equal(got.version, 2);
+    ticket_clear(&got);
+    ticket_clear(&stale);
+
+    /* Lists carry it; all zero is all zero again (no state left behind). */
+    memset(&t.sla, 0, sizeof t.sla);
+    MUST(OP(ticket_update, &t, 2, NULL, 0));
+    t.version = 3;
+    int64_t plain = ticket_add(st, "no policy", 300);
+    struct td_ticket_filter f = { .ascending = true };
+    struct td_ticket_list l = { 0 };
+    MUST(OP(ticket_list, &f, &l));
+    assert_int_equal(l.n, 2);
+    assert_ticket_eq(&l.v[0], &t);
+    assert_int_equal(l.v[1].number, plain);
+    assert_int_equal(l.v[1].sla.next_due, 0);
+    assert_int_equal(l.v[1].sla.resolution_due, 0);
+    ticket_list_clear(&l);
+    ticket_clear(&t);
+}
+
+static int64_t ticket_escalating_at(struct store *st, td_time at)
+{
+    struct td_ticket t;
+    ticket_new(st, &t, "sla", 100);
+    t.sla.resolution_due = at;
+    t.sla.next_due = at;
+    t.sla.next_escalation = at;
+    ticket_put(st, &t);
+    int64_t n = t.number;
+    ticket_clear(&t);
+    return n;
+}
+
+static void test_escalation_due(void **state)
+{
+    struct store *st = FX(state)->st;
+    struct td_err err;
+    int64_t late = ticket_escalating_at(st, 300);
+    int64_t early = ticket_escalating_at(st, 100);
+    int64_t mid = ticket_escalating_at(st, 200);
+    (void)ticket_add(st, "no due time", 100);
+    int64_t mid2 = ticket_escalating_at(st, 200);
+    struct store_numbers n = { 0 };
+    MUST(OP(sla_escalation_due, 200, 0, &n));
+    assert_int_equal(n.n, 3); /* at or before now, earliest first, ties by number */
+    assert_int_equal(n.v[0], early);
+    assert_int_equal(n.v[1], mid);
+    assert_int_equal(n.v[2], mid2);
+    store_numbers_clear(&n);
+    MUST(OP(sla_escalation_due, 99, 0, &n));
+    assert_int_equal(n.n, 0);
+    store_numbers_clear(&n);
+    MUST(OP(sla_escalation_due, 1000, 2, &n));
+    assert_int_equal(n.n, 2);
+    assert_int_equal(n.v[0], early);
+    store_numbers_clear(&n);
+
+    /* Escalated (next_escalation 0): no longer listed. */
+    struct td_ticket t = { 0 };
+    MUST(OP(ticket_get, early, &t));
+    t.sla.escalated_resolution = 100;
+    t.sla.next_escalation = 0;
+    MUST(OP(ticket_update, &t, 1, NULL, 0));
+    ticket_clear(&t);
+    MUST(OP(sla_escalation_due, 1000, 0, &n));
+    assert_int_equal(n.n, 3);
+    assert_int_equal(n.v[0], mid);
+    assert_int_equal(n.v[2], late);
+    store_numbers_clear(&n);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        T(test_sla_roundtrip),
+        T(test_escalation_due),
+    };
+    return store_fixture_run_all("store_sla", tests, sizeof tests / sizeof tests[0]) ? 1 : 0;
+}
