@@ -171,7 +171,8 @@ int64_t calendar_day_ms(const struct calendar *cal)
 
 static bool is_holiday(const struct calendar *cal, int64_t day)
 {
-    return bsearch(&day, cal->holidays, cal->n_holidays, sizeof day, cmp_day) != NULL;
+    return cal->n_holidays > 0 && /* bsearch wants a real array, even for none */
+           bsearch(&day, cal->holidays, cal->n_holidays, sizeof day, cmp_day) != NULL;
 }
 
 static int64_t floor_div(int64_t a, int64_t b)
