@@ -511,8 +511,6 @@ json_t *json_user(const struct td_user *u);
 /* id, name, email, role: what staff may read of anyone. */
 json_t *json_user_brief(const struct td_user *u);
 json_t *json_ticket(const struct td_ticket *t);
-/* The ticket's SLA state (core/sla.h) as of now; null without a policy. */
-json_t *json_ticket_sla(const struct td_ticket *t, td_time now);
 json_t *json_comment(const struct td_comment *c);
 json_t *json_event(const struct td_event *e);
 json_t *json_time(td_time t); /* RFC 3339 UTC with milliseconds */

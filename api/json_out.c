@@ -155,7 +155,8 @@ static json_t *json_time_or_null(td_time t)
     return t > 0 ? json_time(t) : json_null();
 }
 
-json_t *json_ticket_sla(const struct td_ticket *t, td_time now)
+/* The ticket's SLA state (core/sla.h) as of now; null without a policy. */
+static json_t *json_ticket_sla(const struct td_ticket *t, td_time now)
 {
     const struct td_sla *s = &t->sla;
     if (s->first_response_due == 0 && s->resolution_due == 0)
