@@ -1,8 +1,9 @@
 /* test_store_sla.c - the store contract (conformance.h) for SLAs: a
  * ticket's struct td_sla travels with it (insert, compare-and-set update,
  * get, list) and changes only with its version; sla_escalation_due finds
- * the tickets whose next escalation is due, earliest first, on every
- * backend. */
+ * the tickets whose next escalation is due, earliest first; the list
+ * filter due_before (the API's overdue and due_before) combines with the
+ * others, on every backend. */
 #include "tests/core/conformance.h"
 
 static void sla_fill(struct td_sla *s, td_time base)
@@ -128,11 +129,70 @@ static void test_escalation_due(void **state)
     store_numbers_clear(&n);
 }
 
+static int64_t ticket_due_at(struct store *st, td_time at, enum td_status status)
+{
+    struct td_ticket t;
+    ticket_new(st, &t, "due", 100);
+    t.status = status;
+    t.sla.resolution_due = at ? at : 500; /* a target, not running when at is 0 */
+    t.sla.next_due = at;
+    ticket_put(st, &t);
+    int64_t n = t.number;
+    ticket_clear(&t);
+    return n;
+}
+
+static void test_due_before_filter(void **state)
+{
+    struct store *st = FX(state)->st;
+    struct td_err err;
+    int64_t early = ticket_due_at(st, 100, STATUS_NEW);
+    int64_t paused = ticket_due_at(st, 0, STATUS_PENDING);
+    int64_t late = ticket_due_at(st, 300, STATUS_OPEN);
+    int64_t none = ticket_add(st, "no policy", 100);
+    int64_t mid = ticket_due_at(st, 200, STATUS_OPEN);
+    (void)paused;
+    (void)none;
+    struct td_ticket_filter f = { .due_before = 201, .ascending = true };
+    struct td_ticket_list l = { 0 };
+    MUST(OP(ticket_list, &f, &l));
+    assert_int_equal(l.n, 2); /* 0 < next_due < 201 */
+    assert_int_equal(l.v[0].number, early);
+    assert_int_equal(l.v[1].number, mid);
+    ticket_list_clear(&l);
+    f.due_before = 200; /* strictly before */
+    MUST(OP(ticket_list, &f, &l));
+    assert_int_equal(l.n, 1);
+    assert_int_equal(l.v[0].number, early);
+    ticket_list_clear(&l);
+    /* With another filter, a cursor, a limit, the other orders. */
+    struct td_ticket_filter g = { .due_before = 1000, .by_status = true, .status = STATUS_OPEN };
+    MUST(OP(ticket_list, &g, &l));
+    assert_int_equal(l.n, 2);
+    assert_int_equal(l.v[0].number, mid); /* newest first */
+    assert_int_equal(l.v[1].number, late);
+    ticket_list_clear(&l);
+    struct td_ticket_filter h = { .due_before = 1000, .after = mid, .limit = 1 };
+    MUST(OP(ticket_list, &h, &l));
+    assert_int_equal(l.n, 1);
+    assert_int_equal(l.v[0].number, late);
+    ticket_list_clear(&l);
+    struct td_ticket_filter u = { .due_before = 1000, .by_updated = true };
+    MUST(OP(ticket_list, &u, &l));
+    assert_int_equal(l.n, 3);
+    ticket_list_clear(&l);
+    struct td_ticket_filter none_due = { .due_before = 50 };
+    MUST(OP(ticket_list, &none_due, &l));
+    assert_int_equal(l.n, 0);
+    ticket_list_clear(&l);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         T(test_sla_roundtrip),
         T(test_escalation_due),
+        T(test_due_before_filter),
     };
     return store_fixture_run_all("store_sla", tests, sizeof tests / sizeof tests[0]) ? 1 : 0;
 }

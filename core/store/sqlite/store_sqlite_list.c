@@ -102,10 +102,10 @@ const char sq_migration_search[] =
 
 /* Parameter numbers: fixed per field, whichever appear in the SQL. */
 enum { P_STATUS = 1, P_PRIORITY, P_ASSIGNEE, P_REQUESTER, P_TAG, P_QUEUE, P_UPDATED, P_AFTER,
-       P_LIMIT, P_AFTER_UPDATED, P_WORD0 };
+       P_LIMIT, P_AFTER_UPDATED, P_DUE_BEFORE, P_WORD0 };
 
 /* One stable copy of each distinct SQL text, for the statement cache.
- * Bounded: the texts differ only in which of 7 filters, or_participant,
+ * Bounded: the texts differ only in which of 8 filters, or_participant,
  * the order (3), the number of words (<= STORE_TEXT_MAX_WORDS) and
  * internal notes. Kept for
  * the life of the process. */
@@ -141,7 +141,8 @@ static const char *list_sql(const struct td_ticket_filter *f, size_t n_words)
      * each ticket's time; the recently updated ones are few, so read
      * them from tickets_updated and sort those. */
     if (f->updated_since != 0 && !f->by_status && !f->by_priority && f->assignee_id == NULL &&
-        f->requester_id == NULL && f->tag == NULL && f->queue == NULL && n_words == 0)
+        f->requester_id == NULL && f->tag == NULL && f->queue == NULL && n_words == 0 &&
+        f->due_before == 0)
         buf_puts(&b, "INDEXED BY tickets_updated ");
     if (f->tag != NULL)
         buf_puts(&b, "JOIN ticket_tags g ON g.ticket = t.number AND g.tag = ?5 ");
@@ -173,6 +174,11 @@ static const char *list_sql(const struct td_ticket_filter *f, size_t n_words)
         buf_printf(&b, "AND %st.queue = ?6 ", pin);
     if (f->updated_since != 0)
         buf_puts(&b, "AND t.updated >= ?7 ");
+    /* SLAs (store_sqlite_sla.c): the few tickets due before a time, from
+     * the partial index ticket_sla_next_due. */
+    if (f->due_before != 0)
+        buf_printf(&b, "AND t.number IN (SELECT d.ticket FROM ticket_sla d WHERE d.next_due > 0 "
+                       "AND d.next_due < ?%d) ", P_DUE_BEFORE);
     if (n_words > 0) {
         buf_puts(&b, "AND t.number IN (");
         for (size_t i = 0; i < n_words; i++)
@@ -225,6 +231,8 @@ static bool bind_list(struct sq_store *s, sqlite3_stmt *stmt, const struct td_ti
         rc = sqlite3_bind_int64(stmt, P_LIMIT, (int64_t)limit);
     if (ok && rc == SQLITE_OK && f->by_updated) /* ?10 is in the SQL only then */
         rc = sqlite3_bind_int64(stmt, P_AFTER_UPDATED, after_updated);
+    if (ok && rc == SQLITE_OK && f->due_before != 0) /* ?11 likewise */
+        rc = sqlite3_bind_int64(stmt, P_DUE_BEFORE, f->due_before);
     if (ok && rc != SQLITE_OK)
         ok = sq_fail(s, rc, "bind", err);
     for (size_t i = 0; ok && i < words->n; i++) {
