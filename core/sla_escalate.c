@@ -13,15 +13,6 @@
 #define PAGE 100
 #define MAX_PAGES 50 /* per run: a backlog is worked off over several runs */
 
-void store_numbers_clear(struct store_numbers *l)
-{
-    if (l == NULL)
-        return;
-    free(l->v);
-    l->v = NULL;
-    l->n = 0;
-}
-
 void sla_time_format(td_time t, char out[32])
 {
     time_t secs = (time_t)(t / 1000);
@@ -163,25 +154,27 @@ bool sla_escalate_run(struct td_core *c, td_time now, size_t *escalated, struct 
 {
     size_t count = 0;
     bool ok = true;
-    if (c->sla == NULL || c->store->ops->sla_escalation_due == NULL)
-        goto done;
-    for (int page = 0; ok && page < MAX_PAGES; page++) {
-        struct store_numbers due = { NULL, 0 };
-        if (!c->store->ops->sla_escalation_due(c->store, now, PAGE, &due, err)) {
+    int64_t after = 0;
+    /* In number order with a cursor: every due ticket is visited once per
+     * run, also one that cannot be escalated now (another process holds
+     * it, or it failed), and a backlog is bounded per run. */
+    for (int page = 0; c->sla != NULL && ok && page < MAX_PAGES; page++) {
+        struct td_ticket_filter f = { .escalation_due = now, .ascending = true, .after = after,
+                                      .limit = PAGE };
+        struct td_ticket_list due = { NULL, 0 };
+        if (!c->store->ops->ticket_list(c->store, &f, &due, err)) {
             ok = false;
             break;
         }
-        size_t before = count;
-        for (size_t i = 0; ok && i < due.n; i++)
-            ok = escalate_one(c, due.v[i], now, &count, err);
+        for (size_t i = 0; ok && i < due.n; i++) {
+            ok = escalate_one(c, due.v[i].number, now, &count, err);
+            after = due.v[i].number;
+        }
         size_t got = due.n;
-        store_numbers_clear(&due);
-        /* A short page is the last; a page that escalated nothing (all
-         * taken by another process meanwhile) would come back the same. */
-        if (got < PAGE || count == before)
+        ticket_list_clear(&due);
+        if (got < PAGE)
             break;
     }
-done:
     if (escalated)
         *escalated = count;
     return ok;

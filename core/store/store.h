@@ -207,8 +207,6 @@ struct td_alias_list { struct td_alias *v; size_t n; };
 
 void alias_clear(struct td_alias *a);
 void alias_list_clear(struct td_alias_list *l);
-struct store_numbers { int64_t *v; size_t n; }; /* SLAs: ticket numbers (core/sla_escalate.c) */
-void store_numbers_clear(struct store_numbers *l);
 
 struct store;
 
@@ -543,14 +541,6 @@ struct store_ops {
     bool (*alias_delete)(struct store *st, const char *email, struct td_err *err);
     bool (*alias_confirm)(struct store *st, const char *token_hash, td_time now,
                           struct td_alias *out, struct td_err *err);
-
-    /* ---- SLAs (core/sla.h) - store_sqlite_sla.c, store_mongo_sla.c. A
-     * ticket's td_sla is written by ticket_insert/ticket_update (with its
-     * version), read by ticket_get/ticket_list. escalation_due: tickets
-     * whose sla.next_escalation is in (0, now], earliest first, at most
-     * limit (0 = 50, capped at 1000). */
-    bool (*sla_escalation_due)(struct store *st, td_time now, size_t limit,
-                               struct store_numbers *out, struct td_err *err);
 };
 
 /* Backends embed this as their first member. */

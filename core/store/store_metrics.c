@@ -30,7 +30,7 @@
     X(idem_delete) X(idem_purge) X(erase_comments) X(attachment_delete)                      \
     X(outbox_erase_recipient) \
     X(comment_move) X(alias_insert) X(alias_get) X(alias_list) X(alias_delete) X(alias_confirm) \
-    X(outbox_stats) X(outbox_purge) X(batch_begin) X(batch_end) X(sla_escalation_due)
+    X(outbox_stats) X(outbox_purge) X(batch_begin) X(batch_end)
 
 enum {
 #define X(op) OP_##op,
@@ -135,10 +135,6 @@ WRAP(alias_confirm,
      (struct store *st, const char *token_hash, td_time now, struct td_alias *out,
       struct td_err *err),
      (st, token_hash, now, out, err))
-WRAP(sla_escalation_due,
-     (struct store *st, td_time now, size_t limit, struct store_numbers *out,
-      struct td_err *err),
-     (st, now, limit, out, err))
 WRAP(comment_move, (struct store *st, int64_t from, int64_t to, struct td_err *err),
      (st, from, to, err))
 WRAP(attachment_put, (struct store *st, const struct td_attachment *a, struct td_err *err),

@@ -1,9 +1,9 @@
 /* test_store_sla.c - the store contract (conformance.h) for SLAs: a
  * ticket's struct td_sla travels with it (insert, compare-and-set update,
- * get, list) and changes only with its version; sla_escalation_due finds
- * the tickets whose next escalation is due, earliest first; the list
- * filter due_before (the API's overdue and due_before) combines with the
- * others, on every backend. */
+ * get, list) and changes only with its version; the list filters
+ * escalation_due (the escalation scan) and due_before (the API's overdue
+ * and due_before) find the right tickets and combine with the others, on
+ * every backend. */
 #include "tests/core/conformance.h"
 
 static void sla_fill(struct td_sla *s, td_time base)
@@ -91,6 +91,22 @@ static int64_t ticket_escalating_at(struct store *st, td_time at)
     return n;
 }
 
+/* The numbers an escalation_due list returns, in number order. */
+static size_t escalation_due(struct store *st, td_time now, int64_t after, size_t limit,
+                             int64_t *out)
+{
+    struct td_err err;
+    struct td_ticket_filter f = { .escalation_due = now, .ascending = true, .after = after,
+                                  .limit = limit };
+    struct td_ticket_list l = { 0 };
+    MUST(OP(ticket_list, &f, &l));
+    for (size_t i = 0; i < l.n; i++)
+        out[i] = l.v[i].number;
+    size_t n = l.n;
+    ticket_list_clear(&l);
+    return n;
+}
+
 static void test_escalation_due(void **state)
 {
     struct store *st = FX(state)->st;
@@ -100,20 +116,18 @@ static void test_escalation_due(void **state)
     int64_t mid = ticket_escalating_at(st, 200);
     (void)ticket_add(st, "no due time", 100);
     int64_t mid2 = ticket_escalating_at(st, 200);
-    struct store_numbers n = { 0 };
-    MUST(OP(sla_escalation_due, 200, 0, &n));
-    assert_int_equal(n.n, 3); /* at or before now, earliest first, ties by number */
-    assert_int_equal(n.v[0], early);
-    assert_int_equal(n.v[1], mid);
-    assert_int_equal(n.v[2], mid2);
-    store_numbers_clear(&n);
-    MUST(OP(sla_escalation_due, 99, 0, &n));
-    assert_int_equal(n.n, 0);
-    store_numbers_clear(&n);
-    MUST(OP(sla_escalation_due, 1000, 2, &n));
-    assert_int_equal(n.n, 2);
-    assert_int_equal(n.v[0], early);
-    store_numbers_clear(&n);
+    int64_t n[8];
+    assert_int_equal(escalation_due(st, 200, 0, 0, n), 3); /* 0 < next_escalation <= now */
+    assert_int_equal(n[0], early);
+    assert_int_equal(n[1], mid);
+    assert_int_equal(n[2], mid2);
+    assert_int_equal(escalation_due(st, 99, 0, 0, n), 0);
+    assert_int_equal(escalation_due(st, 1000, 0, 2, n), 2); /* pages by number */
+    assert_int_equal(n[0], late);
+    assert_int_equal(n[1], early);
+    assert_int_equal(escalation_due(st, 1000, early, 2, n), 2);
+    assert_int_equal(n[0], mid);
+    assert_int_equal(n[1], mid2);
 
     /* Escalated (next_escalation 0): no longer listed. */
     struct td_ticket t = { 0 };
@@ -122,11 +136,15 @@ static void test_escalation_due(void **state)
     t.sla.next_escalation = 0;
     MUST(OP(ticket_update, &t, 1, NULL, 0));
     ticket_clear(&t);
-    MUST(OP(sla_escalation_due, 1000, 0, &n));
-    assert_int_equal(n.n, 3);
-    assert_int_equal(n.v[0], mid);
-    assert_int_equal(n.v[2], late);
-    store_numbers_clear(&n);
+    assert_int_equal(escalation_due(st, 1000, 0, 0, n), 3);
+    assert_int_equal(n[0], late);
+    assert_int_equal(n[1], mid);
+    /* With due_before too: next_due stays (still overdue). */
+    struct td_ticket_filter f = { .due_before = 1000 };
+    struct td_ticket_list l = { 0 };
+    MUST(OP(ticket_list, &f, &l));
+    assert_int_equal(l.n, 4);
+    ticket_list_clear(&l);
 }
 
 static int64_t ticket_due_at(struct store *st, td_time at, enum td_status status)

@@ -275,7 +275,6 @@ static const struct store_ops mongo_ops = {
     .alias_list = mg_alias_list,
     .alias_delete = mg_alias_delete,
     .alias_confirm = mg_alias_confirm,
-    .sla_escalation_due = mg_sla_escalation_due,
     .attachment_put = mg_attachment_put,
     .attachment_get = mg_attachment_get,
     .msgid_put = mg_msgid_put,

@@ -140,8 +140,6 @@ bool mg_put_event(bson_t *b, const char *key, const struct td_event *e);
  * (store_mongo_sla.c). */
 bool mg_sla_put(bson_t *d, const struct td_sla *sla);
 bool mg_sla_parse(const bson_iter_t *it, struct td_sla *out);
-bool mg_sla_escalation_due(struct store *st, td_time now, size_t limit, struct store_numbers *out,
-                           struct td_err *err);
 /* A ticket document (history ignored) into t; t is cleared on failure. */
 bool mg_ticket_parse(const bson_t *doc, struct td_ticket *t, struct td_err *err);
 

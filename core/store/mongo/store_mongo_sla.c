@@ -9,7 +9,6 @@
  * written before SLAs (read as all 0). Indexed on next_due (the overdue /
  * due_before filters) and next_escalation (the escalation scan). */
 #include "store_mongo_int.h"
-#include "core/mem.h"
 
 #include <string.h>
 
@@ -56,57 +55,5 @@ bool mg_sla_parse(const bson_iter_t *it, struct td_sla *out)
             if (strcmp(k, keys[i]) == 0 && !mg_iter_i64(&sub, field(out, i)))
                 return false;
     }
-    return true;
-}
-
-struct collect {
-    struct store_numbers l;
-};
-
-static bool collect_number(const bson_t *doc, void *ctx, struct td_err *err)
-{
-    struct collect *c = ctx;
-    bson_iter_t it;
-    int64_t n = 0;
-    if (!bson_iter_init_find(&it, doc, "_id") || !mg_iter_i64(&it, &n))
-        return mg_fail_corrupt(err, "list due escalations", "_id");
-    c->l.v = td_realloc(c->l.v, (c->l.n + 1) * sizeof *c->l.v);
-    c->l.v[c->l.n++] = n;
-    return true;
-}
-
-bool mg_sla_escalation_due(struct store *st, td_time now, size_t limit, struct store_numbers *out,
-                           struct td_err *err)
-{
-    if (limit == 0 || limit > STORE_LIST_MAX)
-        limit = limit == 0 ? STORE_LIST_DEFAULT : STORE_LIST_MAX;
-    bson_t filter = BSON_INITIALIZER, range, opts = BSON_INITIALIZER, proj, sort;
-    bool ok = BSON_APPEND_DOCUMENT_BEGIN(&filter, "sla.next_escalation", &range) &&
-              BSON_APPEND_INT64(&range, "$gt", 0) && BSON_APPEND_INT64(&range, "$lte", now) &&
-              bson_append_document_end(&filter, &range) &&
-              BSON_APPEND_DOCUMENT_BEGIN(&opts, "projection", &proj) &&
-              BSON_APPEND_INT32(&proj, "_id", 1) && bson_append_document_end(&opts, &proj) &&
-              BSON_APPEND_DOCUMENT_BEGIN(&opts, "sort", &sort) &&
-              BSON_APPEND_INT32(&sort, "sla.next_escalation", 1) &&
-              BSON_APPEND_INT32(&sort, "_id", 1) && bson_append_document_end(&opts, &sort) &&
-              BSON_APPEND_INT64(&opts, "limit", (int64_t)limit);
-    if (!ok) {
-        bson_destroy(&filter);
-        bson_destroy(&opts);
-        return mg_fail_build(err, "list due escalations");
-    }
-    struct collect c = { { NULL, 0 } };
-    mongoc_client_t *client = mg_pop(st);
-    mongoc_collection_t *coll = mg_coll(st, client, MG_TICKETS);
-    ok = mg_find_each(coll, &filter, &opts, collect_number, &c, err, "list due escalations");
-    mongoc_collection_destroy(coll);
-    mg_push(st, client);
-    bson_destroy(&filter);
-    bson_destroy(&opts);
-    if (!ok) {
-        free(c.l.v);
-        return false;
-    }
-    *out = c.l;
     return true;
 }

@@ -333,7 +333,6 @@ static const struct store_ops sqlite_ops = {
     .alias_list = store_sqlite_alias_list,
     .alias_delete = store_sqlite_alias_delete,
     .alias_confirm = store_sqlite_alias_confirm,
-    .sla_escalation_due = store_sqlite_sla_escalation_due,
     .attachment_put = store_sqlite_attachment_put,
     .attachment_get = store_sqlite_attachment_get,
     .msgid_put = store_sqlite_msgid_put,

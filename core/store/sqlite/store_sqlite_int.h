@@ -291,12 +291,10 @@ bool sq_participants_load(struct sq_store *s, struct td_ticket *t, struct td_err
 bool store_sqlite_comment_move(struct store *st, int64_t from, int64_t to, struct td_err *err);
 
 /* SLAs (store_sqlite_sla.c): migration 13, the state of a ticket written
- * and loaded inside the caller's transaction, the escalation scan. */
+ * and loaded inside the caller's transaction. */
 extern const char sq_migration_sla[];
 bool sq_sla_write(struct sq_store *s, const struct td_ticket *t, struct td_err *err);
 bool sq_sla_load(struct sq_store *s, struct td_ticket *t, struct td_err *err);
-bool store_sqlite_sla_escalation_due(struct store *st, td_time now, size_t limit,
-                                     struct store_numbers *out, struct td_err *err);
 
 /* Agents' aliases (store_sqlite_aliases.c): its migration and ops. */
 extern const char sq_migration_aliases[];

@@ -102,10 +102,10 @@ const char sq_migration_search[] =
 
 /* Parameter numbers: fixed per field, whichever appear in the SQL. */
 enum { P_STATUS = 1, P_PRIORITY, P_ASSIGNEE, P_REQUESTER, P_TAG, P_QUEUE, P_UPDATED, P_AFTER,
-       P_LIMIT, P_AFTER_UPDATED, P_DUE_BEFORE, P_WORD0 };
+       P_LIMIT, P_AFTER_UPDATED, P_DUE_BEFORE, P_ESCALATION, P_WORD0 };
 
 /* One stable copy of each distinct SQL text, for the statement cache.
- * Bounded: the texts differ only in which of 8 filters, or_participant,
+ * Bounded: the texts differ only in which of 9 filters, or_participant,
  * the order (3), the number of words (<= STORE_TEXT_MAX_WORDS) and
  * internal notes. Kept for
  * the life of the process. */
@@ -142,7 +142,7 @@ static const char *list_sql(const struct td_ticket_filter *f, size_t n_words)
      * them from tickets_updated and sort those. */
     if (f->updated_since != 0 && !f->by_status && !f->by_priority && f->assignee_id == NULL &&
         f->requester_id == NULL && f->tag == NULL && f->queue == NULL && n_words == 0 &&
-        f->due_before == 0)
+        f->due_before == 0 && f->escalation_due == 0)
         buf_puts(&b, "INDEXED BY tickets_updated ");
     if (f->tag != NULL)
         buf_puts(&b, "JOIN ticket_tags g ON g.ticket = t.number AND g.tag = ?5 ");
@@ -179,6 +179,9 @@ static const char *list_sql(const struct td_ticket_filter *f, size_t n_words)
     if (f->due_before != 0)
         buf_printf(&b, "AND t.number IN (SELECT d.ticket FROM ticket_sla d WHERE d.next_due > 0 "
                        "AND d.next_due < ?%d) ", P_DUE_BEFORE);
+    if (f->escalation_due != 0)
+        buf_printf(&b, "AND t.number IN (SELECT e.ticket FROM ticket_sla e WHERE "
+                       "e.next_escalation > 0 AND e.next_escalation <= ?%d) ", P_ESCALATION);
     if (n_words > 0) {
         buf_puts(&b, "AND t.number IN (");
         for (size_t i = 0; i < n_words; i++)
@@ -233,6 +236,8 @@ static bool bind_list(struct sq_store *s, sqlite3_stmt *stmt, const struct td_ti
         rc = sqlite3_bind_int64(stmt, P_AFTER_UPDATED, after_updated);
     if (ok && rc == SQLITE_OK && f->due_before != 0) /* ?11 likewise */
         rc = sqlite3_bind_int64(stmt, P_DUE_BEFORE, f->due_before);
+    if (ok && rc == SQLITE_OK && f->escalation_due != 0)
+        rc = sqlite3_bind_int64(stmt, P_ESCALATION, f->escalation_due);
     if (ok && rc != SQLITE_OK)
         ok = sq_fail(s, rc, "bind", err);
     for (size_t i = 0; ok && i < words->n; i++) {

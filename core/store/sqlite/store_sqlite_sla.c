@@ -7,8 +7,8 @@
  * ticket's version and history or not at all - which is what makes an
  * escalation's claim (a compare-and-set on the version) exact. A table
  * of its own keeps the tickets row and its SQL as they were; the two
- * partial indexes serve the overdue / due_before filters (next_due) and
- * the escalation scan (next_escalation). */
+ * partial indexes serve the list filters due_before (next_due) and
+ * escalation_due (next_escalation) in store_sqlite_list.c. */
 #include "store_sqlite_int.h"
 #include "core/mem.h"
 
@@ -80,34 +80,4 @@ bool sq_sla_load(struct sq_store *s, struct td_ticket *t, struct td_err *err)
     }
     sq_done(stmt);
     return r >= 0;
-}
-
-bool store_sqlite_sla_escalation_due(struct store *st, td_time now, size_t limit,
-                                     struct store_numbers *out, struct td_err *err)
-{
-    struct sq_store *s = sq_of(st);
-    if (limit == 0 || limit > STORE_LIST_MAX)
-        limit = limit == 0 ? STORE_LIST_DEFAULT : STORE_LIST_MAX;
-    if (!sq_begin(s, SQ_READ, err))
-        return false;
-    struct store_numbers l = { NULL, 0 };
-    sqlite3_stmt *stmt = sq_query(s,
-                                  "SELECT ticket FROM ticket_sla WHERE next_escalation > 0 "
-                                  "AND next_escalation <= ?1 "
-                                  "ORDER BY next_escalation, ticket LIMIT ?2",
-                                  err, "ii", (int64_t)now, (int64_t)limit);
-    int r = -1;
-    if (stmt != NULL) {
-        while ((r = sq_step(s, stmt, "list due escalations", err)) == 1) {
-            l.v = td_realloc(l.v, (l.n + 1) * sizeof *l.v);
-            l.v[l.n++] = sqlite3_column_int64(stmt, 0);
-        }
-        sq_done(stmt);
-    }
-    if (!sq_end(s, r == 0, err)) {
-        free(l.v);
-        return false;
-    }
-    *out = l;
-    return true;
 }
