@@ -13,7 +13,7 @@ DEB_PKGS = build-essential pkg-config libmongoc-dev libbson-dev libsqlite3-dev \
            python3 python3-mockupdb python3-mongomock python3-pymongo python3-aiosmtpd \
            dovecot-imapd dovecot-lmtpd dovecot-submissiond curl \
            python3-yaml systemd wrk strace openssl libsasl2-modules ca-certificates \
-           chromium chromium-driver jq mutt tmux lintian
+           chromium chromium-driver jq mutt tmux lintian tzdata
 
 PKGS = libmongoc-1.0 libbson-1.0 sqlite3 jansson libpcre2-8 libsodium libcurl libjwt libmicrohttpd gumbo uchardet gnutls
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)

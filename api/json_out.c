@@ -8,6 +8,7 @@
  * member silently (jansson refuses invalid UTF-8). */
 #include "api_int.h"
 
+#include "core/id.h"
 #include "core/text.h"
 
 #include <ctype.h>
@@ -150,6 +151,29 @@ json_t *json_user_brief(const struct td_user *u)
     return j;
 }
 
+/* A time, or null for 0 (not set). */
+static json_t *json_time_or_null(td_time t)
+{
+    return t > 0 ? json_time(t) : json_null();
+}
+
+/* The ticket's SLA state (core/sla.h) as of now; null without a policy. */
+static json_t *json_ticket_sla(const struct td_ticket *t, td_time now)
+{
+    const struct td_sla *s = &t->sla;
+    if (s->first_response_due == 0 && s->resolution_due == 0)
+        return json_null(); /* no policy */
+    json_t *j = json_object();
+    json_object_set_new(j, "first_response_due", json_time_or_null(s->first_response_due));
+    json_object_set_new(j, "first_responded", json_time_or_null(s->first_responded));
+    json_object_set_new(j, "resolution_due", json_time_or_null(s->resolution_due));
+    json_object_set_new(j, "resolved", json_time_or_null(s->resolved));
+    json_object_set_new(j, "paused", json_boolean(s->paused_since > 0 || t->status == STATUS_PENDING));
+    json_object_set_new(j, "next_due", json_time_or_null(s->next_due));
+    json_object_set_new(j, "overdue", json_boolean(s->next_due > 0 && s->next_due <= now));
+    return j;
+}
+
 json_t *json_ticket(const struct td_ticket *t)
 {
     json_t *j = json_object();
@@ -170,6 +194,7 @@ json_t *json_ticket(const struct td_ticket *t)
     json_object_set_new(j, "participant_ids", parts);
     /* A merged ticket says where its conversation went. */
     json_object_set_new(j, "merged_into", t->merged_into > 0 ? json_integer(t->merged_into) : json_null());
+    json_object_set_new(j, "sla", json_ticket_sla(t, td_now()));
     json_object_set_new(j, "created", json_time(t->created));
     json_object_set_new(j, "updated", json_time(t->updated));
     json_object_set_new(j, "version", json_integer(t->version));

@@ -11,7 +11,9 @@
  * cannot name a version (weak or malformed) never matches: 412.
  *
  * Lists: ?status (one, or several: status=new,open), priority, assignee (id | me | none), requester (id |
- * me), tag, queue, updated_since (RFC 3339), q (text in subject and
+ * me), tag, queue, updated_since (RFC 3339), overdue=true and due_before
+ * (RFC 3339: an SLA due time not met, clock running, before it; see
+ * core/sla.h), q (text in subject and
  * comments), sort (-number newest first, the default | number), limit,
  * sort=-updated (last changed first; not with q), cursor, include=users (embed requester and assignee), count=true (a
  * total, exact up to STORE_LIST_MAX). Customers see only their own tickets whatever they ask for:
@@ -40,7 +42,7 @@ static void ticket_reply(struct api_resp *out, unsigned status, const struct td_
 
 static const char *const list_args[] = { "status", "priority", "assignee", "requester", "tag",
                                          "queue", "updated_since", "q", "sort", "limit", "cursor",
-                                         "include", "count", NULL };
+                                         "include", "count", "overdue", "due_before", NULL };
 
 /* "new,open": distinct statuses, at most one of each. */
 static bool status_list_parse(const char *v, enum td_status *out, size_t *n)
@@ -175,6 +177,16 @@ void h_tickets_list(struct api_req *r, struct api_resp *out)
     }
     if ((v = req_query(r, "updated_since")) != NULL && !time_parse_rfc3339(v, &f.updated_since))
         field_error(&fe, "updated_since", "must be an RFC 3339 time such as 2026-01-31T12:00:00Z");
+    if ((v = req_query(r, "due_before")) != NULL && !time_parse_rfc3339(v, &f.due_before))
+        field_error(&fe, "due_before", "must be an RFC 3339 time such as 2026-01-31T12:00:00Z");
+    if ((v = req_query(r, "overdue")) != NULL) {
+        /* Overdue: due at or before now, so before now + 1 ms. */
+        td_time now = td_now() + 1;
+        if (strcmp(v, "true") != 0)
+            field_error(&fe, "overdue", "must be true (leave it out for every ticket)");
+        else if (f.due_before == 0 || now < f.due_before)
+            f.due_before = now;
+    }
     if ((v = req_query(r, "q")) != NULL) {
         if (v[0] == '\0' || strlen(v) > 200)
             field_error(&fe, "q", "must be 1 to 200 characters");

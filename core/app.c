@@ -2,6 +2,7 @@
 #include "app.h"
 #include "log.h"
 #include "notify.h"
+#include "sla.h"
 #include "store/store_metrics.h"
 
 #include <string.h>
@@ -61,6 +62,9 @@ bool app_open(const char *config_path, struct td_app *app, enum app_stage *stage
     core_defaults(&app->core, NULL);
     if (!core_from_config(app, err))
         goto fail;
+    if (!sla_config_load(app->cfg, &app->sla, err))
+        goto fail;
+    app->core.sla = app->sla;
     *stage = APP_STAGE_STORE;
     if (!store_open(uri, &app->store, err))
         goto fail;
@@ -81,6 +85,7 @@ void app_close(struct td_app *app)
 {
     notify_detach(&app->core);
     store_close(app->store);
+    sla_table_free(app->sla);
     config_free(app->cfg);
     memset(app, 0, sizeof *app);
 }

@@ -25,6 +25,7 @@ struct app_retry_outcome {
 };
 
 struct td_app;
+struct sla_table;
 /* Ingests quarantined mail id again: the mail gateway's, which core and
  * the other adapters cannot include; cli/ fills it in. TD_NOT_FOUND for
  * an unknown id. */
@@ -36,6 +37,7 @@ struct td_app {
     struct td_config *cfg;
     struct store *store;
     struct td_core core;
+    struct sla_table *sla; /* [calendar]/[sla] sections (core/sla.h); core.sla borrows it */
     app_quarantine_retry_fn quarantine_retry; /* NULL: no mail gateway in this binary */
 };
 

@@ -4,6 +4,7 @@
 #include "id.h"
 #include "mem.h"
 #include "policy.h"
+#include "sla.h"
 #include "text.h"
 #include "workflow.h"
 
@@ -143,6 +144,8 @@ static bool apply_reply_status(struct td_core *c, const struct td_user *actor, s
     (void)c;
     (void)err;
     const struct status_move *m = arg;
+    if (m->by_staff)
+        (void)sla_first_reply(t, td_now()); /* written with the status move, if any */
     enum td_status to = workflow_after_reply(t->status, m->by_staff);
     if (to != t->status && workflow_allowed(t->status, to)) {
         ticket_change_add(ch, actor, t->number, EVENT_STATUS, status_name(t->status),

@@ -24,6 +24,7 @@
 struct td_core;
 struct td_ticket;
 struct td_event;
+struct sla_table;
 
 /* Called after every successful write that recorded history events (the
  * notification planner hooks in here). Must not fail the operation: the
@@ -41,6 +42,8 @@ struct td_core {
     /* Whether an agent may claim a ticket another agent holds (admins
      * always may). Off: such a claim is TD_CONFLICT. */
     bool agents_may_reclaim;
+    /* SLA policies (core/sla.h), borrowed; NULL: no due times. */
+    const struct sla_table *sla;
     core_events_fn on_events;     /* NULL: nothing listens */
     void *on_events_arg;          /* for the listener */
 };

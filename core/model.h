@@ -53,7 +53,10 @@ enum td_event_kind {
                                   the ticket it opened, old_value = its sender */
     EVENT_MERGED_INTO,         /* on the source: new_value = target number */
     EVENT_MERGED_FROM,         /* on the target: old_value = source number */
-    EVENT_QUEUE                /* moved to another queue: old/new = the queue names */
+    EVENT_QUEUE,               /* moved to another queue: old/new = the queue names */
+    EVENT_ESCALATED            /* a due time passed (core/sla_escalate.h): new_value =
+                                  "first_response" | "resolution", old_value = the
+                                  due time (RFC 3339 UTC) */
 };
 
 struct td_user {
@@ -70,6 +73,24 @@ struct td_user {
     td_time updated;
 };
 
+/* A ticket's service level state (core/sla.h); all 0 without a policy.
+ * Times in ms; "met" times are 0 until met. */
+struct td_sla {
+    td_time first_response_due;   /* 0 = no target */
+    td_time resolution_due;       /* 0 = no target */
+    td_time first_responded;      /* the first public reply by staff */
+    td_time resolved;             /* resolved or closed (0 again when reopened) */
+    td_time paused_since;         /* pending since; 0 = the clock runs */
+    int64_t paused_ms;            /* business ms spent pending so far */
+    td_time escalated_first_response; /* the due time escalated for; 0 = none */
+    td_time escalated_resolution;
+    /* Derived (sla_refresh), kept for the indexes: the earliest due time
+     * not met while the clock runs (0 = none): overdue is
+     * 0 < next_due <= now; and the earliest of those not yet escalated. */
+    td_time next_due;
+    td_time next_escalation;
+};
+
 struct td_ticket {
     int64_t number;          /* #N, unique, allocated by the store */
     char *subject;
@@ -83,6 +104,7 @@ struct td_ticket {
     struct strv participants; /* user ids besides the requester who follow
                                  the conversation (core/participant.h) */
     int64_t merged_into;     /* 0, or the ticket this one was merged into */
+    struct td_sla sla;
     td_time created;
     td_time updated;
     int64_t version;         /* optimistic concurrency (ETag) */

@@ -28,6 +28,7 @@ const char *const notify_kind_names[NK_COUNT] = {
     [NK_ASSIGNED] = "assigned",
     [NK_STATUS_RESOLVED] = "status_resolved",
     [NK_STATUS_CLOSED] = "status_closed",
+    [NK_SLA_ESCALATED] = "sla_escalated",
 };
 
 bool notify_kind_parse(const char *s, enum notify_kind *out)
@@ -43,7 +44,7 @@ bool notify_kind_parse(const char *s, enum notify_kind *out)
 bool notify_kind_staff_only(enum notify_kind k)
 {
     return k == NK_CREATED_AGENTS || k == NK_REPLY_TO_AGENTS || k == NK_INTERNAL_NOTE ||
-           k == NK_ASSIGNED;
+           k == NK_ASSIGNED || k == NK_SLA_ESCALATED;
 }
 
 const char *notify_kind_auto_submitted(enum notify_kind k)

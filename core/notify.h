@@ -59,6 +59,7 @@ enum notify_kind {
     NK_ASSIGNED,
     NK_STATUS_RESOLVED,
     NK_STATUS_CLOSED,
+    NK_SLA_ESCALATED, /* a due time passed: to the group or a lead (core/sla_escalate.h) */
     NK_COUNT
 };
 
@@ -222,5 +223,15 @@ bool notify_webhook_disabled(struct td_core *c, const char *webhook_id, const ch
 bool notify_alias_confirm(struct td_core *c, const struct td_user *agent, const char *alias,
                           const char *token, int64_t valid_hours, bool *queued,
                           struct td_err *err);
+
+/* ---- SLA escalation (notify_sla.c) ----
+ * Queues sla_escalated about ticket t for the escalation event ev (kind
+ * EVENT_ESCALATED) to each active staff user of user_ids and to
+ * lead_email (may be NULL; an address, not a user). Row ids come from the
+ * event and recipient (notify_row_id), so queueing twice writes once.
+ * Notifications off: nothing, true. *queued (may be NULL) counts. */
+bool notify_sla_escalated(struct td_core *c, const struct td_ticket *t, const struct td_event *ev,
+                          const char *policy, const struct strv *user_ids,
+                          const char *lead_email, size_t *queued, struct td_err *err);
 
 #endif

@@ -21,6 +21,14 @@ struct notify {
     void *wake_arg;
 };
 
+void notify_wake(struct notify *nf)
+{
+    pthread_mutex_lock(&nf->lock);
+    if (nf->wake)
+        nf->wake(nf->wake_arg);
+    pthread_mutex_unlock(&nf->lock);
+}
+
 bool notify_attach(struct td_config *cfg, struct td_core *c, struct td_err *err)
 {
     struct notify_config nc;

@@ -16,4 +16,7 @@ void notify_var_put(json_t *vars, const char *name, const char *value);
 /* How a person is named in a mail: the name, else the address; "" for NULL. */
 const char *notify_display_name(const struct td_user *u);
 
+/* Wakes the sender after rows were queued (notify_set_wake's fn). */
+void notify_wake(struct notify *nf);
+
 #endif

@@ -28,6 +28,9 @@ const char *const template_var_names[] = {
     "cc", "via",
     /* Alias confirmation (core/alias.h). */
     "alias", "agent_email", "confirm_link", "confirm_valid_hours",
+    /* sla_escalated (core/sla_escalate.h): which due time passed, when,
+     * and the [sla NAME] policy. */
+    "sla_due", "sla_due_at", "sla_policy",
     NULL,
 };
 

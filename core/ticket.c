@@ -7,6 +7,7 @@
 #include "participant.h"
 #include "policy.h"
 #include "scope.h"
+#include "sla.h"
 #include "text.h"
 #include "workflow.h"
 
@@ -69,11 +70,20 @@ bool ticket_mutate(struct td_core *c, const struct td_user *actor, int64_t numbe
         }
         struct ticket_change ch = { .n = 0 };
         int64_t current = t.version;
+        struct td_sla sla0 = t.sla;
+        struct sla_before before;
+        sla_before_take(&before, &t);
+        td_time now = td_now();
         if (!fn(c, actor, &t, &ch, arg, err)) {
+            sla_before_clear(&before);
             change_clear(&ch);
             ticket_clear(&t);
             return false;
         }
+        /* The SLA clock follows every change in the same write. */
+        (void)sla_track(c->sla, &before, &t, now, ch.sla_keep_dues);
+        sla_before_clear(&before);
+        bool sla_changed = memcmp(&sla0, &t.sla, sizeof sla0) != 0;
         if (if_version != 0 && if_version != current) {
             change_clear(&ch);
             ticket_clear(&t);
@@ -81,14 +91,14 @@ bool ticket_mutate(struct td_core *c, const struct td_user *actor, int64_t numbe
                            "ticket #%lld was changed by someone else (version %lld, not %lld); reload it",
                            (long long)number, (long long)current, (long long)if_version);
         }
-        if (ch.n == 0) { /* nothing to change */
+        if (ch.n == 0 && !sla_changed) { /* nothing to change */
             if (out)
                 *out = t;
             else
                 ticket_clear(&t);
             return true;
         }
-        t.updated = td_now();
+        t.updated = now;
         struct td_err e;
         td_err_clear(&e);
         /* The change and the notifications it plans: one transaction. */
@@ -96,7 +106,7 @@ bool ticket_mutate(struct td_core *c, const struct td_user *actor, int64_t numbe
         bool ok = c->store->ops->ticket_update(c->store, &t, current, ch.ev, ch.n, &e);
         if (ok) {
             t.version = current + 1;
-            if (c->on_events)
+            if (c->on_events && ch.n > 0)
                 c->on_events(c, actor, &t, ch.ev, ch.n);
         }
         if (batch)
@@ -234,6 +244,7 @@ bool ticket_open(struct td_core *c, const struct td_user *actor, const struct ti
     }
     t.created = t.updated = td_now();
     t.version = 1;
+    sla_open(c->sla, &t);
     /* The ticket, its description, its attachments and the
      * notifications it plans: one store batch, one transaction. */
     batch = store_batch_try(c->store);

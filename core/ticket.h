@@ -98,6 +98,7 @@ bool ticket_history(struct td_core *c, const struct td_user *actor, int64_t numb
 struct ticket_change {
     struct td_event ev[TICKET_MAX_EVENTS];
     size_t n;
+    bool sla_keep_dues; /* set by fn: see sla_track (core/sla.h) */
 };
 typedef bool (*ticket_change_fn)(struct td_core *c, const struct td_user *actor,
                                  struct td_ticket *t, struct ticket_change *ch, const void *arg,

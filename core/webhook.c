@@ -81,7 +81,7 @@ const char *const webhook_event_types[] = {
     "ticket.created",         "comment.created",       "ticket.status_changed",
     "ticket.priority_changed", "ticket.assignee_changed", "ticket.tags_changed",
     "ticket.subject_changed", "ticket.participant_added", "ticket.participant_removed",
-    "ticket.merged", "ticket.queue_changed",
+    "ticket.merged", "ticket.queue_changed", "ticket.escalated",
 };
 const size_t webhook_n_event_types = sizeof webhook_event_types / sizeof webhook_event_types[0];
 
@@ -97,6 +97,7 @@ const char *webhook_event_type(enum td_event_kind k)
     case EVENT_TAG: return "ticket.tags_changed";
     case EVENT_SUBJECT: return "ticket.subject_changed";
     case EVENT_QUEUE: return "ticket.queue_changed";
+    case EVENT_ESCALATED: return "ticket.escalated"; /* a due time passed (core/sla_escalate.h) */
     case EVENT_PARTICIPANT_ADDED: return "ticket.participant_added";
     case EVENT_PARTICIPANT_REMOVED: return "ticket.participant_removed";
     case EVENT_MERGED_INTO: /* each side of a merge tells its own endpoints */

@@ -25,6 +25,13 @@ struct td_ticket_filter {
     const char *tag;          /* NULL = any */
     const char *queue;        /* NULL = any */
     td_time updated_since;    /* 0 = any; else updated >= this */
+    td_time due_before;       /* 0 = any; else 0 < sla.next_due < this: an SLA
+                                 due time not met while the clock runs
+                                 (core/sla.h; the API's overdue and
+                                 due_before). Indexed on both stores. */
+    td_time escalation_due;   /* 0 = any; else 0 < sla.next_escalation <= this:
+                                 a due time passed and not yet escalated
+                                 (core/sla_escalate.c). Indexed too. */
     const char *text;         /* NULL = any; else word-prefix search,
                                  the same on every backend (see
                                  store_text_words): the ticket matches

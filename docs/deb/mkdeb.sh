@@ -32,7 +32,7 @@ for lib in $(objdump -p "$bin" | awk '$1 == "NEEDED" { print $2 }'); do
     case " $deps " in *" $pkg "*) continue ;; esac
     deps="$deps, $pkg (>= $ver)"
 done
-deps="libc6, $deps"
+deps="libc6, tzdata, $deps" # tzdata: the zones of [calendar] (core/tzif.c)
 
 strip --strip-unneeded --remove-section=.comment --remove-section=.note "$root/usr/bin/ticketd"
 

@@ -73,7 +73,12 @@ static void test_live_responses(void **state)
     (void)state;
     struct tdsrv srv;
     struct tdsrv *s = &srv;
-    if (!tdsrv_start(s, STORE_BACKEND_SQLITE, NULL))
+    /* An SLA policy for the session's low-priority ticket: its "sla"
+     * object is checked against the schema too, not only null. */
+    if (!tdsrv_start(s, STORE_BACKEND_SQLITE,
+                     "[calendar office]\ntimezone = Europe/Berlin\nmon = 09:00-17:00\n"
+                     "[sla low]\npriority = low\nfirst_response = 4h\nresolution = 2d\n"
+                     "calendar = office\n"))
         fail_msg("ticketd did not start");
     struct live l = { s, load_doc(), 0, 0 };
     struct http h;
@@ -143,6 +148,7 @@ static void test_live_responses(void **state)
               "{\"subject\":\"live\",\"body\":\"b\",\"tags\":[\"x\"],\"priority\":\"low\"}");
     LIVE("POST", "/api/v1/tickets", &h);
     long long n = jint(&h, "number");
+    assert_non_null(strstr(h.body.data, "\"first_response_due\":\"")); /* the policy applied */
     http_clear(&h);
     http_json(s, "POST", "/api/v1/tickets", s->cust1.access, &h, "{\"subject\":\"\",\"body\":\"b\"}");
     LIVE("POST", "/api/v1/tickets", &h);

@@ -183,6 +183,7 @@ static inline void assert_ticket_eq(const struct td_ticket *a, const struct td_t
     assert_strv_eq(&a->message_ids, (const char *const *)b->message_ids.v, b->message_ids.n);
     assert_strv_eq(&a->participants, (const char *const *)b->participants.v, b->participants.n);
     assert_int_equal(a->merged_into, b->merged_into);
+    assert_memory_equal(&a->sla, &b->sla, sizeof a->sla);
     assert_int_equal(a->created, b->created);
     assert_int_equal(a->updated, b->updated);
     assert_int_equal(a->version, b->version);

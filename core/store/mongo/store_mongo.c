@@ -174,6 +174,11 @@ static const struct {
     /* Agents' aliases (store_mongo_aliases.c): a user's list, confirm. */
     { MG_ALIASES, "{\"key\": {\"user_id\": 1, \"_id\": 1}, \"name\": \"user_id_1__id_1\"}" },
     { MG_ALIASES, "{\"key\": {\"token_hash\": 1}, \"name\": \"token_hash_1\"}" },
+    /* SLAs (store_mongo_sla.c): the overdue / due_before filters and the
+     * escalation scan. */
+    { MG_TICKETS, "{\"key\": {\"sla.next_due\": 1}, \"name\": \"sla.next_due_1\"}" },
+    { MG_TICKETS,
+      "{\"key\": {\"sla.next_escalation\": 1}, \"name\": \"sla.next_escalation_1\"}" },
 };
 
 static bool create_index(mongoc_database_t *db, const char *coll, const char *spec,

@@ -138,6 +138,10 @@ bool mg_put_icontains(bson_t *b, const char *key, const char *literal);
 /* --- shared between concept files ------------------------------------- */
 /* A history event as the document {key: {actor_id, kind, old, new, at}}. */
 bool mg_put_event(bson_t *b, const char *key, const struct td_event *e);
+/* A ticket's SLA state as the subdocument {sla: {...}} and back
+ * (store_mongo_sla.c). */
+bool mg_sla_put(bson_t *d, const struct td_sla *sla);
+bool mg_sla_parse(const bson_iter_t *it, struct td_sla *out);
 /* A ticket document (history ignored) into t; t is cleared on failure. */
 bool mg_ticket_parse(const bson_t *doc, struct td_ticket *t, struct td_err *err);
 

@@ -129,6 +129,17 @@ static bool put_filter(bson_t *q, const struct td_ticket_filter *f, const struct
         ok = BSON_APPEND_INT64(&range, "$gte", f->updated_since);
         ok = bson_append_document_end(q, &range) && ok;
     }
+    /* SLAs (store_mongo_sla.c): the sla.next_due_1 index. */
+    if (ok && f->due_before != 0 && (ok = BSON_APPEND_DOCUMENT_BEGIN(q, "sla.next_due", &range))) {
+        ok = BSON_APPEND_INT64(&range, "$gt", 0) && BSON_APPEND_INT64(&range, "$lt", f->due_before);
+        ok = bson_append_document_end(q, &range) && ok;
+    }
+    if (ok && f->escalation_due != 0 &&
+        (ok = BSON_APPEND_DOCUMENT_BEGIN(q, "sla.next_escalation", &range))) {
+        ok = BSON_APPEND_INT64(&range, "$gt", 0) &&
+             BSON_APPEND_INT64(&range, "$lte", f->escalation_due);
+        ok = bson_append_document_end(q, &range) && ok;
+    }
     if (ok && f->by_updated && f->after_updated != 0)
         ok = put_updated_cursor(q, f);
     if (ok && !f->by_updated && f->after != 0 && (ok = BSON_APPEND_DOCUMENT_BEGIN(q, "_id", &range))) {

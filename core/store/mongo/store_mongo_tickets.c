@@ -91,6 +91,7 @@ static bool ticket_mutable_fields(bson_t *d, const struct td_ticket *t)
            mg_put_strv(d, "tags", &t->tags) &&
            mg_put_strv(d, "participants", &t->participants) &&
            BSON_APPEND_INT64(d, "merged_into", t->merged_into) &&
+           mg_sla_put(d, &t->sla) &&
            BSON_APPEND_INT64(d, "updated", t->updated);
 }
 
@@ -128,6 +129,8 @@ bool mg_ticket_parse(const bson_t *doc, struct td_ticket *t, struct td_err *err)
             ok = mg_iter_strv(&it, &t->participants);
         else if (strcmp(k, "merged_into") == 0)
             ok = mg_iter_i64(&it, &t->merged_into);
+        else if (strcmp(k, "sla") == 0)
+            ok = mg_sla_parse(&it, &t->sla);
         else if (strcmp(k, "created") == 0)
             ok = mg_iter_i64(&it, &t->created);
         else if (strcmp(k, "updated") == 0)

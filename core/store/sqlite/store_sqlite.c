@@ -197,6 +197,9 @@ static const char *const migrations[] = {
 
     /* 12: groups and their members (store_sqlite_groups.c). */
     sq_migration_groups,
+
+    /* 13: SLA state of tickets (store_sqlite_sla.c). */
+    sq_migration_sla,
 };
 
 #define N_MIGRATIONS ((int)(sizeof migrations / sizeof migrations[0]))

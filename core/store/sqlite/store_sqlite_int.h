@@ -290,6 +290,14 @@ bool sq_participants_write(struct sq_store *s, const struct td_ticket *t, struct
 bool sq_participants_load(struct sq_store *s, struct td_ticket *t, struct td_err *err);
 bool store_sqlite_comment_move(struct store *st, int64_t from, int64_t to, struct td_err *err);
 
+/* SLAs (store_sqlite_sla.c): migration 13, the state of a ticket written
+ * and loaded inside the caller's transaction. */
+extern const char sq_migration_sla[];
+/* fresh: t was just inserted, so there is no old row to delete when it
+ * has no SLA state (the common case costs no statement). */
+bool sq_sla_write(struct sq_store *s, const struct td_ticket *t, bool fresh, struct td_err *err);
+bool sq_sla_load(struct sq_store *s, struct td_ticket *t, struct td_err *err);
+
 /* Agents' aliases (store_sqlite_aliases.c): its migration and ops. */
 extern const char sq_migration_aliases[];
 bool store_sqlite_alias_insert(struct store *st, const struct td_alias *a, struct td_err *err);

@@ -102,12 +102,13 @@ const char sq_migration_search[] =
 
 /* Parameter numbers: fixed per field, whichever appear in the SQL. */
 enum { P_STATUS = 1, P_PRIORITY, P_ASSIGNEE, P_REQUESTER, P_TAG, P_QUEUE, P_UPDATED, P_AFTER,
-       P_LIMIT, P_AFTER_UPDATED, P_WORD0 };
+       P_LIMIT, P_AFTER_UPDATED, P_DUE_BEFORE, P_ESCALATION, P_WORD0 };
 /* in_groups_of, past the words' numbers (P_WORD0 + STORE_TEXT_MAX_WORDS). */
 #define P_GROUPS_OF 30
+_Static_assert(P_GROUPS_OF >= P_WORD0 + STORE_TEXT_MAX_WORDS, "in_groups_of's number among the words'");
 
 /* One stable copy of each distinct SQL text, for the statement cache.
- * Bounded: the texts differ only in which of 7 filters, or_participant,
+ * Bounded: the texts differ only in which of 9 filters, or_participant,
  * the order (3), the number of words (<= STORE_TEXT_MAX_WORDS) and
  * internal notes. Kept for
  * the life of the process. */
@@ -143,7 +144,8 @@ static const char *list_sql(const struct td_ticket_filter *f, size_t n_words)
      * each ticket's time; the recently updated ones are few, so read
      * them from tickets_updated and sort those. */
     if (f->updated_since != 0 && !f->by_status && !f->by_priority && f->assignee_id == NULL &&
-        f->requester_id == NULL && f->tag == NULL && f->queue == NULL && n_words == 0)
+        f->requester_id == NULL && f->tag == NULL && f->queue == NULL && n_words == 0 &&
+        f->due_before == 0 && f->escalation_due == 0)
         buf_puts(&b, "INDEXED BY tickets_updated ");
     if (f->tag != NULL)
         buf_puts(&b, "JOIN ticket_tags g ON g.ticket = t.number AND g.tag = ?5 ");
@@ -180,6 +182,14 @@ static const char *list_sql(const struct td_ticket_filter *f, size_t n_words)
     if (f->in_groups_of != NULL)
         buf_printf(&b, "AND (t.assignee_id = ?%d OR t.queue IN (SELECT m.group_key FROM "
                        "group_members m WHERE m.user_id = ?%d)) ", P_GROUPS_OF, P_GROUPS_OF);
+    /* SLAs (store_sqlite_sla.c): the few tickets due before a time, from
+     * the partial index ticket_sla_next_due. */
+    if (f->due_before != 0)
+        buf_printf(&b, "AND t.number IN (SELECT d.ticket FROM ticket_sla d WHERE d.next_due > 0 "
+                       "AND d.next_due < ?%d) ", P_DUE_BEFORE);
+    if (f->escalation_due != 0)
+        buf_printf(&b, "AND t.number IN (SELECT e.ticket FROM ticket_sla e WHERE "
+                       "e.next_escalation > 0 AND e.next_escalation <= ?%d) ", P_ESCALATION);
     if (n_words > 0) {
         buf_puts(&b, "AND t.number IN (");
         for (size_t i = 0; i < n_words; i++)
@@ -232,6 +242,10 @@ static bool bind_list(struct sq_store *s, sqlite3_stmt *stmt, const struct td_ti
         rc = sqlite3_bind_int64(stmt, P_LIMIT, (int64_t)limit);
     if (ok && rc == SQLITE_OK && f->by_updated) /* ?10 is in the SQL only then */
         rc = sqlite3_bind_int64(stmt, P_AFTER_UPDATED, after_updated);
+    if (ok && rc == SQLITE_OK && f->due_before != 0) /* ?11 likewise */
+        rc = sqlite3_bind_int64(stmt, P_DUE_BEFORE, f->due_before);
+    if (ok && rc == SQLITE_OK && f->escalation_due != 0)
+        rc = sqlite3_bind_int64(stmt, P_ESCALATION, f->escalation_due);
     if (ok && rc != SQLITE_OK)
         ok = sq_fail(s, rc, "bind", err);
     if (ok && f->in_groups_of != NULL) /* in the SQL only then */

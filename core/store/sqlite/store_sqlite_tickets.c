@@ -56,7 +56,7 @@ bool sq_ticket_load_sets(struct sq_store *s, struct td_ticket *t, struct td_err 
                      &t->tags, err) &&
            load_strv(s, "SELECT msgid FROM ticket_msgids WHERE ticket = ?1 ORDER BY rowid",
                      t->number, &t->message_ids, err) &&
-           sq_participants_load(s, t, err);
+           sq_participants_load(s, t, err) && sq_sla_load(s, t, err);
 }
 
 /* Replaces the ticket's tag set; a tag given twice is stored once. */
@@ -166,7 +166,8 @@ bool store_sqlite_ticket_insert(struct store *st, const struct td_ticket *t,
                       (int64_t)t->updated, (int64_t)t->version);
     if (!ok && err != NULL && err->code == TD_CONFLICT)
         td_fail(err, TD_CONFLICT, "ticket #%lld already exists", (long long)t->number);
-    ok = ok && write_tags(s, t->number, &t->tags, err) && sq_participants_write(s, t, err);
+    ok = ok && write_tags(s, t->number, &t->tags, err) && sq_participants_write(s, t, err) &&
+         sq_sla_write(s, t, true, err);
     for (size_t i = 0; ok && i < t->message_ids.n; i++)
         ok = sq_thread_add(s, t->number, t->message_ids.v[i], err);
     if (ok && created != NULL)
@@ -213,7 +214,8 @@ bool store_sqlite_ticket_update(struct store *st, const struct td_ticket *t,
                       (int64_t)t->updated, (int64_t)expected_version);
     if (ok && changed == 0)
         ok = update_missed(s, t->number, expected_version, err);
-    ok = ok && write_tags(s, t->number, &t->tags, err) && sq_participants_write(s, t, err);
+    ok = ok && write_tags(s, t->number, &t->tags, err) && sq_participants_write(s, t, err) &&
+         sq_sla_write(s, t, false, err);
     for (size_t i = 0; ok && i < n; i++)
         ok = sq_event_append(s, t->number, &events[i], err);
     return sq_end(s, ok, err);

@@ -1,0 +1,41 @@
+/* sla_escalate.h - acting on a due time that passed (core/sla.h).
+ *
+ * For each ticket whose first response or resolution is due at or
+ * before now, not met, with its clock running, and not yet escalated for
+ * that due time: record an 'escalated' history event (new_value
+ * "first_response" or "resolution", old_value the due time), raise the
+ * priority one step when the policy says raise_priority (keeping the due
+ * times: one escalation per due time, not a cascade through the
+ * stricter policies), and mail the policy's escalate_to - the members of
+ * the ticket's group ("group"; every active agent and admin while no
+ * group is known) or a lead's address - the sla_escalated template.
+ *
+ * Exactly once: the escalation mark (sla.escalated_*) is written in the
+ * ticket's own compare-and-set on its version, with the history event,
+ * so of two runs at once - two threads, two processes on one MongoDB -
+ * one writes and the other, retrying on the new version, finds the mark
+ * and does nothing. A run repeated later finds nothing due. A due time
+ * that moves (priority, queue, pending) is a new due time and may be
+ * escalated again once it passes.
+ *
+ * The caller is the scheduler (every N seconds, with its clock's now);
+ * tests call it with chosen instants. */
+#ifndef TD_SLA_ESCALATE_H
+#define TD_SLA_ESCALATE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "core.h"
+#include "model.h"
+
+/* Escalates everything due by now. *escalated (may be NULL) counts the
+ * escalation events written by this call. False on a store failure (what
+ * was escalated before it stays escalated). */
+bool sla_escalate_run(struct td_core *c, td_time now, size_t *escalated, struct td_err *err);
+bool sla_escalate_due(struct td_core *c, td_time now, struct td_err *err);
+
+/* Formats a time (ms) as RFC 3339 UTC, "2026-12-07T11:00:00Z". */
+void sla_time_format(td_time t, char out[32]);
+
+#endif
