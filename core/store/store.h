@@ -30,7 +30,7 @@
 #include "core/err.h"
 #include "core/model.h"
 #include "core/strv.h"
-
+#include "core/store/store_desk.h"   /* store_ops.desk: leases, idle tickets, desk counts */
 #include "core/store/store_filter.h" /* td_ticket_filter, the text search words */
 
 /* ---- REST API: a refresh token (api/auth_tokens.c) -------------------
@@ -541,6 +541,7 @@ struct store_ops {
     bool (*alias_delete)(struct store *st, const char *email, struct td_err *err);
     bool (*alias_confirm)(struct store *st, const char *token_hash, td_time now,
                           struct td_alias *out, struct td_err *err);
+    const struct store_desk_ops *desk; /* store_desk.h */
 };
 
 /* Backends embed this as their first member. */

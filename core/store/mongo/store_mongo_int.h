@@ -51,6 +51,7 @@
 #define MG_DELIVERIES "webhook_deliveries"
 #define MG_IDEM "idempotency"      /* REST API Idempotency-Key, store_mongo_idem.c */
 #define MG_ALIASES "aliases"       /* agents' aliases, store_mongo_aliases.c */
+#define MG_LEASES "leases"         /* scheduler leases, store_mongo_desk.c */
 
 /* Largest attachment attachment_get will load into memory: the length
  * in the GridFS files document is data, and data is bounded before it is
@@ -158,6 +159,7 @@ bool mg_ticket_add_msgid(struct store *st, int64_t number, const char *msgid,
                          struct td_err *err);
 bool mg_ticket_find_by_msgid(struct store *st, const char *msgid, int64_t *number,
                              struct td_err *err);
+extern const struct store_desk_ops mg_desk_ops; /* store_mongo_desk.c */
 bool mg_alias_insert(struct store *st, const struct td_alias *a, struct td_err *err);
 bool mg_alias_get(struct store *st, const char *email, struct td_alias *out, struct td_err *err);
 bool mg_alias_list(struct store *st, const char *user_id, struct td_alias_list *out,

@@ -290,6 +290,10 @@ bool sq_participants_write(struct sq_store *s, const struct td_ticket *t, struct
 bool sq_participants_load(struct sq_store *s, struct td_ticket *t, struct td_err *err);
 bool store_sqlite_comment_move(struct store *st, int64_t from, int64_t to, struct td_err *err);
 
+/* Scheduler leases, idle tickets, desk counts (store_sqlite_desk.c). */
+extern const char sq_migration_desk[];
+extern const struct store_desk_ops sq_desk_ops;
+
 /* Agents' aliases (store_sqlite_aliases.c): its migration and ops. */
 extern const char sq_migration_aliases[];
 bool store_sqlite_alias_insert(struct store *st, const struct td_alias *a, struct td_err *err);
