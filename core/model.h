@@ -53,7 +53,9 @@ enum td_event_kind {
                                   the ticket it opened, old_value = its sender */
     EVENT_MERGED_INTO,         /* on the source: new_value = target number */
     EVENT_MERGED_FROM,         /* on the target: old_value = source number */
-    EVENT_QUEUE                /* moved to another queue: old/new = the queue names */
+    EVENT_QUEUE,               /* moved to another queue: old/new = the queue names */
+    EVENT_REMINDER             /* the system reminded the requester of a pending ticket
+                                  (core/automation.h): new_value = "1", "2"... */
 };
 
 struct td_user {

@@ -54,6 +54,7 @@ enum notify_kind {
     NK_ASSIGNED,
     NK_STATUS_RESOLVED,
     NK_STATUS_CLOSED,
+    NK_PENDING_REMINDER, /* core/automation.h: the requester, of a pending ticket */
     NK_COUNT
 };
 

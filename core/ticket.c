@@ -54,6 +54,13 @@ bool ticket_mutate(struct td_core *c, const struct td_user *actor, int64_t numbe
                    int64_t if_version, ticket_change_fn fn, const void *arg, struct td_ticket *out,
                    struct td_err *err)
 {
+    return ticket_mutate_at(c, actor, number, if_version, 0, fn, arg, out, err);
+}
+
+bool ticket_mutate_at(struct td_core *c, const struct td_user *actor, int64_t number,
+                      int64_t if_version, td_time at, ticket_change_fn fn, const void *arg,
+                      struct td_ticket *out, struct td_err *err)
+{
     if (!policy_active(actor, err))
         return false;
     for (int attempt = 0; attempt < MUTATE_RETRIES; attempt++) {
@@ -82,7 +89,7 @@ bool ticket_mutate(struct td_core *c, const struct td_user *actor, int64_t numbe
                 ticket_clear(&t);
             return true;
         }
-        t.updated = td_now();
+        t.updated = at != 0 ? at : td_now();
         struct td_err e;
         td_err_clear(&e);
         /* The change and the notifications it plans: one transaction. */
