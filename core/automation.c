@@ -1,5 +1,6 @@
 /* automation.c - see automation.h. */
 #include "automation.h"
+#include "desk_metrics.h"
 #include "log.h"
 #include "mem.h"
 #include "scheduler.h"
@@ -142,6 +143,7 @@ static bool run_job(struct td_core *c, struct cursor *cur, const struct cond *k,
         cur->number = l.v[i].number;
         if (ticket_mutate_at(c, NULL, l.v[i].number, 0, k->now, fn, k, NULL, &e)) {
             (*done)++;
+            desk_metrics_automation(job, 1);
             log_event(LOG_INFO, "automation", LF_S("job", job), LF_I("ticket", l.v[i].number));
         } else if (e.code != TD_CONFLICT && e.code != TD_NOT_FOUND) {
             if (err)

@@ -97,8 +97,7 @@ bool ticket_mutate_at(struct td_core *c, const struct td_user *actor, int64_t nu
         bool ok = c->store->ops->ticket_update(c->store, &t, current, ch.ev, ch.n, &e);
         if (ok) {
             t.version = current + 1;
-            if (c->on_events)
-                c->on_events(c, actor, &t, ch.ev, ch.n);
+            core_emit(c, actor, &t, ch.ev, ch.n);
         }
         if (batch)
             ok = store_batch_end(c->store, ok, &e);
@@ -258,9 +257,9 @@ bool ticket_open(struct td_core *c, const struct td_user *actor, const struct ti
         goto done;
     ticket_clear(&t);
     ok = load(c, created.ticket, out ? out : &t, err);
-    if (ok && c->on_events) {
+    if (ok && core_listened(c)) {
         struct td_event evs[2] = { created, draft.event };
-        c->on_events(c, actor, out ? out : &t, evs, 2);
+        core_emit(c, actor, out ? out : &t, evs, 2);
     }
 done:
     if (batch && !store_batch_end(c->store, ok, err) && ok) {
