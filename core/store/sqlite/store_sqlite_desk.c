@@ -23,6 +23,17 @@ const char sq_migration_desk[] =
     "CREATE INDEX tickets_status_queue ON tickets(status, queue);"
     "CREATE INDEX tickets_status_created ON tickets(status, created);";
 
+/* The reads, named so that tests/core/test_store_desk_plan.c checks the
+ * query plans of exactly these statements. */
+const char sq_desk_idle_sql[] = "SELECT number, updated FROM tickets "
+                                "WHERE status = ?1 AND updated < ?2 "
+                                "AND (updated, number) > (?3, ?4) "
+                                "ORDER BY updated, number LIMIT ?5";
+const char sq_desk_counts_sql[] = "SELECT status, queue, count(*) FROM tickets "
+                                  "WHERE status IN ('new', 'open', 'pending', 'resolved') "
+                                  "GROUP BY status, queue";
+const char sq_desk_oldest_sql[] = "SELECT min(created) FROM tickets WHERE status = ?1";
+
 static bool lease_acquire(struct store *st, const char *name, const char *owner, td_time now,
                           int64_t ttl_ms, struct td_err *err)
 {
@@ -111,12 +122,7 @@ static bool ticket_idle(struct store *st, enum td_status status, td_time before,
     struct td_idle_list l = { NULL, 0 };
     bool ok = false;
     /* The row value comparison is one range on the index. */
-    sqlite3_stmt *stmt = sq_query(s,
-                                  "SELECT number, updated FROM tickets "
-                                  "WHERE status = ?1 AND updated < ?2 "
-                                  "AND (updated, number) > (?3, ?4) "
-                                  "ORDER BY updated, number LIMIT ?5",
-                                  err, "tiiii", status_name(status), (int64_t)before,
+    sqlite3_stmt *stmt = sq_query(s, sq_desk_idle_sql, err, "tiiii", status_name(status), (int64_t)before,
                                   (int64_t)after_updated, (int64_t)after, (int64_t)limit);
     if (stmt != NULL) {
         int r;
@@ -144,11 +150,7 @@ static bool desk_counts(struct store *st, struct td_desk_counts *out, struct td_
         return false;
     struct td_desk_counts c = { NULL, 0, 0 };
     bool ok = false;
-    sqlite3_stmt *stmt = sq_query(s,
-                                  "SELECT status, queue, count(*) FROM tickets "
-                                  "WHERE status IN ('new', 'open', 'pending', 'resolved') "
-                                  "GROUP BY status, queue",
-                                  err, "");
+    sqlite3_stmt *stmt = sq_query(s, sq_desk_counts_sql, err, "");
     if (stmt != NULL) {
         int r;
         while ((r = sq_step(s, stmt, "count tickets", err)) == 1) {
@@ -169,8 +171,7 @@ static bool desk_counts(struct store *st, struct td_desk_counts *out, struct td_
     static const char *const open_states[] = { "new", "open", "pending" };
     for (size_t i = 0; ok && i < 3; i++) {
         ok = false;
-        stmt = sq_query(s, "SELECT min(created) FROM tickets WHERE status = ?1", err, "t",
-                        open_states[i]);
+        stmt = sq_query(s, sq_desk_oldest_sql, err, "t", open_states[i]);
         if (stmt == NULL)
             break;
         if (sq_step(s, stmt, "oldest open ticket", err) == 1) {

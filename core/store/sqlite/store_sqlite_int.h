@@ -293,6 +293,7 @@ bool store_sqlite_comment_move(struct store *st, int64_t from, int64_t to, struc
 /* Scheduler leases, idle tickets, desk counts (store_sqlite_desk.c). */
 extern const char sq_migration_desk[];
 extern const struct store_desk_ops sq_desk_ops;
+extern const char sq_desk_idle_sql[], sq_desk_counts_sql[], sq_desk_oldest_sql[];
 
 /* Agents' aliases (store_sqlite_aliases.c): its migration and ops. */
 extern const char sq_migration_aliases[];
