@@ -61,7 +61,7 @@ static void desk_init(void)
     D.automation = metrics_counter(m, "ticketd_automation_actions_total",
                                    "Changes the automations made (reminders sent, tickets "
                                    "closed).",
-                                   METRIC_LABELS("job"));
+                                   METRIC_LABELS("automation"));
 }
 
 static void init(void)

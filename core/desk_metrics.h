@@ -7,7 +7,7 @@
  *   ticketd_desk_refreshed_timestamp_seconds           gauge  (when the gauges above were read)
  *   ticketd_first_response_seconds{queue}              histogram
  *   ticketd_resolution_seconds{queue}                  histogram
- *   ticketd_automation_actions_total{job}              counter
+ *   ticketd_automation_actions_total{automation}       counter
  *
  * /metrics must answer in milliseconds at a million tickets, so it never
  * counts tickets: the gauges are read by desk_metrics_refresh(), a

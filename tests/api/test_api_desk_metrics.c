@@ -16,6 +16,46 @@ static double sample(const char *text, const char *prefix)
     return -1;
 }
 
+/* Every ticketd_* metric the Grafana board (docs/grafana/ticketd-desk.json)
+ * queries is one /metrics exposes: the board cannot drift from the code. */
+static void board_matches(const char *exposition)
+{
+    const char *root = getenv("TICKETD_SRCDIR");
+    char path[1024];
+    snprintf(path, sizeof path, "%s/docs/grafana/ticketd-desk.json", root && *root ? root : ".");
+    json_error_t je;
+    json_t *board = json_load_file(path, 0, &je);
+    if (board == NULL)
+        fail_msg("%s: %s", path, je.text);
+    size_t i, checked = 0;
+    json_t *p, *t;
+    json_array_foreach(json_object_get(board, "panels"), i, p) {
+        size_t k;
+        json_array_foreach(json_object_get(p, "targets"), k, t) {
+            const char *e = json_string_value(json_object_get(t, "expr"));
+            assert_non_null(e);
+            for (const char *m = strstr(e, "ticketd_"); m; m = strstr(m + 1, "ticketd_")) {
+                char name[128];
+                size_t n = strspn(m, "abcdefghijklmnopqrstuvwxyz_");
+                snprintf(name, sizeof name, "%.*s", (int)n, m);
+                static const char *const parts[] = { "_bucket", "_count", "_sum" };
+                for (size_t s = 0; s < 3; s++) {
+                    size_t l = strlen(name), pl = strlen(parts[s]);
+                    if (l > pl && strcmp(name + l - pl, parts[s]) == 0)
+                        name[l - pl] = '\0';
+                }
+                char type_line[160];
+                snprintf(type_line, sizeof type_line, "# TYPE %s ", name);
+                if (strstr(exposition, type_line) == NULL)
+                    fail_msg("the Grafana board queries %s, which /metrics does not have", name);
+                checked++;
+            }
+        }
+    }
+    json_decref(board);
+    assert_true(checked >= 10);
+}
+
 static void req_ok(struct tdsrv *s, const char *method, const char *path, const char *token,
                    const char *body, long want)
 {
@@ -66,6 +106,7 @@ static void desk_on_metrics(enum store_backend backend)
     assert_true(age >= 0 && age < 120);
     assert_true(sample(t, "ticketd_desk_refreshed_timestamp_seconds") > 1.7e9);
     assert_non_null(strstr(t, "# TYPE ticketd_first_response_seconds histogram\n"));
+    board_matches(t);
     http_clear(&h);
     assert_true(tdsrv_stop(&s));
 }

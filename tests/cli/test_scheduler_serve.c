@@ -107,8 +107,8 @@ static void scheduler_in_serve(enum store_backend backend)
     assert_int_equal(history_kind(&s, waiting, "reminder", "1"), 1);
     assert_int_equal(history_kind(&s, waiting, "reminder", NULL), 1);
     assert_int_equal(history_kind(&s, fresh, "status", "closed"), 0);
-    assert_true(metric(&s, "ticketd_automation_actions_total{job=\"autoclose\"}") == 1);
-    assert_true(metric(&s, "ticketd_automation_actions_total{job=\"pending_reminder\"}") == 1);
+    assert_true(metric(&s, "ticketd_automation_actions_total{automation=\"autoclose\"}") == 1);
+    assert_true(metric(&s, "ticketd_automation_actions_total{automation=\"pending_reminder\"}") == 1);
     /* The scheduler's gauges: fresh within its ticks. */
     deadline = api_now_ms() + 5000;
     while (metric(&s, "ticketd_tickets{status=\"resolved\",queue=\"\"}") != 1) {
