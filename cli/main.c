@@ -11,8 +11,7 @@ static void usage(FILE *f)
 {
     fputs("usage: ticketd [--config FILE] COMMAND [ARGS]\n"
           "commands:\n"
-          "  serve          run the API, the mail gateway, the outbox sender, the\n"
-          "                 webhook sender and the scheduler (automations, desk gauges)\n"
+          "  serve          run the API, mail gateway, senders and scheduler (automations)\n"
           "  api | mailgw | sender | hooks | scheduler   run one of them\n"
           "  user ...       add, list, disable, enable users, set roles and passwords\n"
           "  check-config   validate the configuration and reach the store\n"
