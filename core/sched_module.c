@@ -83,6 +83,9 @@ bool sched_module_start(struct td_app *app, void **handle, struct td_err *err)
     pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
     pthread_cond_init(&m->cond, &ca);
     pthread_condattr_destroy(&ca);
+    /* The jobs: the desk gauges in every process, then the leased ones.
+     * Another leased job (SLA escalation when a due time passes) is one
+     * more sched_add of {name, ac.tick_ms, true, its_fn, NULL, NULL}. */
     if (!sched_add(m->sched, &gauges, err) || !automation_schedule(m->auto_jobs, m->sched, err)) {
         sched_module_stop(m);
         return false;
