@@ -184,16 +184,23 @@ static void *race_close(void *arg)
     return NULL;
 }
 
-/* Two processes (their own store handles) close the same tickets at the
- * same moment: every ticket is closed exactly once. */
-static void test_two_processes_close_once(void **state)
+static void *race_remind(void *arg)
 {
-    struct nfx *f = *state;
+    struct racer *r = arg;
+    struct td_err err;
+    r->ok = automation_remind(r->a, &r->core, r->now, &err);
+    return NULL;
+}
+
+/* Two processes (their own store handles) close - or remind - the same
+ * tickets at the same moment: each ticket is changed exactly once. */
+static void two_processes(struct nfx *f, bool remind)
+{
     int64_t nums[12];
     td_time last = 0;
     for (int i = 0; i < 12; i++) {
         nums[i] = nfx_open(f, &f->cust1, NULL, "Batch", "x");
-        nfx_status(f, &f->agent1, nums[i], STATUS_RESOLVED);
+        nfx_status(f, &f->agent1, nums[i], remind ? STATUS_PENDING : STATUS_RESOLVED);
         td_time u = updated_of(f, nums[i]);
         last = u > last ? u : last;
     }
@@ -208,16 +215,25 @@ static void test_two_processes_close_once(void **state)
         if (!notify_attach(f->cfg, &r[i].core, &err))
             fail_msg("notify_attach: %s", err.msg);
         r[i].a = automation_new(&cfg_3_2_7);
-        r[i].now = last + 7 * DAY + 1;
+        r[i].now = last + (remind ? 3 : 7) * DAY + 1;
     }
     pthread_t th[2];
     for (int i = 0; i < 2; i++)
-        assert_int_equal(pthread_create(&th[i], NULL, race_close, &r[i]), 0);
+        assert_int_equal(pthread_create(&th[i], NULL, remind ? race_remind : race_close, &r[i]), 0);
     for (int i = 0; i < 2; i++)
         assert_int_equal(pthread_join(th[i], NULL), 0);
     assert_true(r[0].ok && r[1].ok);
-    assert_int_equal(automation_closed(r[0].a) + automation_closed(r[1].a), 12);
+    if (remind)
+        assert_int_equal(automation_reminded(r[0].a) + automation_reminded(r[1].a), 12);
+    else
+        assert_int_equal(automation_closed(r[0].a) + automation_closed(r[1].a), 12);
     for (int i = 0; i < 12; i++) {
+        if (remind) {
+            assert_int_equal(events_of(f, nums[i], EVENT_REMINDER, "1"), 1);
+            assert_int_equal(events_of(f, nums[i], EVENT_REMINDER, NULL), 1);
+            assert_int_equal(nfx_count(f, "pending_reminder", NULL, nums[i], -1), 1);
+            continue;
+        }
         assert_int_equal(status_of(f, nums[i]), STATUS_CLOSED);
         assert_int_equal(events_of(f, nums[i], EVENT_STATUS, "closed"), 1);
         assert_int_equal(nfx_count(f, "status_closed", NULL, nums[i], -1), 1);
@@ -227,6 +243,16 @@ static void test_two_processes_close_once(void **state)
         notify_detach(&r[i].core);
         store_close(r[i].st);
     }
+}
+
+static void test_two_processes_close_once(void **state)
+{
+    two_processes(*state, false);
+}
+
+static void test_two_processes_remind_once(void **state)
+{
+    two_processes(*state, true);
 }
 
 struct fake_clock { td_time now; };
@@ -309,6 +335,7 @@ int main(void)
         N(test_autoclose_waits_after_a_change),
         N(test_reminders),
         N(test_two_processes_close_once),
+        N(test_two_processes_remind_once),
         N(test_ten_days_of_scheduler),
         cmocka_unit_test(test_config),
     };
