@@ -23,6 +23,7 @@
 
 #include "core/app.h"
 #include "core/config.h"
+#include "core/desk_metrics.h"
 #include "core/stats.h"
 #include "core/strv.h"
 
@@ -84,6 +85,8 @@ void ops_settings_free(struct ops_settings *o)
     strv_clear(&o->mailboxes);
 }
 
+#define DESK_SCRAPE_MAX_AGE_MS 120000
+
 static td_time now_ms(void)
 {
     struct timespec ts;
@@ -117,6 +120,10 @@ void h_metrics(struct api_req *r, struct api_resp *out)
      * the store error counter says why. */
     if (outbox_probe(st, now_ms(), &pending, &oldest_ms, &err))
         stats_set_outbox(pending, oldest_ms / 1000);
+    /* The desk gauges are the scheduler's (core/desk_metrics.h): read
+     * here only when no scheduler in this process has for two minutes. */
+    td_err_clear(&err);
+    (void)desk_metrics_refresh_if_older(r->api->core, now_ms(), DESK_SCRAPE_MAX_AGE_MS, &err);
     struct buf b = BUF_INIT;
     stats_render(&b);
     size_t len = b.len;

@@ -11,8 +11,8 @@ static void usage(FILE *f)
 {
     fputs("usage: ticketd [--config FILE] COMMAND [ARGS]\n"
           "commands:\n"
-          "  serve          run the API, the mail gateway and the outbox sender\n"
-          "  api | mailgw | sender   run one of them\n"
+          "  serve          run the API, mail gateway, senders and scheduler (automations)\n"
+          "  api | mailgw | sender | hooks | scheduler   run one of them\n"
           "  user ...       add, list, disable, enable users, set roles and passwords\n"
           "  check-config   validate the configuration and reach the store\n"
           "  quarantine ... list, show, retry or delete mail the gateway kept back\n"
@@ -63,13 +63,14 @@ int main(int argc, char **argv)
     /* Only the daemons log events; a one-shot command's stdout and stderr
      * are its answer, with warnings and errors only. */
     bool daemon = strcmp(cmd, "serve") == 0 || strcmp(cmd, "api") == 0 ||
-                  strcmp(cmd, "mailgw") == 0 || strcmp(cmd, "sender") == 0;
+                  strcmp(cmd, "mailgw") == 0 || strcmp(cmd, "sender") == 0 ||
+                  strcmp(cmd, "scheduler") == 0;
     if (!daemon)
         log_set_floor(LOG_WARN);
     if (strcmp(cmd, "serve") == 0)
         return cmd_serve(sub_argc, sub_argv, config_path, NULL);
     if (strcmp(cmd, "api") == 0 || strcmp(cmd, "mailgw") == 0 || strcmp(cmd, "sender") == 0 ||
-        strcmp(cmd, "hooks") == 0)
+        strcmp(cmd, "hooks") == 0 || strcmp(cmd, "scheduler") == 0)
         return cmd_serve(sub_argc, sub_argv, config_path, cmd);
     if (strcmp(cmd, "user") == 0)
         return cmd_user(sub_argc, sub_argv, config_path);

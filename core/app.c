@@ -1,5 +1,6 @@
 /* app.c - config, logging, store and core for a module (core/app.h). */
 #include "app.h"
+#include "desk_metrics.h"
 #include "log.h"
 #include "notify.h"
 #include "sla.h"
@@ -75,6 +76,8 @@ bool app_open(const char *config_path, struct td_app *app, enum app_stage *stage
     *stage = APP_STAGE_CONFIG;
     if (!notify_attach(app->cfg, &app->core, err))
         goto fail;
+    /* ... and observes the desk's response and resolution times. */
+    app->core.observe = desk_metrics_observe;
     return true;
 fail:
     app_close(app);

@@ -193,8 +193,8 @@ bool comment_add(struct td_core *c, const struct td_user *actor, int64_t number,
     /* Planned after the status move: the mail about the comment shows
      * the status the reply left the ticket in, as a replay of the
      * history (which sees the current ticket) would. */
-    if (c->on_events && ticket_get(c, NULL, number, &t, NULL)) {
-        c->on_events(c, actor, &t, &d.event, 1);
+    if (core_listened(c) && ticket_get(c, NULL, number, &t, NULL)) {
+        core_emit(c, actor, &t, &d.event, 1);
         ticket_clear(&t);
     }
     if (batch && !store_batch_end(st, true, err)) {

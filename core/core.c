@@ -11,6 +11,15 @@ bool core_init(struct td_err *err)
     return true;
 }
 
+void core_emit(struct td_core *c, const struct td_user *actor, const struct td_ticket *t,
+               const struct td_event *events, size_t n)
+{
+    if (c->on_events)
+        c->on_events(c, actor, t, events, n);
+    if (c->observe)
+        c->observe(c, actor, t, events, n);
+}
+
 void core_defaults(struct td_core *c, struct store *st)
 {
     memset(c, 0, sizeof *c);

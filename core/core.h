@@ -46,10 +46,22 @@ struct td_core {
     const struct sla_table *sla;
     core_events_fn on_events;     /* NULL: nothing listens */
     void *on_events_arg;          /* for the listener */
+    /* A second listener, called after on_events with the same events
+     * (core/desk_metrics.h observes response and resolution times). */
+    core_events_fn observe;       /* NULL: nothing observes */
 };
 
 /* Once per process, before anything else: initialises libsodium. */
 bool core_init(struct td_err *err);
+
+/* Hands events to on_events, then to observe (either may be NULL). */
+void core_emit(struct td_core *c, const struct td_user *actor, const struct td_ticket *t,
+               const struct td_event *events, size_t n);
+/* True if anything listens (core_emit would call someone). */
+static inline bool core_listened(const struct td_core *c)
+{
+    return c->on_events != NULL || c->observe != NULL;
+}
 
 /* Fills c with defaults over the given store. */
 void core_defaults(struct td_core *c, struct store *st);

@@ -141,7 +141,8 @@ static const char *const source_names[] = { "api", "email" };
 static const char *const event_names[] = { "created", "status", "priority", "assignee",
                                             "claim", "comment", "tag", "subject", "erased",
                                             "participant_added", "participant_removed",
-                                            "related_mail", "merged_into", "merged_from", "queue", "escalated" };
+                                            "related_mail", "merged_into", "merged_from", "queue",
+                                            "escalated", "reminder" };
 static const char *const outbox_names[] = { "pending", "sending", "sent", "failed" };
 
 #define N_OF(a) (sizeof(a) / sizeof((a)[0]))

@@ -54,9 +54,11 @@ enum td_event_kind {
     EVENT_MERGED_INTO,         /* on the source: new_value = target number */
     EVENT_MERGED_FROM,         /* on the target: old_value = source number */
     EVENT_QUEUE,               /* moved to another queue: old/new = the queue names */
-    EVENT_ESCALATED            /* a due time passed (core/sla_escalate.h): new_value =
+    EVENT_ESCALATED,           /* a due time passed (core/sla_escalate.h): new_value =
                                   "first_response" | "resolution", old_value = the
                                   due time (RFC 3339 UTC) */
+    EVENT_REMINDER             /* the system reminded the requester of a pending ticket
+                                  (core/automation.h): new_value = "1", "2"... */
 };
 
 struct td_user {

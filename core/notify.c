@@ -29,6 +29,7 @@ const char *const notify_kind_names[NK_COUNT] = {
     [NK_STATUS_RESOLVED] = "status_resolved",
     [NK_STATUS_CLOSED] = "status_closed",
     [NK_SLA_ESCALATED] = "sla_escalated",
+    [NK_PENDING_REMINDER] = "pending_reminder",
 };
 
 bool notify_kind_parse(const char *s, enum notify_kind *out)

@@ -60,6 +60,7 @@ enum notify_kind {
     NK_STATUS_RESOLVED,
     NK_STATUS_CLOSED,
     NK_SLA_ESCALATED, /* a due time passed: to the group or a lead (core/sla_escalate.h) */
+    NK_PENDING_REMINDER, /* core/automation.h: the requester, of a pending ticket */
     NK_COUNT
 };
 

@@ -374,6 +374,10 @@ bool notify_plan(const struct notify_config *nc, struct store *st, const struct 
             else if (e->new_value && strcmp(e->new_value, "closed") == 0)
                 to_conversation(&p, e, NK_STATUS_CLOSED, actor, "", assignee);
             break;
+        case EVENT_REMINDER:
+            /* The requester is the one the ticket waits for. */
+            add_row(&p, e, NK_PENDING_REMINDER, req, actor, "", assignee);
+            break;
         default:
             break;
         }

@@ -57,6 +57,13 @@ bool ticket_mutate(struct td_core *c, const struct td_user *actor, int64_t numbe
                    int64_t if_version, ticket_change_fn fn, const void *arg, struct td_ticket *out,
                    struct td_err *err)
 {
+    return ticket_mutate_at(c, actor, number, if_version, 0, fn, arg, out, err);
+}
+
+bool ticket_mutate_at(struct td_core *c, const struct td_user *actor, int64_t number,
+                      int64_t if_version, td_time at, ticket_change_fn fn, const void *arg,
+                      struct td_ticket *out, struct td_err *err)
+{
     if (!policy_active(actor, err))
         return false;
     for (int attempt = 0; attempt < MUTATE_RETRIES; attempt++) {
@@ -73,7 +80,7 @@ bool ticket_mutate(struct td_core *c, const struct td_user *actor, int64_t numbe
         struct td_sla sla0 = t.sla;
         struct sla_before before;
         sla_before_take(&before, &t);
-        td_time now = td_now();
+        td_time now = at != 0 ? at : td_now(); /* the scheduler acts at its clock's time */
         if (!fn(c, actor, &t, &ch, arg, err)) {
             sla_before_clear(&before);
             change_clear(&ch);
@@ -106,8 +113,8 @@ bool ticket_mutate(struct td_core *c, const struct td_user *actor, int64_t numbe
         bool ok = c->store->ops->ticket_update(c->store, &t, current, ch.ev, ch.n, &e);
         if (ok) {
             t.version = current + 1;
-            if (c->on_events && ch.n > 0)
-                c->on_events(c, actor, &t, ch.ev, ch.n);
+            if (ch.n > 0)
+                core_emit(c, actor, &t, ch.ev, ch.n);
         }
         if (batch)
             ok = store_batch_end(c->store, ok, &e);
@@ -268,9 +275,9 @@ bool ticket_open(struct td_core *c, const struct td_user *actor, const struct ti
         goto done;
     ticket_clear(&t);
     ok = load(c, created.ticket, out ? out : &t, err);
-    if (ok && c->on_events) {
+    if (ok && core_listened(c)) {
         struct td_event evs[2] = { created, draft.event };
-        c->on_events(c, actor, out ? out : &t, evs, 2);
+        core_emit(c, actor, out ? out : &t, evs, 2);
     }
 done:
     if (batch && !store_batch_end(c->store, ok, err) && ok) {

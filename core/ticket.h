@@ -106,6 +106,11 @@ typedef bool (*ticket_change_fn)(struct td_core *c, const struct td_user *actor,
 bool ticket_mutate(struct td_core *c, const struct td_user *actor, int64_t number,
                    int64_t if_version, ticket_change_fn fn, const void *arg, struct td_ticket *out,
                    struct td_err *err);
+/* The same with the ticket's updated set to at (0 = td_now()): the
+ * scheduler's jobs write at their injectable clock's time (core/automation.c). */
+bool ticket_mutate_at(struct td_core *c, const struct td_user *actor, int64_t number,
+                      int64_t if_version, td_time at, ticket_change_fn fn, const void *arg,
+                      struct td_ticket *out, struct td_err *err);
 /* Adds an event to ch (values copied; NULL allowed). */
 void ticket_change_add(struct ticket_change *ch, const struct td_user *actor, int64_t number,
                        enum td_event_kind kind, const char *old_value, const char *new_value);

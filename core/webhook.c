@@ -104,6 +104,7 @@ const char *webhook_event_type(enum td_event_kind k)
     case EVENT_MERGED_FROM: return "ticket.merged";
     case EVENT_ERASED:       /* nothing personal goes out about it */
     case EVENT_RELATED_MAIL: /* a stranger's mail: only staff look at it */
+    case EVENT_REMINDER:     /* the reminder mail itself is the news */
         return NULL;
     }
     return NULL; /* a kind this version does not deliver */

@@ -30,8 +30,10 @@
 #include "core/err.h"
 #include "core/model.h"
 #include "core/strv.h"
+#include "core/store/store_desk.h"   /* store_ops.desk: leases, idle tickets, desk counts */
 #include "core/store/store_filter.h" /* td_ticket_filter, the text search words */
 #include "core/store/store_groups.h" /* td_group and STORE_GROUP_OPS */
+#include "core/store/store_quarantine.h" /* td_quarantine: mail kept aside */
 
 /* ---- REST API: a refresh token (api/auth_tokens.c) -------------------
  * Only a hash of the token is kept: a copy of the database yields no
@@ -49,39 +51,6 @@ struct td_refresh_token {
     td_time used_at;                  /* 0 = not used (rotated) yet */
     bool revoked;
 };
-
-/* ---- Mail gateway: quarantined mail (mailgw/ingest.c) -----------------
- * A mail the gateway could not or would not ingest (malformed, hostile,
- * over a limit, rate-limited, a loop), kept with the reason an admin
- * reads in `ticketd quarantine list` and its raw bytes, so that
- * `ticketd quarantine retry` can ingest it again. The id is derived from
- * the mail (its Message-ID or content digest), so fetching the same mail
- * again finds the entry instead of adding a second one. Cleared by
- * quarantine_clear / quarantine_list_clear (core/quarantine.c). */
-#define STORE_QUARANTINE_MAX_RAW ((size_t)12 * 1024 * 1024) /* fits a 16 MB BSON document */
-
-struct td_quarantine {
-    char id[TD_ID_LEN + 1];
-    char *mailbox;          /* the [mailbox NAME] it came from; "" = none */
-    uint32_t uidvalidity;   /* where it is on the IMAP server (0 = unknown) */
-    uint32_t uid;
-    char *msg_key;          /* its Message-ID, or "sha256-...@digest" */
-    char *reason;           /* why it is here, for an admin */
-    char *sender;           /* From as written (may be NULL) */
-    char *subject;          /* decoded subject (may be NULL) */
-    unsigned char *raw;     /* the mail (NULL in lists) */
-    size_t raw_len;         /* bytes in raw, <= STORE_QUARANTINE_MAX_RAW */
-    size_t raw_size;        /* the mail's size; > raw_len when only its head
-                               was kept (the rest stays on the IMAP server) */
-    int64_t attempts;       /* times it was quarantined (re-tries included) */
-    td_time created;
-    td_time updated;
-};
-
-struct td_quarantine_list { struct td_quarantine *v; size_t n; };
-
-void quarantine_clear(struct td_quarantine *q);
-void quarantine_list_clear(struct td_quarantine_list *l);
 
 /* ---- REST API: personal access tokens (core/pat.c) -------------------
  * Long-lived credentials for scripts and service accounts. As with
@@ -542,6 +511,7 @@ struct store_ops {
     bool (*alias_confirm)(struct store *st, const char *token_hash, td_time now,
                           struct td_alias *out, struct td_err *err);
     STORE_GROUP_OPS /* groups (core/group.c): the contract is in store_groups.h */
+    const struct store_desk_ops *desk; /* store_desk.h */
 };
 
 /* Backends embed this as their first member. */

@@ -304,11 +304,14 @@ static void m_close(struct store *st)
     st->ops->close(st);
 }
 
-/* name, close and the timed operations: the size the table has when this
- * file knows every operation. */
+/* name, close, the timed operations and the desk table (store_desk.h,
+ * kept untimed: the scheduler calls it a few times a minute): the size
+ * the table has when this file knows every operation. */
 bool store_metrics_complete(void)
 {
-    return sizeof(struct store_ops) == offsetof(struct store_ops, close) + (N_OPS + 1) * sizeof(void (*)(void));
+    return sizeof(struct store_ops) == offsetof(struct store_ops, close) +
+                                           (N_OPS + 1) * sizeof(void (*)(void)) +
+                                           sizeof(const struct store_desk_ops *);
 }
 
 bool store_metrics_wrapped(const struct store *st)

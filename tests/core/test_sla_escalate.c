@@ -5,12 +5,17 @@
  * without groups, the members when a group lookup is plugged in) or to a
  * lead's address; exactly once when run again, and when two processes
  * (two store handles, two threads) run it at the same moment; never for
- * a ticket waiting for its customer. */
+ * a ticket waiting for its customer. The desk's overdue gauge
+ * (desk_metrics_refresh) counts the tickets past a running due time. */
 #include "tests/core/notify_fixture.h"
 
 #include <pthread.h>
 
+#include "core/buf.h"
+#include "core/desk_metrics.h"
+#include "core/metrics.h"
 #include "core/sla.h"
+#include "core/stats.h"
 #include "core/sla_escalate.h"
 
 #define H (3600 * 1000LL)
@@ -256,6 +261,46 @@ static void two_processes_escalate_once(void **state)
     sla_table_free(tab);
 }
 
+/* ticketd_tickets_overdue after a refresh at now, as /metrics shows it. */
+static long long overdue_gauge(struct nfx *f, td_time now)
+{
+    struct td_err err;
+    if (!desk_metrics_refresh(&f->core, now, &err))
+        fail_msg("desk_metrics_refresh: %s", err.msg);
+    struct buf out = BUF_INIT;
+    metrics_render(stats_registry(), &out);
+    char *text = buf_steal(&out);
+    const char *line = strstr(text, "\nticketd_tickets_overdue ");
+    assert_non_null(line);
+    long long v = strtoll(line + strlen("\nticketd_tickets_overdue "), NULL, 10);
+    free(text);
+    return v;
+}
+
+static void overdue_gauge_counts_running_dues(void **state)
+{
+    struct nfx *f = *state;
+    struct sla_table *tab = attach(f);
+    int64_t ignored = nfx_open(f, &f->cust1, NULL, "Ignored", "q");
+    int64_t answered = nfx_open(f, &f->cust1, NULL, "Answered", "q");
+    int64_t waiting = nfx_open(f, &f->cust1, NULL, "Waiting", "q");
+    int64_t solved = nfx_open(f, &f->cust1, NULL, "Solved", "q");
+    nfx_comment(f, &f->agent1, answered, "Here you go", false);
+    nfx_status(f, &f->agent1, waiting, STATUS_PENDING);
+    nfx_status(f, &f->agent1, solved, STATUS_RESOLVED);
+    struct td_ticket t = get(f, ignored);
+    td_time created = t.created;
+    ticket_clear(&t);
+    assert_int_equal(overdue_gauge(f, created + 30 * M), 0);
+    /* the first response of the ignored one has passed; the answered one
+     * runs to its resolution, the waiting one is paused, the solved done */
+    assert_int_equal(overdue_gauge(f, created + 2 * H), 1);
+    assert_int_equal(overdue_gauge(f, created + 25 * H), 2);
+    (void)waiting;
+    (void)solved;
+    sla_table_free(tab);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -263,6 +308,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(met_or_waiting_is_not_escalated, nfx_setup, nfx_teardown),
         cmocka_unit_test_setup_teardown(group_members_get_the_mail, nfx_setup, nfx_teardown),
         cmocka_unit_test_setup_teardown(two_processes_escalate_once, nfx_setup, nfx_teardown),
+        cmocka_unit_test_setup_teardown(overdue_gauge_counts_running_dues, nfx_setup, nfx_teardown),
     };
     return store_fixture_run_all("sla_escalate", tests, sizeof tests / sizeof tests[0]) ? 1 : 0;
 }

@@ -179,6 +179,11 @@ static const struct {
     { MG_TICKETS, "{\"key\": {\"sla.next_due\": 1}, \"name\": \"sla.next_due_1\"}" },
     { MG_TICKETS,
       "{\"key\": {\"sla.next_escalation\": 1}, \"name\": \"sla.next_escalation_1\"}" },
+    /* Issue 14 (store_mongo_desk.c): the desk counts and the oldest open
+     * ticket (idle tickets walk status_1_updated_-1__id_-1 backwards). */
+    { MG_TICKETS, "{\"key\": {\"status\": 1, \"queue\": 1}, \"name\": \"status_1_queue_1\"}" },
+    { MG_TICKETS,
+      "{\"key\": {\"status\": 1, \"created\": 1}, \"name\": \"status_1_created_1\"}" },
 };
 
 static bool create_index(mongoc_database_t *db, const char *coll, const char *spec,
@@ -343,6 +348,7 @@ static const struct store_ops mongo_ops = {
     .erase_comments = mg_erase_comments,
     .attachment_delete = mg_attachment_delete,
     .outbox_erase_recipient = mg_outbox_erase_recipient,
+    .desk = &mg_desk_ops, /* store_mongo_desk.c */
 };
 
 /* Fills in the fail-fast timeouts the URI does not set itself. */

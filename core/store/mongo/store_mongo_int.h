@@ -53,6 +53,7 @@
 #define MG_IDEM "idempotency"      /* REST API Idempotency-Key, store_mongo_idem.c */
 #define MG_ALIASES "aliases"       /* agents' aliases, store_mongo_aliases.c */
 #define MG_GROUPS "groups"         /* groups, store_mongo_groups.c */
+#define MG_LEASES "leases"         /* scheduler leases, store_mongo_desk.c */
 
 /* Largest attachment attachment_get will load into memory: the length
  * in the GridFS files document is data, and data is bounded before it is
@@ -176,6 +177,7 @@ bool mg_group_member_remove(struct store *st, const char *key, const char *user_
 /* The keys of the groups user_id is a member of, appended to *out (for
  * ticket_list's in_groups_of). */
 bool mg_group_keys_of(struct store *st, const char *user_id, struct strv *out, struct td_err *err);
+extern const struct store_desk_ops mg_desk_ops; /* store_mongo_desk.c */
 bool mg_alias_insert(struct store *st, const struct td_alias *a, struct td_err *err);
 bool mg_alias_get(struct store *st, const char *email, struct td_alias *out, struct td_err *err);
 bool mg_alias_list(struct store *st, const char *user_id, struct td_alias_list *out,

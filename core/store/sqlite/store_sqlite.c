@@ -200,6 +200,10 @@ static const char *const migrations[] = {
 
     /* 13: SLA state of tickets (store_sqlite_sla.c). */
     sq_migration_sla,
+    /* 14 (issue 14; 12 and 13 are the other issue 14 work): scheduler
+     * leases and the indexes of idle tickets and desk counts
+     * (store_sqlite_desk.c). */
+    sq_migration_desk,
 };
 
 #define N_MIGRATIONS ((int)(sizeof migrations / sizeof migrations[0]))
@@ -398,6 +402,7 @@ static const struct store_ops sqlite_ops = {
     .erase_comments = store_sqlite_erase_comments,
     .attachment_delete = store_sqlite_attachment_delete,
     .outbox_erase_recipient = store_sqlite_outbox_erase_recipient,
+    .desk = &sq_desk_ops, /* store_sqlite_desk.c */
 };
 
 int store_sqlite_schema_version(void)

@@ -297,6 +297,10 @@ extern const char sq_migration_sla[];
  * has no SLA state (the common case costs no statement). */
 bool sq_sla_write(struct sq_store *s, const struct td_ticket *t, bool fresh, struct td_err *err);
 bool sq_sla_load(struct sq_store *s, struct td_ticket *t, struct td_err *err);
+/* Scheduler leases, idle tickets, desk counts (store_sqlite_desk.c). */
+extern const char sq_migration_desk[];
+extern const struct store_desk_ops sq_desk_ops;
+extern const char sq_desk_idle_sql[], sq_desk_counts_sql[], sq_desk_oldest_sql[];
 
 /* Agents' aliases (store_sqlite_aliases.c): its migration and ops. */
 extern const char sq_migration_aliases[];
