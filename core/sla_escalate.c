@@ -138,16 +138,21 @@ static bool escalate_one(struct td_core *c, int64_t number, td_time now, size_t 
     memset(&t, 0, sizeof t);
     if (!ticket_mutate(c, NULL, number, 0, apply_escalate, &arg, &t, err))
         return false;
-    bool ok = true;
     if (st.n > 0) {
         *count += st.n;
         for (size_t i = 0; i < st.n; i++)
             log_event(LOG_INFO, "sla_escalated", LF_I("ticket", number),
                       LF_S("due", st.done[i].which), LF_S("due_at", st.done[i].due));
-        ok = mail(c, &t, st.policy, &st, err);
+        /* The escalation is written; a mail the outbox cannot take now
+         * is logged, not retried (the history and webhooks have it). */
+        struct td_err me;
+        td_err_clear(&me);
+        if (!mail(c, &t, st.policy, &st, &me))
+            log_event(LOG_WARN, "sla_escalation_mail_failed", LF_I("ticket", number),
+                      LF_S("error", me.msg));
     }
     ticket_clear(&t);
-    return ok;
+    return true;
 }
 
 bool sla_escalate_run(struct td_core *c, td_time now, size_t *escalated, struct td_err *err)
@@ -168,6 +173,11 @@ bool sla_escalate_run(struct td_core *c, td_time now, size_t *escalated, struct 
         }
         for (size_t i = 0; ok && i < due.n; i++) {
             ok = escalate_one(c, due.v[i].number, now, &count, err);
+            if (!ok && err != NULL && err->code == TD_STALE) {
+                /* Changed again and again meanwhile: the next run has it. */
+                log_event(LOG_WARN, "sla_escalation_busy", LF_I("ticket", due.v[i].number));
+                ok = true;
+            }
             after = due.v[i].number;
         }
         size_t got = due.n;

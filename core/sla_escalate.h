@@ -16,7 +16,9 @@
  * one writes and the other, retrying on the new version, finds the mark
  * and does nothing. A run repeated later finds nothing due. A due time
  * that moves (priority, queue, pending) is a new due time and may be
- * escalated again once it passes.
+ * escalated again once it passes. A mail the outbox cannot take at that
+ * moment is logged (sla_escalation_mail_failed), not sent later: the
+ * history event and the ticket.escalated webhook remain.
  *
  * The caller is the scheduler (every N seconds, with its clock's now);
  * tests call it with chosen instants. */
