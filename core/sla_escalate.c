@@ -1,5 +1,6 @@
 /* sla_escalate.c - see sla_escalate.h. */
 #include "sla_escalate.h"
+#include "group.h"
 #include "log.h"
 #include "mem.h"
 #include "notify.h"
@@ -81,7 +82,8 @@ static bool apply_escalate(struct td_core *c, const struct td_user *actor, struc
     return true;
 }
 
-/* Every active agent and admin: escalate_to = group while no group is known. */
+/* Every active agent and admin: escalate_to = group when the ticket's
+ * group does not exist (or has no members). */
 static bool all_staff(struct store *st, struct strv *out, struct td_err *err)
 {
     for (int role = ROLE_AGENT; role <= ROLE_ADMIN; role++) {
@@ -107,8 +109,10 @@ static bool mail(struct td_core *c, const struct td_ticket *t, const struct sla_
     if (strcmp(p->escalate_to, "group") == 0) {
         const char *group = p->group ? p->group : t->queue;
         sla_members_fn fn = sla_members(c->sla);
+        if (fn == NULL)
+            fn = group_members_of; /* core/group.h; sla_set_members overrides it */
         bool found = false;
-        if (fn != NULL && group != NULL && group[0] != '\0')
+        if (group != NULL && group[0] != '\0')
             ok = fn(c->store, group, &members, &found, err);
         if (ok && members.n == 0)
             ok = all_staff(c->store, &members, err);
