@@ -52,9 +52,8 @@ struct sla_policy {
 };
 
 /* Appends the user ids of the members of the group keyed queue to *out
- * (*found: whether such a group exists). The shape of group_members_of
- * (core/group.h) so that the groups of issue 14 plug in; without one,
- * escalate_to = group means every active agent. */
+ * (*found: whether such a group exists): group_members_of (core/group.h)
+ * unless sla_set_members replaced it (tests). */
 typedef bool (*sla_members_fn)(struct store *st, const char *queue, struct strv *out,
                                bool *found, struct td_err *err);
 

@@ -1,5 +1,6 @@
 /* sla_escalate.c - see sla_escalate.h. */
 #include "sla_escalate.h"
+#include "group.h"
 #include "log.h"
 #include "mem.h"
 #include "notify.h"
@@ -81,7 +82,8 @@ static bool apply_escalate(struct td_core *c, const struct td_user *actor, struc
     return true;
 }
 
-/* Every active agent and admin: escalate_to = group while no group is known. */
+/* Every active agent and admin: escalate_to = group when the ticket's
+ * group does not exist (or has no members). */
 static bool all_staff(struct store *st, struct strv *out, struct td_err *err)
 {
     for (int role = ROLE_AGENT; role <= ROLE_ADMIN; role++) {
@@ -107,8 +109,10 @@ static bool mail(struct td_core *c, const struct td_ticket *t, const struct sla_
     if (strcmp(p->escalate_to, "group") == 0) {
         const char *group = p->group ? p->group : t->queue;
         sla_members_fn fn = sla_members(c->sla);
+        if (fn == NULL)
+            fn = group_members_of; /* core/group.h; sla_set_members overrides it */
         bool found = false;
-        if (fn != NULL && group != NULL && group[0] != '\0')
+        if (group != NULL && group[0] != '\0')
             ok = fn(c->store, group, &members, &found, err);
         if (ok && members.n == 0)
             ok = all_staff(c->store, &members, err);
@@ -138,16 +142,21 @@ static bool escalate_one(struct td_core *c, int64_t number, td_time now, size_t 
     memset(&t, 0, sizeof t);
     if (!ticket_mutate(c, NULL, number, 0, apply_escalate, &arg, &t, err))
         return false;
-    bool ok = true;
     if (st.n > 0) {
         *count += st.n;
         for (size_t i = 0; i < st.n; i++)
             log_event(LOG_INFO, "sla_escalated", LF_I("ticket", number),
                       LF_S("due", st.done[i].which), LF_S("due_at", st.done[i].due));
-        ok = mail(c, &t, st.policy, &st, err);
+        /* The escalation is written; a mail the outbox cannot take now
+         * is logged, not retried (the history and webhooks have it). */
+        struct td_err me;
+        td_err_clear(&me);
+        if (!mail(c, &t, st.policy, &st, &me))
+            log_event(LOG_WARN, "sla_escalation_mail_failed", LF_I("ticket", number),
+                      LF_S("error", me.msg));
     }
     ticket_clear(&t);
-    return ok;
+    return true;
 }
 
 bool sla_escalate_run(struct td_core *c, td_time now, size_t *escalated, struct td_err *err)
@@ -168,6 +177,11 @@ bool sla_escalate_run(struct td_core *c, td_time now, size_t *escalated, struct 
         }
         for (size_t i = 0; ok && i < due.n; i++) {
             ok = escalate_one(c, due.v[i].number, now, &count, err);
+            if (!ok && err != NULL && err->code == TD_STALE) {
+                /* Changed again and again meanwhile: the next run has it. */
+                log_event(LOG_WARN, "sla_escalation_busy", LF_I("ticket", due.v[i].number));
+                ok = true;
+            }
             after = due.v[i].number;
         }
         size_t got = due.n;

@@ -7,8 +7,9 @@
  * priority one step when the policy says raise_priority (keeping the due
  * times: one escalation per due time, not a cascade through the
  * stricter policies), and mail the policy's escalate_to - the members of
- * the ticket's group ("group"; every active agent and admin while no
- * group is known) or a lead's address - the sla_escalated template.
+ * the policy's group, else of the ticket's ("group": core/group.h; every
+ * active agent and admin when there is no such group or it has no
+ * members) or a lead's address - the sla_escalated template.
  *
  * Exactly once: the escalation mark (sla.escalated_*) is written in the
  * ticket's own compare-and-set on its version, with the history event,
@@ -16,7 +17,9 @@
  * one writes and the other, retrying on the new version, finds the mark
  * and does nothing. A run repeated later finds nothing due. A due time
  * that moves (priority, queue, pending) is a new due time and may be
- * escalated again once it passes.
+ * escalated again once it passes. A mail the outbox cannot take at that
+ * moment is logged (sla_escalation_mail_failed), not sent later: the
+ * history event and the ticket.escalated webhook remain.
  *
  * The caller is the scheduler (every N seconds, with its clock's now);
  * tests call it with chosen instants. */

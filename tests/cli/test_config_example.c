@@ -349,6 +349,12 @@ static void bad_config_is_one_line_exit_3(void **state)
         { "[route broken]\nsubject = (unclosed\ngroup = billing\n", NULL,
           "[route broken] subject: bad pattern" },
         { "[route nogroup]\nto = billing@example.com\n", NULL, "[route nogroup] group" },
+        /* SLAs (core/sla_config.c) */
+        { "[sla x]\npriority = urgent\nfirst_response = 4hours\n", NULL, "[sla x] first_response" },
+        { "[calendar c]\ntimezone = Mars/Olympus\nmon = 09:00-17:00\n", NULL, "[calendar c] timezone" },
+        { "[calendar c]\ntimezone = UTC\n", NULL, "no business hours" },
+        { "[sla x]\npriority = low\nresolution = 1d\ncalender = c\n", NULL,
+          "unknown key [sla x] calender" },
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++)
         check_refused(c, &cases[i], "check-config");

@@ -14,6 +14,7 @@
 #include "core/buf.h"
 #include "core/desk_metrics.h"
 #include "core/metrics.h"
+#include "core/group.h"
 #include "core/sla.h"
 #include "core/stats.h"
 #include "core/sla_escalate.h"
@@ -202,6 +203,37 @@ static void group_members_get_the_mail(void **state)
     sla_table_free(tab);
 }
 
+/* The groups of core/group.h: the members of the ticket's group; every
+ * staff user for a ticket whose group has no members. */
+static void real_group_members_get_the_mail(void **state)
+{
+    struct nfx *f = *state;
+    struct sla_table *tab = attach(f);
+    struct td_err err;
+    assert_true(group_create(&f->core, &f->admin, "ops", "Operations", NULL, &err));
+    assert_true(group_create(&f->core, &f->admin, "empty", NULL, NULL, &err));
+    assert_true(group_add_member(&f->core, &f->admin, "ops", f->agent1.id, NULL, &err));
+    struct ticket_new in = { .subject = "Backup failed", .body = "twice", .queue = "ops" };
+    struct td_ticket t;
+    assert_true(ticket_open(&f->core, &f->cust1, &in, &t, &err));
+    td_time fr = t.sla.first_response_due;
+    ticket_clear(&t);
+    assert_int_equal(run(&f->core, fr), 1);
+    char got[256];
+    escalation_mails(f, got, sizeof got);
+    assert_string_equal(got, "agent1@example.com");
+
+    in.queue = "empty";
+    assert_true(ticket_open(&f->core, &f->cust1, &in, &t, &err));
+    fr = t.sla.first_response_due;
+    ticket_clear(&t);
+    assert_int_equal(run(&f->core, fr), 1);
+    escalation_mails(f, got, sizeof got);
+    assert_string_equal(got, "admin@example.com,agent1@example.com,agent1@example.com,"
+                             "agent2@example.com");
+    sla_table_free(tab);
+}
+
 struct racer {
     struct td_core core;
     td_time now;
@@ -307,6 +339,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(escalates_once_when_due, nfx_setup, nfx_teardown),
         cmocka_unit_test_setup_teardown(met_or_waiting_is_not_escalated, nfx_setup, nfx_teardown),
         cmocka_unit_test_setup_teardown(group_members_get_the_mail, nfx_setup, nfx_teardown),
+        cmocka_unit_test_setup_teardown(real_group_members_get_the_mail, nfx_setup, nfx_teardown),
         cmocka_unit_test_setup_teardown(two_processes_escalate_once, nfx_setup, nfx_teardown),
         cmocka_unit_test_setup_teardown(overdue_gauge_counts_running_dues, nfx_setup, nfx_teardown),
     };
