@@ -1,9 +1,11 @@
 /* test_scheduler_serve.c - the scheduler module inside a real `ticketd
  * serve`, on both stores: a ticket resolved 8 days ago is closed and one
  * pending for 4 days is reminded within a few short ticks, once each,
- * and the desk gauges on /metrics are the scheduler's. The tickets are
- * made old by moving their updated time back through the store
- * (compare-and-set on their version), as a second process would write. */
+ * and the desk gauges on /metrics are the scheduler's; a ticket past its
+ * SLA first-response time is escalated once and counted overdue. The
+ * tickets are made old by moving their updated (or due) times back
+ * through the store (compare-and-set on their version), as a second
+ * process would write. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -14,7 +16,8 @@
 
 #define DAY_MS ((td_time)86400000)
 
-static void backdate(const struct tdsrv *s, int64_t n, td_time by)
+/* by > 0 moves updated back; sla_by > 0 moves the SLA due times back. */
+static void backdate2(const struct tdsrv *s, int64_t n, td_time by, td_time sla_by)
 {
     struct store *st = NULL;
     struct td_err err;
@@ -25,10 +28,20 @@ static void backdate(const struct tdsrv *s, int64_t n, td_time by)
     if (!st->ops->ticket_get(st, n, &t, &err))
         fail_msg("ticket_get: %s", err.msg);
     t.updated -= by;
+    td_time *dues[] = { &t.sla.first_response_due, &t.sla.resolution_due, &t.sla.next_due,
+                        &t.sla.next_escalation };
+    for (size_t i = 0; sla_by > 0 && i < sizeof dues / sizeof dues[0]; i++)
+        if (*dues[i] > 0)
+            *dues[i] -= sla_by;
     if (!st->ops->ticket_update(st, &t, t.version, NULL, 0, &err))
         fail_msg("ticket_update: %s", err.msg);
     ticket_clear(&t);
     store_close(st);
+}
+
+static void backdate(const struct tdsrv *s, int64_t n, td_time by)
+{
+    backdate2(s, n, by, 0);
 }
 
 static void patch_status(struct tdsrv *s, int64_t n, const char *status)
@@ -84,7 +97,11 @@ static double metric(struct tdsrv *s, const char *prefix)
 static void scheduler_in_serve(enum store_backend backend)
 {
     struct tdsrv s;
-    if (!tdsrv_start_cmd(&s, backend, "[automation]\ntick_ms = 100\n", "serve"))
+    if (!tdsrv_start_cmd(&s, backend,
+                         "[automation]\ntick_ms = 100\n"
+                         "[sla normal]\npriority = normal\nfirst_response = 1h\nresolution = 1d\n"
+                         "escalate_to = group\n",
+                         "serve"))
         fail_msg("ticketd serve did not start");
     int64_t done = open_ticket(&s, &s.cust1, "Done");
     int64_t waiting = open_ticket(&s, &s.cust1, "Waiting");
@@ -94,9 +111,12 @@ static void scheduler_in_serve(enum store_backend backend)
     patch_status(&s, fresh, "resolved");
     backdate(&s, done, 8 * DAY_MS);
     backdate(&s, waiting, 4 * DAY_MS);
+    int64_t late = open_ticket(&s, &s.cust2, "Late");
+    backdate2(&s, late, 0, 2 * 3600 * 1000); /* its first response was due an hour ago */
     long long deadline = api_now_ms() + 10000;
     while (history_kind(&s, done, "status", "closed") == 0 ||
-           history_kind(&s, waiting, "reminder", NULL) == 0) {
+           history_kind(&s, waiting, "reminder", NULL) == 0 ||
+           history_kind(&s, late, "escalated", NULL) == 0) {
         if (api_now_ms() > deadline)
             fail_msg("the scheduler did not act within 10 s");
         usleep(50 * 1000);
@@ -107,6 +127,8 @@ static void scheduler_in_serve(enum store_backend backend)
     assert_int_equal(history_kind(&s, waiting, "reminder", "1"), 1);
     assert_int_equal(history_kind(&s, waiting, "reminder", NULL), 1);
     assert_int_equal(history_kind(&s, fresh, "status", "closed"), 0);
+    assert_int_equal(history_kind(&s, late, "escalated", "first_response"), 1);
+    assert_int_equal(history_kind(&s, late, "escalated", NULL), 1);
     assert_true(metric(&s, "ticketd_automation_actions_total{automation=\"autoclose\"}") == 1);
     assert_true(metric(&s, "ticketd_automation_actions_total{automation=\"pending_reminder\"}") == 1);
     /* The scheduler's gauges: fresh within its ticks. */
@@ -117,6 +139,7 @@ static void scheduler_in_serve(enum store_backend backend)
         usleep(50 * 1000);
     }
     assert_true(metric(&s, "ticketd_tickets{status=\"pending\",queue=\"\"}") == 1);
+    assert_true(metric(&s, "ticketd_tickets_overdue") == 1); /* late; waiting is paused */
     assert_true(tdsrv_stop(&s));
 }
 
