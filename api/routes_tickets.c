@@ -289,6 +289,16 @@ void h_tickets_list(struct api_req *r, struct api_resp *out)
         link_next(r, out, cur);
 }
 
+/* core's error for a ticket written with a queue: well-formed, but no
+ * such group (once groups exist) is 422; the rest as always. */
+static void problem_ticket(struct api_resp *out, const struct td_err *err)
+{
+    if (err->code == TD_INVALID && strncmp(err->msg, GROUP_UNKNOWN_MSG, strlen(GROUP_UNKNOWN_MSG)) == 0)
+        problem(out, 422, "unknown_group", err->msg, NULL);
+    else
+        problem_from_err(out, err);
+}
+
 void h_tickets_create(struct api_req *r, struct api_resp *out)
 {
     const char *subject = NULL, *body = NULL, *priority = NULL, *queue = NULL,
@@ -328,7 +338,7 @@ void h_tickets_create(struct api_req *r, struct api_resp *out)
     struct td_err err;
     td_err_clear(&err);
     if (!ticket_open(r->api->core, &r->user, &in, &t, &err)) {
-        problem_from_err(out, &err);
+        problem_ticket(out, &err);
         goto done;
     }
     ticket_reply(out, 201, &t);
@@ -440,11 +450,7 @@ void h_ticket_patch(struct api_req *r, struct api_resp *out)
     struct td_err err;
     td_err_clear(&err);
     if (!ticket_update(r->api->core, &r->user, number, &p, if_version, &t, &err)) {
-        /* Well-formed, but no such group to move to: 422. */
-        if (err.code == TD_INVALID && strncmp(err.msg, GROUP_UNKNOWN_MSG, strlen(GROUP_UNKNOWN_MSG)) == 0)
-            problem(out, 422, "unknown_group", err.msg, NULL);
-        else
-            problem_from_err(out, &err);
+        problem_ticket(out, &err);
         goto done;
     }
     ticket_reply(out, 200, &t);

@@ -224,6 +224,10 @@ bool ticket_open(struct td_core *c, const struct td_user *actor, const struct ti
         goto done;
     if (!text_line(in->queue, "queue", MAX_QUEUE, true, &t.queue, err))
         goto done;
+    /* Once groups exist, a queue someone chose is a group's key. Mail is
+     * never refused for it: its mailbox or route decided (core/route.h). */
+    if (in->source != SOURCE_EMAIL && t.queue[0] != '\0' && !group_check_queue(c->store, t.queue, err))
+        goto done;
     if (!build_tags(in->tags, &t.tags, err))
         goto done;
     struct comment_new first = {

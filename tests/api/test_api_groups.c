@@ -5,7 +5,8 @@
  *   - only active agents and admins join (a customer is 400);
  *   - before any group exists a queue is free text; once one exists a
  *     move to an unknown group is 422 and a move to a group is recorded
- *     in the history (kind "queue");
+ *     in the history (kind "queue"); opening a ticket in an unknown group
+ *     is 422 too (mail is never refused for it);
  *   - agents follow and unfollow a ticket (user id or "me"); followers are
  *     its staff participants; customers cannot follow. */
 #include <setjmp.h>
@@ -124,6 +125,20 @@ static void groups_crud(void **state)
     assert_string_equal(json_string_value(json_object_get(last, "kind")), "queue");
     assert_string_equal(json_string_value(json_object_get(last, "old")), "anything");
     assert_string_equal(json_string_value(json_object_get(last, "new")), "billing");
+    http_clear(&h);
+
+    /* Opening a ticket in a queue is the same once groups exist; without
+     * a queue it is fine. */
+    assert_int_equal(http_json(s, "POST", "/api/v1/tickets", s->agent1.access, &h,
+                               "{\"subject\":\"s\",\"body\":\"b\",\"requester_id\":\"%s\","
+                               "\"queue\":\"nowhere\"}", s->cust1.u.id), 422);
+    http_clear(&h);
+    assert_int_equal(http_json(s, "POST", "/api/v1/tickets", s->agent1.access, &h,
+                               "{\"subject\":\"s\",\"body\":\"b\",\"requester_id\":\"%s\","
+                               "\"queue\":\"hardware\"}", s->cust1.u.id), 201);
+    http_clear(&h);
+    assert_int_equal(http_json(s, "POST", "/api/v1/tickets", s->cust1.access, &h,
+                               "{\"subject\":\"s\",\"body\":\"b\"}"), 201);
     http_clear(&h);
 
     /* Delete: the ticket keeps its queue string. */
