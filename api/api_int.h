@@ -417,7 +417,9 @@ bool json_in_is_json(const char *content_type);
 json_t *json_user(const struct td_user *u);
 /* id, name, email, role: what staff may read of anyone. */
 json_t *json_user_brief(const struct td_user *u);
-json_t *json_ticket(const struct td_ticket *t);
+/* viewer: the role of who reads it; a customer sees "sla": null (the
+ * desk's commitments and escalations are internal). */
+json_t *json_ticket(const struct td_ticket *t, enum td_role viewer);
 json_t *json_comment(const struct td_comment *c);
 json_t *json_event(const struct td_event *e);
 json_t *json_time(td_time t); /* RFC 3339 UTC with milliseconds */

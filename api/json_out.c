@@ -174,7 +174,7 @@ static json_t *json_ticket_sla(const struct td_ticket *t, td_time now)
     return j;
 }
 
-json_t *json_ticket(const struct td_ticket *t)
+json_t *json_ticket(const struct td_ticket *t, enum td_role viewer)
 {
     json_t *j = json_object();
     json_object_set_new(j, "number", json_integer(t->number));
@@ -194,7 +194,7 @@ json_t *json_ticket(const struct td_ticket *t)
     json_object_set_new(j, "participant_ids", parts);
     /* A merged ticket says where its conversation went. */
     json_object_set_new(j, "merged_into", t->merged_into > 0 ? json_integer(t->merged_into) : json_null());
-    json_object_set_new(j, "sla", json_ticket_sla(t, td_now()));
+    json_object_set_new(j, "sla", viewer == ROLE_CUSTOMER ? json_null() : json_ticket_sla(t, td_now()));
     json_object_set_new(j, "created", json_time(t->created));
     json_object_set_new(j, "updated", json_time(t->updated));
     json_object_set_new(j, "version", json_integer(t->version));

@@ -32,7 +32,7 @@ void h_ticket_merge(struct api_req *r, struct api_resp *out)
         problem_from_err(out, &err);
         return;
     }
-    resp_json(out, 200, json_ticket(&t));
+    resp_json(out, 200, json_ticket(&t, r->user.role));
     resp_header(out, "ETag", "\"%lld\"", (long long)t.version);
     ticket_clear(&t);
 }

@@ -34,9 +34,10 @@ static void set_etag(struct api_resp *out, const struct td_ticket *t)
     resp_header(out, "ETag", "\"%lld\"", (long long)t->version);
 }
 
-static void ticket_reply(struct api_resp *out, unsigned status, const struct td_ticket *t)
+static void ticket_reply(const struct api_req *r, struct api_resp *out, unsigned status,
+                         const struct td_ticket *t)
 {
-    resp_json(out, status, json_ticket(t));
+    resp_json(out, status, json_ticket(t, r->user.role));
     set_etag(out, t);
 }
 
@@ -177,9 +178,16 @@ void h_tickets_list(struct api_req *r, struct api_resp *out)
     }
     if ((v = req_query(r, "updated_since")) != NULL && !time_parse_rfc3339(v, &f.updated_since))
         field_error(&fe, "updated_since", "must be an RFC 3339 time such as 2026-01-31T12:00:00Z");
-    if ((v = req_query(r, "due_before")) != NULL && !time_parse_rfc3339(v, &f.due_before))
+    /* SLA filters are the desk's: a customer's own tickets carry no SLA
+     * state for them (json_ticket), so neither do their filters. */
+    if (r->user.role == ROLE_CUSTOMER) {
+        if (req_query(r, "due_before") != NULL)
+            field_error(&fe, "due_before", "is for staff only");
+        if (req_query(r, "overdue") != NULL)
+            field_error(&fe, "overdue", "is for staff only");
+    } else if ((v = req_query(r, "due_before")) != NULL && !time_parse_rfc3339(v, &f.due_before))
         field_error(&fe, "due_before", "must be an RFC 3339 time such as 2026-01-31T12:00:00Z");
-    if ((v = req_query(r, "overdue")) != NULL) {
+    if (r->user.role != ROLE_CUSTOMER && (v = req_query(r, "overdue")) != NULL) {
         /* Overdue: due at or before now, so before now + 1 ms. */
         td_time now = td_now() + 1;
         if (strcmp(v, "true") != 0)
@@ -248,7 +256,7 @@ void h_tickets_list(struct api_req *r, struct api_resp *out)
     size_t shown = n_page > (size_t)limit ? (size_t)limit : n_page;
     struct embed_users *eu = embed ? embed_users_new() : NULL;
     for (size_t i = 0; i < shown; i++) {
-        json_t *j = json_ticket(page[i]);
+        json_t *j = json_ticket(page[i], r->user.role);
         if (eu)
             embed_users_ticket(r, eu, j, page[i]);
         json_array_append_new(items, j);
@@ -341,7 +349,7 @@ void h_tickets_create(struct api_req *r, struct api_resp *out)
         problem_ticket(out, &err);
         goto done;
     }
-    ticket_reply(out, 201, &t);
+    ticket_reply(r, out, 201, &t);
     resp_header(out, "Location", "/api/v1/tickets/%lld", (long long)t.number);
     ticket_clear(&t);
 done:
@@ -368,7 +376,7 @@ void h_ticket_get(struct api_req *r, struct api_resp *out)
         problem_from_err(out, &err);
         return;
     }
-    json_t *j = json_ticket(&t);
+    json_t *j = json_ticket(&t, r->user.role);
     if (embed) {
         struct embed_users *eu = embed_users_new();
         embed_users_ticket(r, eu, j, &t);
@@ -453,7 +461,7 @@ void h_ticket_patch(struct api_req *r, struct api_resp *out)
         problem_ticket(out, &err);
         goto done;
     }
-    ticket_reply(out, 200, &t);
+    ticket_reply(r, out, 200, &t);
     ticket_clear(&t);
 done:
     strv_clear(&tags);
@@ -476,7 +484,7 @@ void h_ticket_claim(struct api_req *r, struct api_resp *out)
         problem_from_err(out, &err);
         return;
     }
-    ticket_reply(out, 200, &t);
+    ticket_reply(r, out, 200, &t);
     ticket_clear(&t);
 }
 
@@ -501,7 +509,7 @@ void h_ticket_assign(struct api_req *r, struct api_resp *out)
         problem_from_err(out, &err);
         return;
     }
-    ticket_reply(out, 200, &t);
+    ticket_reply(r, out, 200, &t);
     ticket_clear(&t);
 }
 

@@ -160,6 +160,44 @@ static void test_bad_values(void **state)
     }
 }
 
+/* The SLA is the desk's: a customer reads their ticket with "sla": null
+ * and may not filter by it. */
+static void test_customers_see_no_sla(void **state)
+{
+    struct tdsrv *s = SRV(state);
+    int64_t n = open_ticket(s, "mine", "urgent");
+    struct http h;
+    char path[96];
+    snprintf(path, sizeof path, "/api/v1/tickets/%lld", (long long)n);
+    http_get(s, path, s->cust1.access, &h);
+    EXPECT_STATUS(&h, 200);
+    assert_true(json_is_null(json_object_get(h.json, "sla")));
+    http_clear(&h);
+    http_get(s, "/api/v1/tickets", s->cust1.access, &h);
+    EXPECT_STATUS(&h, 200);
+    json_t *items = json_object_get(h.json, "items");
+    assert_true(json_array_size(items) > 0);
+    size_t i;
+    json_t *t;
+    json_array_foreach(items, i, t)
+        assert_true(json_is_null(json_object_get(t, "sla")));
+    http_clear(&h);
+    const char *q[] = { "overdue=true", "due_before=2030-01-01T00:00:00Z" };
+    for (size_t k = 0; k < 2; k++) {
+        snprintf(path, sizeof path, "/api/v1/tickets?%s", q[k]);
+        http_get(s, path, s->cust1.access, &h);
+        EXPECT_STATUS(&h, 400);
+        assert_non_null(strstr(h.body.data, "staff only"));
+        http_clear(&h);
+    }
+    /* staff still see it */
+    snprintf(path, sizeof path, "/api/v1/tickets/%lld", (long long)n);
+    http_get(s, path, s->agent1.access, &h);
+    EXPECT_STATUS(&h, 200);
+    assert_true(json_is_object(json_object_get(h.json, "sla")));
+    http_clear(&h);
+}
+
 static int group_setup(void **state, enum store_backend b)
 {
     struct tdsrv *s = calloc(1, sizeof *s);
@@ -188,6 +226,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_due_filters),
         cmocka_unit_test(test_bad_values),
+        cmocka_unit_test(test_customers_see_no_sla),
     };
     int failed = 0;
     if (store_fixture_wanted(STORE_BACKEND_SQLITE))
