@@ -8,7 +8,8 @@
  * store_sqlite_outbox.c and store_sqlite_notify.c (what core/notify.c
  * adds), store_sqlite_outbox_stats.c (gauges, retention),
  * store_sqlite_tx.c (errors, transactions, batches) and
- * store_sqlite_pool.c (the read connections). The sq_ prefix marks helpers shared only
+ * store_sqlite_pool.c (the read connections), store_sqlite_group.c
+ * (group commit). The sq_ prefix marks helpers shared only
  * between those files; nothing outside core/store_sqlite*.c includes
  * this header.
  *
@@ -68,6 +69,7 @@ struct sq_store {
     size_t n_readers;
     unsigned next_reader;    /* where the next read starts looking */
     int lock_fd; /* shared flock on the file while open, -1 if none (store_sqlite_backup.c) */
+    struct sq_group *group;  /* group commit (store_sqlite_group.c), NULL without readers */
 };
 
 /* A shared flock() on the database file, held while a handle is open so
@@ -87,6 +89,16 @@ void sq_pool_give(struct sq_conn *c);
  * operation runs on, and its read connection (NULL on the writer). */
 sqlite3 *sq_db(struct sq_store *s);
 struct sq_conn *sq_reader(void);
+/* store_sqlite_group.c: group commit of the writer's top-level write
+ * operations and batches. open/close with the pool; begin takes the
+ * writer (joining an open group); end, with the lock held, ends this
+ * operation and returns once its group is committed (or failed);
+ * active: whether the calling thread's operation is in a group. */
+bool sq_group_open(struct sq_store *s, struct td_err *err);
+void sq_group_close(struct sq_store *s);
+bool sq_group_begin(struct sq_store *s, struct td_err *err);
+bool sq_group_end(struct sq_store *s, bool ok, struct td_err *err);
+bool sq_group_active(void);
 
 static inline struct sq_store *sq_of(struct store *st)
 {

@@ -74,6 +74,8 @@ bool sq_begin(struct sq_store *s, enum sq_tx kind, struct td_err *err)
         }
         return true;
     }
+    if (kind == SQ_WRITE && s->group != NULL)
+        return sq_group_begin(s, err); /* the writer, maybe sharing its commit */
     /* A default mutex fails only when misused (EINVAL): report, not hang. */
     int e = pthread_mutex_lock(&s->lock);
     if (e != 0)
@@ -109,6 +111,8 @@ bool sq_end(struct sq_store *s, bool ok, struct td_err *err)
         }
         return ok;
     }
+    if (tl_reader == NULL && sq_group_active())
+        return sq_group_end(s, ok, err);
     if (ok)
         ok = sq_exec_text(s, "COMMIT", "commit", err);
     if (ok && tl_write)

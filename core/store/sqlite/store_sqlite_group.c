@@ -1,0 +1,163 @@
+/* store_sqlite_group.c - group commit on the SQLite writer (see
+ * store_sqlite_int.h, "Threads").
+ *
+ * A commit costs an fsync (synchronous=FULL), and on this kind of disk
+ * that, not the SQL, bounds how many writes a second ticketd does. So
+ * top-level write operations and batches of a file-backed handle share
+ * transactions: the first opens one (BEGIN IMMEDIATE); each operation
+ * runs inside a SAVEPOINT of it, so a failing one undoes only itself;
+ * when an operation ends while another thread is already waiting for
+ * the writer, it leaves the transaction open for that thread and sleeps
+ * until a later member commits; the member that finds nobody waiting
+ * (or the group full, or old) commits for all and wakes them. Every
+ * caller still returns only after its work is durable, and with the
+ * commit's outcome: exactly the promise of one transaction each, at
+ * one fsync per group. Nobody waits for company: an operation alone
+ * commits at once, as before.
+ *
+ * Readers never see a group's work before its commit (they are other
+ * connections). A ":memory:" handle has no readers (its reads run on
+ * the writer) and does not group. */
+#include "store_sqlite_int.h"
+#include "core/mem.h"
+#include "core/stats.h"
+
+#include <stdatomic.h>
+#include <time.h>
+
+/* A group closes at this many members or this age, whoever waits. */
+#define GROUP_MAX_MEMBERS 64
+#define GROUP_MAX_MS 20
+/* Outcomes of recent groups, by id: a member reads its own after the
+ * commit; 256 later groups would have to settle before it wakes. */
+#define GROUP_RING 256
+
+struct sq_group {
+    pthread_cond_t settled_cv;
+    atomic_int waiting;  /* threads blocked on the writer's lock to write */
+    bool open;           /* a transaction is open on the writer */
+    uint64_t id;         /* the open group, or the last one */
+    int members;         /* operations ended in the open group */
+    int64_t started_ms;
+    uint64_t settled;    /* every group up to this one is committed or failed */
+    bool ok[GROUP_RING];
+};
+
+/* The group the calling thread's write operation is in (0: none). */
+static __thread uint64_t tl_group;
+
+static int64_t mono_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+bool sq_group_open(struct sq_store *s, struct td_err *err)
+{
+    struct sq_group *g = td_calloc(1, sizeof *g);
+    int e = pthread_cond_init(&g->settled_cv, NULL);
+    if (e != 0) {
+        free(g);
+        return td_fail(err, TD_INTERNAL, "sqlite: cannot create the group commit condition (error %d)", e);
+    }
+    atomic_init(&g->waiting, 0);
+    s->group = g;
+    return true;
+}
+
+void sq_group_close(struct sq_store *s)
+{
+    if (s->group == NULL)
+        return;
+    (void)pthread_cond_destroy(&s->group->settled_cv); /* nobody waits: no op is running */
+    free(s->group);
+    s->group = NULL;
+}
+
+bool sq_group_active(void)
+{
+    return tl_group != 0;
+}
+
+/* With the lock held: the open group is over (ok: committed). */
+static void settle(struct sq_group *g, bool ok)
+{
+    g->settled = g->id;
+    g->ok[g->id % GROUP_RING] = ok;
+    g->open = false;
+    (void)pthread_cond_broadcast(&g->settled_cv);
+}
+
+bool sq_group_begin(struct sq_store *s, struct td_err *err)
+{
+    struct sq_group *g = s->group;
+    atomic_fetch_add(&g->waiting, 1);
+    int e = pthread_mutex_lock(&s->lock); /* a default mutex: fails only when misused */
+    atomic_fetch_sub(&g->waiting, 1);
+    if (e != 0)
+        return td_fail(err, TD_INTERNAL, "sqlite: store lock failed (error %d)", e);
+    if (!g->open) {
+        if (!sq_exec_text(s, "BEGIN IMMEDIATE", "begin transaction", err)) {
+            (void)pthread_mutex_unlock(&s->lock); /* ours, locked above */
+            return false;
+        }
+        g->open = true;
+        g->id++;
+        g->members = 0;
+        g->started_ms = mono_ms();
+    }
+    tl_group = g->id;
+    if (!sq_exec_text(s, "SAVEPOINT grp", "begin operation", err)) {
+        struct td_err ignored;
+        (void)sq_group_end(s, false, &ignored); /* leaves the group as it was */
+        return false;
+    }
+    return true;
+}
+
+bool sq_group_end(struct sq_store *s, bool ok, struct td_err *err)
+{
+    struct sq_group *g = s->group;
+    uint64_t mine = tl_group;
+    tl_group = 0;
+    if (ok)
+        ok = sq_exec_text(s, "RELEASE grp", "end operation", err);
+    if (!ok && !sqlite3_get_autocommit(s->db)) { /* undo this operation only */
+        (void)sqlite3_exec(s->db, "ROLLBACK TO grp", NULL, NULL, NULL);
+        (void)sqlite3_exec(s->db, "RELEASE grp", NULL, NULL, NULL);
+    }
+    if (sqlite3_get_autocommit(s->db)) {
+        /* SQLite rolled the whole transaction back (I/O error, full
+         * disk...): every member's work is gone, and each is told. */
+        settle(g, false);
+        (void)pthread_mutex_unlock(&s->lock);
+        return ok ? td_fail(err, TD_UNAVAILABLE, "sqlite: the transaction was rolled back by an error")
+                  : false;
+    }
+    g->members++;
+    if (atomic_load(&g->waiting) > 0 && g->members < GROUP_MAX_MEMBERS &&
+        mono_ms() - g->started_ms < GROUP_MAX_MS) {
+        /* Someone waits to write: the transaction stays open for it, and
+         * the member that closes the group commits for this one too. */
+        while (g->settled < mine)
+            (void)pthread_cond_wait(&g->settled_cv, &s->lock);
+        bool committed = g->ok[mine % GROUP_RING];
+        (void)pthread_mutex_unlock(&s->lock);
+        if (ok && !committed)
+            return td_fail(err, TD_UNAVAILABLE, "sqlite: the shared commit failed");
+        return ok;
+    }
+    struct td_err cerr;
+    bool committed = sq_exec_text(s, "COMMIT", "commit", &cerr);
+    if (committed) {
+        stats_store_commit();
+    } else if (!sqlite3_get_autocommit(s->db)) {
+        (void)sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
+    }
+    settle(g, committed);
+    (void)pthread_mutex_unlock(&s->lock);
+    if (ok && !committed && err != NULL)
+        *err = cerr;
+    return ok && committed;
+}
