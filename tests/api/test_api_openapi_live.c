@@ -148,7 +148,13 @@ static void test_live_responses(void **state)
               "{\"subject\":\"live\",\"body\":\"b\",\"tags\":[\"x\"],\"priority\":\"low\"}");
     LIVE("POST", "/api/v1/tickets", &h);
     long long n = jint(&h, "number");
-    assert_non_null(strstr(h.body.data, "\"first_response_due\":\"")); /* the policy applied */
+    assert_non_null(strstr(h.body.data, "\"sla\":null")); /* a customer sees no SLA */
+    http_clear(&h);
+    char tpath[64];
+    snprintf(tpath, sizeof tpath, "/api/v1/tickets/%lld", n);
+    http_get(s, tpath, s->agent1.access, &h);
+    LIVE("GET", "/api/v1/tickets/{number}", &h);
+    assert_non_null(strstr(h.body.data, "\"first_response_due\":\"")); /* staff: the policy applied */
     http_clear(&h);
     http_json(s, "POST", "/api/v1/tickets", s->cust1.access, &h, "{\"subject\":\"\",\"body\":\"b\"}");
     LIVE("POST", "/api/v1/tickets", &h);
