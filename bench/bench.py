@@ -170,7 +170,8 @@ def report(results, bin_, extra):
         lines.append(label.ljust(w0) + "".join(str(results[s].get(key, "-")).ljust(w)
                                                for s, w in zip(stores, widths)))
     lines += ["", "* tests/support/mongo_mock.py: Python (mockupdb + mongomock), one thread; it measures",
-              "  ticketd's MongoDB code path, not what a real mongod can do."]
+              "  ticketd's MongoDB code path, not what a real mongod can do.",
+              "* SMTP sink: %s (BENCH_SMTP_SINK; bench/README.md)." % os.environ.get("BENCH_SMTP_SINK", "fast")]
     if extra:
         lines += [""] + extra
     text = "\n".join(l.rstrip() for l in lines) + "\n"

@@ -128,6 +128,36 @@ static void test_outbox_lease_expiry(void **state)
     MUST_FAIL(TD_NOT_FOUND, OP(outbox_finish, missing, "sender-b", OUTBOX_SENT, NULL, 0));
 }
 
+/* A row whose lease ran out and due pending rows compete by
+ * (next_attempt, created): the SQLite claim finds each kind with its own
+ * probe and must still hand out the earliest of both. */
+static void test_outbox_claim_mixes_expired_and_pending(void **state)
+{
+    struct store *st = FX(state)->st;
+    struct td_err err;
+    char early[TD_ID_LEN + 1], crashed[TD_ID_LEN + 1], late[TD_ID_LEN + 1];
+    char tie_old[TD_ID_LEN + 1], tie_new[TD_ID_LEN + 1];
+    outbox_add(st, 1, 200, crashed);
+    expect_claim(st, "dead", 1000, 100, crashed, 1); /* lease until 1100 */
+    outbox_add(st, 2, 100, early);
+    outbox_add(st, 3, 300, late);
+    /* Same next_attempt as late: created decides (older first). */
+    outbox_add(st, 5, 300, tie_new);
+    outbox_add(st, 4, 300, tie_old);
+    struct td_outbox got = { 0 };
+    /* Before the lease runs out only pending rows are due. */
+    expect_claim(st, "a", 1050, 1000, early, 1);
+    expect_claim(st, "a", 1050, 1000, late, 1);
+    /* After it, the crashed row (next_attempt 200) comes before the
+     * pending ones left (300). */
+    expect_claim(st, "b", 1101, 1000, crashed, 2);
+    expect_claim(st, "b", 1101, 1000, tie_old, 1);
+    expect_claim(st, "b", 1101, 1000, tie_new, 1);
+    MUST_FAIL(TD_NOT_FOUND, OP(outbox_claim, "b", 1101, 1000, &got));
+    /* An expired row alone is found too. */
+    expect_claim(st, "c", 5000, 1000, early, 2);
+}
+
 static void test_outbox_finish_retry(void **state)
 {
     struct store *st = FX(state)->st;
@@ -429,6 +459,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         T(test_outbox_claim_order),
         T(test_outbox_lease_expiry),
+        T(test_outbox_claim_mixes_expired_and_pending),
         T(test_outbox_finish_retry),
         T(test_outbox_list),
         T(test_outbox_concurrent_claim),

@@ -313,6 +313,8 @@ bool sq_sla_load(struct sq_store *s, struct td_ticket *t, struct td_err *err);
 extern const char sq_migration_desk[];
 extern const struct store_desk_ops sq_desk_ops;
 extern const char sq_desk_idle_sql[], sq_desk_counts_sql[], sq_desk_oldest_sql[];
+/* store_sqlite_outbox.c: the claim's probes (tests check their plans). */
+extern const char sq_outbox_due_pending_sql[], sq_outbox_due_expired_sql[];
 
 /* Agents' aliases (store_sqlite_aliases.c): its migration and ops. */
 extern const char sq_migration_aliases[];
