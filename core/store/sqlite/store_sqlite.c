@@ -329,6 +329,7 @@ static const struct store_ops sqlite_ops = {
     .comment_insert = store_sqlite_comment_insert,
     .comment_list = store_sqlite_comment_list,
     .comment_find_by_msgid = store_sqlite_comment_find_by_msgid,
+    .comment_get = store_sqlite_comment_get,
     .history_list = store_sqlite_history_list,
     .comment_move = store_sqlite_comment_move,
     .alias_insert = store_sqlite_alias_insert,
