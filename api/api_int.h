@@ -35,13 +35,10 @@ struct api_resp;
 /* ---- settings (settings.c): the [api] section ---------------------- */
 #define API_MIN_SECRET 32
 
-/* [api] threads when unset: see settings.c. */
-#define API_DEFAULT_THREADS 16
-
 struct api_settings {
     char *bind;                 /* listen address, default 127.0.0.1 */
     int port;                   /* default 8080 */
-    unsigned threads;           /* MHD thread pool size, API_DEFAULT_THREADS */
+    unsigned threads;           /* MHD thread pool size */
     unsigned conn_timeout_s;    /* idle connection timeout */
     unsigned max_connections;
     unsigned max_conn_per_addr; /* [api] max_connections_per_address */

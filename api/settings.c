@@ -3,11 +3,7 @@
  *
  *   bind = 127.0.0.1            listen address (IPv4 or IPv6)
  *   port = 8080
- *   threads = 16                request threads (MHD thread pool). A handler
- *                               blocks until its write is durable, and the
- *                               SQLite writer commits the writes waiting at
- *                               once (group commit): 4 threads capped a
- *                               commit at 4 comments, 16 let 16 share one
+ *   threads = 4                 request threads (MHD thread pool)
  *   connection_timeout = 30     seconds a connection may stay idle
  *   max_connections = 1000
  *   max_connections_per_address = 32    one client address's share
@@ -34,8 +30,7 @@
  *   register_max_per_address = 10  register + claim requests per window
  *   register_max_global = 200      ... from all addresses together
  *   register_window = 3600      seconds
- *   hash_concurrency            argon2id hashes at once (64 MiB each);
- *                               default threads/2, at most 2
+ *   hash_concurrency            argon2id hashes at once; default threads/2
  *   page_size = 25, page_max = 100       ticket list pages */
 #include "api_int.h"
 #include "auth.h"
@@ -45,14 +40,6 @@
 
 #include <sodium.h>
 #include <string.h>
-
-/* Half the threads, at most 2: each argon2id check holds 64 MiB, and the
- * thread pool is sized for blocked writers, not for hashing. */
-static int64_t hash_default(int64_t threads)
-{
-    int64_t n = threads / 2;
-    return n < 1 ? 1 : n > 2 ? 2 : n;
-}
 
 #define S "api"
 
@@ -115,7 +102,7 @@ bool api_settings_load(struct td_config *cfg, const struct td_core *core,
         lwin, psize, pmax;
     int64_t up_default = (int64_t)core->max_attachment * 2 + (1 << 20);
     if (!config_int(cfg, S, "port", 8080, 0, 65535, &port, err) ||
-        !config_int(cfg, S, "threads", API_DEFAULT_THREADS, 1, 256, &threads, err) ||
+        !config_int(cfg, S, "threads", 4, 1, 256, &threads, err) ||
         !config_int(cfg, S, "connection_timeout", 30, 1, 3600, &timeout, err) ||
         !config_int(cfg, S, "max_connections", 1000, 1, 100000, &maxconn, err) ||
         !config_int(cfg, S, "max_connections_per_address", 32, 1, 100000, &perip, err) ||
@@ -132,7 +119,8 @@ bool api_settings_load(struct td_config *cfg, const struct td_core *core,
         !config_int(cfg, S, "register_max_per_address", 10, 1, 1000000, &regaddr, err) ||
         !config_int(cfg, S, "register_max_global", 200, 1, 100000000, &regglobal, err) ||
         !config_int(cfg, S, "register_window", 3600, 1, 86400 * 7, &regwin, err) ||
-        !config_int(cfg, S, "hash_concurrency", hash_default(threads), 1, 256, &hashc, err) ||
+        !config_int(cfg, S, "hash_concurrency", threads / 2 > 0 ? threads / 2 : 1, 1, 256, &hashc,
+                    err) ||
         !config_int(cfg, S, "page_size", 25, 1, 1000, &psize, err) ||
         !config_int(cfg, S, "page_max", 100, 1, STORE_LIST_MAX - 1, &pmax, err))
         return false;
