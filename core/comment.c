@@ -183,19 +183,27 @@ bool comment_add(struct td_core *c, const struct td_user *actor, int64_t number,
         comment_draft_clear(&d);
         return false;
     }
+    /* after: the ticket as the reply left it, when the status move hands
+     * it back (it read it inside this batch, after the comment): one
+     * read of the ticket less while the writer is held. */
+    bool have_after = false;
+    struct td_ticket after;
+    memset(&after, 0, sizeof after);
     if (!in->internal) {
         /* The comment is in; a failed status move must not report the
          * comment as failed (a retry would duplicate it), so it is only
          * best effort here. */
         struct status_move m = { policy_is_staff(actor) };
-        (void)ticket_mutate(c, actor, number, 0, apply_reply_status, &m, NULL, NULL);
+        have_after = ticket_mutate(c, actor, number, 0, apply_reply_status, &m,
+                                   core_listened(c) ? &after : NULL, NULL) &&
+                     core_listened(c);
     }
     /* Planned after the status move: the mail about the comment shows
      * the status the reply left the ticket in, as a replay of the
      * history (which sees the current ticket) would. */
-    if (core_listened(c) && ticket_get(c, NULL, number, &t, NULL)) {
-        core_emit(c, actor, &t, &d.event, 1);
-        ticket_clear(&t);
+    if (core_listened(c) && (have_after || ticket_get(c, NULL, number, &after, NULL))) {
+        core_emit(c, actor, &after, &d.event, 1);
+        ticket_clear(&after);
     }
     if (batch && !store_batch_end(st, true, err)) {
         comment_draft_clear(&d); /* not committed: nothing of it is there */

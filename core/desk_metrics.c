@@ -170,6 +170,30 @@ static bool is_staff_role(enum td_role r)
     return r == ROLE_AGENT || r == ROLE_ADMIN;
 }
 
+/* Whether the ticket's SLA state already says that staff answered
+ * before ev, without reading its history: every public reply by staff
+ * meets the first response (sla_first_reply, written with the reply), so
+ * a first_responded strictly before this comment is an earlier staff
+ * reply - unless the requester is staff (their own replies set it too
+ * but are no response), so that case, and a ticket without it (replies
+ * from before ticketd kept it, or a failed status move), read the
+ * history. A staff reply to a long ticket is mostly not its first: this
+ * spares each one a read of the whole history inside the comment's write
+ * transaction. */
+static bool sla_says_replied(struct store *st, const struct td_ticket *t,
+                             const struct td_event *ev)
+{
+    if (t->sla.first_responded == 0 || t->sla.first_responded >= ev->at)
+        return false;
+    struct td_user req;
+    memset(&req, 0, sizeof req);
+    struct td_err err;
+    bool customer = st->ops->user_get(st, t->requester_id, &req, &err) &&
+                    !is_staff_role(req.role);
+    user_clear(&req);
+    return customer;
+}
+
 /* Whether any public comment before events[upto] in the ticket's history
  * was written by staff. A store failure counts as "yes": better a missed
  * observation than a second "first" response. */
@@ -177,6 +201,8 @@ static bool staff_replied_before(struct td_core *c, const struct td_ticket *t,
                                  const struct td_event *ev)
 {
     struct store *st = c->store;
+    if (sla_says_replied(st, t, ev))
+        return true;
     struct td_event_list h = { NULL, 0 };
     struct td_err err;
     if (!st->ops->history_list(st, t->number, &h, &err))

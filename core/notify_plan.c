@@ -25,8 +25,8 @@ struct plan_ctx {
     size_t n_users;
     struct td_user_list staff;  /* every active agent (+ admins) */
     bool staff_loaded;
-    struct td_comment_list comments;
-    bool comments_loaded;
+    struct td_comment_list comments; /* the ones read so far, by id or all */
+    bool comments_loaded;            /* all of the ticket's are in comments */
     struct strv group;          /* members of the ticket's group */
     bool group_loaded;
     struct td_outbox_list *out;
@@ -83,15 +83,35 @@ static bool load_staff(struct plan_ctx *p, struct td_err *err)
     return true;
 }
 
+/* The comment with this id, or NULL. One comment at a time when the
+ * store can (a reply to a long ticket read every comment of it, inside
+ * the writer's transaction); else the ticket's list, once. The pointer
+ * is valid until the next call (the list may grow). */
 static const struct td_comment *comment_by_id(struct plan_ctx *p, const char *id)
 {
     if (id == NULL)
         return NULL;
-    if (!p->comments_loaded) {
-        if (!p->st->ops->comment_list(p->st, p->t->number, true, &p->comments, NULL))
+    for (size_t i = 0; i < p->comments.n; i++)
+        if (strcmp(p->comments.v[i].id, id) == 0)
+            return &p->comments.v[i];
+    if (p->comments_loaded)
+        return NULL;
+    if (p->st->ops->comment_get != NULL) {
+        struct td_comment c;
+        if (!p->st->ops->comment_get(p->st, id, &c, NULL))
             return NULL;
-        p->comments_loaded = true;
+        if (c.ticket != p->t->number) { /* not this ticket's: as if absent */
+            comment_clear(&c);
+            return NULL;
+        }
+        struct td_comment_list *l = &p->comments;
+        l->v = td_realloc(l->v, (l->n + 1) * sizeof *l->v);
+        l->v[l->n] = c;
+        return &l->v[l->n++];
     }
+    if (!p->st->ops->comment_list(p->st, p->t->number, true, &p->comments, NULL))
+        return NULL;
+    p->comments_loaded = true;
     for (size_t i = 0; i < p->comments.n; i++)
         if (strcmp(p->comments.v[i].id, id) == 0)
             return &p->comments.v[i];

@@ -240,6 +240,12 @@ struct store_ops {
                          struct td_comment_list *out, struct td_err *err);
     bool (*comment_find_by_msgid)(struct store *st, const char *msgid, struct td_comment *out,
                                   struct td_err *err);
+    /* One comment by id (internal or not), with its attachment refs;
+     * TD_NOT_FOUND if there is none. Optional (NULL: use comment_list):
+     * the notification planner reads the comment it mails about, not
+     * every comment of the ticket. */
+    bool (*comment_get)(struct store *st, const char *id, struct td_comment *out,
+                        struct td_err *err);
 
     /* History of one ticket, oldest first, seq 1, 2, 3... */
     bool (*history_list)(struct store *st, int64_t ticket, struct td_event_list *out,

@@ -17,7 +17,7 @@
     X(ping) X(user_insert) X(user_update) X(user_get) X(user_get_by_email) X(user_list)        \
     X(ticket_next_number) X(ticket_insert) X(ticket_update) X(ticket_get) X(ticket_list)       \
     X(ticket_add_msgid) X(ticket_find_by_msgid) X(comment_insert) X(comment_list)              \
-    X(comment_find_by_msgid) X(history_list) X(attachment_put) X(attachment_get) X(msgid_put)  \
+    X(comment_find_by_msgid) X(comment_get) X(history_list) X(attachment_put) X(attachment_get) X(msgid_put)  \
     X(msgid_get) X(msgid_digest_set) X(msgid_digest_get) X(lease_acquire) X(lease_release)     \
     X(lease_takeover) X(mailbox_get) X(mailbox_set_uid)                                        \
     X(outbox_insert) X(outbox_claim) X(outbox_finish) X(outbox_list) X(outbox_count_recent)    \
@@ -123,6 +123,9 @@ WRAP(comment_list,
 WRAP(comment_find_by_msgid,
      (struct store *st, const char *msgid, struct td_comment *out, struct td_err *err),
      (st, msgid, out, err))
+WRAP(comment_get,
+     (struct store *st, const char *id, struct td_comment *out, struct td_err *err),
+     (st, id, out, err))
 WRAP(history_list,
      (struct store *st, int64_t ticket, struct td_event_list *out, struct td_err *err),
      (st, ticket, out, err))

@@ -73,6 +73,39 @@ static void test_comment_roundtrip(void **state)
     ticket_clear(&t);
 }
 
+/* One comment by id, internal or not, with its attachment refs (the
+ * notification planner reads only the comment it mails about). */
+static void test_comment_get(void **state)
+{
+    struct store *st = FX(state)->st;
+    struct td_err err;
+    struct td_ticket t;
+    ticket_new(st, &t, "comment get", 1000);
+    ticket_put(st, &t);
+    struct td_comment pub, note, got = { 0 };
+    comment_new(&pub, t.number, "public ✓", false, "<get.1@mail.example.org>", 2000);
+    comment_attach(&pub, "report.pdf", "application/pdf", 12345);
+    comment_new(&note, t.number, "internal note", true, NULL, 3000);
+    struct td_comment *cs[] = { &pub, &note };
+    for (int i = 0; i < 2; i++) {
+        struct td_event ev = comment_event(cs[i]);
+        MUST(OP(comment_insert, cs[i], &ev));
+    }
+    assert_non_null(st->ops->comment_get);
+    for (int i = 0; i < 2; i++) {
+        MUST(OP(comment_get, cs[i]->id, &got));
+        assert_comment_eq(&got, cs[i]);
+        comment_clear(&got);
+    }
+    char missing[TD_ID_LEN + 1];
+    new_id(missing);
+    MUST_FAIL(TD_NOT_FOUND, OP(comment_get, missing, &got));
+    assert_null(got.body);
+    comment_clear(&pub);
+    comment_clear(&note);
+    ticket_clear(&t);
+}
+
 /* Same-millisecond comments keep their insertion order. */
 static void test_comment_order_same_time(void **state)
 {
@@ -265,6 +298,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         T(test_comment_roundtrip),
+        T(test_comment_get),
         T(test_comment_order_same_time),
         T(test_comment_conflicts),
         T(test_history_order),

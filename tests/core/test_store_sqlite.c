@@ -131,6 +131,23 @@ static void test_file_format(void **state)
     user_clear(&u);
 }
 
+/* The writer keeps statement journals in memory (store_sqlite.c, after
+ * foreign_keys): they were a temp file's pwrite()s inside every comment. */
+static void test_writer_temp_store_memory(void **state)
+{
+    struct fx *fx = *state;
+    struct td_err err;
+    struct store *st = NULL;
+    MUST(store_open(fx->uri, &st, &err));
+    sqlite3_stmt *stmt = NULL;
+    assert_int_equal(sqlite3_prepare_v2(sq_of(st)->db, "PRAGMA temp_store", -1, &stmt, NULL),
+                     SQLITE_OK);
+    assert_int_equal(sqlite3_step(stmt), SQLITE_ROW);
+    assert_int_equal(sqlite3_column_int(stmt, 0), 2); /* MEMORY */
+    sqlite3_finalize(stmt);
+    store_close(st);
+}
+
 static void count_warning(void *arg, const char *msg)
 {
     assert_non_null(strstr(msg, "0644"));
@@ -516,6 +533,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         T(test_file_format),
+        T(test_writer_temp_store_memory),
         T(test_file_modes),
         T(test_newer_schema_refused),
         T(test_old_schema_migrated),

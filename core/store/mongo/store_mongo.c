@@ -276,6 +276,7 @@ static const struct store_ops mongo_ops = {
     .comment_insert = mg_comment_insert,
     .comment_list = mg_comment_list,
     .comment_find_by_msgid = mg_comment_find_by_msgid,
+    .comment_get = mg_comment_get,
     .history_list = mg_history_list,
     .comment_move = mg_comment_move,
     .alias_insert = mg_alias_insert,

@@ -256,28 +256,43 @@ bool mg_comment_list(struct store *st, int64_t ticket, bool include_internal,
     return ok;
 }
 
-bool mg_comment_find_by_msgid(struct store *st, const char *msgid, struct td_comment *out,
-                              struct td_err *err)
+/* The one comment whose field key is value (a unique one); label names
+ * the field and what the read in errors. */
+static bool comment_find_one(struct store *st, const char *key, const char *label,
+                             const char *value, const char *what, struct td_comment *out,
+                             struct td_err *err)
 {
     bson_t filter = BSON_INITIALIZER, doc;
     bool found = false, ok;
 
-    if (!BSON_APPEND_UTF8(&filter, "message_id", msgid)) {
+    if (!BSON_APPEND_UTF8(&filter, key, value)) {
         bson_destroy(&filter);
-        return mg_fail_build(err, "find comment by Message-ID");
+        return mg_fail_build(err, what);
     }
     mongoc_client_t *client = mg_pop(st);
     mongoc_collection_t *c = mg_coll(st, client, MG_COMMENTS);
-    ok = mg_find_one(c, &filter, NULL, &doc, &found, err, "find comment by Message-ID");
+    ok = mg_find_one(c, &filter, NULL, &doc, &found, err, what);
     mongoc_collection_destroy(c);
     mg_push(st, client);
 
     struct td_comment cm;
     if (ok && !found)
-        ok = td_fail(err, TD_NOT_FOUND, "no comment has Message-ID %.100s", msgid);
+        ok = td_fail(err, TD_NOT_FOUND, "no comment has %s %.100s", label, value);
     if (ok && (ok = comment_parse(&doc, &cm, err)))
         *out = cm;
     bson_destroy(&doc);
     bson_destroy(&filter);
     return ok;
+}
+
+bool mg_comment_find_by_msgid(struct store *st, const char *msgid, struct td_comment *out,
+                              struct td_err *err)
+{
+    return comment_find_one(st, "message_id", "Message-ID", msgid, "find comment by Message-ID", out,
+                            err);
+}
+
+bool mg_comment_get(struct store *st, const char *id, struct td_comment *out, struct td_err *err)
+{
+    return comment_find_one(st, "_id", "id", id, "get comment", out, err);
 }

@@ -205,6 +205,7 @@ bool mg_comment_list(struct store *st, int64_t ticket, bool include_internal,
                      struct td_comment_list *out, struct td_err *err);
 bool mg_comment_find_by_msgid(struct store *st, const char *msgid, struct td_comment *out,
                               struct td_err *err);
+bool mg_comment_get(struct store *st, const char *id, struct td_comment *out, struct td_err *err);
 
 bool mg_attachment_put(struct store *st, const struct td_attachment *a, struct td_err *err);
 bool mg_attachment_get(struct store *st, const char *id, struct td_attachment *out,

@@ -159,6 +159,28 @@ bool store_sqlite_comment_find_by_msgid(struct store *st, const char *msgid,
     return true;
 }
 
+bool store_sqlite_comment_get(struct store *st, const char *id, struct td_comment *out,
+                              struct td_err *err)
+{
+    struct sq_store *s = sq_of(st);
+    if (!sq_begin(s, SQ_READ, err))
+        return false;
+    struct td_comment_list l = { NULL, 0 };
+    sqlite3_stmt *stmt = sq_query(s, "SELECT " COMMENT_COLS " FROM comments WHERE id = ?1",
+                                  err, "t", id);
+    bool ok = stmt != NULL && collect_comments(s, stmt, &l, err);
+    if (ok && l.n == 0)
+        ok = td_fail(err, TD_NOT_FOUND, "no comment %.40s", id ? id : "");
+    if (!sq_end(s, ok, err)) {
+        comment_list_clear(&l);
+        return false;
+    }
+    /* id is the primary key: exactly one row. */
+    *out = l.v[0];
+    free(l.v);
+    return true;
+}
+
 bool store_sqlite_history_list(struct store *st, int64_t ticket, struct td_event_list *out,
                                struct td_err *err)
 {

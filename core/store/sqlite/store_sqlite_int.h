@@ -219,6 +219,8 @@ bool store_sqlite_comment_list(struct store *st, int64_t ticket, bool include_in
                                struct td_comment_list *out, struct td_err *err);
 bool store_sqlite_comment_find_by_msgid(struct store *st, const char *msgid,
                                         struct td_comment *out, struct td_err *err);
+bool store_sqlite_comment_get(struct store *st, const char *id, struct td_comment *out,
+                              struct td_err *err);
 bool store_sqlite_history_list(struct store *st, int64_t ticket, struct td_event_list *out,
                                struct td_err *err);
 bool store_sqlite_attachment_put(struct store *st, const struct td_attachment *a,
