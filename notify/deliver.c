@@ -18,17 +18,10 @@
 
 #define MAX_REFERENCES 10
 
-struct outcome {
-    enum td_outbox_state state; /* SENT, PENDING (retry) or FAILED */
-    char error[300];
-    long code;
-    char root[400], msgid[400];
-};
-
-static void set_outcome(struct outcome *o, enum td_outbox_state state, const char *fmt, ...)
+static void set_outcome(struct deliver_outcome *o, enum td_outbox_state state, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 
-static void set_outcome(struct outcome *o, enum td_outbox_state state, const char *fmt, ...)
+static void set_outcome(struct deliver_outcome *o, enum td_outbox_state state, const char *fmt, ...)
 {
     o->state = state;
     va_list ap;
@@ -38,7 +31,7 @@ static void set_outcome(struct outcome *o, enum td_outbox_state state, const cha
 }
 
 /* A store error: retry when the store was away, give up otherwise. */
-static void store_outcome(struct outcome *o, const char *what, const struct td_err *e)
+static void store_outcome(struct deliver_outcome *o, const char *what, const struct td_err *e)
 {
     set_outcome(o, e->code == TD_UNAVAILABLE ? OUTBOX_PENDING : OUTBOX_FAILED, "%s: %s", what,
                 e->msg);
@@ -47,7 +40,7 @@ static void store_outcome(struct outcome *o, const char *what, const struct td_e
 /* Builds m and hands it to SMTP; the server's answer decides o: sent,
  * failed for good (5xx), or pending for a retry. */
 static void build_and_send(struct sender *s, struct smtp_client *smtp, const struct td_outbox *row,
-                           const struct message_in *m, struct outcome *o)
+                           const struct message_in *m, struct deliver_outcome *o)
 {
     struct td_err e;
     td_err_clear(&e);
@@ -90,7 +83,7 @@ struct rendering {
 };
 
 static bool render(struct sender *s, const struct td_outbox *row, struct rendering *r,
-                   struct outcome *o)
+                   struct deliver_outcome *o)
 {
     json_error_t je;
     r->payload = json_loads(row->payload ? row->payload : "", 0, &je);
@@ -212,14 +205,14 @@ static size_t split_cc(const char *list, char **hold, const char *cc[], size_t m
 
 /* Steps 2 to 4 of sender.h; fills o. */
 static void compose_and_send(struct sender *s, struct smtp_client *smtp, const struct td_outbox *row,
-                             enum notify_kind kind, struct rendering *r, struct outcome *o)
+                             enum notify_kind kind, struct rendering *r, struct deliver_outcome *o)
 {
     struct store *st = s->st;
     struct td_err e;
     td_err_clear(&e);
-    char *msgid = o->msgid, *root = o->root;
-    sender_row_msgid(s->domain, row->id, o->msgid, sizeof o->msgid);
-    sender_ticket_msgid(s->domain, row->ticket, o->root, sizeof o->root);
+    char msgid[400], root[400];
+    sender_row_msgid(s->domain, row->id, msgid, sizeof msgid);
+    sender_ticket_msgid(s->domain, row->ticket, root, sizeof root);
     struct td_ticket t;
     if (!st->ops->ticket_get(st, row->ticket, &t, &e)) {
         store_outcome(o, "reading the ticket", &e);
@@ -338,7 +331,7 @@ static void compose_and_send(struct sender *s, struct smtp_client *smtp, const s
  * ticket as any mail does). Fills o. */
 static void send_account_mail(struct sender *s, struct smtp_client *smtp,
                               const struct td_outbox *row, struct rendering *r,
-                              struct outcome *o)
+                              struct deliver_outcome *o)
 {
     char msgid[400];
     sender_row_msgid(s->domain, row->id, msgid, sizeof msgid);
@@ -381,10 +374,11 @@ bool deliver_record_ids(struct sender *s, const struct td_outbox *row)
     return ok;
 }
 
-bool deliver_row(struct sender *s, struct smtp_client *smtp, const char *owner,
-                 struct td_outbox *row, struct td_err *err)
+void deliver_send(struct sender *s, struct smtp_client *smtp, const struct td_outbox *row,
+                  struct deliver_outcome *o)
 {
-    struct outcome o = { .state = OUTBOX_FAILED };
+    memset(o, 0, sizeof *o);
+    o->state = OUTBOX_FAILED;
     enum notify_kind kind = NK_COUNT;
     struct rendering r;
     memset(&r, 0, sizeof r);
@@ -392,35 +386,51 @@ bool deliver_row(struct sender *s, struct smtp_client *smtp, const char *owner,
     enum notify_account_kind account;
     bool is_account = notify_account_kind_parse(row->kind, &account); /* no ticket */
     if (!is_account && !notify_kind_parse(row->kind, &kind))
-        set_outcome(&o, OUTBOX_FAILED, "unknown kind of mail '%.64s'", row->kind ? row->kind : "");
+        set_outcome(o, OUTBOX_FAILED, "unknown kind of mail '%.64s'", row->kind ? row->kind : "");
     else if (notify_address_blocked(&s->cfg.notify, row->recipient))
-        set_outcome(&o, OUTBOX_FAILED, "loop guard: never mail %.200s", row->recipient ? row->recipient : "");
+        set_outcome(o, OUTBOX_FAILED, "loop guard: never mail %.200s", row->recipient ? row->recipient : "");
     else if (!message_addr_safe(row->recipient))
-        set_outcome(&o, OUTBOX_FAILED, "recipient address cannot be used in a mail");
-    else if (render(s, row, &r, &o)) {
+        set_outcome(o, OUTBOX_FAILED, "recipient address cannot be used in a mail");
+    else if (render(s, row, &r, o)) {
         if (is_account) /* no ticket: notify.h "Account mails" */
-            send_account_mail(s, smtp, row, &r, &o);
+            send_account_mail(s, smtp, row, &r, o);
         else
-            compose_and_send(s, smtp, row, kind, &r, &o);
+            compose_and_send(s, smtp, row, kind, &r, o);
     }
     rendering_clear(&r);
 
-    td_time next = 0;
-    if (o.state == OUTBOX_PENDING) {
+    if (o->state == OUTBOX_PENDING) {
         if (now - row->created > s->cfg.give_up_after_ms) {
             char why[300];
-            snprintf(why, sizeof why, "gave up after %d attempts: %.240s", row->attempts, o.error);
-            set_outcome(&o, OUTBOX_FAILED, "%s", why);
+            snprintf(why, sizeof why, "gave up after %d attempts: %.240s", row->attempts, o->error);
+            set_outcome(o, OUTBOX_FAILED, "%s", why);
         } else {
-            next = td_now() + backoff(&s->cfg, row->attempts);
+            o->next_attempt = td_now() + backoff(&s->cfg, row->attempts);
         }
     }
-    const char *error = o.state == OUTBOX_SENT ? NULL : o.error;
-    if (!s->st->ops->outbox_finish(s->st, row->id, owner, o.state, error, next, err)) {
-        log_event(LOG_WARN, "outbox_finish_failed", LF_S("id", row->id), LF_S("error", err ? err->msg : ""));
+}
+
+void deliver_hand_back(struct deliver_outcome *o)
+{
+    memset(o, 0, sizeof *o);
+    o->state = OUTBOX_PENDING;
+    o->handed_back = true;
+    o->next_attempt = td_now();
+}
+
+/* One row's outcome into the store, counted and logged. */
+static bool record_one(struct sender *s, const char *owner, const struct td_outbox *row,
+                       const struct deliver_outcome *o, struct td_err *err)
+{
+    const char *error = o->state == OUTBOX_SENT || o->handed_back ? NULL : o->error;
+    if (!s->st->ops->outbox_finish(s->st, row->id, owner, o->state, error, o->next_attempt, err)) {
+        log_event(LOG_WARN, "outbox_finish_failed", LF_S("id", row->id),
+                  LF_S("error", err ? err->msg : ""));
         return false;
     }
-    switch (o.state) {
+    if (o->handed_back)
+        return true;
+    switch (o->state) {
     case OUTBOX_SENT:
         stats_outbox_sent();
         log_event(LOG_INFO, "mail_sent", LF_S("id", row->id), LF_I("ticket", row->ticket),
@@ -429,15 +439,43 @@ bool deliver_row(struct sender *s, struct smtp_client *smtp, const char *owner,
     case OUTBOX_PENDING:
         stats_outbox_retried();
         log_event(LOG_WARN, "mail_retry", LF_S("id", row->id), LF_I("ticket", row->ticket),
-                  LF_I("attempt", row->attempts), LF_I("retry_in_ms", next - td_now()),
-                  LF_S("error", o.error));
+                  LF_I("attempt", row->attempts), LF_I("retry_in_ms", o->next_attempt - td_now()),
+                  LF_S("error", o->error));
         break;
     default:
         stats_outbox_failed();
         log_event(LOG_ERROR, "mail_failed", LF_S("id", row->id), LF_I("ticket", row->ticket),
-                  LF_S("kind", row->kind), LF_S("to", row->recipient), LF_I("smtp_code", o.code),
-                  LF_S("error", o.error));
+                  LF_S("kind", row->kind), LF_S("to", row->recipient), LF_I("smtp_code", o->code),
+                  LF_S("error", o->error));
         break;
     }
     return true;
+}
+
+bool deliver_record(struct sender *s, const char *owner, const struct td_outbox *rows,
+                    const struct deliver_outcome *outs, size_t n, struct td_err *err)
+{
+    struct store *st = s->st;
+    bool batch = n > 1 && st->ops->batch_begin != NULL && st->ops->batch_end != NULL;
+    struct td_err e;
+    td_err_clear(&e);
+    if (batch && !st->ops->batch_begin(st, &e))
+        batch = false; /* one transaction each, then */
+    bool ok = true;
+    for (size_t i = 0; i < n; i++) {
+        /* A row taken over after its lease ran out (TD_CONFLICT) is the
+         * new owner's: it undoes only itself, the others still count. */
+        if (!record_one(s, owner, &rows[i], &outs[i], &e) && e.code != TD_CONFLICT) {
+            if (ok && err)
+                *err = e;
+            ok = false;
+        }
+    }
+    if (batch && !st->ops->batch_end(st, true, &e)) {
+        log_event(LOG_WARN, "outbox_finish_failed", LF_I("rows", (int64_t)n), LF_S("error", e.msg));
+        if (ok && err)
+            *err = e;
+        ok = false;
+    }
+    return ok;
 }

@@ -246,24 +246,25 @@ static uint64_t wait_for(struct sender *s, uint64_t seen, int64_t ms)
 }
 
 /* Rows a sending thread claims in one store batch (one transaction),
- * their Message-IDs recorded in it too. Each is finished as soon as it
- * is sent; one whose lease is half gone before its turn goes back to
- * pending at once, for any sender. */
+ * their Message-IDs recorded in it too. One whose lease is half gone
+ * before its turn goes back to pending at once, for any sender. */
 #define CLAIM_BATCH 8
+/* The outcomes of sent rows are recorded together, in one transaction,
+ * when the claimed rows are done or when the oldest unrecorded one has
+ * waited this long - so a slow SMTP server delays the record little,
+ * and a crash re-sends at most what was sent in this window (at most
+ * CLAIM_BATCH - 1 more mails than recording each one at once would;
+ * sender.h: a mail goes at least once). */
+#define RECORD_WINDOW_MS 50
 
-/* Claims and handles up to max due rows; *handled says whether there
- * was one. */
-static bool run_some(struct sender *s, struct smtp_client *smtp, const char *owner, size_t max,
-                     bool *handled, struct td_err *err)
+/* Claims up to max due rows (recording their Message-IDs) in one
+ * batch; *n says how many. */
+static bool claim_some(struct sender *s, const char *owner, td_time claimed, size_t max,
+                       struct td_outbox *rows, size_t *n, struct td_err *err)
 {
     struct store *st = s->st;
-    struct td_outbox rows[CLAIM_BATCH];
     bool batch = st->ops->batch_begin != NULL && st->ops->batch_end != NULL;
-    if (!batch || max > CLAIM_BATCH)
-        max = batch ? CLAIM_BATCH : 1;
-    *handled = false;
-    size_t n = 0;
-    td_time claimed = td_now();
+    *n = 0;
     struct td_err e;
     td_err_clear(&e);
     if (batch && !st->ops->batch_begin(st, &e)) {
@@ -272,32 +273,66 @@ static bool run_some(struct sender *s, struct smtp_client *smtp, const char *own
         return false;
     }
     bool ok = true;
-    while (n < max) {
-        if (!st->ops->outbox_claim(st, owner, claimed, s->cfg.lease_ms, &rows[n], &e)) {
+    while (*n < max) {
+        if (!st->ops->outbox_claim(st, owner, claimed, s->cfg.lease_ms, &rows[*n], &e)) {
             ok = e.code == TD_NOT_FOUND;
             break;
         }
-        (void)deliver_record_ids(s, &rows[n]); /* a failure is logged there */
-        n++;
+        (void)deliver_record_ids(s, &rows[*n]); /* a failure is logged there */
+        (*n)++;
     }
     if ((batch && !st->ops->batch_end(st, ok, ok ? &e : NULL)) || !ok) {
-        for (size_t i = 0; i < n; i++) /* with a batch: rolled back, not claimed */
+        for (size_t i = 0; i < *n; i++) /* with a batch: rolled back, not claimed */
             outbox_clear(&rows[i]);
+        *n = 0;
         if (err)
             *err = e;
         return false;
     }
+    return true;
+}
+
+/* Claims and handles up to max due rows; *handled says whether there
+ * was one. */
+static bool run_some(struct sender *s, struct smtp_client *smtp, const char *owner, size_t max,
+                     bool *handled, struct td_err *err)
+{
+    struct td_outbox rows[CLAIM_BATCH];
+    struct deliver_outcome outs[CLAIM_BATCH];
+    bool batch = s->st->ops->batch_begin != NULL && s->st->ops->batch_end != NULL;
+    if (!batch || max > CLAIM_BATCH)
+        max = batch ? CLAIM_BATCH : 1;
+    *handled = false;
+    size_t n = 0;
+    td_time claimed = td_now();
+    if (!claim_some(s, owner, claimed, max, rows, &n, err))
+        return false;
     *handled = n > 0;
+    bool ok = true;
+    size_t recorded = 0;      /* rows [0, recorded) are written */
+    td_time oldest_sent = 0;  /* when the first unrecorded row was sent */
     for (size_t i = 0; i < n; i++) {
         if (ok && (i == 0 || (!stopping(s) && td_now() - claimed < s->cfg.lease_ms / 2))) {
-            ok = deliver_row(s, smtp, owner, &rows[i], err);
-        } else { /* late or stopping: hand it back rather than risk a second copy */
-            struct td_err fe;
-            (void)st->ops->outbox_finish(st, rows[i].id, owner, OUTBOX_PENDING, NULL, td_now(),
-                                         &fe);
+            deliver_send(s, smtp, &rows[i], &outs[i]);
+            if (oldest_sent == 0)
+                oldest_sent = td_now();
+        } else { /* late, stopping or the store failed: hand it back rather than risk a second copy */
+            deliver_hand_back(&outs[i]);
         }
-        outbox_clear(&rows[i]);
+        if (i + 1 == n || td_now() - oldest_sent >= RECORD_WINDOW_MS) {
+            struct td_err e;
+            td_err_clear(&e);
+            if (!deliver_record(s, owner, rows + recorded, outs + recorded, i + 1 - recorded, &e)) {
+                if (ok && err)
+                    *err = e;
+                ok = false;
+            }
+            recorded = i + 1;
+            oldest_sent = 0;
+        }
     }
+    for (size_t i = 0; i < n; i++)
+        outbox_clear(&rows[i]);
     return ok;
 }
 

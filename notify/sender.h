@@ -12,14 +12,19 @@
  *      rows and records their ids in one transaction;
  *   3. build the MIME message (message.h) with In-Reply-To/References to
  *      the thread, [#N] in the subject, the signed Reply-To;
- *   4. send (smtp.h) and finish the row: sent; pending again at
+ *   4. send (smtp.h) and finish the row - the outcomes of a thread's
+ *      rows recorded together, one transaction per claim or per 50 ms of
+ *      sending, whichever ends first: sent; pending again at
  *      now + min(retry_base * 2^(attempts-1), retry_max) (+ jitter) on a
  *      temporary failure; failed on a permanent one (5xx, a template or
  *      address that can never work, or retrying longer than give_up_after),
  *      with the error kept on the row and logged at error level.
  * A crash after the SMTP server accepted the mail and before the row was
  * finished means the row is sent again when its lease runs out: at least
- * once, with the same Message-ID, so receivers can tell.
+ * once, with the same Message-ID, so receivers can tell. Recording
+ * together widens that window from one mail to the mails of one record
+ * (at most CLAIM_BATCH, sent within 50 ms); it saves a commit - an
+ * fsync - per mail, which bounded the sender.
  *
  * A reconciler thread replays recent history (notify_reconcile) every
  * reconcile_interval: first over reconcile_window, then from its last pass

@@ -36,10 +36,30 @@ struct sender {
  * and [#N]); false says one happened. */
 bool deliver_record_ids(struct sender *s, const struct td_outbox *row);
 
-/* Handles one claimed row to the end (finish included). owner is the
- * claim's owner. Returns false only when the store failed to record the
- * outcome (the lease will hand the row out again). */
-bool deliver_row(struct sender *s, struct smtp_client *smtp, const char *owner,
-                 struct td_outbox *row, struct td_err *err);
+/* What became of one claimed row, until deliver_record writes it. */
+struct deliver_outcome {
+    enum td_outbox_state state; /* SENT, PENDING (retry) or FAILED */
+    td_time next_attempt;       /* PENDING: when to try again */
+    bool handed_back;           /* not tried: back to pending, quietly */
+    long code;                  /* the SMTP server's last reply code */
+    char error[300];
+};
+
+/* Steps 3 and 4 of sender.h for one claimed row: renders, builds and
+ * sends it, and says how that went in o. Writes nothing to the store. */
+void deliver_send(struct sender *s, struct smtp_client *smtp, const struct td_outbox *row,
+                  struct deliver_outcome *o);
+
+/* A claimed row not tried (late, or the sender is stopping): o hands it
+ * back to pending at once, for any sender. */
+void deliver_hand_back(struct deliver_outcome *o);
+
+/* Step 5: the outcomes of rows[0..n) (claimed by owner) into the store,
+ * in one store batch - one transaction - when there are several; each
+ * counted and logged. A row another sender has taken over meanwhile
+ * (TD_CONFLICT) is skipped. Returns false when the store failed to
+ * record an outcome (the lease will hand the row out again). */
+bool deliver_record(struct sender *s, const char *owner, const struct td_outbox *rows,
+                    const struct deliver_outcome *outs, size_t n, struct td_err *err);
 
 #endif

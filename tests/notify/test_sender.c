@@ -3,6 +3,7 @@
  * threading and signed Reply-To, header injection, an SMTP outage,
  * concurrent senders. */
 #include "tests/notify/sender_fixture.h"
+#include "core/stats.h"
 
 /* ---- the mails of every event ---- */
 
@@ -334,6 +335,61 @@ static void two_senders_never_send_a_row_twice(void **state)
     store_close(st2);
 }
 
+/* ticketd_store_commits_total, from the process's metrics (SQLite). */
+static int64_t commits(void)
+{
+    struct buf b = BUF_INIT;
+    stats_render(&b);
+    buf_putc(&b, '\0');
+    const char *name = "\nticketd_store_commits_total "; /* the sample, not # HELP */
+    const char *p = strstr(b.data, name);
+    int64_t v = p ? strtoll(p + strlen(name), NULL, 10) : 0;
+    buf_free(&b);
+    return v;
+}
+
+/* The rows a thread claims together are recorded together: fewer
+ * commits (fsyncs) than mails, each mail sent once, each row finished
+ * with its own outcome. */
+static void claimed_rows_are_recorded_together(void **state)
+{
+    struct nfx *f = *state;
+    const int N = 8; /* CLAIM_BATCH */
+    for (int i = 0; i < N; i++)
+        nfx_open(f, &f->agent1, i % 2 ? f->cust1.id : f->cust2.id, "Together", "x");
+    assert_int_equal(rows_in(f, OUTBOX_PENDING), (size_t)N);
+    struct sender *s = make_sender(f, NULL, sink.uri,
+                                   "[notify]\nthreads = 1\npoll_ms = 30000\n"
+                                   "reconcile_interval_ms = 0\n");
+    struct td_err err;
+    int64_t before = commits();
+    assert_true(sender_start(s, &err));
+    long long deadline = mono_ms() + 10000;
+    while (rows_in(f, OUTBOX_SENT) < (size_t)N && mono_ms() < deadline)
+        msleep(20);
+    int64_t spent = commits() - before;
+    sender_free(s);
+    assert_int_equal(rows_in(f, OUTBOX_SENT), (size_t)N);
+    struct td_outbox_list l = { NULL, 0 };
+    nfx_rows(f, &l);
+    for (size_t i = 0; i < l.n; i++) {
+        assert_int_equal(l.v[i].attempts, 1);
+        assert_null(l.v[i].last_error);
+    }
+    outbox_list_clear(&l);
+    struct mc_box box;
+    mc_box_read(sink.maildir, &box);
+    assert_int_equal(box.n, (size_t)N);
+    mc_box_free(&box);
+    if (f->sf->backend == STORE_BACKEND_SQLITE) {
+        /* One claim, then a record per 50 ms of sending: one commit a
+         * mail (and one more for the claim) was the old cost. */
+        print_message("%d mails, %lld commits\n", N, (long long)spent);
+        assert_true(spent >= 2);
+        assert_true(spent < N + 1);
+    }
+}
+
 static void a_wake_sends_at_once(void **state)
 {
     struct nfx *f = *state;
@@ -484,6 +540,7 @@ int main(void)
         T(header_injection_is_impossible),
         TN(outage_loses_nothing_and_doubles_nothing),
         TN(two_senders_never_send_a_row_twice),
+        TN(claimed_rows_are_recorded_together),
         TN(a_wake_sends_at_once),
         TN(a_dead_senders_claim_expires),
         TN(the_reconciler_thread_repairs_a_lost_hook),
