@@ -3,7 +3,12 @@
  *
  *   bind = 127.0.0.1            listen address (IPv4 or IPv6)
  *   port = 8080
- *   threads = 4                 request threads (MHD thread pool)
+ *   threads = 8                 request threads (MHD thread pool); a write
+ *                               holds its thread until its commit, so
+ *                               this bounds how many writes share one
+ *                               (store_sqlite_group.c): 8 took POST
+ *                               comment from ~1.6k to ~2k req/s on 2
+ *                               cores with the read p99 unchanged
  *   connection_timeout = 30     seconds a connection may stay idle
  *   max_connections = 1000
  *   max_connections_per_address = 32    one client address's share
@@ -30,7 +35,7 @@
  *   register_max_per_address = 10  register + claim requests per window
  *   register_max_global = 200      ... from all addresses together
  *   register_window = 3600      seconds
- *   hash_concurrency            argon2id hashes at once; default threads/2
+ *   hash_concurrency            argon2id hashes at once; default threads/4
  *   page_size = 25, page_max = 100       ticket list pages */
 #include "api_int.h"
 #include "auth.h"
@@ -102,7 +107,7 @@ bool api_settings_load(struct td_config *cfg, const struct td_core *core,
         lwin, psize, pmax;
     int64_t up_default = (int64_t)core->max_attachment * 2 + (1 << 20);
     if (!config_int(cfg, S, "port", 8080, 0, 65535, &port, err) ||
-        !config_int(cfg, S, "threads", 4, 1, 256, &threads, err) ||
+        !config_int(cfg, S, "threads", 8, 1, 256, &threads, err) ||
         !config_int(cfg, S, "connection_timeout", 30, 1, 3600, &timeout, err) ||
         !config_int(cfg, S, "max_connections", 1000, 1, 100000, &maxconn, err) ||
         !config_int(cfg, S, "max_connections_per_address", 32, 1, 100000, &perip, err) ||
@@ -119,7 +124,7 @@ bool api_settings_load(struct td_config *cfg, const struct td_core *core,
         !config_int(cfg, S, "register_max_per_address", 10, 1, 1000000, &regaddr, err) ||
         !config_int(cfg, S, "register_max_global", 200, 1, 100000000, &regglobal, err) ||
         !config_int(cfg, S, "register_window", 3600, 1, 86400 * 7, &regwin, err) ||
-        !config_int(cfg, S, "hash_concurrency", threads / 2 > 0 ? threads / 2 : 1, 1, 256, &hashc,
+        !config_int(cfg, S, "hash_concurrency", threads / 4 > 0 ? threads / 4 : 1, 1, 256, &hashc,
                     err) ||
         !config_int(cfg, S, "page_size", 25, 1, 1000, &psize, err) ||
         !config_int(cfg, S, "page_max", 100, 1, STORE_LIST_MAX - 1, &pmax, err))

@@ -72,7 +72,7 @@ bool comment_draft_build(struct td_core *c, const char *author_id, const struct 
             continue;
         }
         struct td_attachment_ref *r = &cm->attachments[cm->n_attachments];
-        id_new(r->id);
+        id_new_sorted(r->id);
         r->name = name;
         r->content_type = type;
         r->size = a->size;
@@ -89,7 +89,7 @@ bool comment_draft_build(struct td_core *c, const char *author_id, const struct 
         buf_append(&text, notes.data, notes.len);
     buf_free(&notes);
     cm->body = buf_steal(&text);
-    id_new(cm->id);
+    id_new_sorted(cm->id);
     if (author_id)
         snprintf(cm->author_id, sizeof cm->author_id, "%s", author_id);
     cm->internal = in->internal;

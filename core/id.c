@@ -12,6 +12,16 @@ void id_new(char out[TD_ID_LEN + 1])
     sodium_bin2hex(out, TD_ID_LEN + 1, raw, sizeof raw);
 }
 
+void id_new_sorted(char out[TD_ID_LEN + 1])
+{
+    unsigned char raw[TD_ID_LEN / 2];
+    uint64_t ms = (uint64_t)td_now();
+    for (int i = 0; i < 6; i++) /* big-endian: hex order is time order */
+        raw[i] = (unsigned char)(ms >> (8 * (5 - i)));
+    randombytes_buf(raw + 6, sizeof raw - 6);
+    sodium_bin2hex(out, TD_ID_LEN + 1, raw, sizeof raw);
+}
+
 bool id_valid(const char *s)
 {
     if (s == NULL || strlen(s) != TD_ID_LEN)
