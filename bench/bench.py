@@ -92,6 +92,7 @@ def run_store(store, bin_, results):
         # it (clear_refs 5) once the login is done.
         pid = ctx["proc"].pid
         hwm_before = vm_hwm_kb(pid) or 0
+        log("  peak RSS after the ingest: %.1f MB" % (hwm_before / 1024.0))
         api = Api(ctx["api_port"])
         api.login("agent@localhost", "bench password 1")
         hwm_login = vm_hwm_kb(pid) or 0
@@ -108,8 +109,10 @@ def run_store(store, bin_, results):
             phase_latency(r, ctx, api)
         elif mailgw:
             r["latency"] = "n/a: ingest did not finish"
+        log("  peak RSS after the drain: %.1f MB" % ((vm_hwm_kb(pid) or 0) / 1024.0))
         log("[%s] API" % store)
         phase_api(r, ctx, api)
+        log("  peak RSS after the API: %.1f MB" % ((vm_hwm_kb(pid) or 0) / 1024.0))
         if mailgw and "ingest_rate" in r:
             log("[%s] cost of one mail" % store)
             phase_cost_mail(r, ctx)

@@ -75,7 +75,7 @@ def phase_drain(r, ctx):
     while time.monotonic() - t0 < 300:
         if metric(ctx["api_port"], "ticketd_outbox_pending") == 0:
             break
-        time.sleep(0.2)
+        time.sleep(0.02)  # /metrics answers in ~1 ms; a coarser poll overstated the time by up to 10 %
     else:
         r["drain"] = "n/a: outbox not empty after 300 s"
         return
