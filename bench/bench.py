@@ -146,6 +146,7 @@ ROWS = [
     ("api_list", "GET /api/v1/tickets"),
     ("api_read", "GET /api/v1/tickets/{n}"),
     ("api_comment", "POST /api/v1/tickets/{n}/comments"),
+    ("api_comment_quiet", "  the same, nothing to mail"),
     ("cost_mail", "per mail (%d, with notifications)" % N_COST),
     ("cost_comment", "per comment (%d, with notifications)" % N_COST),
     ("rss", "peak RSS of the daemon (VmHWM)"),

@@ -172,6 +172,16 @@ def start_ticketd(bin_, conf, run, api_port):
     raise RuntimeError("ticketd did not answer /healthz within 20 s")
 
 
+def cpu_s(pid):
+    """User + system CPU seconds the process has used, or None."""
+    try:
+        with open("/proc/%d/stat" % pid) as f:
+            fields = f.read().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    except (OSError, ValueError, IndexError):
+        return None
+
+
 def vm_hwm_kb(pid):
     try:
         for line in open("/proc/%d/status" % pid):
