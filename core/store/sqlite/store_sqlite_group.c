@@ -98,7 +98,7 @@ bool sq_group_begin(struct sq_store *s, struct td_err *err)
     if (e != 0)
         return td_fail(err, TD_INTERNAL, "sqlite: store lock failed (error %d)", e);
     if (!g->open) {
-        if (!sq_exec_text(s, "BEGIN IMMEDIATE", "begin transaction", err)) {
+        if (!sq_exec_fixed(s, "BEGIN IMMEDIATE", "begin transaction", err)) {
             (void)pthread_mutex_unlock(&s->lock); /* ours, locked above */
             return false;
         }
@@ -108,7 +108,7 @@ bool sq_group_begin(struct sq_store *s, struct td_err *err)
         g->started_ms = mono_ms();
     }
     tl_group = g->id;
-    if (!sq_exec_text(s, "SAVEPOINT grp", "begin operation", err)) {
+    if (!sq_exec_fixed(s, "SAVEPOINT grp", "begin operation", err)) {
         struct td_err ignored;
         (void)sq_group_end(s, false, &ignored); /* leaves the group as it was */
         return false;
@@ -122,7 +122,7 @@ bool sq_group_end(struct sq_store *s, bool ok, struct td_err *err)
     uint64_t mine = tl_group;
     tl_group = 0;
     if (ok)
-        ok = sq_exec_text(s, "RELEASE grp", "end operation", err);
+        ok = sq_exec_fixed(s, "RELEASE grp", "end operation", err);
     if (!ok && !sqlite3_get_autocommit(s->db)) { /* undo this operation only */
         (void)sqlite3_exec(s->db, "ROLLBACK TO grp", NULL, NULL, NULL);
         (void)sqlite3_exec(s->db, "RELEASE grp", NULL, NULL, NULL);
@@ -149,7 +149,7 @@ bool sq_group_end(struct sq_store *s, bool ok, struct td_err *err)
         return ok;
     }
     struct td_err cerr;
-    bool committed = sq_exec_text(s, "COMMIT", "commit", &cerr);
+    bool committed = sq_exec_fixed(s, "COMMIT", "commit", &cerr);
     if (committed) {
         stats_store_commit();
     } else if (!sqlite3_get_autocommit(s->db)) {

@@ -119,9 +119,14 @@ bool sq_open_at_version(const char *path, int version, struct store **out,
 enum sq_tx { SQ_READ, SQ_WRITE };
 bool sq_begin(struct sq_store *s, enum sq_tx kind, struct td_err *err);
 bool sq_end(struct sq_store *s, bool ok, struct td_err *err);
-/* Runs sql (no parameters, no rows) as one exec: transactions, pragmas,
- * migrations. */
+/* Runs sql (no parameters, no rows; may be several statements) as one
+ * exec: pragmas, migrations. */
 bool sq_exec_text(struct sq_store *s, const char *sql, const char *what, struct td_err *err);
+/* One fixed statement without values or rows - BEGIN, COMMIT, SAVEPOINT,
+ * RELEASE - run from the connection's statement cache (sq_prepare: sql
+ * must be a string literal). sqlite3_exec parsed these anew several
+ * times per write, ~4 % of a sending thread's CPU. */
+bool sq_exec_fixed(struct sq_store *s, const char *sql, const char *what, struct td_err *err);
 
 /* Maps an SQLite result code to the one error type: a UNIQUE or PRIMARY
  * KEY violation is TD_CONFLICT, BUSY/LOCKED (after busy_timeout) is

@@ -57,17 +57,29 @@ bool sq_exec_text(struct sq_store *s, const char *sql, const char *what, struct 
     return true;
 }
 
+bool sq_exec_fixed(struct sq_store *s, const char *sql, const char *what, struct td_err *err)
+{
+    sqlite3_stmt *stmt = sq_prepare(s, sql, err);
+    if (stmt == NULL)
+        return false;
+    int rc = sqlite3_step(stmt);
+    (void)sqlite3_reset(stmt); /* its error is rc's, reported below */
+    if (rc != SQLITE_DONE)
+        return sq_fail(s, rc, what, err);
+    return true;
+}
+
 bool sq_begin(struct sq_store *s, enum sq_tx kind, struct td_err *err)
 {
     if (tl_batch == s) /* inside the batch's transaction: atomic on its own */
-        return sq_exec_text(s, "SAVEPOINT op", "begin operation", err);
+        return sq_exec_fixed(s, "SAVEPOINT op", "begin operation", err);
     tl_write = kind == SQ_WRITE;
     if (kind == SQ_READ && s->n_readers > 0) {
         struct sq_conn *c = sq_pool_take(s);
         if (c == NULL)
             return td_fail(err, TD_INTERNAL, "sqlite: reader lock failed");
         tl_reader = c;
-        if (!sq_exec_text(s, "BEGIN", "begin transaction", err)) {
+        if (!sq_exec_fixed(s, "BEGIN", "begin transaction", err)) {
             tl_reader = NULL;
             sq_pool_give(c);
             return false;
@@ -81,7 +93,7 @@ bool sq_begin(struct sq_store *s, enum sq_tx kind, struct td_err *err)
     if (e != 0)
         return td_fail(err, TD_INTERNAL, "sqlite: store lock failed (error %d)", e);
     const char *sql = kind == SQ_WRITE ? "BEGIN IMMEDIATE" : "BEGIN";
-    if (!sq_exec_text(s, sql, "begin transaction", err)) {
+    if (!sq_exec_fixed(s, sql, "begin transaction", err)) {
         (void)pthread_mutex_unlock(&s->lock); /* ours, locked above */
         return false;
     }
@@ -104,7 +116,7 @@ bool sq_end(struct sq_store *s, bool ok, struct td_err *err)
          * the whole transaction back by itself, there is nothing to undo
          * here and batch_end reports it. */
         if (ok)
-            ok = sq_exec_text(s, "RELEASE op", "end operation", err);
+            ok = sq_exec_fixed(s, "RELEASE op", "end operation", err);
         if (!ok && !sqlite3_get_autocommit(s->db)) {
             (void)sqlite3_exec(s->db, "ROLLBACK TO op", NULL, NULL, NULL);
             (void)sqlite3_exec(s->db, "RELEASE op", NULL, NULL, NULL);
@@ -114,7 +126,7 @@ bool sq_end(struct sq_store *s, bool ok, struct td_err *err)
     if (tl_reader == NULL && sq_group_active())
         return sq_group_end(s, ok, err);
     if (ok)
-        ok = sq_exec_text(s, "COMMIT", "commit", err);
+        ok = sq_exec_fixed(s, "COMMIT", "commit", err);
     if (ok && tl_write)
         stats_store_commit();
     if (!ok)
@@ -136,7 +148,7 @@ bool store_sqlite_batch_begin(struct store *st, struct td_err *err)
 {
     struct sq_store *s = sq_of(st);
     if (tl_batch == s) { /* nested: a savepoint of the outer batch */
-        if (!sq_exec_text(s, "SAVEPOINT batch", "begin batch", err))
+        if (!sq_exec_fixed(s, "SAVEPOINT batch", "begin batch", err))
             return false;
         tl_batch_depth++;
         return true;
@@ -157,7 +169,7 @@ bool store_sqlite_batch_end(struct store *st, bool commit, struct td_err *err)
         return td_fail(err, TD_INVALID, "sqlite: no batch is open on this thread");
     if (tl_batch_depth > 1) {
         tl_batch_depth--;
-        if (commit && sq_exec_text(s, "RELEASE batch", "end batch", err))
+        if (commit && sq_exec_fixed(s, "RELEASE batch", "end batch", err))
             return true;
         if (!sqlite3_get_autocommit(s->db)) {
             (void)sqlite3_exec(s->db, "ROLLBACK TO batch", NULL, NULL, NULL);
