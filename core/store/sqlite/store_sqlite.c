@@ -204,9 +204,6 @@ static const char *const migrations[] = {
      * leases and the indexes of idle tickets and desk counts
      * (store_sqlite_desk.c). */
     sq_migration_desk,
-    /* 15: the search index's writes queued and applied once per commit
-     * (store_sqlite_text.c). */
-    sq_migration_text_queue,
 };
 
 #define N_MIGRATIONS ((int)(sizeof migrations / sizeof migrations[0]))
@@ -255,10 +252,7 @@ static bool migrate(struct sq_store *s, int target, struct td_err *err)
             ok = sq_exec_text(s, migrations[i], what, err) &&
                  sq_exec_text(s, pragma, what, err);
     }
-    ok = sq_end(s, ok, err);
-    if (ok)
-        s->schema = v > target ? v : target;
-    return ok;
+    return sq_end(s, ok, err);
 }
 
 /* journal_mode is a property of the file, and switching it needs a brief

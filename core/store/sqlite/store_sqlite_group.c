@@ -149,9 +149,7 @@ bool sq_group_end(struct sq_store *s, bool ok, struct td_err *err)
         return ok;
     }
     struct td_err cerr;
-    /* The group's texts into the search index, outside every savepoint:
-     * one FTS5 segment for the group (store_sqlite_text.c). */
-    bool committed = sq_text_flush(s, &cerr) && sq_exec_fixed(s, "COMMIT", "commit", &cerr);
+    bool committed = sq_exec_fixed(s, "COMMIT", "commit", &cerr);
     if (committed) {
         stats_store_commit();
     } else if (!sqlite3_get_autocommit(s->db)) {

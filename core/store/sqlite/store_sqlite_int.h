@@ -9,8 +9,7 @@
  * adds), store_sqlite_outbox_stats.c (gauges, retention),
  * store_sqlite_tx.c (errors, transactions, batches) and
  * store_sqlite_pool.c (the read connections), store_sqlite_group.c
- * (group commit), store_sqlite_text.c (the search index's write queue).
- * The sq_ prefix marks helpers shared only
+ * (group commit). The sq_ prefix marks helpers shared only
  * between those files; nothing outside core/store_sqlite*.c includes
  * this header.
  *
@@ -71,7 +70,6 @@ struct sq_store {
     unsigned next_reader;    /* where the next read starts looking */
     int lock_fd; /* shared flock on the file while open, -1 if none (store_sqlite_backup.c) */
     struct sq_group *group;  /* group commit (store_sqlite_group.c), NULL without readers */
-    int schema;              /* the file's schema version, once migrated */
 };
 
 /* A shared flock() on the database file, held while a handle is open so
@@ -320,12 +318,6 @@ bool sq_sla_write(struct sq_store *s, const struct td_ticket *t, bool fresh, str
 bool sq_sla_load(struct sq_store *s, struct td_ticket *t, struct td_err *err);
 /* Scheduler leases, idle tickets, desk counts (store_sqlite_desk.c). */
 extern const char sq_migration_desk[];
-/* store_sqlite_text.c: migration 15, the search index's write queue; and
- * sq_text_flush, which applies the queue to the index - the writer calls
- * it right before each COMMIT, outside every savepoint. */
-#define SQ_SCHEMA_TEXT_QUEUE 15
-extern const char sq_migration_text_queue[];
-bool sq_text_flush(struct sq_store *s, struct td_err *err);
 extern const struct store_desk_ops sq_desk_ops;
 extern const char sq_desk_idle_sql[], sq_desk_counts_sql[], sq_desk_oldest_sql[];
 /* store_sqlite_outbox.c: the claim's probes (tests check their plans). */

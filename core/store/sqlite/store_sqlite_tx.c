@@ -125,8 +125,6 @@ bool sq_end(struct sq_store *s, bool ok, struct td_err *err)
     }
     if (tl_reader == NULL && sq_group_active())
         return sq_group_end(s, ok, err);
-    if (ok && tl_reader == NULL && tl_write)
-        ok = sq_text_flush(s, err);
     if (ok)
         ok = sq_exec_fixed(s, "COMMIT", "commit", err);
     if (ok && tl_write)
