@@ -24,6 +24,7 @@
 #include "core/stats.h"
 #include "core/store/store.h"
 #include "tests/support/harness.h"
+#include "tests/support/store_commits.h"
 
 #define THREADS 8
 #define PER_THREAD 40
@@ -61,19 +62,6 @@ static int teardown(void **state)
     harness_rmtree(fx->dir);
     free(fx);
     return 0;
-}
-
-/* ticketd_store_commits_total, from the process's metrics. */
-static int64_t commits(void)
-{
-    struct buf b = BUF_INIT;
-    stats_render(&b);
-    buf_putc(&b, '\0');
-    const char *name = "\nticketd_store_commits_total "; /* the sample, not # HELP */
-    const char *p = strstr(b.data, name);
-    int64_t v = p ? strtoll(p + strlen(name), NULL, 10) : -1;
-    buf_free(&b);
-    return v;
 }
 
 static int64_t count_users(const char *path)
@@ -148,14 +136,14 @@ static void test_concurrent_writes_share_commits(void **state)
     atomic_init(&conflicts, 0);
     struct worker w[THREADS];
     pthread_t t[THREADS];
-    int64_t before = commits();
+    int64_t before = store_commits();
     for (int k = 0; k < THREADS; k++) {
         w[k] = (struct worker){ fx->st, k, &wrong, &conflicts };
         assert_int_equal(pthread_create(&t[k], NULL, writer, &w[k]), 0);
     }
     for (int k = 0; k < THREADS; k++)
         pthread_join(t[k], NULL);
-    int64_t used = commits() - before;
+    int64_t used = store_commits() - before;
     assert_int_equal(atomic_load(&wrong), 0);
     assert_int_equal(atomic_load(&conflicts), THREADS * (PER_THREAD / 5));
     assert_int_equal(count_users(fx->path), THREADS * PER_THREAD); /* every one, durable */
@@ -174,10 +162,10 @@ static void test_a_writer_alone_commits_at_once(void **state)
     struct td_err err;
     char email[64];
     for (int i = 0; i < 10; i++) {
-        int64_t before = commits();
+        int64_t before = store_commits();
         snprintf(email, sizeof email, "alone-%d@example.org", i);
         assert_true(insert_user(fx->st, email, &err));
-        assert_int_equal(commits() - before, 1); /* durable before it returned */
+        assert_int_equal(store_commits() - before, 1); /* durable before it returned */
         assert_int_equal(count_users(fx->path), i + 1);
     }
 }

@@ -3,7 +3,7 @@
  * threading and signed Reply-To, header injection, an SMTP outage,
  * concurrent senders. */
 #include "tests/notify/sender_fixture.h"
-#include "core/stats.h"
+#include "tests/support/store_commits.h"
 
 /* ---- the mails of every event ---- */
 
@@ -335,19 +335,6 @@ static void two_senders_never_send_a_row_twice(void **state)
     store_close(st2);
 }
 
-/* ticketd_store_commits_total, from the process's metrics (SQLite). */
-static int64_t commits(void)
-{
-    struct buf b = BUF_INIT;
-    stats_render(&b);
-    buf_putc(&b, '\0');
-    const char *name = "\nticketd_store_commits_total "; /* the sample, not # HELP */
-    const char *p = strstr(b.data, name);
-    int64_t v = p ? strtoll(p + strlen(name), NULL, 10) : 0;
-    buf_free(&b);
-    return v;
-}
-
 /* The rows a thread claims together are recorded together: fewer
  * commits (fsyncs) than mails, each mail sent once, each row finished
  * with its own outcome. */
@@ -362,12 +349,12 @@ static void claimed_rows_are_recorded_together(void **state)
                                    "[notify]\nthreads = 1\npoll_ms = 30000\n"
                                    "reconcile_interval_ms = 0\n");
     struct td_err err;
-    int64_t before = commits();
+    int64_t before = store_commits();
     assert_true(sender_start(s, &err));
     long long deadline = mono_ms() + 10000;
     while (rows_in(f, OUTBOX_SENT) < (size_t)N && mono_ms() < deadline)
         msleep(20);
-    int64_t spent = commits() - before;
+    int64_t spent = store_commits() - before;
     sender_free(s);
     assert_int_equal(rows_in(f, OUTBOX_SENT), (size_t)N);
     struct td_outbox_list l = { NULL, 0 };
