@@ -42,8 +42,8 @@ import sys
 import tempfile
 
 from procs import HERE, ROOT, log, stop, stop_all
-from servers import (Api, start_dovecot, start_mongo_mock, start_smtp_sink, start_ticketd,
-                     ticketd, vm_hwm_kb, write_config, free_port)
+from servers import (Api, start_dovecot, start_mongo_mock, smtp_sink_binary, start_smtp_sink,
+                     start_ticketd, ticketd, vm_hwm_kb, write_config, free_port)
 from phases import (N_COST, N_LATENCY, N_MAILS, WRK_CONNECTIONS, WRK_SECONDS, phase_api,
                     phase_cost_comment, phase_cost_mail, phase_drain, phase_ingest,
                     phase_latency)
@@ -175,7 +175,7 @@ def report(results, bin_, extra):
                                                for s, w in zip(stores, widths)))
     lines += ["", "* tests/support/mongo_mock.py: Python (mockupdb + mongomock), one thread; it measures",
               "  ticketd's MongoDB code path, not what a real mongod can do.",
-              "* SMTP sink: %s (BENCH_SMTP_SINK; bench/README.md)." % os.environ.get("BENCH_SMTP_SINK", "fast")]
+              "* SMTP sink: %s (BENCH_SMTP_SINK; bench/README.md)." % sink_name()]
     if extra:
         lines += [""] + extra
     text = "\n".join(l.rstrip() for l in lines) + "\n"
@@ -187,11 +187,18 @@ def report(results, bin_, extra):
     print("written to %s" % os.path.relpath(path, ROOT))
 
 
+def sink_name():
+    kind = os.environ.get("BENCH_SMTP_SINK") or ("postfix" if smtp_sink_binary() else "fast")
+    return {"postfix": "postfix (Postfix's smtp-sink)", "fast": "fast (bench/smtp_sink.py)",
+            "mailbox": "mailbox (aiosmtpd Maildir)"}.get(kind, kind)
+
+
 def main():
     if len(sys.argv) != 2:
         print("usage: bench.py BUILD_DIR", file=sys.stderr)
         return 2
     bin_ = os.path.abspath(os.path.join(sys.argv[1], "ticketd"))
+    os.environ.setdefault("BENCH_TOOLS", os.path.abspath(os.path.join(sys.argv[1], "bench-tools")))
     if not os.access(bin_, os.X_OK):
         print("bench: no %s (run make first)" % bin_, file=sys.stderr)
         return 2

@@ -1,6 +1,6 @@
 """smtp_load.py - the SMTP sink alone: how many mails per second it takes.
 
-    python3 bench/smtp_load.py [--sink mailbox|fast] [--mails 2000]
+    python3 bench/smtp_load.py [--sink postfix|fast|mailbox] [--mails 2000]
                                [--sessions 2] [--eml FILE]
 
 Starts the bench's sink (bench/servers.py) on a free loopback port and
@@ -74,7 +74,7 @@ async def run(port, mails, sessions, data):
 
 def main():
     ap = argparse.ArgumentParser()
-    ap.add_argument("--sink", default=os.environ.get("BENCH_SMTP_SINK", "fast"))
+    ap.add_argument("--sink", default=os.environ.get("BENCH_SMTP_SINK"))
     ap.add_argument("--mails", type=int, default=2000)
     ap.add_argument("--sessions", type=int, default=2)
     ap.add_argument("--eml")
@@ -92,7 +92,7 @@ def main():
             p.terminate()
             p.wait()
     print("sink=%s sessions=%d mails=%d bytes=%d: %.0f mails/s (%.2f s)"
-          % (a.sink, a.sessions, a.mails, len(data), a.mails / dt, dt))
+          % (p.sink_kind, a.sessions, a.mails, len(data), a.mails / dt, dt))
 
 
 if __name__ == "__main__":
