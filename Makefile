@@ -245,4 +245,4 @@ $(BENCH_TOOLS)/usr/sbin/smtp-sink:
 clean:
 	rm -rf build build-asan
 
--include $(shell find $(BUILD) -name '*.d' 2>/dev/null)
+-include $(shell find $(BUILD) -path '$(BUILD)/bench-tools' -prune -o -name '*.d' -type f -print 2>/dev/null)

@@ -98,7 +98,7 @@ bool sender_config_load(struct td_config *cfg, struct sender_config *sc, struct 
         !copy_str(sc->builtin_templates, sizeof sc->builtin_templates,
                   config_str(cfg, "notify", "builtin_templates_dir", share),
                   "[notify] builtin_templates_dir", err) ||
-        !config_int(cfg, "notify", "threads", 2, 1, SENDER_MAX_THREADS, &threads, err) ||
+        !config_int(cfg, "notify", "threads", 4, 1, SENDER_MAX_THREADS, &threads, err) ||
         !config_int(cfg, "notify", "poll_ms", 2000, 10, 600000, &sc->poll_ms, err) ||
         !config_int(cfg, "notify", "lease_ms", 120000, 100, 86400000, &sc->lease_ms, err) ||
         !config_int(cfg, "notify", "retry_base_ms", 30000, 1, 86400000, &sc->retry_base_ms, err) ||

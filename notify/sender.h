@@ -54,7 +54,7 @@ struct sender_config {
     char envelope_from[256];   /* MAIL FROM (bounces); default: from_addr */
     char templates_dir[512];   /* override directory, "" = none */
     char builtin_templates[512]; /* the shipped set, default "templates" */
-    int threads;               /* sending threads, default 2 */
+    int threads;               /* sending threads (SMTP sessions), default 4 */
     int64_t poll_ms;           /* idle poll, default 2000 */
     int64_t lease_ms;          /* claim lease, default 120000 (> smtp timeout) */
     int64_t retry_base_ms;     /* default 30000 */
