@@ -142,11 +142,13 @@ void conv_settings_free(struct conv_settings *c);
 
 /* ---- the server (server.c) ---------------------------------------- */
 struct user_cache; /* user_cache.h */
+struct token_cache; /* token_cache.h */
 
 struct api {
     struct td_app *app;         /* borrowed: the cli env (store, retry hook) */
     struct td_core *core;       /* borrowed from the cli env */
     struct user_cache *users;   /* see user_cache.c */
+    struct token_cache *tokens; /* see token_cache.c */
     struct api_settings set;
     struct ops_settings ops;
     struct ratelimit *rl_account; /* failed logins per account */

@@ -13,6 +13,8 @@ struct jwt_claims {
     enum td_role role;
     int64_t ver;
     int64_t iat, exp;
+    int64_t nbf;  /* meaningful when has_nbf */
+    bool has_nbf;
     char jti[33];
 };
 
@@ -23,6 +25,10 @@ bool jwt_issue(const struct api_settings *s, const struct td_user *u, int64_t no
  * reason a client may see ("token expired") and the code TD_UNAUTHORIZED. */
 bool jwt_verify_token(const struct api_settings *s, const char *token, int64_t now_s,
                       struct jwt_claims *out, struct td_err *err);
+/* The time claims alone (exp, nbf, iat against now with the leeway):
+ * what a token verified before must still pass (token_cache.c). */
+bool jwt_check_times(const struct api_settings *s, const struct jwt_claims *c, int64_t now_s,
+                     struct td_err *err);
 /* RS256: signs a probe with the private key and verifies it with the
  * public one (TD_INVALID naming the key file otherwise). HS256: true. */
 bool jwt_keys_check(const struct api_settings *s, struct td_err *err);

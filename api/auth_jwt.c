@@ -201,12 +201,12 @@ static bool check_claims(const struct api_settings *s, json_t *c, int64_t now,
         return td_fail(err, TD_UNAUTHORIZED, "wrong issuer");
     if (!audience_ok(json_object_get(c, "aud"), s->audience))
         return td_fail(err, TD_UNAUTHORIZED, "wrong audience");
-    if (now >= exp + s->clock_leeway_s)
-        return td_fail(err, TD_UNAUTHORIZED, "token expired");
-    if (has_nbf && now + s->clock_leeway_s < nbf)
-        return td_fail(err, TD_UNAUTHORIZED, "token not yet valid");
-    if (iat > now + s->clock_leeway_s)
-        return td_fail(err, TD_UNAUTHORIZED, "token not yet valid: issued in the future");
+    out->iat = iat;
+    out->exp = exp;
+    out->nbf = nbf;
+    out->has_nbf = has_nbf;
+    if (!jwt_check_times(s, out, now, err))
+        return false;
     if (!id_valid(sub))
         return td_fail(err, TD_UNAUTHORIZED, "malformed token: bad subject");
     if (!role_parse(role, &out->role))
@@ -216,8 +216,18 @@ static bool check_claims(const struct api_settings *s, json_t *c, int64_t now,
     snprintf(out->sub, sizeof out->sub, "%s", sub);
     snprintf(out->jti, sizeof out->jti, "%s", jti);
     out->ver = ver;
-    out->iat = iat;
-    out->exp = exp;
+    return true;
+}
+
+bool jwt_check_times(const struct api_settings *s, const struct jwt_claims *c, int64_t now,
+                     struct td_err *err)
+{
+    if (now >= c->exp + s->clock_leeway_s)
+        return td_fail(err, TD_UNAUTHORIZED, "token expired");
+    if (c->has_nbf && now + s->clock_leeway_s < c->nbf)
+        return td_fail(err, TD_UNAUTHORIZED, "token not yet valid");
+    if (c->iat > now + s->clock_leeway_s)
+        return td_fail(err, TD_UNAUTHORIZED, "token not yet valid: issued in the future");
     return true;
 }
 

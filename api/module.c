@@ -3,6 +3,7 @@
 #include "api.h"
 #include "api_int.h"
 #include "user_cache.h"
+#include "token_cache.h"
 #include "tls.h"
 
 #include "core/log.h"
@@ -15,6 +16,7 @@ static void api_free(struct api *api)
     ratelimit_free(api->rl_account);
     ratelimit_free(api->rl_addr);
     user_cache_free(api->users);
+    token_cache_free(api->tokens);
     ratelimit_free(api->rl_reg_addr);
     ratelimit_free(api->rl_reg_global);
     ratelimit_free(api->rl_req_addr);
@@ -51,6 +53,7 @@ bool api_start(struct td_app *env, void **handle, struct td_err *err)
     api->rl_reg_global = ratelimit_new(api->set.register_max_global, reg_ms);
     atomic_store(&api->hash_slots, (int)api->set.hash_concurrency);
     api->users = user_cache_new();
+    api->tokens = token_cache_new();
     if (!events_start(api, err) || !server_start(api, err)) {
         events_free(api);
         api_free(api);

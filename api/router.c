@@ -20,6 +20,7 @@
  * cannot mint more. */
 #include "api_int.h"
 #include "auth.h"
+#include "token_cache.h"
 #include "user_cache.h"
 
 #include "core/pat.h"
@@ -249,7 +250,8 @@ static bool authenticate(struct api_req *r, struct api_resp *out)
     td_err_clear(&err);
     if (strncmp(token, PAT_PREFIX, strlen(PAT_PREFIX)) == 0)
         return authenticate_pat(r, token, out);
-    if (!jwt_verify_token(&r->api->set, token, (int64_t)time(NULL), &claims, &err)) {
+    if (!token_cache_verify(r->api->tokens, &r->api->set, token, (int64_t)time(NULL), &claims,
+                            &err)) {
         problem_unauthorized(out, err.msg);
         return false;
     }

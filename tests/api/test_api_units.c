@@ -18,6 +18,7 @@
 #include "api/api_int.h"
 #include "api/auth.h"
 #include "core/strv.h"
+#include "jwt_fixture.h"
 
 /* ---- status map ---------------------------------------------------------- */
 
@@ -384,28 +385,11 @@ static void test_cursor_time_number(void **state)
 
 /* ---- JWT ---------------------------------------------------------------- */
 
-static struct api_settings jwt_settings(void)
-{
-    struct api_settings s;
-    memset(&s, 0, sizeof s);
-    s.jwt_secret = (unsigned char *)"0123456789abcdef0123456789abcdef!";
-    s.jwt_secret_len = 33;
-    s.issuer = (char *)"ticketd";
-    s.audience = (char *)"ticketd-api";
-    s.access_ttl_s = 900;
-    s.clock_leeway_s = 30;
-    return s;
-}
-
 static void test_jwt_unit(void **state)
 {
     (void)state;
     struct api_settings s = jwt_settings();
-    struct td_user u;
-    memset(&u, 0, sizeof u);
-    snprintf(u.id, sizeof u.id, "0123456789abcdef01234567");
-    u.role = ROLE_AGENT;
-    u.token_version = 42;
+    struct td_user u = jwt_agent();
     char *tok = NULL;
     struct td_err err;
     int64_t now = 1800000000;
