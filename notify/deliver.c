@@ -17,6 +17,9 @@
 #include <strings.h>
 
 #define MAX_REFERENCES 10
+/* Read of a thread: its first id and the most recent, with room for the
+ * agents' own ids that a customer's mail leaves out. */
+#define THREAD_IDS_READ (2 * MAX_REFERENCES)
 
 static void set_outcome(struct deliver_outcome *o, enum td_outbox_state state, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
@@ -213,23 +216,24 @@ static void compose_and_send(struct sender *s, struct smtp_client *smtp, const s
     char msgid[400], root[400];
     sender_row_msgid(s->domain, row->id, msgid, sizeof msgid);
     sender_ticket_msgid(s->domain, row->ticket, root, sizeof root);
-    struct td_ticket t;
-    if (!st->ops->ticket_get(st, row->ticket, &t, &e)) {
-        store_outcome(o, "reading the ticket", &e);
+    struct strv thread = STRV_INIT;
+    if (!st->ops->ticket_thread_ids(st, row->ticket, THREAD_IDS_READ, &thread, &e)) {
+        store_outcome(o, "reading the ticket's thread", &e);
+        strv_clear(&thread);
         return;
     }
     /* The claim recorded root and msgid in the thread (sender.c); a
      * store without batches may have lost the race to a reader: refer to
      * root all the same (msgid itself is never referred to). */
-    if (!strv_contains(&t.message_ids, root))
-        strv_push(&t.message_ids, root);
+    if (!strv_contains(&thread, root))
+        strv_push(&thread, root);
     /* In-Reply-To: the thread's first id (the customer's first mail, or
      * our root); References: that one and the most recent others. The
      * mail gateway stores ids without their angle brackets: add them. */
     const char *refs[MAX_REFERENCES];
     size_t n_refs = 0;
-    size_t n_ids = t.message_ids.n;
-    char **ids = t.message_ids.v;
+    size_t n_ids = thread.n;
+    char **ids = thread.v;
     for (size_t i = 0; i < n_ids; i++)
         if (ids[i][0] != '<') {
             struct buf b = BUF_INIT;
@@ -247,7 +251,7 @@ static void compose_and_send(struct sender *s, struct smtp_client *smtp, const s
             else
                 free(ids[i]);
         }
-        n_ids = t.message_ids.n = keep;
+        n_ids = thread.n = keep;
     }
     const char *first = NULL;
     for (size_t i = 0; i < n_ids && first == NULL; i++)
@@ -276,7 +280,7 @@ static void compose_and_send(struct sender *s, struct smtp_client *smtp, const s
                             (size_t)s->cfg.attachments_max_bytes, notify_kind_staff_only(kind),
                             url, &files, &e)) {
         store_outcome(o, "reading attachments", &e);
-        ticket_clear(&t);
+        strv_clear(&thread);
         return;
     }
     char *text = with_list(r->out.text, &files.text, false);
@@ -322,7 +326,7 @@ static void compose_and_send(struct sender *s, struct smtp_client *smtp, const s
     free(text);
     free(html);
     deliver_files_clear(&files);
-    ticket_clear(&t);
+    strv_clear(&thread);
 }
 
 /* An account mail (notify.h "Account mails"): it belongs to no ticket,

@@ -213,10 +213,19 @@ struct store_ops {
      * TD_STALE on a version mismatch, TD_NOT_FOUND if no such ticket. */
     bool (*ticket_update)(struct store *st, const struct td_ticket *t, int64_t expected_version,
                           const struct td_event *events, size_t n, struct td_err *err);
+    /* ticket_get and ticket_list leave out->message_ids empty: a thread
+     * may hold thousands, and only a mail's References need some of
+     * them (ticket_thread_ids). */
     bool (*ticket_get)(struct store *st, int64_t number, struct td_ticket *out,
                        struct td_err *err);
     bool (*ticket_list)(struct store *st, const struct td_ticket_filter *f,
                         struct td_ticket_list *out, struct td_err *err);
+    /* The thread's first Message-ID and its most recent ones, max in all
+     * (max >= 1), in the order they joined the thread, appended to out:
+     * what In-Reply-To and References of a mail need, read in time that
+     * does not grow with the thread. TD_NOT_FOUND if no such ticket. */
+    bool (*ticket_thread_ids)(struct store *st, int64_t number, size_t max, struct strv *out,
+                              struct td_err *err);
     /* Adds a Message-ID to a ticket's thread (idempotent). Clarified:
      * TD_NOT_FOUND if no such ticket, TD_CONFLICT if another ticket's
      * thread holds msgid. */

@@ -16,7 +16,7 @@
 #define STORE_METRICS_OPS(X)                                                                   \
     X(ping) X(user_insert) X(user_update) X(user_get) X(user_get_by_email) X(user_list)        \
     X(ticket_next_number) X(ticket_insert) X(ticket_update) X(ticket_get) X(ticket_list)       \
-    X(ticket_add_msgid) X(ticket_find_by_msgid) X(comment_insert) X(comment_list)              \
+    X(ticket_add_msgid) X(ticket_thread_ids) X(ticket_find_by_msgid) X(comment_insert) X(comment_list)              \
     X(comment_find_by_msgid) X(comment_get) X(history_list) X(attachment_put) X(attachment_get) X(msgid_put)  \
     X(msgid_get) X(msgid_digest_set) X(msgid_digest_get) X(lease_acquire) X(lease_release)     \
     X(lease_takeover) X(mailbox_get) X(mailbox_set_uid)                                        \
@@ -110,6 +110,9 @@ WRAP(ticket_list,
      (st, f, out, err))
 WRAP(ticket_add_msgid, (struct store *st, int64_t number, const char *msgid, struct td_err *err),
      (st, number, msgid, err))
+WRAP(ticket_thread_ids,
+     (struct store *st, int64_t number, size_t max, struct strv *out, struct td_err *err),
+     (st, number, max, out, err))
 WRAP(ticket_find_by_msgid,
      (struct store *st, const char *msgid, int64_t *number, struct td_err *err),
      (st, msgid, number, err))

@@ -333,11 +333,55 @@ static void test_ticket_list_limits(void **state)
 
 /* ---- ticket threads ------------------------------------------------------- */
 
+/* A long thread is read by its ends: the first Message-ID and the last
+ * max - 1, in the order they joined, on both stores. */
+static void test_thread_ids_ends(void **state)
+{
+    struct store *st = FX(state)->st;
+    struct td_err err;
+    int64_t n = ticket_add(st, "long thread", 1);
+    char ids[30][40];
+    for (int i = 0; i < 30; i++) {
+        snprintf(ids[i], sizeof ids[i], "<t%02d.%d@example.org>", 29 - i, i * 7);
+        MUST(OP(ticket_add_msgid, n, ids[i]));
+    }
+    const char *want5[] = { ids[0], ids[26], ids[27], ids[28], ids[29] };
+    struct strv got = STRV_INIT;
+    MUST(OP(ticket_thread_ids, n, 5, &got));
+    assert_strv_eq(&got, want5, 5);
+    strv_clear(&got);
+    const char *want1[] = { ids[0] };
+    MUST(OP(ticket_thread_ids, n, 1, &got));
+    assert_strv_eq(&got, want1, 1);
+    strv_clear(&got);
+    const char *all[30];
+    for (int i = 0; i < 30; i++)
+        all[i] = ids[i];
+    MUST(OP(ticket_thread_ids, n, 30, &got));
+    assert_strv_eq(&got, all, 30);
+    strv_clear(&got);
+    MUST(OP(ticket_thread_ids, n, 31, &got));
+    assert_strv_eq(&got, all, 30);
+    /* It appends to out. */
+    MUST(OP(ticket_thread_ids, n, 2, &got));
+    assert_int_equal(got.n, 32);
+    assert_string_equal(got.v[30], ids[0]);
+    assert_string_equal(got.v[31], ids[29]);
+    strv_clear(&got);
+
+    MUST_FAIL(TD_INVALID, OP(ticket_thread_ids, n, 0, &got));
+    MUST_FAIL(TD_NOT_FOUND, OP(ticket_thread_ids, 987654321, 5, &got));
+    assert_int_equal(got.n, 0);
+    int64_t bare = ticket_add(st, "no thread", 2);
+    MUST(OP(ticket_thread_ids, bare, 5, &got));
+    assert_int_equal(got.n, 0);
+}
+
 static void test_ticket_msgid(void **state)
 {
     struct store *st = FX(state)->st;
     struct td_err err;
-    struct td_ticket t1, got = { 0 };
+    struct td_ticket t1;
     ticket_new(st, &t1, "thread", 1);
     strv_push(&t1.message_ids, "<m1@example.org>");
     ticket_put(st, &t1);
@@ -349,10 +393,8 @@ static void test_ticket_msgid(void **state)
     MUST(OP(ticket_add_msgid, t1.number, "<m2@example.org>"));
     MUST(OP(ticket_add_msgid, t1.number, "<m2@example.org>")); /* idempotent */
     MUST(OP(ticket_add_msgid, t1.number, "<m1@example.org>"));
-    MUST(OP(ticket_get, t1.number, &got));
     const char *ids[] = { "<m1@example.org>", "<m2@example.org>" };
-    assert_strv_eq(&got.message_ids, ids, 2);
-    ticket_clear(&got);
+    assert_thread_eq(st, t1.number, ids, 2);
     n = 0;
     MUST(OP(ticket_find_by_msgid, "<m2@example.org>", &n));
     assert_int_equal(n, t1.number);
@@ -361,9 +403,7 @@ static void test_ticket_msgid(void **state)
     MUST_FAIL(TD_CONFLICT, OP(ticket_add_msgid, t2, "<m2@example.org>"));
     MUST(OP(ticket_find_by_msgid, "<m2@example.org>", &n));
     assert_int_equal(n, t1.number);
-    MUST(OP(ticket_get, t2, &got));
-    assert_int_equal(got.message_ids.n, 0);
-    ticket_clear(&got);
+    assert_thread_eq(st, t2, NULL, 0);
 
     MUST_FAIL(TD_NOT_FOUND, OP(ticket_add_msgid, 987654321, "<m9@example.org>"));
     MUST_FAIL(TD_NOT_FOUND, OP(ticket_find_by_msgid, "<m9@example.org>", &n));
@@ -383,6 +423,7 @@ int main(void)
         T(test_ticket_list_by_updated),
         T(test_ticket_list_limits),
         T(test_ticket_msgid),
+        T(test_thread_ids_ends),
     };
     return store_fixture_run_all("store_list", tests, sizeof tests / sizeof tests[0]) ? 1 : 0;
 }

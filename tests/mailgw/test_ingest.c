@@ -14,7 +14,11 @@ static void test_new_ticket(void **state)
     assert_string_equal(t.subject, "Printer on floor 3 prints blank pages");
     assert_string_equal(t.queue, "helpdesk");
     assert_int_equal(t.status, STATUS_NEW);
-    assert_true(strv_contains(&t.message_ids, "CAGmail-0001-anna@mail.gmail.com"));
+    struct strv thread = STRV_INIT;
+    struct td_err terr;
+    assert_true(X.st->ops->ticket_thread_ids(X.st, o.ticket, 10, &thread, &terr));
+    assert_true(strv_contains(&thread, "CAGmail-0001-anna@mail.gmail.com"));
+    strv_clear(&thread);
     struct td_user u;
     user_of(t.requester_id, &u);
     assert_string_equal(u.email, "anna.schmidt@gmail.com");

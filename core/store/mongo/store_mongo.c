@@ -272,6 +272,7 @@ static const struct store_ops mongo_ops = {
     .ticket_get = mg_ticket_get,
     .ticket_list = mg_ticket_list,
     .ticket_add_msgid = mg_ticket_add_msgid,
+    .ticket_thread_ids = mg_ticket_thread_ids,
     .ticket_find_by_msgid = mg_ticket_find_by_msgid,
     .comment_insert = mg_comment_insert,
     .comment_list = mg_comment_list,

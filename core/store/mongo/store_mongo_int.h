@@ -161,6 +161,8 @@ bool mg_ticket_insert(struct store *st, const struct td_ticket *t, const struct 
 bool mg_ticket_update(struct store *st, const struct td_ticket *t, int64_t expected_version,
                       const struct td_event *events, size_t n, struct td_err *err);
 bool mg_ticket_get(struct store *st, int64_t number, struct td_ticket *out, struct td_err *err);
+bool mg_ticket_thread_ids(struct store *st, int64_t number, size_t max, struct strv *out,
+                          struct td_err *err);
 bool mg_ticket_add_msgid(struct store *st, int64_t number, const char *msgid,
                          struct td_err *err);
 bool mg_ticket_find_by_msgid(struct store *st, const char *msgid, int64_t *number,
@@ -191,9 +193,10 @@ bool mg_history_list(struct store *st, int64_t ticket, struct td_event_list *out
 
 bool mg_ticket_list(struct store *st, const struct td_ticket_filter *f,
                     struct td_ticket_list *out, struct td_err *err);
-/* store_mongo_list.c: projection entries leaving out a ticket's search
- * words, and the start-up pass filling them in tickets older than them. */
-bool mg_put_no_words(bson_t *proj);
+/* store_mongo_list.c: projection entries leaving out what a ticket read
+ * does not return (its search words, its thread's Message-IDs), and the
+ * start-up pass filling the words in tickets older than them. */
+bool mg_put_ticket_omit(bson_t *proj);
 bool mg_words_backfill(struct store *st, struct td_err *err);
 /* Recomputes one ticket's word fields from its subject and comments
  * (after a merge's comment move or an erasure). */

@@ -169,10 +169,10 @@ static bool put_filter(bson_t *q, const struct td_ticket_filter *f, const struct
     return ok;
 }
 
-bool mg_put_no_words(bson_t *proj)
+bool mg_put_ticket_omit(bson_t *proj)
 {
     return BSON_APPEND_INT32(proj, "wsub", 0) && BSON_APPEND_INT32(proj, "wpub", 0) &&
-           BSON_APPEND_INT32(proj, "wint", 0);
+           BSON_APPEND_INT32(proj, "wint", 0) && BSON_APPEND_INT32(proj, "message_ids", 0);
 }
 
 static bool build_opts(bson_t *opts, const struct td_ticket_filter *f, size_t limit)
@@ -191,7 +191,7 @@ static bool build_opts(bson_t *opts, const struct td_ticket_filter *f, size_t li
     ok = ok && BSON_APPEND_INT64(opts, "limit", (int64_t)limit) &&
               BSON_APPEND_DOCUMENT_BEGIN(opts, "projection", &proj);
     if (ok) {
-        ok = BSON_APPEND_INT32(&proj, "history", 0) && mg_put_no_words(&proj);
+        ok = BSON_APPEND_INT32(&proj, "history", 0) && mg_put_ticket_omit(&proj);
         ok = bson_append_document_end(opts, &proj) && ok;
     }
     return ok;

@@ -304,7 +304,7 @@ bool mg_ticket_get(struct store *st, int64_t number, struct td_ticket *out, stru
     bool found = false, ok;
 
     if (!put_number_filter(&filter, number) || !BSON_APPEND_INT32(&proj, "history", 0) ||
-        !mg_put_no_words(&proj)) {
+        !mg_put_ticket_omit(&proj)) {
         bson_destroy(&proj);
         bson_destroy(&filter);
         return mg_fail_build(err, "read ticket");
@@ -354,6 +354,45 @@ bool mg_ticket_add_msgid(struct store *st, int64_t number, const char *msgid,
             ok = td_fail(err, TD_NOT_FOUND, "no ticket #%lld", (long long)number);
     }
     bson_destroy(&update);
+    bson_destroy(&filter);
+    return ok;
+}
+
+bool mg_ticket_thread_ids(struct store *st, int64_t number, size_t max, struct strv *out,
+                          struct td_err *err)
+{
+    if (max == 0)
+        return td_fail(err, TD_INVALID, "ticket_thread_ids: max must be at least 1");
+    bson_t filter = BSON_INITIALIZER, proj = BSON_INITIALIZER, doc;
+    bool found = false, ok;
+    if (!put_number_filter(&filter, number) || !BSON_APPEND_INT32(&proj, "message_ids", 1)) {
+        bson_destroy(&proj);
+        bson_destroy(&filter);
+        return mg_fail_build(err, "read thread");
+    }
+    mongoc_client_t *client = mg_pop(st);
+    mongoc_collection_t *c = mg_coll(st, client, MG_TICKETS);
+    ok = mg_find_one(c, &filter, &proj, &doc, &found, err, "read thread");
+    mongoc_collection_destroy(c);
+    mg_push(st, client);
+    /* The array is in the order $addToSet appended: keep its first and
+     * its last max - 1, as the SQLite store reads them. */
+    struct strv all = STRV_INIT;
+    bson_iter_t it;
+    if (ok && !found)
+        ok = td_fail(err, TD_NOT_FOUND, "no ticket #%lld", (long long)number);
+    else if (ok && bson_iter_init_find(&it, &doc, "message_ids") && !mg_iter_strv(&it, &all))
+        ok = mg_fail_corrupt(err, "read thread", "message_ids");
+    if (ok) {
+        size_t from = all.n > max ? all.n - (max - 1) : 1;
+        if (all.n > 0)
+            strv_push(out, all.v[0]);
+        for (size_t i = from; i < all.n; i++)
+            strv_push(out, all.v[i]);
+    }
+    strv_clear(&all);
+    bson_destroy(&doc);
+    bson_destroy(&proj);
     bson_destroy(&filter);
     return ok;
 }

@@ -325,6 +325,7 @@ static const struct store_ops sqlite_ops = {
     .ticket_get = store_sqlite_ticket_get,
     .ticket_list = store_sqlite_ticket_list,
     .ticket_add_msgid = store_sqlite_ticket_add_msgid,
+    .ticket_thread_ids = store_sqlite_ticket_thread_ids,
     .ticket_find_by_msgid = store_sqlite_ticket_find_by_msgid,
     .comment_insert = store_sqlite_comment_insert,
     .comment_list = store_sqlite_comment_list,

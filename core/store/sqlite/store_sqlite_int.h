@@ -213,6 +213,8 @@ bool store_sqlite_ticket_get(struct store *st, int64_t number, struct td_ticket 
                              struct td_err *err);
 bool store_sqlite_ticket_list(struct store *st, const struct td_ticket_filter *f,
                               struct td_ticket_list *out, struct td_err *err);
+bool store_sqlite_ticket_thread_ids(struct store *st, int64_t number, size_t max,
+                                    struct strv *out, struct td_err *err);
 bool store_sqlite_ticket_add_msgid(struct store *st, int64_t number, const char *msgid,
                                    struct td_err *err);
 bool store_sqlite_ticket_find_by_msgid(struct store *st, const char *msgid, int64_t *number,

@@ -54,8 +54,6 @@ bool sq_ticket_load_sets(struct sq_store *s, struct td_ticket *t, struct td_err 
 {
     return load_strv(s, "SELECT tag FROM ticket_tags WHERE ticket = ?1 ORDER BY pos", t->number,
                      &t->tags, err) &&
-           load_strv(s, "SELECT msgid FROM ticket_msgids WHERE ticket = ?1 ORDER BY rowid",
-                     t->number, &t->message_ids, err) &&
            sq_participants_load(s, t, err) && sq_sla_load(s, t, err);
 }
 
@@ -270,6 +268,50 @@ bool store_sqlite_ticket_add_msgid(struct store *st, int64_t number, const char 
         return false;
     bool ok = ticket_exists(s, number, err) && sq_thread_add(s, number, msgid, err);
     return sq_end(s, ok, err);
+}
+
+bool store_sqlite_ticket_thread_ids(struct store *st, int64_t number, size_t max,
+                                    struct strv *out, struct td_err *err)
+{
+    if (max == 0)
+        return td_fail(err, TD_INVALID, "ticket_thread_ids: max must be at least 1");
+    struct sq_store *s = sq_of(st);
+    if (!sq_begin(s, SQ_READ, err))
+        return false;
+    /* Both ends walk ticket_msgids_ticket (ticket, rowid): the first row
+     * and the last max - 1, however long the thread. UNION drops the
+     * first when it is also among the last. */
+    struct strv v = STRV_INIT;
+    bool ok = false;
+    sqlite3_stmt *stmt = sq_query(
+        s,
+        "SELECT msgid FROM ("
+        " SELECT * FROM (SELECT msgid, rowid AS r FROM ticket_msgids WHERE ticket = ?1"
+        "  ORDER BY rowid LIMIT 1)"
+        " UNION"
+        " SELECT * FROM (SELECT msgid, rowid AS r FROM ticket_msgids WHERE ticket = ?1"
+        "  ORDER BY rowid DESC LIMIT ?2)"
+        ") ORDER BY r",
+        err, "ii", number, (int64_t)(max - 1));
+    if (stmt != NULL) {
+        int r;
+        while ((r = sq_step(s, stmt, "read thread", err)) == 1) {
+            const char *id = (const char *)sqlite3_column_text(stmt, 0);
+            strv_push(&v, id ? id : "");
+        }
+        sq_done(stmt);
+        ok = r == 0;
+    }
+    if (ok && v.n == 0)
+        ok = ticket_exists(s, number, err);
+    if (!sq_end(s, ok, err)) {
+        strv_clear(&v);
+        return false;
+    }
+    for (size_t i = 0; i < v.n; i++)
+        strv_push(out, v.v[i]);
+    strv_clear(&v);
+    return true;
 }
 
 bool store_sqlite_ticket_find_by_msgid(struct store *st, const char *msgid, int64_t *number,
