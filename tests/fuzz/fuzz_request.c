@@ -15,6 +15,7 @@
 #include <string.h>
 
 #include "api/api_int.h"
+#include "api/auth.h"
 #include "core/strv.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
