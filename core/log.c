@@ -69,7 +69,12 @@ static void put_json_string(struct buf *b, const char *s)
 
 static void put_logfmt_value(struct buf *b, const char *s)
 {
-    bool quote = *s == '\0' || strpbrk(s, " =\"\\\t\r\n") != NULL;
+    /* Quoted when empty or holding a space, '=', a quote, a backslash or
+     * any control character (escaped below: a value cannot forge a line
+     * or a terminal sequence). */
+    bool quote = *s == '\0';
+    for (const unsigned char *p = (const unsigned char *)s; !quote && *p; p++)
+        quote = *p < 0x20 || *p == 0x7F || *p == ' ' || *p == '=' || *p == '"' || *p == '\\';
     if (!quote) {
         buf_puts(b, s);
         return;
@@ -80,7 +85,7 @@ static void put_logfmt_value(struct buf *b, const char *s)
             buf_printf(b, "\\%c", *p);
         else if (*p == '\n')
             buf_puts(b, "\\n");
-        else if (*p < 0x20)
+        else if (*p < 0x20 || *p == 0x7F)
             buf_printf(b, "\\x%02x", *p);
         else
             buf_putc(b, (char)*p);
@@ -88,25 +93,61 @@ static void put_logfmt_value(struct buf *b, const char *s)
     buf_putc(b, '"');
 }
 
+/* "2026-12-04T16:01:02.345Z" for now into ts. The part up to the
+ * seconds is formatted once per second per thread: the access log writes
+ * a line per request, and gmtime_r + strftime were most of its cost. */
+static void format_time(td_time now, char ts[32])
+{
+    static _Thread_local time_t cached_secs = -1;
+    static _Thread_local char cached[24];
+    static _Thread_local size_t cached_len;
+    time_t secs = (time_t)(now / 1000);
+    if (secs != cached_secs) {
+        struct tm tm;
+        gmtime_r(&secs, &tm);
+        cached_len = strftime(cached, sizeof cached, "%Y-%m-%dT%H:%M:%S", &tm);
+        cached_secs = secs;
+    }
+    int ms = (int)(now % 1000);
+    memcpy(ts, cached, cached_len);
+    char *p = ts + cached_len;
+    *p++ = '.';
+    *p++ = (char)('0' + ms / 100);
+    *p++ = (char)('0' + ms / 10 % 10);
+    *p++ = (char)('0' + ms % 10);
+    *p++ = 'Z';
+    *p = '\0';
+}
+
+static void put_int(struct buf *b, long long v)
+{
+    char num[24];
+    int len = snprintf(num, sizeof num, "%lld", v);
+    buf_append(b, num, (size_t)len);
+}
+
 void log_fields(enum log_level level, const char *event, const struct log_field *f, size_t n)
 {
     if (!log_enabled(level))
         return;
-    char ts[40];
-    td_time now = td_now();
-    time_t secs = (time_t)(now / 1000);
-    struct tm tm;
-    gmtime_r(&secs, &tm);
-    size_t tl = strftime(ts, sizeof ts, "%Y-%m-%dT%H:%M:%S", &tm);
-    snprintf(ts + tl, sizeof ts - tl, ".%03dZ", (int)(now % 1000));
+    char ts[32];
+    format_time(td_now(), ts);
 
     struct buf b = BUF_INIT;
     bool json = out_format == LOG_JSON;
     if (json) {
-        buf_printf(&b, "{\"ts\":\"%s\",\"level\":\"%s\",\"event\":", ts, level_names[level]);
+        buf_puts(&b, "{\"ts\":\"");
+        buf_puts(&b, ts);
+        buf_puts(&b, "\",\"level\":\"");
+        buf_puts(&b, level_names[level]);
+        buf_puts(&b, "\",\"event\":");
         put_json_string(&b, event);
     } else {
-        buf_printf(&b, "ts=%s level=%s event=", ts, level_names[level]);
+        buf_puts(&b, "ts=");
+        buf_puts(&b, ts);
+        buf_puts(&b, " level=");
+        buf_puts(&b, level_names[level]);
+        buf_puts(&b, " event=");
         put_logfmt_value(&b, event);
     }
     for (size_t i = 0; i < n; i++) {
@@ -115,13 +156,15 @@ void log_fields(enum log_level level, const char *event, const struct log_field 
             put_json_string(&b, f[i].key);
             buf_putc(&b, ':');
             if (f[i].is_int)
-                buf_printf(&b, "%lld", f[i].i);
+                put_int(&b, f[i].i);
             else
                 put_json_string(&b, f[i].s);
         } else {
-            buf_printf(&b, " %s=", f[i].key);
+            buf_putc(&b, ' ');
+            buf_puts(&b, f[i].key);
+            buf_putc(&b, '=');
             if (f[i].is_int)
-                buf_printf(&b, "%lld", f[i].i);
+                put_int(&b, f[i].i);
             else
                 put_logfmt_value(&b, f[i].s);
         }

@@ -334,7 +334,19 @@ static void test_etag_if_match(void **state)
     char want[32];
     snprintf(want, sizeof want, "\"%lld\"", jint(&h, "version"));
     assert_string_equal(etag, want);
+    /* Every response names its request: 16 hex digits, never twice. */
+    char rid[64], rid2[64];
+    http_header(&h, "X-Request-Id", rid, sizeof rid);
+    assert_int_equal(strlen(rid), 16);
+    assert_int_equal(strspn(rid, "0123456789abcdef"), 16);
     http_clear(&h);
+    for (int i = 0; i < 20; i++) {
+        http_get(s, path, s->agent1.access, &h);
+        http_header(&h, "X-Request-Id", rid2, sizeof rid2);
+        assert_int_equal(strlen(rid2), 16);
+        assert_string_not_equal(rid, rid2);
+        http_clear(&h);
+    }
 
     char hdr[96];
     snprintf(hdr, sizeof hdr, "If-Match: %s", etag);
