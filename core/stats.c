@@ -24,7 +24,6 @@ static struct {
     struct metric *outbox_sent, *outbox_failed, *outbox_retries;
     struct metric *outbox_pending, *outbox_oldest;
     struct metric *store_commits;
-    struct metric_family *store_checkpoints;
     struct metric_family *store_seconds, *store_errors;
     struct metric_family *build_info;
     struct metric *start_time, *rss;
@@ -78,11 +77,6 @@ static void stats_init(void)
                                              "Write transactions committed by the embedded store "
                                              "(each one fsync); a batch counts once.",
                                              METRIC_NO_LABELS));
-    S.store_checkpoints = metrics_counter(m, "ticketd_store_checkpoints_total",
-                                          "WAL checkpoints of the embedded store: by its "
-                                          "checkpoint thread, or inline by a commit when the "
-                                          "thread fell behind.",
-                                          METRIC_LABELS("where"));
     S.outbox_retries = single(metrics_counter(m, "ticketd_outbox_retries_total",
                                               "Notification sends that failed and will be retried.",
                                               METRIC_NO_LABELS));
@@ -159,12 +153,6 @@ void stats_store_commit(void)
 {
     stats_registry();
     metric_inc(S.store_commits);
-}
-
-void stats_store_checkpoint(const char *where)
-{
-    stats_registry();
-    metric_inc(METRIC_AT(S.store_checkpoints, where));
 }
 
 void stats_outbox_retried(void)

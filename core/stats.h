@@ -50,9 +50,6 @@ void stats_outbox_failed(void);
 void stats_outbox_retried(void);
 /* A write transaction the SQLite store committed (core/store/sqlite). */
 void stats_store_commit(void);
-/* A WAL checkpoint of the embedded store: where is "background" or
- * "inline" (store_sqlite_ckpt.c). */
-void stats_store_checkpoint(const char *where);
 
 /* store_metrics.c: the latency histogram series of one op (kept by the
  * caller), and an error of that op. */

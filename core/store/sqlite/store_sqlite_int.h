@@ -9,7 +9,7 @@
  * adds), store_sqlite_outbox_stats.c (gauges, retention),
  * store_sqlite_tx.c (errors, transactions, batches) and
  * store_sqlite_pool.c (the read connections), store_sqlite_group.c
- * (group commit), store_sqlite_ckpt.c (WAL checkpoints). The sq_ prefix marks helpers shared only
+ * (group commit). The sq_ prefix marks helpers shared only
  * between those files; nothing outside core/store_sqlite*.c includes
  * this header.
  *
@@ -70,7 +70,6 @@ struct sq_store {
     unsigned next_reader;    /* where the next read starts looking */
     int lock_fd; /* shared flock on the file while open, -1 if none (store_sqlite_backup.c) */
     struct sq_group *group;  /* group commit (store_sqlite_group.c), NULL without readers */
-    struct sq_ckpt *ckpt;    /* the checkpoint thread (store_sqlite_ckpt.c), likewise */
 };
 
 /* A shared flock() on the database file, held while a handle is open so
@@ -100,14 +99,6 @@ void sq_group_close(struct sq_store *s);
 bool sq_group_begin(struct sq_store *s, struct td_err *err);
 bool sq_group_end(struct sq_store *s, bool ok, struct td_err *err);
 bool sq_group_active(void);
-/* store_sqlite_ckpt.c: WAL checkpoints on a thread of their own, woken
- * by a commit that leaves SQ_CKPT_FRAMES pages in the WAL (SQLite's own
- * mark); from SQ_CKPT_INLINE_FRAMES on, the commit checkpoints itself.
- * start/stop with the pool. */
-#define SQ_CKPT_FRAMES 1000
-#define SQ_CKPT_INLINE_FRAMES 16000
-bool sq_ckpt_start(struct sq_store *s, const char *path, struct td_err *err);
-void sq_ckpt_stop(struct sq_store *s);
 
 static inline struct sq_store *sq_of(struct store *st)
 {

@@ -47,13 +47,11 @@ bool sq_pool_open(struct sq_store *s, const char *path, struct td_err *err)
         if (!reader_open(&s->readers[i], path, err))
             return false;
     }
-    /* With readers only: reads never run on the writer. */
-    return sq_group_open(s, err) && sq_ckpt_start(s, path, err);
+    return sq_group_open(s, err); /* with readers only: reads never run on the writer */
 }
 
 void sq_pool_close(struct sq_store *s)
 {
-    sq_ckpt_stop(s);
     sq_group_close(s);
     for (size_t i = 0; i < s->n_readers; i++) {
         struct sq_conn *c = &s->readers[i];
