@@ -270,6 +270,28 @@ bool store_sqlite_ticket_add_msgid(struct store *st, int64_t number, const char 
     return sq_end(s, ok, err);
 }
 
+/* Up to limit Message-IDs of the thread from one end (newest first when
+ * newest), with their rowids, appended to ids and rowids. */
+static bool thread_end(struct sq_store *s, int64_t number, bool newest, int64_t limit,
+                       struct strv *ids, int64_t *rowids, struct td_err *err)
+{
+    sqlite3_stmt *stmt =
+        newest ? sq_query(s, "SELECT msgid, rowid FROM ticket_msgids WHERE ticket = ?1 "
+                             "ORDER BY rowid DESC LIMIT ?2", err, "ii", number, limit)
+               : sq_query(s, "SELECT msgid, rowid FROM ticket_msgids WHERE ticket = ?1 "
+                             "ORDER BY rowid LIMIT ?2", err, "ii", number, limit);
+    if (stmt == NULL)
+        return false;
+    int r;
+    while ((r = sq_step(s, stmt, "read thread", err)) == 1) {
+        const char *id = (const char *)sqlite3_column_text(stmt, 0);
+        rowids[ids->n] = sqlite3_column_int64(stmt, 1);
+        strv_push(ids, id ? id : "");
+    }
+    sq_done(stmt);
+    return r == 0;
+}
+
 bool store_sqlite_ticket_thread_ids(struct store *st, int64_t number, size_t max,
                                     struct strv *out, struct td_err *err)
 {
@@ -279,38 +301,29 @@ bool store_sqlite_ticket_thread_ids(struct store *st, int64_t number, size_t max
     if (!sq_begin(s, SQ_READ, err))
         return false;
     /* Both ends walk ticket_msgids_ticket (ticket, rowid): the first row
-     * and the last max - 1, however long the thread. UNION drops the
-     * first when it is also among the last. */
-    struct strv v = STRV_INIT;
-    bool ok = false;
-    sqlite3_stmt *stmt = sq_query(
-        s,
-        "SELECT msgid FROM ("
-        " SELECT * FROM (SELECT msgid, rowid AS r FROM ticket_msgids WHERE ticket = ?1"
-        "  ORDER BY rowid LIMIT 1)"
-        " UNION"
-        " SELECT * FROM (SELECT msgid, rowid AS r FROM ticket_msgids WHERE ticket = ?1"
-        "  ORDER BY rowid DESC LIMIT ?2)"
-        ") ORDER BY r",
-        err, "ii", number, (int64_t)(max - 1));
-    if (stmt != NULL) {
-        int r;
-        while ((r = sq_step(s, stmt, "read thread", err)) == 1) {
-            const char *id = (const char *)sqlite3_column_text(stmt, 0);
-            strv_push(&v, id ? id : "");
-        }
-        sq_done(stmt);
-        ok = r == 0;
-    }
-    if (ok && v.n == 0)
+     * and the last max - 1, however long the thread; two plain index
+     * walks cost less than one compound query with its temp b-trees. */
+    struct strv first = STRV_INIT, last = STRV_INIT;
+    int64_t first_row[1], *last_rows = td_calloc(max, sizeof *last_rows);
+    bool ok = thread_end(s, number, false, 1, &first, first_row, err) &&
+              (max == 1 || thread_end(s, number, true, (int64_t)(max - 1), &last, last_rows, err));
+    if (ok && first.n == 0)
         ok = ticket_exists(s, number, err);
     if (!sq_end(s, ok, err)) {
-        strv_clear(&v);
+        strv_clear(&first);
+        strv_clear(&last);
+        free(last_rows);
         return false;
     }
-    for (size_t i = 0; i < v.n; i++)
-        strv_push(out, v.v[i]);
-    strv_clear(&v);
+    /* first, then last oldest to newest, without first a second time. */
+    if (first.n == 1)
+        strv_push(out, first.v[0]);
+    for (size_t i = last.n; i-- > 0;)
+        if (first.n == 0 || last_rows[i] != first_row[0])
+            strv_push(out, last.v[i]);
+    strv_clear(&first);
+    strv_clear(&last);
+    free(last_rows);
     return true;
 }
 
