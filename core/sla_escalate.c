@@ -5,6 +5,7 @@
 #include "mem.h"
 #include "notify.h"
 #include "sla.h"
+#include "store/store.h"
 #include "ticket.h"
 
 #include <stdio.h>
@@ -133,6 +134,12 @@ static bool mail(struct td_core *c, const struct td_ticket *t, const struct sla_
     return ok;
 }
 
+/* The escalation and its mails are one store batch where the store has
+ * batches (SQLite): if the outbox cannot take the mails now, the
+ * escalation is undone with them and the next run does both again, so
+ * no escalation is written without its mail. MongoDB has no batches:
+ * there the escalation stays written and a refused mail is logged (the
+ * history and webhooks still have it). */
 static bool escalate_one(struct td_core *c, int64_t number, td_time now, size_t *count,
                          struct td_err *err)
 {
@@ -140,21 +147,33 @@ static bool escalate_one(struct td_core *c, int64_t number, td_time now, size_t 
     struct esc_arg arg = { &st };
     struct td_ticket t;
     memset(&t, 0, sizeof t);
-    if (!ticket_mutate(c, NULL, number, 0, apply_escalate, &arg, &t, err))
+    bool batch = store_batch_try(c->store);
+    if (!ticket_mutate(c, NULL, number, 0, apply_escalate, &arg, &t, err)) {
+        if (batch)
+            (void)store_batch_end(c->store, false, NULL);
         return false;
-    if (st.n > 0) {
-        *count += st.n;
-        for (size_t i = 0; i < st.n; i++)
-            log_event(LOG_INFO, "sla_escalated", LF_I("ticket", number),
-                      LF_S("due", st.done[i].which), LF_S("due_at", st.done[i].due));
-        /* The escalation is written; a mail the outbox cannot take now
-         * is logged, not retried (the history and webhooks have it). */
-        struct td_err me;
-        td_err_clear(&me);
-        if (!mail(c, &t, st.policy, &st, &me))
-            log_event(LOG_WARN, "sla_escalation_mail_failed", LF_I("ticket", number),
-                      LF_S("error", me.msg));
     }
+    struct td_err me;
+    td_err_clear(&me);
+    bool mailed = st.n == 0 || mail(c, &t, st.policy, &st, &me);
+    if (batch && !mailed) {
+        (void)store_batch_end(c->store, false, NULL);
+        log_event(LOG_WARN, "sla_escalation_mail_failed", LF_I("ticket", number),
+                  LF_S("error", me.msg), LF_S("then", "undone; the next run escalates again"));
+        ticket_clear(&t);
+        return true;
+    }
+    if (batch && !store_batch_end(c->store, true, err)) {
+        ticket_clear(&t);
+        return false;
+    }
+    if (!mailed)
+        log_event(LOG_WARN, "sla_escalation_mail_failed", LF_I("ticket", number),
+                  LF_S("error", me.msg), LF_S("then", "escalated without the mail"));
+    *count += st.n;
+    for (size_t i = 0; i < st.n; i++)
+        log_event(LOG_INFO, "sla_escalated", LF_I("ticket", number),
+                  LF_S("due", st.done[i].which), LF_S("due_at", st.done[i].due));
     ticket_clear(&t);
     return true;
 }

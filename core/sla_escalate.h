@@ -18,8 +18,11 @@
  * and does nothing. A run repeated later finds nothing due. A due time
  * that moves (priority, queue, pending) is a new due time and may be
  * escalated again once it passes. A mail the outbox cannot take at that
- * moment is logged (sla_escalation_mail_failed), not sent later: the
- * history event and the ticket.escalated webhook remain.
+ * moment (sla_escalation_mail_failed in the log): on a store with
+ * batches (SQLite) the escalation is undone with it, in one transaction,
+ * and the next run escalates and mails again; on MongoDB the escalation
+ * stays written without the mail (the history event and the
+ * ticket.escalated webhook remain).
  *
  * The caller is the scheduler (every N seconds, with its clock's now);
  * tests call it with chosen instants. */

@@ -6,7 +6,9 @@
  * lead's address; exactly once when run again, and when two processes
  * (two store handles, two threads) run it at the same moment; never for
  * a ticket waiting for its customer. The desk's overdue gauge
- * (desk_metrics_refresh) counts the tickets past a running due time. */
+ * (desk_metrics_refresh) counts the tickets past a running due time. A
+ * mail the outbox cannot take undoes its escalation where the store has
+ * batches, so the next run escalates and mails again. */
 #include "tests/core/notify_fixture.h"
 
 #include <pthread.h>
@@ -234,6 +236,51 @@ static void real_group_members_get_the_mail(void **state)
     sla_table_free(tab);
 }
 
+static bool members_unavailable(struct store *st, const char *queue, struct strv *out,
+                                bool *found, struct td_err *err)
+{
+    (void)st;
+    (void)queue;
+    (void)out;
+    *found = false;
+    return td_fail(err, TD_UNAVAILABLE, "group members: store away (test)");
+}
+
+/* An escalation whose mail cannot be planned now: on a store with
+ * batches nothing of it is written and the next run escalates and mails;
+ * without batches (MongoDB) it is escalated without the mail. */
+static void refused_mail_is_escalated_again(void **state)
+{
+    struct nfx *f = *state;
+    struct sla_table *tab = attach(f);
+    sla_set_members(tab, members_unavailable);
+    struct ticket_new in = { .subject = "Queue stuck", .body = "help", .queue = "ops" };
+    struct td_ticket t;
+    struct td_err err;
+    assert_true(ticket_open(&f->core, &f->cust1, &in, &t, &err));
+    td_time fr = t.sla.first_response_due;
+    int64_t n = t.number;
+    ticket_clear(&t);
+    bool batches = f->st->ops->batch_begin != NULL;
+    char got[256];
+    assert_int_equal(run(&f->core, fr), batches ? 0 : 1);
+    escalations(f, n, got, sizeof got);
+    assert_string_equal(got, batches ? "" : "first_response");
+    escalation_mails(f, got, sizeof got);
+    assert_string_equal(got, "");
+    t = get(f, n);
+    assert_int_equal(t.priority, batches ? PRIORITY_NORMAL : PRIORITY_HIGH);
+    ticket_clear(&t);
+
+    sla_set_members(tab, only_agent2);
+    assert_int_equal(run(&f->core, fr + M), batches ? 1 : 0);
+    escalations(f, n, got, sizeof got);
+    assert_string_equal(got, "first_response");
+    escalation_mails(f, got, sizeof got);
+    assert_string_equal(got, batches ? "agent2@example.com" : "");
+    sla_table_free(tab);
+}
+
 struct racer {
     struct td_core core;
     td_time now;
@@ -341,6 +388,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(group_members_get_the_mail, nfx_setup, nfx_teardown),
         cmocka_unit_test_setup_teardown(real_group_members_get_the_mail, nfx_setup, nfx_teardown),
         cmocka_unit_test_setup_teardown(two_processes_escalate_once, nfx_setup, nfx_teardown),
+        cmocka_unit_test_setup_teardown(refused_mail_is_escalated_again, nfx_setup, nfx_teardown),
         cmocka_unit_test_setup_teardown(overdue_gauge_counts_running_dues, nfx_setup, nfx_teardown),
     };
     return store_fixture_run_all("sla_escalate", tests, sizeof tests / sizeof tests[0]) ? 1 : 0;
