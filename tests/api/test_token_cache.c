@@ -16,14 +16,24 @@
 
 #define NOW 1800000000
 
+/* jwt_agent's access token issued at NOW (the caller frees it). */
+static char *agent_token(const struct api_settings *s)
+{
+    struct td_user u = jwt_agent();
+    char *tok = NULL;
+    struct td_err err;
+    if (!jwt_issue(s, &u, NOW, &tok, &err))
+        fail_msg("jwt_issue: %s", err.msg);
+    return tok;
+}
+
 static void test_second_use_is_a_hit(void **state)
 {
     (void)state;
     struct api_settings s = jwt_settings();
     struct td_user u = jwt_agent();
-    char *tok = NULL;
     struct td_err err;
-    assert_true(jwt_issue(&s, &u, NOW, &tok, &err));
+    char *tok = agent_token(&s);
     struct token_cache *c = token_cache_new();
     struct jwt_claims first, again;
     assert_true(token_cache_verify(c, &s, tok, NOW + 1, &first, &err));
@@ -45,10 +55,8 @@ static void test_times_checked_on_a_hit(void **state)
 {
     (void)state;
     struct api_settings s = jwt_settings();
-    struct td_user u = jwt_agent();
-    char *tok = NULL;
     struct td_err err;
-    assert_true(jwt_issue(&s, &u, NOW, &tok, &err));
+    char *tok = agent_token(&s);
     struct token_cache *c = token_cache_new();
     struct jwt_claims cl;
     assert_true(token_cache_verify(c, &s, tok, NOW, &cl, &err));
@@ -69,10 +77,8 @@ static void test_altered_tokens_never_hit(void **state)
 {
     (void)state;
     struct api_settings s = jwt_settings();
-    struct td_user u = jwt_agent();
-    char *tok = NULL;
     struct td_err err;
-    assert_true(jwt_issue(&s, &u, NOW, &tok, &err));
+    char *tok = agent_token(&s);
     struct token_cache *c = token_cache_new();
     struct jwt_claims cl;
     assert_true(token_cache_verify(c, &s, tok, NOW, &cl, &err));
