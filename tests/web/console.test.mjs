@@ -11,7 +11,9 @@
 //      mail, sets a password, reads the reply and answers with a file;
 //   3. an admin retries a mail the gateway quarantined (over the
 //      per-sender rate limit) and adds an agent;
-//   4. a second browser sees the first one's change live;
+//   4. a second browser sees the first one's change live (the SLA cue too);
+//   5. SLAs: raising a ticket's priority makes it overdue, in the list and
+//      in the ticket view (tests/web/sla.conf: high is due in a second);
 // and on every page: axe-core finds no serious or critical violation,
 // the CSP reports nothing, no script error. The agent's ticket view is
 // saved as a screenshot (OUT/ticket-view.png).
@@ -150,11 +152,20 @@ test('an agent finds the ticket that came by mail and replies with an attachment
   const row = page.locator('table.list tbody tr', { hasText: 'My printer is on fire' });
   await row.waitFor();
   state.number = Number(await row.getAttribute('data-number'));
+  // Under the normal policy (4 h to a first response): a cue, not overdue.
+  const cue = row.locator('.cue .sla time[datetime]');
+  assert.match(await cue.textContent(), /^due in [34] h$/);
+  assert.equal(await row.locator('.sla.overdue').count(), 0);
   // j selects, Enter opens.
   await page.keyboard.press('j');
   await page.keyboard.press('Enter');
   await page.waitForSelector('.conv .msg');
   await page.waitForSelector('text=smells like it');
+  // The SLA section: both targets due, absolute time with its ISO twin.
+  const sla = page.locator('aside .sla-box');
+  assert.match(await sla.locator('dt:text("First response") + dd').textContent(), /^in [34] h, due /);
+  assert.match(await sla.locator('dt:text("Resolution") + dd').textContent(), /^in 2 d, due /);
+  assert.match(await sla.locator('dd time').first().getAttribute('datetime'), /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?Z$/);
   await audit(page, 'ticket view');
   // a: assign to me; then r: reply with a file.
   await page.keyboard.press('a');
@@ -165,6 +176,8 @@ test('an agent finds the ticket that came by mail and replies with an attachment
   await page.setInputFiles('#reply-files', { name: 'switch.png', mimeType: 'image/png', buffer: PNG });
   await page.click('#reply-send');
   await page.waitForSelector('.conv .msg >> text=Please unplug it first');
+  // The public reply met the first response.
+  await page.waitForSelector('aside .sla-box dt:text("First response") + dd >> text=/^met /');
   await page.waitForSelector('.conv img[alt="Preview of switch.png"][src^="blob:"]');
   // An internal note looks different from a reply.
   await page.keyboard.press('n');
@@ -217,9 +230,13 @@ test('the customer claims the account from the mailed link and replies', async (
   const row = page.locator('table.list tbody tr', { hasText: 'My printer is on fire' });
   await row.waitFor();
   await audit(page, 'customer list');
+  // The desk's SLA is not the customer's business (the API sends null).
+  assert.equal(await page.locator('.sla, .sla-box').count(), 0, 'an SLA shown to the customer');
   await page.locator('a', { hasText: 'My printer is on fire' }).click();
   await page.waitForSelector('text=Please unplug it first');
   assert.equal(await page.locator('text=Third printer fire').count(), 0, 'an internal note shown to the customer');
+  assert.equal(await page.locator('.sla, .sla-box').count() + await page.getByText('SLA', { exact: true }).count(), 0,
+    'an SLA shown to the customer');
   await audit(page, 'customer ticket');
   // 360 px: nothing wider than the screen.
   assert.ok(await page.evaluate(() => document.documentElement.scrollWidth <= 362), 'horizontal scrolling at 360 px');
@@ -313,8 +330,41 @@ test('a second browser sees the first one change a ticket live', async () => {
   await row.waitFor();
   await actor.selectOption('select[name=status]', 'pending');
   await row.locator('.pill.pending').waitFor();
+  // Pending stops the SLA clock; the cue follows the change live.
+  await row.locator('.cue .sla.paused >> text=paused').waitFor();
   await watcher.context().close();
   await actor.context().close();
+});
+
+test('a ticket past its SLA due time says overdue, in the list and the ticket view', async () => {
+  const page = await newPage();
+  await signIn(page, 'agent@localhost', 'agent password 1');
+  await page.goto(API + '/#/tickets?view=all');
+  const row = page.locator('table.list tbody tr', { hasText: 'Also: the scanner' });
+  await row.waitFor();
+  const number = Number(await row.getAttribute('data-number'));
+  assert.match(await row.locator('.cue .sla').textContent(), /^due in /);
+  await page.goto(API + '/#/tickets/' + number);
+  await page.waitForSelector('h1 >> text=Also: the scanner');
+  // High: a first response a second after opening (tests/web/sla.conf);
+  // a change of priority recomputes the due times from the opening.
+  await page.selectOption('select[name=priority]', 'high');
+  await page.waitForSelector('.status.ok >> text=Priority changed');
+  const box = page.locator('aside .sla-box.overdue');
+  await box.waitFor();
+  assert.match(await box.locator('p.sla.overdue').textContent(), /^Overdue: first response was due .+ ago$/);
+  assert.match(await box.locator('dt:text("First response") + dd').textContent(), /^overdue .*, due /);
+  await audit(page, 'ticket view overdue');
+  await page.goto(API + '/#/tickets?view=all');
+  const overdue = page.locator('table.list tbody tr[data-number="' + number + '"] .cue .sla.overdue');
+  await overdue.waitFor();
+  assert.match(await overdue.textContent(), /^overdue (<1 min|\d+ min)$/);
+  await audit(page, 'ticket list overdue');
+  // 360 px: the cue keeps the list within the screen.
+  await page.setViewportSize({ width: 360, height: 800 });
+  await overdue.waitFor();
+  assert.ok(await page.evaluate(() => document.documentElement.scrollWidth <= 362), 'horizontal scrolling at 360 px');
+  await page.context().close();
 });
 
 test('no CSP violation or script error on any page', () => {

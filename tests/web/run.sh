@@ -22,8 +22,11 @@ if [ ! -x /usr/bin/chromium ] || [ ! -d "$root/tests/web/node_modules/playwright
 fi
 
 # One ticket by mail per sender: the customer's second mail is quarantined
-# for the admin story.
-TICKETD_MAILGW_RATE_LIMIT=1 DEMO_INFO="$out/demo.info" DEMO_API_PORT= bash "$root/tests/support/demo.sh" "$build" \
+# for the admin story. SLA policies from tests/web/sla.conf: priority high
+# is due a second after opening, so a story can make a ticket overdue
+# without waiting.
+TICKETD_MAILGW_RATE_LIMIT=1 DEMO_INFO="$out/demo.info" DEMO_API_PORT= \
+    DEMO_SLA_CONF="$root/tests/web/sla.conf" bash "$root/tests/support/demo.sh" "$build" \
     < /dev/null > "$out/demo.log" 2>&1 &
 demo=$!
 stop_demo() {

@@ -1,9 +1,11 @@
 // ticket.js - one ticket: the conversation (public replies and internal
 // notes clearly apart), attachments (download, image preview), people,
 // history; reply or note with files; claim, assign, status, priority,
-// tags. Live: reloads when the event stream says it changed.
+// tags; the SLA (staff). Live: reloads when the event stream says it
+// changed.
 import * as api from '../api.js';
 import { h, add, clear, pill, select, userLabel, fmtTime } from '../dom.js';
+import { slaSection, REFRESH_MS } from '../sla.js';
 import { staffList, groupList } from './tickets.js';
 
 const STATUSES = ['new', 'open', 'pending', 'resolved', 'closed'];
@@ -60,6 +62,7 @@ export async function ticketView(ctx, number) {
   const side = h('aside', { class: 'side', 'aria-label': 'Ticket' });
   const history = h('ol', { class: 'history' });
   const people = h('ul', { class: 'people' });
+  let slaBox = null; // the side's SLA section while the ticket has one
 
   // The composer.
   const body = h('textarea', { id: 'reply-body', name: 'body', required: true, rows: 6 });
@@ -117,6 +120,9 @@ export async function ticketView(ctx, number) {
 
   function renderSide() {
     clear(side);
+    // First in the side: what the desk must answer by when.
+    slaBox = slaSection(t.sla);
+    if (slaBox) side.append(slaBox);
     if (staff) {
       const status = select('Status', 'status', STATUSES.map((s) => [s, s]), t.status,
         (e) => change(() => api.patch('/tickets/' + number, { status: e.target.value }, t.etag), 'Status changed.'));
@@ -233,6 +239,14 @@ export async function ticketView(ctx, number) {
   }
   await load();
 
+  // Relative times age without any event ("in 1 min" becomes "overdue").
+  const ticker = setInterval(() => {
+    if (!side.isConnected) { clearInterval(ticker); return; } // left before route() knew this view
+    if (!slaBox) return;
+    const fresh = slaSection(t.sla);
+    slaBox.replaceWith(fresh);
+    slaBox = fresh;
+  }, REFRESH_MS);
   let pending = 0;
   return {
     onEvent(ev) {
@@ -251,6 +265,6 @@ export async function ticketView(ctx, number) {
       }
       return false;
     },
-    unmount() { clearTimeout(pending); },
+    unmount() { clearTimeout(pending); clearInterval(ticker); },
   };
 }

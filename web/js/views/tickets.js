@@ -1,7 +1,8 @@
 // tickets.js - the ticket lists: views with counts, filters, search,
-// cursor pages, j/k selection, live refresh.
+// cursor pages, j/k selection, live refresh, the SLA cue (staff).
 import * as api from '../api.js';
 import { h, add, clear, pill, select, userLabel, fmtTime } from '../dom.js';
+import { slaCue, REFRESH_MS } from '../sla.js';
 
 const ACTIVE = 'new,open,pending';
 // The agents' views: name, label, query.
@@ -119,14 +120,16 @@ export async function listView(ctx) {
     const tbody = h('tbody');
     rows = res.items.map((t) => {
       const link = h('a', { href: '#/tickets/' + t.number }, t.subject || '(no subject)');
+      // The SLA cue sits under the status: that column stays at 360 px.
+      const cue = h('span', { class: 'cue' }, slaCue(t.sla));
       const tr = h('tr', { 'data-number': t.number },
         h('td', {}, String(t.number)), h('td', { class: 'subj' }, link),
-        h('td', {}, pill(t.status)), h('td', { class: 'opt' }, pill(t.priority)),
+        h('td', {}, pill(t.status), cue), h('td', { class: 'opt' }, pill(t.priority)),
         h('td', { class: 'opt' }, staff ? userLabel(t.requester, t.requester_id) : (t.assignee ? (t.assignee.name || 'Support') : '—')),
         staff ? h('td', { class: 'opt' }, t.assignee ? (t.assignee.name || t.assignee.email) : 'nobody') : null,
         h('td', { class: 'opt' }, fmtTime(t.updated)));
       tbody.append(tr);
-      return { tr, link, number: t.number };
+      return { tr, link, number: t.number, cue, sla: t.sla };
     });
     table.append(tbody);
     summary.textContent = res.items.length
@@ -139,6 +142,11 @@ export async function listView(ctx) {
   }
   await load();
 
+  // "due in 2 min" turns into "overdue" without any event: redo the cues.
+  const ticker = setInterval(() => {
+    if (!table.isConnected) { clearInterval(ticker); return; } // left before route() knew this view
+    for (const r of rows) r.cue.replaceChildren(...[slaCue(r.sla)].filter(Boolean));
+  }, REFRESH_MS);
   let pending = 0;
   return {
     onEvent() {
@@ -152,6 +160,6 @@ export async function listView(ctx) {
       if ((key === 'Enter' || key === 'o') && sel >= 0) { ctx.go('#/tickets/' + rows[sel].number); return true; }
       return false;
     },
-    unmount() { clearTimeout(pending); },
+    unmount() { clearTimeout(pending); clearInterval(ticker); },
   };
 }
