@@ -10,6 +10,8 @@
 #include "store_sqlite_int.h"
 #include "core/mem.h"
 
+#include <string.h>
+
 bool sq_ticket_row(struct sq_store *s, sqlite3_stmt *stmt, struct td_ticket *t,
                    struct td_err *err)
 {
@@ -271,21 +273,20 @@ bool store_sqlite_ticket_add_msgid(struct store *st, int64_t number, const char 
 }
 
 /* Up to limit Message-IDs of the thread from one end (newest first when
- * newest), with their rowids, appended to ids and rowids. */
+ * newest), appended to ids. */
 static bool thread_end(struct sq_store *s, int64_t number, bool newest, int64_t limit,
-                       struct strv *ids, int64_t *rowids, struct td_err *err)
+                       struct strv *ids, struct td_err *err)
 {
     sqlite3_stmt *stmt =
-        newest ? sq_query(s, "SELECT msgid, rowid FROM ticket_msgids WHERE ticket = ?1 "
+        newest ? sq_query(s, "SELECT msgid FROM ticket_msgids WHERE ticket = ?1 "
                              "ORDER BY rowid DESC LIMIT ?2", err, "ii", number, limit)
-               : sq_query(s, "SELECT msgid, rowid FROM ticket_msgids WHERE ticket = ?1 "
+               : sq_query(s, "SELECT msgid FROM ticket_msgids WHERE ticket = ?1 "
                              "ORDER BY rowid LIMIT ?2", err, "ii", number, limit);
     if (stmt == NULL)
         return false;
     int r;
     while ((r = sq_step(s, stmt, "read thread", err)) == 1) {
         const char *id = (const char *)sqlite3_column_text(stmt, 0);
-        rowids[ids->n] = sqlite3_column_int64(stmt, 1);
         strv_push(ids, id ? id : "");
     }
     sq_done(stmt);
@@ -304,27 +305,27 @@ bool store_sqlite_ticket_thread_ids(struct store *st, int64_t number, size_t max
      * and the last max - 1, however long the thread; two plain index
      * walks cost less than one compound query with its temp b-trees. */
     struct strv first = STRV_INIT, last = STRV_INIT;
-    int64_t first_row[1], *last_rows = td_calloc(max, sizeof *last_rows);
-    bool ok = thread_end(s, number, false, 1, &first, first_row, err) &&
-              (max == 1 || thread_end(s, number, true, (int64_t)(max - 1), &last, last_rows, err));
+    bool ok = thread_end(s, number, false, 1, &first, err) &&
+              (max == 1 || thread_end(s, number, true, (int64_t)(max - 1), &last, err));
     if (ok && first.n == 0)
         ok = ticket_exists(s, number, err);
-    if (!sq_end(s, ok, err)) {
-        strv_clear(&first);
-        strv_clear(&last);
-        free(last_rows);
-        return false;
-    }
-    /* first, then last oldest to newest, without first a second time. */
-    if (first.n == 1)
-        strv_push(out, first.v[0]);
-    for (size_t i = last.n; i-- > 0;)
-        if (first.n == 0 || last_rows[i] != first_row[0])
+    if (sq_end(s, ok, err)) {
+        /* first, then the last oldest to newest. A Message-ID is in one
+         * row only, so first can be among them only as the oldest. */
+        size_t n = last.n;
+        if (first.n == 1) {
+            strv_push(out, first.v[0]);
+            if (n > 0 && strcmp(last.v[n - 1], first.v[0]) == 0)
+                n--;
+        }
+        for (size_t i = n; i-- > 0;)
             strv_push(out, last.v[i]);
+    } else {
+        ok = false;
+    }
     strv_clear(&first);
     strv_clear(&last);
-    free(last_rows);
-    return true;
+    return ok;
 }
 
 bool store_sqlite_ticket_find_by_msgid(struct store *st, const char *msgid, int64_t *number,
