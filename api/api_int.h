@@ -38,7 +38,8 @@ struct api_resp;
 struct api_settings {
     char *bind;                 /* listen address, default 127.0.0.1 */
     int port;                   /* default 8080 */
-    unsigned threads;           /* MHD thread pool size */
+    unsigned threads;           /* MHD thread pool size: reads */
+    unsigned write_threads;     /* write pool size; 0: writes on the above */
     unsigned conn_timeout_s;    /* idle connection timeout */
     unsigned max_connections;
     unsigned max_conn_per_addr; /* [api] max_connections_per_address */
@@ -160,6 +161,7 @@ struct api {
     struct ratelimit *rl_req_addr;  /* requests per client address */
     struct ratelimit *rl_req_token; /* requests per credential */
     struct MHD_Daemon *mhd;
+    struct write_pool *writes;  /* runs writes off the request threads, or NULL */
     struct conn_guard *guard;   /* slow-client deadlines */
     struct api_tls *tls;        /* HTTPS, or NULL (api/tls.h) */
     struct events *events;      /* the SSE hub (events.c) */
@@ -213,6 +215,10 @@ struct api_req {
     unsigned pat_scopes;          /* its scopes (closure), when via_pat */
     char pat_id[TD_ID_LEN + 1];   /* its id, when via_pat */
     bool responded;
+    /* A write run by the write pool (server.c): its answer, owned here
+     * until sent; deferred_done once the pool thread has filled it. */
+    struct api_resp *deferred_out;
+    atomic_bool deferred_done;
     bool rl_set;                  /* the rate limit headers below are known */
     unsigned rl_limit;
     int64_t rl_remaining;

@@ -2,8 +2,13 @@
  *
  * Threads: MHD's internal thread pool ([api] threads) with epoll; each
  * pool thread serves its connections one request at a time, calling
- * core synchronously (the store handle is thread-safe). Requests never
- * share mutable state except the login rate limiter (its own lock).
+ * core synchronously (the store handle is thread-safe) for reads. A
+ * write (a routed POST, PUT, PATCH or DELETE) waits for its commit, so
+ * it is not run there: its connection is parked and the request handed
+ * to the write pool ([api] write_threads, write_pool.h), whose thread
+ * runs the handler and resumes the connection; the request thread then
+ * sends the answer. Requests never share mutable state except the rate
+ * limiters and caches (each with its own locks).
  *
  * A request's life: on the first call we allocate its struct api_req,
  * match the route (which fixes the body limit) and refuse a declared
@@ -20,6 +25,7 @@
  * the daemon stops. Idle keep-alive connections do not hold it up. */
 #include "api_int.h"
 #include "tls.h"
+#include "write_pool.h"
 
 #include "core/id.h"
 #include "core/log.h"
@@ -142,6 +148,10 @@ static void req_free(struct api_req *r)
 {
     if (r == NULL)
         return;
+    if (r->deferred_out) { /* run, but the connection closed before its answer went */
+        resp_free(r->deferred_out);
+        free(r->deferred_out);
+    }
     buf_free(&r->body);
     user_clear(&r->user);
     free(r);
@@ -253,6 +263,57 @@ static bool refuse_early(struct api_req *r)
     return (expect && strcasecmp(expect, "100-continue") == 0) || n > body_limit(r) + DISCARD_MAX;
 }
 
+/* Everything after the body: the per-address rate limit, then the
+ * route's handler (or OPTIONS, the console's files, 404/405) into out. */
+static void handle(struct api_req *r, struct api_resp *out)
+{
+    struct api *api = r->api;
+    char rl_key[96];
+    snprintf(rl_key, sizeof rl_key, "addr:%s", r->client_addr);
+    if (!conv_rate_limit(r, api->rl_req_addr, api->conv.rate_per_addr, rl_key, out)) {
+        /* 429: nothing else is looked at */
+    } else if (strcmp(r->method, "OPTIONS") == 0) {
+        conv_options(r, out);
+    } else if (r->route == NULL && web_serve(r, out)) {
+        /* the console's files (routes_web.c) */
+    } else if (r->route == NULL) {
+        unsigned miss = 404;
+        char allow[64];
+        router_match(r, &miss, allow, sizeof allow);
+        if (miss == 405) {
+            problem(out, 405, "method_not_allowed", "this path does not support that method", NULL);
+            resp_header(out, "Allow", "%s", allow);
+        } else {
+            problem(out, 404, "not_found", "no such endpoint; see /api/v1/openapi.json", NULL);
+        }
+    } else {
+        router_dispatch(r, out);
+    }
+}
+
+/* A routed request that changes something: it may wait for a commit. */
+static bool is_write(const struct api_req *r)
+{
+    const char *m = r->method;
+    return r->route != NULL && (strcmp(m, "POST") == 0 || strcmp(m, "PUT") == 0 ||
+                                strcmp(m, "PATCH") == 0 || strcmp(m, "DELETE") == 0);
+}
+
+/* A write pool thread (or the request thread when the pool is stopping):
+ * runs the parked request's handler, then wakes its connection. r stays
+ * alive meanwhile: MHD completes (and on_completed frees) a parked
+ * connection only after it is resumed, and server_stop stops the pool
+ * before MHD. */
+static void run_deferred(void *item)
+{
+    struct api_req *r = item;
+    api_current_request_id = r->request_id;
+    handle(r, r->deferred_out);
+    api_current_request_id = "";
+    atomic_store_explicit(&r->deferred_done, true, memory_order_release);
+    MHD_resume_connection(r->conn);
+}
+
 static enum MHD_Result on_access(void *cls, struct MHD_Connection *conn, const char *url,
                                  const char *method, const char *version, const char *upload_data,
                                  size_t *upload_data_size, void **con_cls)
@@ -290,36 +351,32 @@ static enum MHD_Result on_access(void *cls, struct MHD_Connection *conn, const c
         buf_append(&r->body, upload_data, n);
         return MHD_YES;
     }
+    if (r->deferred_out != NULL) { /* resumed: the write pool's answer is ready */
+        if (r->responded || !atomic_load_explicit(&r->deferred_done, memory_order_acquire))
+            return MHD_YES;
+        enum MHD_Result ret = send_resp(r, r->deferred_out);
+        free(r->deferred_out);
+        r->deferred_out = NULL;
+        return ret;
+    }
     if (r->responded)
         return MHD_YES;
     if (r->body_too_large)
         return too_large(r);
 
     conn_guard_phase(api->guard, conn, CONN_BUSY);
+    if (api->writes != NULL && is_write(r)) {
+        /* Parked first, so the pool's resume always comes after it. */
+        r->deferred_out = td_calloc(1, sizeof *r->deferred_out);
+        MHD_suspend_connection(conn);
+        if (!write_pool_submit(api->writes, r))
+            run_deferred(r); /* stopping: here, and resumed at once */
+        return MHD_YES;
+    }
     api_current_request_id = r->request_id;
     struct api_resp out;
     memset(&out, 0, sizeof out);
-    char rl_key[96];
-    snprintf(rl_key, sizeof rl_key, "addr:%s", r->client_addr);
-    if (!conv_rate_limit(r, api->rl_req_addr, api->conv.rate_per_addr, rl_key, &out)) {
-        /* 429: nothing else is looked at */
-    } else if (strcmp(r->method, "OPTIONS") == 0) {
-        conv_options(r, &out);
-    } else if (r->route == NULL && web_serve(r, &out)) {
-        /* the console's files (routes_web.c) */
-    } else if (r->route == NULL) {
-        unsigned miss = 404;
-        char allow[64];
-        router_match(r, &miss, allow, sizeof allow);
-        if (miss == 405) {
-            problem(&out, 405, "method_not_allowed", "this path does not support that method", NULL);
-            resp_header(&out, "Allow", "%s", allow);
-        } else {
-            problem(&out, 404, "not_found", "no such endpoint; see /api/v1/openapi.json", NULL);
-        }
-    } else {
-        router_dispatch(r, &out);
-    }
+    handle(r, &out);
     enum MHD_Result ret = send_resp(r, &out);
     api_current_request_id = "";
     return ret;
@@ -387,8 +444,13 @@ bool server_start(struct api *api, struct td_err *err)
     } else {
         return td_fail(err, TD_INVALID, "[api] bind: '%.60s' is not an IPv4 or IPv6 address", s->bind);
     }
+    if (s->write_threads > 0 &&
+        (api->writes = write_pool_start(s->write_threads, run_deferred, err)) == NULL)
+        return false;
     api->guard = conn_guard_new(s->header_timeout_s, s->body_timeout_s);
     if (!conn_guard_start(api->guard, err)) {
+        write_pool_stop(api->writes);
+        api->writes = NULL;
         conn_guard_free(api->guard);
         api->guard = NULL;
         return false;
@@ -407,6 +469,8 @@ bool server_start(struct api *api, struct td_err *err)
         MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)(64 * 1024), MHD_OPTION_NOTIFY_COMPLETED,
         on_completed, api, MHD_OPTION_ARRAY, api_tls_mhd_options(api->tls), MHD_OPTION_END);
     if (api->mhd == NULL) {
+        write_pool_stop(api->writes);
+        api->writes = NULL;
         conn_guard_free(api->guard);
         api->guard = NULL;
         return td_fail(err, TD_UNAVAILABLE, "cannot listen on %s port %d (in use, or no permission)",
@@ -414,7 +478,8 @@ bool server_start(struct api *api, struct td_err *err)
     }
     const union MHD_DaemonInfo *di = MHD_get_daemon_info(api->mhd, MHD_DAEMON_INFO_BIND_PORT);
     log_event(LOG_INFO, "api_listening", LF_S("bind", s->bind), LF_S("tls", api->tls ? "yes" : "no"),
-              LF_I("port", di ? di->port : s->port), LF_I("threads", s->threads));
+              LF_I("port", di ? di->port : s->port), LF_I("threads", s->threads),
+              LF_I("write_threads", s->write_threads));
     return true;
 }
 
@@ -450,6 +515,10 @@ void server_stop(struct api *api)
     }
     if (left > 0)
         log_event(LOG_WARN, "http_drain_timeout", LF_I("requests", left), LF_I("ms", DRAIN_MS));
+    /* Runs what is still queued and resumes those connections: MHD
+     * must not close a parked connection a pool thread still uses. */
+    write_pool_stop(api->writes);
+    api->writes = NULL;
     conn_guard_stop(api->guard); /* before MHD closes the sockets it watches */
     /* Joins the pool threads: requests being handled finish first. */
     MHD_stop_daemon(api->mhd);

@@ -429,7 +429,7 @@ static inline bool tdsrv_start_cmd(struct tdsrv *s, enum store_backend backend, 
     bool rs256 = extra && strstr(extra, "jwt_algorithm = RS256") != NULL;
     fprintf(f,
             "[store]\nuri = %s\n[core]\npassword_cost = min\n[log]\nlevel = warn\n"
-            "[api]\nport = %d\nthreads = 4\n",
+            "[api]\nport = %d\n",
             s->store_uri, port);
     if (!rs256)
         fprintf(f, "jwt_secret = %s\n", s->secret);
