@@ -20,7 +20,8 @@ struct sender {
     struct template_set *tpl;
 
     pthread_mutex_t lock;            /* guards wake_seq, stopping */
-    pthread_cond_t cond;
+    pthread_cond_t cond;             /* the reconciler sleeps on it (stopping) */
+    pthread_cond_t work_cond;        /* sending threads sleep on it (work, stopping) */
     uint64_t wake_seq;
     bool stopping;
 
