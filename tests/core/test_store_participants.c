@@ -62,6 +62,52 @@ static void test_participants_roundtrip(void **state)
     ticket_clear(&t);
 }
 
+/* Sets come back in the order they were given, not in the order of
+ * their values (the store sorts by position, not by text): both sets
+ * are given in descending order here, on a get and in a list. */
+static int desc(const void *a, const void *b)
+{
+    return -strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+static void test_sets_keep_their_order(void **state)
+{
+    struct store *st = FX(state)->st;
+    struct td_err err;
+    struct td_ticket t, got = { 0 };
+    ticket_new(st, &t, "ordered", 100);
+    char ids[4][TD_ID_LEN + 1];
+    char *p[4];
+    for (int i = 0; i < 4; i++) {
+        new_id(ids[i]);
+        p[i] = ids[i];
+    }
+    qsort(p, 4, sizeof *p, desc);
+    for (int i = 0; i < 4; i++)
+        strv_push(&t.participants, p[i]);
+    const char *tags[] = { "zeta", "mu", "kappa", "alpha" };
+    for (int i = 0; i < 4; i++)
+        strv_push(&t.tags, tags[i]);
+    ticket_put(st, &t);
+    MUST(OP(ticket_get, t.number, &got));
+    assert_ticket_eq(&got, &t);
+    for (int i = 0; i < 4; i++) {
+        assert_string_equal(got.participants.v[i], p[i]);
+        assert_string_equal(got.tags.v[i], tags[i]);
+    }
+    ticket_clear(&got);
+    struct td_ticket_filter f = { 0 };
+    struct td_ticket_list l = { 0 };
+    MUST(OP(ticket_list, &f, &l));
+    assert_int_equal(l.n, 1);
+    for (int i = 0; i < 4; i++) {
+        assert_string_equal(l.v[0].participants.v[i], p[i]);
+        assert_string_equal(l.v[0].tags.v[i], tags[i]);
+    }
+    ticket_list_clear(&l);
+    ticket_clear(&t);
+}
+
 /* ticket_list's or_participant: the requester's tickets and those the
  * user takes part in, also together with the text search. */
 static void test_list_participating(void **state)
@@ -253,6 +299,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         T(test_participants_roundtrip),
+        T(test_sets_keep_their_order),
         T(test_list_participating),
         T(test_comment_move),
         T(test_aliases),

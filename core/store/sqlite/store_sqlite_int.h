@@ -183,7 +183,7 @@ bool sq_event_append(struct sq_store *s, int64_t ticket, const struct td_event *
  * TD_CONFLICT when another ticket's thread holds it. */
 bool sq_thread_add(struct sq_store *s, int64_t ticket, const char *msgid, struct td_err *err);
 
-/* Loads tags and Message-IDs of t->number into t. */
+/* Loads the tags, participants and SLA state of t->number into t. */
 bool sq_ticket_load_sets(struct sq_store *s, struct td_ticket *t, struct td_err *err);
 
 /* Fills t from a row of SQ_TICKET_COLS (starting at column 0). */
@@ -191,7 +191,7 @@ bool sq_ticket_row(struct sq_store *s, sqlite3_stmt *stmt, struct td_ticket *t,
                    struct td_err *err);
 #define SQ_TICKET_COLS                                                         \
     "t.number, t.subject, t.status, t.priority, t.requester_id, "             \
-    "t.assignee_id, t.queue, t.created, t.updated, t.version"
+    "t.assignee_id, t.queue, t.created, t.updated, t.version, t.merged_into"
 
 /* The ops, one per struct store_ops member, in the files named above. */
 bool store_sqlite_user_insert(struct store *st, const struct td_user *u, struct td_err *err);
@@ -304,11 +304,11 @@ struct buf;
 bool sq_list_plan(struct store *st, const struct td_ticket_filter *f, struct buf *out,
                   struct td_err *err);
 /* Conversations (store_sqlite_participants.c): participants and
- * merged_into, written/loaded inside the caller's transaction; the
- * comment move of a merge. */
+ * merged_into, written inside the caller's transaction (they are read
+ * with the ticket: SQ_TICKET_COLS, sq_ticket_load_sets); the comment
+ * move of a merge. */
 extern const char sq_migration_participants[];
 bool sq_participants_write(struct sq_store *s, const struct td_ticket *t, struct td_err *err);
-bool sq_participants_load(struct sq_store *s, struct td_ticket *t, struct td_err *err);
 bool store_sqlite_comment_move(struct store *st, int64_t from, int64_t to, struct td_err *err);
 
 /* SLAs (store_sqlite_sla.c): migration 13, the state of a ticket written

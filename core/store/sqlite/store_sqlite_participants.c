@@ -38,30 +38,6 @@ bool sq_participants_write(struct sq_store *s, const struct td_ticket *t, struct
                    t->number, t->merged_into);
 }
 
-bool sq_participants_load(struct sq_store *s, struct td_ticket *t, struct td_err *err)
-{
-    sqlite3_stmt *stmt = sq_query(s, "SELECT user_id FROM ticket_participants WHERE ticket = ?1 "
-                                     "ORDER BY pos", err, "i", t->number);
-    if (stmt == NULL)
-        return false;
-    int r;
-    while ((r = sq_step(s, stmt, "read participants", err)) == 1) {
-        const char *v = (const char *)sqlite3_column_text(stmt, 0);
-        strv_push(&t->participants, v ? v : "");
-    }
-    sq_done(stmt);
-    if (r != 0)
-        return false;
-    stmt = sq_query(s, "SELECT merged_into FROM tickets WHERE number = ?1", err, "i", t->number);
-    if (stmt == NULL)
-        return false;
-    r = sq_step(s, stmt, "read merged_into", err);
-    if (r == 1)
-        t->merged_into = sqlite3_column_int64(stmt, 0);
-    sq_done(stmt);
-    return r >= 0;
-}
-
 bool store_sqlite_comment_move(struct store *st, int64_t from, int64_t to, struct td_err *err)
 {
     struct sq_store *s = sq_of(st);

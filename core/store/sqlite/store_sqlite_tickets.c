@@ -10,6 +10,7 @@
 #include "store_sqlite_int.h"
 #include "core/mem.h"
 
+#include <stdlib.h>
 #include <string.h>
 
 bool sq_ticket_row(struct sq_store *s, sqlite3_stmt *stmt, struct td_ticket *t,
@@ -24,6 +25,7 @@ bool sq_ticket_row(struct sq_store *s, sqlite3_stmt *stmt, struct td_ticket *t,
     t->created = sqlite3_column_int64(stmt, 7);
     t->updated = sqlite3_column_int64(stmt, 8);
     t->version = sqlite3_column_int64(stmt, 9);
+    t->merged_into = sqlite3_column_int64(stmt, 10);
     const char *status = (const char *)sqlite3_column_text(stmt, 2);
     const char *prio = (const char *)sqlite3_column_text(stmt, 3);
     if (!status_parse(status, &t->status) || !priority_parse(prio, &t->priority)) {
@@ -36,27 +38,65 @@ bool sq_ticket_row(struct sq_store *s, sqlite3_stmt *stmt, struct td_ticket *t,
     return true;
 }
 
-/* Appends every value of a one-column query to sv. */
-static bool load_strv(struct sq_store *s, const char *sql, int64_t number, struct strv *sv,
-                      struct td_err *err)
+/* One value of a ticket's ordered sets, as read. */
+struct set_item {
+    int64_t pos;
+    char *value; /* owned until pushed */
+};
+
+static int by_pos(const void *a, const void *b)
 {
-    sqlite3_stmt *stmt = sq_query(s, sql, err, "i", number);
+    const struct set_item *x = a, *y = b;
+    return (x->pos > y->pos) - (x->pos < y->pos);
+}
+
+/* Sorts items[0..n) by pos into sv (which takes the values). */
+static void push_sorted(struct set_item *items, size_t n, struct strv *sv)
+{
+    qsort(items, n, sizeof *items, by_pos);
+    for (size_t i = 0; i < n; i++) {
+        strv_push(sv, items[i].value);
+        free(items[i].value);
+    }
+}
+
+/* Tags and participants in one statement, each read through its
+ * primary key (ticket, value) and put in pos order here: an ORDER BY
+ * pos in SQL ran a sorter per set and per ticket (~5 % of a GET one
+ * ticket), for sets of a few values. */
+static bool load_tags_and_participants(struct sq_store *s, struct td_ticket *t, struct td_err *err)
+{
+    sqlite3_stmt *stmt = sq_query(s,
+                                  "SELECT 0, pos, tag FROM ticket_tags WHERE ticket = ?1 "
+                                  "UNION ALL "
+                                  "SELECT 1, pos, user_id FROM ticket_participants WHERE ticket = ?1",
+                                  err, "i", t->number);
     if (stmt == NULL)
         return false;
+    struct set_item *items[2] = { NULL, NULL };
+    size_t n[2] = { 0, 0 }, cap[2] = { 0, 0 };
     int r;
     while ((r = sq_step(s, stmt, "read ticket sets", err)) == 1) {
-        const char *v = (const char *)sqlite3_column_text(stmt, 0);
-        strv_push(sv, v ? v : "");
+        int which = sqlite3_column_int(stmt, 0) ? 1 : 0;
+        const char *v = (const char *)sqlite3_column_text(stmt, 2);
+        if (n[which] == cap[which]) {
+            cap[which] = cap[which] ? cap[which] * 2 : 8;
+            items[which] = td_realloc(items[which], cap[which] * sizeof *items[which]);
+        }
+        items[which][n[which]++] =
+            (struct set_item){ sqlite3_column_int64(stmt, 1), td_strdup(v ? v : "") };
     }
     sq_done(stmt);
+    push_sorted(items[0], n[0], &t->tags);
+    push_sorted(items[1], n[1], &t->participants);
+    free(items[0]);
+    free(items[1]);
     return r == 0;
 }
 
 bool sq_ticket_load_sets(struct sq_store *s, struct td_ticket *t, struct td_err *err)
 {
-    return load_strv(s, "SELECT tag FROM ticket_tags WHERE ticket = ?1 ORDER BY pos", t->number,
-                     &t->tags, err) &&
-           sq_participants_load(s, t, err) && sq_sla_load(s, t, err);
+    return load_tags_and_participants(s, t, err) && sq_sla_load(s, t, err);
 }
 
 /* Replaces the ticket's tag set; a tag given twice is stored once. */
