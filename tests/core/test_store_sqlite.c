@@ -132,7 +132,8 @@ static void test_file_format(void **state)
 }
 
 /* The writer keeps statement journals in memory (store_sqlite.c, after
- * foreign_keys): they were a temp file's pwrite()s inside every comment. */
+ * foreign_keys): they were a temp file's pwrite()s inside every comment.
+ * Its checkpoint interval is SQ_WAL_CHECKPOINT_PAGES_STR. */
 static void test_writer_temp_store_memory(void **state)
 {
     struct fx *fx = *state;
@@ -144,6 +145,13 @@ static void test_writer_temp_store_memory(void **state)
                      SQLITE_OK);
     assert_int_equal(sqlite3_step(stmt), SQLITE_ROW);
     assert_int_equal(sqlite3_column_int(stmt, 0), 2); /* MEMORY */
+    sqlite3_finalize(stmt);
+    /* And checkpoints every 4 000 pages of log, not every 1 000. */
+    assert_int_equal(sqlite3_prepare_v2(sq_of(st)->db, "PRAGMA wal_autocheckpoint", -1, &stmt,
+                                        NULL),
+                     SQLITE_OK);
+    assert_int_equal(sqlite3_step(stmt), SQLITE_ROW);
+    assert_int_equal(sqlite3_column_int(stmt, 0), 4000);
     sqlite3_finalize(stmt);
     store_close(st);
 }

@@ -36,6 +36,8 @@
 
 /* How long a writer waits for another connection's write lock. */
 #define SQ_BUSY_TIMEOUT_MS 5000
+/* Pages of write-ahead log between automatic checkpoints (store_sqlite.c). */
+#define SQ_WAL_CHECKPOINT_PAGES_STR "4000"
 
 struct sq_cached {
     const char *sql; /* the key: a string with static storage */
