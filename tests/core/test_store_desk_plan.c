@@ -20,31 +20,11 @@
 #include "core/store/store.h"
 #include "core/store/sqlite/store_sqlite_int.h"
 #include "tests/support/harness.h"
-
-/* Every detail line of the plan, joined by '\n' (caller frees). */
-static char *plan_of(const char *path, const char *sql)
-{
-    sqlite3 *db = NULL;
-    assert_int_equal(sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
-    char q[1024];
-    snprintf(q, sizeof q, "EXPLAIN QUERY PLAN %s", sql);
-    sqlite3_stmt *st = NULL;
-    assert_int_equal(sqlite3_prepare_v2(db, q, -1, &st, NULL), SQLITE_OK);
-    size_t cap = 4096, len = 0;
-    char *out = calloc(1, cap);
-    while (sqlite3_step(st) == SQLITE_ROW) {
-        const char *d = (const char *)sqlite3_column_text(st, 3);
-        len += (size_t)snprintf(out + len, cap - len, "%s\n", d ? d : "");
-        assert_true(len < cap);
-    }
-    sqlite3_finalize(st);
-    sqlite3_close(db);
-    return out;
-}
+#include "tests/support/sqlite_plan.h"
 
 static void expect_plan(const char *path, const char *sql, const char *index)
 {
-    char *p = plan_of(path, sql);
+    char *p = sqlite_plan_of_file(path, sql);
     if (strstr(p, index) == NULL || strstr(p, "TEMP B-TREE") != NULL || strstr(p, "SCAN tickets\n"))
         fail_msg("plan of %s:\n%s(expected %s, no sort, no scan)", sql, p, index);
     free(p);

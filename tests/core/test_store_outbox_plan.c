@@ -19,28 +19,11 @@
 #include "core/store/store.h"
 #include "core/store/sqlite/store_sqlite_int.h"
 #include "tests/support/harness.h"
-
-/* Every detail line of the plan, joined by '\n' (caller frees). */
-static char *plan_of(sqlite3 *db, const char *sql)
-{
-    char q[1024];
-    snprintf(q, sizeof q, "EXPLAIN QUERY PLAN %s", sql);
-    sqlite3_stmt *st = NULL;
-    assert_int_equal(sqlite3_prepare_v2(db, q, -1, &st, NULL), SQLITE_OK);
-    size_t cap = 4096, len = 0;
-    char *out = calloc(1, cap);
-    while (sqlite3_step(st) == SQLITE_ROW) {
-        const char *d = (const char *)sqlite3_column_text(st, 3);
-        len += (size_t)snprintf(out + len, cap - len, "%s\n", d ? d : "");
-        assert_true(len < cap);
-    }
-    sqlite3_finalize(st);
-    return out;
-}
+#include "tests/support/sqlite_plan.h"
 
 static void expect_probe(sqlite3 *db, const char *sql)
 {
-    char *p = plan_of(db, sql);
+    char *p = sqlite_plan_of(db, sql);
     /* "USE TEMP B-TREE FOR RIGHT PART OF ORDER BY" sorts only the rows
      * of one next_attempt (LIMIT 1 stops there); a full sort does not. */
     if (strstr(p, "SEARCH outbox USING INDEX outbox_due") == NULL ||

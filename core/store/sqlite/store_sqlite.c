@@ -74,7 +74,8 @@ static const char *const migrations[] = {
     "CREATE INDEX ticket_tags_tag ON ticket_tags(tag);"
 
     /* A Message-ID belongs to at most one thread, or threading would be
-     * ambiguous; rowid order is the order they were added. */
+     * ambiguous; rowid order is the order they were added (migration 15
+     * adds seq, the same order, and an index that covers it). */
     "CREATE TABLE ticket_msgids ("
     "  msgid  TEXT PRIMARY KEY,"
     "  ticket INTEGER NOT NULL REFERENCES tickets(number) ON DELETE CASCADE"
@@ -204,6 +205,9 @@ static const char *const migrations[] = {
      * leases and the indexes of idle tickets and desk counts
      * (store_sqlite_desk.c). */
     sq_migration_desk,
+    /* 15 (issue 11): a thread's Message-IDs in order from one covering
+     * index (store_sqlite_tickets.c). */
+    sq_migration_thread,
 };
 
 #define N_MIGRATIONS ((int)(sizeof migrations / sizeof migrations[0]))

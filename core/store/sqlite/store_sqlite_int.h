@@ -322,6 +322,10 @@ bool sq_sla_write(struct sq_store *s, const struct td_ticket *t, bool fresh, str
 bool sq_sla_load(struct sq_store *s, struct td_ticket *t, struct td_err *err);
 /* Scheduler leases, idle tickets, desk counts (store_sqlite_desk.c). */
 extern const char sq_migration_desk[];
+/* Thread order from an index (store_sqlite_tickets.c): migration 15 and
+ * the two reads of ticket_thread_ids (for a plan test). */
+extern const char sq_migration_thread[];
+extern const char sq_thread_oldest_sql[], sq_thread_newest_sql[];
 extern const struct store_desk_ops sq_desk_ops;
 extern const char sq_desk_idle_sql[], sq_desk_counts_sql[], sq_desk_oldest_sql[];
 /* store_sqlite_outbox.c: the claim's probes (tests check their plans). */

@@ -13,6 +13,26 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* Migration 15: a thread's Message-IDs in order, from the index alone.
+ * ticket_thread_ids reads a thread's first and last ids; through
+ * ticket_msgids_ticket (ticket, rowid) each id then cost a lookup in the
+ * table, whose rows of one ticket lie on as many pages as it has mails
+ * (5.7 % of the CPU of a mailed comment, mostly page reads). seq is the
+ * row's rowid (sq_thread_add sets it to the next one), so the order is
+ * the one the ids were added in, as before; the index (ticket, seq,
+ * msgid) covers the read and serves every lookup by ticket. */
+const char sq_migration_thread[] =
+    "ALTER TABLE ticket_msgids ADD COLUMN seq INTEGER NOT NULL DEFAULT 0;"
+    "UPDATE ticket_msgids SET seq = rowid;"
+    "CREATE INDEX ticket_msgids_thread ON ticket_msgids(ticket, seq, msgid);"
+    "DROP INDEX ticket_msgids_ticket;";
+
+/* A thread's oldest and newest Message-IDs (?1 ticket, ?2 how many). */
+const char sq_thread_oldest_sql[] =
+    "SELECT msgid FROM ticket_msgids WHERE ticket = ?1 ORDER BY seq LIMIT ?2";
+const char sq_thread_newest_sql[] =
+    "SELECT msgid FROM ticket_msgids WHERE ticket = ?1 ORDER BY seq DESC LIMIT ?2";
+
 bool sq_ticket_row(struct sq_store *s, sqlite3_stmt *stmt, struct td_ticket *t,
                    struct td_err *err)
 {
@@ -135,7 +155,8 @@ bool sq_thread_add(struct sq_store *s, int64_t ticket, const char *msgid, struct
         return td_fail(err, TD_INVALID, "empty Message-ID");
     int64_t added = 0;
     if (!sq_exec(s,
-                 "INSERT INTO ticket_msgids (msgid, ticket) VALUES (?1, ?2) "
+                 "INSERT INTO ticket_msgids (msgid, ticket, seq) VALUES (?1, ?2, "
+                 "(SELECT COALESCE(MAX(rowid), 0) + 1 FROM ticket_msgids)) "
                  "ON CONFLICT (msgid) DO NOTHING",
                  &added, err, "ti", msgid, ticket))
         return false;
@@ -317,11 +338,8 @@ bool store_sqlite_ticket_add_msgid(struct store *st, int64_t number, const char 
 static bool thread_end(struct sq_store *s, int64_t number, bool newest, int64_t limit,
                        struct strv *ids, struct td_err *err)
 {
-    sqlite3_stmt *stmt =
-        newest ? sq_query(s, "SELECT msgid FROM ticket_msgids WHERE ticket = ?1 "
-                             "ORDER BY rowid DESC LIMIT ?2", err, "ii", number, limit)
-               : sq_query(s, "SELECT msgid FROM ticket_msgids WHERE ticket = ?1 "
-                             "ORDER BY rowid LIMIT ?2", err, "ii", number, limit);
+    sqlite3_stmt *stmt = sq_query(s, newest ? sq_thread_newest_sql : sq_thread_oldest_sql, err,
+                                  "ii", number, limit);
     if (stmt == NULL)
         return false;
     int r;
@@ -341,9 +359,10 @@ bool store_sqlite_ticket_thread_ids(struct store *st, int64_t number, size_t max
     struct sq_store *s = sq_of(st);
     if (!sq_begin(s, SQ_READ, err))
         return false;
-    /* Both ends walk ticket_msgids_ticket (ticket, rowid): the first row
-     * and the last max - 1, however long the thread; two plain index
-     * walks cost less than one compound query with its temp b-trees. */
+    /* Both ends walk ticket_msgids_thread (ticket, seq, msgid): the first
+     * row and the last max - 1, however long the thread, from index pages
+     * only; two plain index walks cost less than one compound query with
+     * its temp b-trees. */
     struct strv first = STRV_INIT, last = STRV_INIT;
     bool ok = thread_end(s, number, false, 1, &first, err) &&
               (max == 1 || thread_end(s, number, true, (int64_t)(max - 1), &last, err));

@@ -1,0 +1,41 @@
+/* sqlite_plan.h - the EXPLAIN QUERY PLAN of a statement, for the tests
+ * that check the SQLite backend answers from its indexes (no scan, no
+ * sort). Header-only, like the other fixtures. */
+#ifndef TD_TEST_SQLITE_PLAN_H
+#define TD_TEST_SQLITE_PLAN_H
+
+#include <sqlite3.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+/* Every detail line of the plan of sql on db, joined by '\n' (caller
+ * frees). Fails the test when sql does not prepare. */
+static inline char *sqlite_plan_of(sqlite3 *db, const char *sql)
+{
+    char q[1024];
+    snprintf(q, sizeof q, "EXPLAIN QUERY PLAN %s", sql);
+    sqlite3_stmt *st = NULL;
+    assert_int_equal(sqlite3_prepare_v2(db, q, -1, &st, NULL), SQLITE_OK);
+    size_t cap = 4096, len = 0;
+    char *out = calloc(1, cap);
+    assert_non_null(out);
+    while (sqlite3_step(st) == SQLITE_ROW) {
+        const char *d = (const char *)sqlite3_column_text(st, 3);
+        len += (size_t)snprintf(out + len, cap - len, "%s\n", d ? d : "");
+        assert_true(len < cap);
+    }
+    sqlite3_finalize(st);
+    return out;
+}
+
+/* The same, on the database file at path (opened read-only). */
+static inline char *sqlite_plan_of_file(const char *path, const char *sql)
+{
+    sqlite3 *db = NULL;
+    assert_int_equal(sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
+    char *p = sqlite_plan_of(db, sql);
+    sqlite3_close(db);
+    return p;
+}
+
+#endif
