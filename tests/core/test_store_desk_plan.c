@@ -20,7 +20,7 @@
 #include "core/store/store.h"
 #include "core/store/sqlite/store_sqlite_int.h"
 #include "tests/support/harness.h"
-#include "tests/support/sqlite_plan.h"
+#include "tests/support/sqlite_raw.h"
 
 static void expect_plan(const char *path, const char *sql, const char *index)
 {

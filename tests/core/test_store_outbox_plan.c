@@ -19,7 +19,7 @@
 #include "core/store/store.h"
 #include "core/store/sqlite/store_sqlite_int.h"
 #include "tests/support/harness.h"
-#include "tests/support/sqlite_plan.h"
+#include "tests/support/sqlite_raw.h"
 
 static void expect_probe(sqlite3 *db, const char *sql)
 {

@@ -26,6 +26,7 @@
 #include "core/store/store.h"
 #include "core/store/sqlite/store_sqlite_int.h" /* sq_open_at_version */
 #include "tests/support/harness.h"
+#include "tests/support/sqlite_raw.h"
 
 struct fx {
     char dir[256];
@@ -74,16 +75,6 @@ static int64_t raw_int(const char *path, const char *sql)
     sqlite3_finalize(stmt);
     sqlite3_close(db);
     return v;
-}
-
-static void raw_exec(const char *path, const char *sql)
-{
-    sqlite3 *db = NULL;
-    assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
-    char *msg = NULL;
-    if (sqlite3_exec(db, sql, NULL, NULL, &msg) != SQLITE_OK)
-        fail_msg("%s: %s", sql, msg ? msg : "?");
-    sqlite3_close(db);
 }
 
 static void user_fill(struct td_user *u, const char *email)
@@ -201,7 +192,7 @@ static void test_newer_schema_refused(void **state)
     struct store *st = NULL;
     MUST(store_open(fx->uri, &st, &err));
     store_close(st);
-    raw_exec(fx->path, "PRAGMA user_version = 9999");
+    sqlite_raw_exec(fx->path, "PRAGMA user_version = 9999");
     st = NULL;
     td_err_clear(&err);
     assert_false(store_open(fx->uri, &st, &err));
@@ -232,7 +223,7 @@ static void test_old_schema_migrated(void **state)
     snprintf(sql, sizeof sql,
              "INSERT INTO users (id, email, name, role, pw_hash, disabled, token_version, created, "
              "updated) VALUES ('%s', '%s', 'x', 'customer', NULL, 0, 0, 1, 1)", u.id, u.email);
-    raw_exec(fx->path, sql);
+    sqlite_raw_exec(fx->path, sql);
     assert_int_equal(raw_int(fx->path, "PRAGMA user_version"), 1);
     assert_int_equal(raw_int(fx->path, "SELECT COUNT(*) FROM sqlite_master "
                                        "WHERE name = 'outbox_recipient'"), 0);

@@ -18,7 +18,7 @@
 #include "core/store/store.h"
 #include "core/store/sqlite/store_sqlite_int.h"
 #include "tests/support/harness.h"
-#include "tests/support/sqlite_plan.h"
+#include "tests/support/sqlite_raw.h"
 
 struct dbdir {
     char dir[256], path[300], uri[320];
@@ -55,16 +55,6 @@ static void test_ends_from_the_index(void **state)
     harness_rmtree(d.dir);
 }
 
-static void raw_exec(const char *path, const char *sql)
-{
-    sqlite3 *db = NULL;
-    assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
-    char *msg = NULL;
-    if (sqlite3_exec(db, sql, NULL, NULL, &msg) != SQLITE_OK)
-        fail_msg("%s: %s", sql, msg ? msg : "?");
-    sqlite3_close(db);
-}
-
 static void expect_thread(struct store *st, int64_t ticket, size_t max, const char *const *want,
                           size_t n)
 {
@@ -89,7 +79,7 @@ static void test_schema_14_threads_keep_their_order(void **state)
     struct td_err err;
     assert_true(sq_open_at_version(d.path, 14, &st, &err));
     store_close(st);
-    raw_exec(d.path,
+    sqlite_raw_exec(d.path,
              "INSERT INTO tickets (number, subject, status, priority, requester_id, assignee_id, "
              "queue, created, updated, version) VALUES "
              "(1, 'a', 'new', 'normal', '', '', 'default', 1, 1, 1),"

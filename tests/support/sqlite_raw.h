@@ -1,8 +1,10 @@
-/* sqlite_plan.h - the EXPLAIN QUERY PLAN of a statement, for the tests
- * that check the SQLite backend answers from its indexes (no scan, no
- * sort). Header-only, like the other fixtures. */
-#ifndef TD_TEST_SQLITE_PLAN_H
-#define TD_TEST_SQLITE_PLAN_H
+/* sqlite_raw.h - a test's own look at an SQLite store file, outside the
+ * store: the EXPLAIN QUERY PLAN of a statement (for the tests that check
+ * the backend answers from its indexes: no scan, no sort) and statements
+ * run as they are (rows as an older schema held them). Header-only, like
+ * the other fixtures. */
+#ifndef TD_TEST_SQLITE_RAW_H
+#define TD_TEST_SQLITE_RAW_H
 
 #include <sqlite3.h>
 #include <stdio.h>
@@ -36,6 +38,18 @@ static inline char *sqlite_plan_of_file(const char *path, const char *sql)
     char *p = sqlite_plan_of(db, sql);
     sqlite3_close(db);
     return p;
+}
+
+/* Runs sql (one or more statements) on the file at path; fails the test
+ * with SQLite's message when it fails. */
+static inline void sqlite_raw_exec(const char *path, const char *sql)
+{
+    sqlite3 *db = NULL;
+    assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+    char *msg = NULL;
+    if (sqlite3_exec(db, sql, NULL, NULL, &msg) != SQLITE_OK)
+        fail_msg("%s: %s", sql, msg ? msg : "?");
+    sqlite3_close(db);
 }
 
 #endif
