@@ -20,6 +20,7 @@
  * Both are public, like /healthz: expose the API port to the monitoring
  * network only, or filter /metrics at the proxy. */
 #include "api_int.h"
+#include "write_pool.h"
 
 #include "core/app.h"
 #include "core/config.h"
@@ -124,6 +125,9 @@ void h_metrics(struct api_req *r, struct api_resp *out)
      * here only when no scheduler in this process has for two minutes. */
     td_err_clear(&err);
     (void)desk_metrics_refresh_if_older(r->api->core, now_ms(), DESK_SCRAPE_MAX_AGE_MS, &err);
+    /* Writes waiting for a write thread or their commit: what a too
+     * small [api] write_threads, or a slow store, looks like. */
+    stats_set_http_writes_waiting(r->api->writes ? (int64_t)write_pool_pending(r->api->writes) : 0);
     struct buf b = BUF_INIT;
     stats_render(&b);
     size_t len = b.len;

@@ -49,6 +49,8 @@
 #define DISCARD_MAX (8u << 20)
 /* How long SIGTERM waits for requests in flight. */
 #define DRAIN_MS 10000
+/* And for the answers of writes the write pool finished after that. */
+#define DRAIN_AFTER_WRITES_MS 1000
 
 _Thread_local const char *api_current_request_id = "";
 
@@ -449,7 +451,7 @@ bool server_start(struct api *api, struct td_err *err)
         return false;
     api->guard = conn_guard_new(s->header_timeout_s, s->body_timeout_s);
     if (!conn_guard_start(api->guard, err)) {
-        write_pool_stop(api->writes);
+        write_pool_free(api->writes);
         api->writes = NULL;
         conn_guard_free(api->guard);
         api->guard = NULL;
@@ -469,7 +471,7 @@ bool server_start(struct api *api, struct td_err *err)
         MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)(64 * 1024), MHD_OPTION_NOTIFY_COMPLETED,
         on_completed, api, MHD_OPTION_ARRAY, api_tls_mhd_options(api->tls), MHD_OPTION_END);
     if (api->mhd == NULL) {
-        write_pool_stop(api->writes);
+        write_pool_free(api->writes);
         api->writes = NULL;
         conn_guard_free(api->guard);
         api->guard = NULL;
@@ -502,27 +504,40 @@ void server_resume(struct MHD_Connection *conn)
     MHD_resume_connection(conn);
 }
 
-void server_stop(struct api *api)
+/* Waits (polling, bounded by ms) until no request is in flight; returns
+ * how many still are. */
+static int wait_in_flight(struct api *api, int64_t ms)
 {
-    if (api->mhd == NULL)
-        return;
-    MHD_socket listener = MHD_quiesce_daemon(api->mhd);
-    int64_t deadline = mono_us() + (int64_t)DRAIN_MS * 1000;
+    int64_t deadline = mono_us() + ms * 1000;
     int left;
     while ((left = atomic_load(&api->in_flight)) > 0 && mono_us() < deadline) {
         struct timespec ts = { 0, 10 * 1000 * 1000 };
         nanosleep(&ts, NULL);
     }
+    return left;
+}
+
+void server_stop(struct api *api)
+{
+    if (api->mhd == NULL)
+        return;
+    MHD_socket listener = MHD_quiesce_daemon(api->mhd);
+    int left = wait_in_flight(api, DRAIN_MS);
     if (left > 0)
         log_event(LOG_WARN, "http_drain_timeout", LF_I("requests", left), LF_I("ms", DRAIN_MS));
     /* Runs what is still queued and resumes those connections: MHD
-     * must not close a parked connection a pool thread still uses. */
+     * must not close a parked connection a pool thread still uses. Then
+     * a short wait, so the writes that finished only now are answered
+     * rather than cut off. */
     write_pool_stop(api->writes);
-    api->writes = NULL;
+    if (api->writes != NULL && left > 0)
+        (void)wait_in_flight(api, DRAIN_AFTER_WRITES_MS);
     conn_guard_stop(api->guard); /* before MHD closes the sockets it watches */
     /* Joins the pool threads: requests being handled finish first. */
     MHD_stop_daemon(api->mhd);
     api->mhd = NULL;
+    write_pool_free(api->writes); /* after the request threads: /metrics reads it */
+    api->writes = NULL;
     conn_guard_free(api->guard);
     api->guard = NULL;
     if (listener != MHD_INVALID_SOCKET) /* ours after quiesce; closed after the threads */

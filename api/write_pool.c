@@ -129,8 +129,14 @@ unsigned write_pool_pending(struct write_pool *p)
 
 void write_pool_stop(struct write_pool *p)
 {
+    if (p != NULL)
+        join_all(p); /* the threads empty the ring before they leave */
+}
+
+void write_pool_free(struct write_pool *p)
+{
     if (p == NULL)
         return;
-    join_all(p); /* the threads empty the ring before they leave */
+    join_all(p); /* a no-op when stopped already */
     pool_free(p);
 }

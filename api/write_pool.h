@@ -39,8 +39,11 @@ bool write_pool_submit(struct write_pool *p, void *item);
 /* Items submitted and not yet finished (queued or running). */
 unsigned write_pool_pending(struct write_pool *p);
 
-/* Runs what is still queued, joins the threads and frees the pool.
- * NULL-safe. */
+/* Runs what is still queued and joins the threads; later submits are
+ * refused, write_pool_pending still answers (0). NULL-safe. */
 void write_pool_stop(struct write_pool *p);
+
+/* Frees a stopped pool (stops it first if need be). NULL-safe. */
+void write_pool_free(struct write_pool *p);
 
 #endif

@@ -23,6 +23,7 @@ static struct {
     struct metric_family *mail_fetched, *mail_ingested, *mail_quarantined, *imap_reconnects;
     struct metric *outbox_sent, *outbox_failed, *outbox_retries;
     struct metric *outbox_pending, *outbox_oldest;
+    struct metric *http_writes_waiting;
     struct metric *store_commits;
     struct metric_family *store_seconds, *store_errors;
     struct metric_family *build_info;
@@ -55,6 +56,10 @@ static void stats_init(void)
     S.http_seconds = metrics_histogram(m, "ticketd_http_request_duration_seconds",
                                        "Time from the request's first byte to its response.",
                                        METRIC_LABELS("method", "route"), latency_bounds_us, N_BOUNDS);
+    S.http_writes_waiting = single(metrics_gauge(m, "ticketd_http_writes_waiting",
+                                                 "API writes queued for or running on the write "
+                                                 "threads ([api] write_threads), at the scrape.",
+                                                 METRIC_NO_LABELS));
     S.mail_fetched = metrics_counter(m, "ticketd_mail_fetched_total",
                                      "Mails fetched from IMAP.", METRIC_LABELS("mailbox"));
     S.mail_ingested = metrics_counter(m, "ticketd_mail_ingested_total",
@@ -188,6 +193,12 @@ void stats_set_outbox(int64_t pending, int64_t oldest_due_age_s)
     stats_registry();
     metric_set(S.outbox_pending, pending);
     metric_set(S.outbox_oldest, oldest_due_age_s);
+}
+
+void stats_set_http_writes_waiting(int64_t n)
+{
+    stats_registry();
+    metric_set(S.http_writes_waiting, n);
 }
 
 /* Resident set size from /proc/self/statm (pages); 0 elsewhere. */

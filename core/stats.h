@@ -4,6 +4,8 @@
  *
  *   ticketd_http_requests_total{method,route,status}       counter
  *   ticketd_http_request_duration_seconds{method,route}    histogram
+ *   ticketd_http_writes_waiting                            gauge (at scrape: writes queued
+ *                                                          or running in the write pool)
  *   ticketd_mail_fetched_total{mailbox}                    counter
  *   ticketd_mail_ingested_total{mailbox,kind}              counter (kind: ticket|comment|duplicate)
  *   ticketd_mail_quarantined_total{mailbox}                counter
@@ -61,6 +63,7 @@ void stats_store_error(const char *op, enum td_code code);
  * gauges refreshed. */
 void stats_set_build_info(const char *version, const char *store);
 void stats_set_outbox(int64_t pending, int64_t oldest_due_age_s);
+void stats_set_http_writes_waiting(int64_t n);
 void stats_render(struct buf *out);
 
 #endif

@@ -5,7 +5,8 @@
  * database's write lock, so a POST comment waits for it in the write
  * pool; a GET must still be answered meanwhile (before the pool, the one
  * request thread waited with the write and the GET came only after the
- * store's 5 s busy timeout). The same parked write survives a SIGTERM:
+ * store's 5 s busy timeout), and /metrics counts the write waiting. The
+ * same parked write survives a SIGTERM:
  * the drain waits for it, it is answered 201 and ticketd exits cleanly. */
 #include <pthread.h>
 #include <sqlite3.h>
@@ -58,6 +59,9 @@ static void test_pool_order_and_drain(void **state)
     atomic_store(&olog.release, true);
     write_pool_stop(p); /* runs all that is queued before it returns */
     assert_int_equal(olog.n, 200);
+    assert_false(write_pool_submit(p, (void *)(intptr_t)999)); /* stopped: refused */
+    assert_int_equal(write_pool_pending(p), 0);
+    write_pool_free(p);
     for (int i = 0; i < 200; i++)
         assert_int_equal(olog.seen[i], i);
     pthread_mutex_destroy(&olog.lock);
@@ -82,7 +86,7 @@ static void test_pool_runs_each_once(void **state)
     assert_non_null(p);
     for (intptr_t i = 0; i < MANY; i++)
         assert_true(write_pool_submit(p, (void *)i));
-    write_pool_stop(p);
+    write_pool_free(p); /* stops it first */
     for (int i = 0; i < MANY; i++)
         assert_int_equal(atomic_load(&runs[i]), 1);
 }
@@ -152,9 +156,15 @@ static void test_read_while_a_write_waits(void **state)
     long st = http_get(&s, path, s.agent1.access, &h);
     long long took = api_now_ms() - t0;
     http_clear(&h);
+    /* /metrics says one write waits (it is answered meanwhile too). */
+    long mst = http_get(&s, "/metrics", NULL, &h);
+    bool one_waiting = h.body.data && strstr(h.body.data, "\nticketd_http_writes_waiting 1\n");
+    http_clear(&h);
     bool still_waiting = !atomic_load(&a.done);
     unlock_store(db);
     pthread_join(th, NULL);
+    assert_int_equal(mst, 200);
+    assert_true(one_waiting);
 
     assert_int_equal(st, 200);
     /* Answered while the write still waited, not after its busy timeout. */
@@ -166,6 +176,10 @@ static void test_read_while_a_write_waits(void **state)
     http_get(&s, path, s.agent1.access, &h);
     EXPECT_STATUS(&h, 200);
     assert_non_null(strstr(h.body.data, "written while the store was locked"));
+    http_clear(&h);
+    http_get(&s, "/metrics", NULL, &h);
+    EXPECT_STATUS(&h, 200);
+    assert_non_null(strstr(h.body.data, "\nticketd_http_writes_waiting 0\n"));
     http_clear(&h);
     assert_true(tdsrv_stop(&s));
 }
