@@ -124,7 +124,8 @@ static void test_file_format(void **state)
 
 /* The writer keeps statement journals in memory (store_sqlite.c, after
  * foreign_keys): they were a temp file's pwrite()s inside every comment.
- * Its checkpoint interval is SQ_WAL_CHECKPOINT_PAGES_STR. */
+ * Its checkpoint interval is SQ_WAL_CHECKPOINT_PAGES_STR; the readers'
+ * page caches are SQ_READER_CACHE_KIB. */
 static void test_writer_temp_store_memory(void **state)
 {
     struct fx *fx = *state;
@@ -144,6 +145,17 @@ static void test_writer_temp_store_memory(void **state)
     assert_int_equal(sqlite3_step(stmt), SQLITE_ROW);
     assert_int_equal(sqlite3_column_int(stmt, 0), 4000);
     sqlite3_finalize(stmt);
+    /* Each reader's page cache is SQ_READER_CACHE_KIB, not 2 MiB. */
+    struct sq_store *s = sq_of(st);
+    assert_int_equal(s->n_readers, SQ_READERS);
+    for (size_t i = 0; i < s->n_readers; i++) {
+        assert_int_equal(sqlite3_prepare_v2(s->readers[i].db, "PRAGMA cache_size", -1, &stmt,
+                                            NULL),
+                         SQLITE_OK);
+        assert_int_equal(sqlite3_step(stmt), SQLITE_ROW);
+        assert_int_equal(sqlite3_column_int(stmt, 0), -SQ_READER_CACHE_KIB);
+        sqlite3_finalize(stmt);
+    }
     store_close(st);
 }
 

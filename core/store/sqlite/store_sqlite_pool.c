@@ -3,8 +3,9 @@
  *
  * Each reader is an ordinary connection to the same file with
  * query_only set (a read operation that tried to write would fail
- * loudly instead of racing the writer) and SQ_MMAP_BYTES of
- * memory-mapped I/O (off by default: see store_sqlite_int.h). A read takes the first
+ * loudly instead of racing the writer), SQ_MMAP_BYTES of memory-mapped
+ * I/O (off by default: see store_sqlite_int.h) and a page cache of
+ * SQ_READER_CACHE_KIB. A read takes the first
  * free reader, starting one further on each time so the load spreads;
  * when all are busy it waits for the one it started at. */
 #include "store_sqlite_int.h"
@@ -21,8 +22,9 @@ static bool reader_open(struct sq_conn *c, const char *path, struct td_err *err)
                        c->db ? sqlite3_errmsg(c->db) : sqlite3_errstr(rc));
     (void)sqlite3_extended_result_codes(c->db, 1); /* only fails on a NULL db */
     char pragmas[160];
-    int n = snprintf(pragmas, sizeof pragmas, "PRAGMA query_only = 1; PRAGMA mmap_size = %lld;",
-                     (long long)SQ_MMAP_BYTES);
+    int n = snprintf(pragmas, sizeof pragmas,
+                     "PRAGMA query_only = 1; PRAGMA mmap_size = %lld; PRAGMA cache_size = -%d;",
+                     (long long)SQ_MMAP_BYTES, SQ_READER_CACHE_KIB);
     if (n < 0 || (size_t)n >= sizeof pragmas)
         return td_fail(err, TD_INTERNAL, "sqlite: reader pragmas truncated");
     rc = sqlite3_busy_timeout(c->db, SQ_BUSY_TIMEOUT_MS);
