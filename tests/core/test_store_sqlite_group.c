@@ -170,6 +170,40 @@ static void test_a_writer_alone_commits_at_once(void **state)
     }
 }
 
+/* A write alone begins the transaction and runs in it without a
+ * savepoint: when it fails, the rollback takes only it, the next write
+ * begins afresh, and a batch alone still undoes only its failing
+ * operation. */
+static void test_a_failing_writer_alone(void **state)
+{
+    struct fx *fx = *state;
+    struct td_err err;
+    assert_true(insert_user(fx->st, "taken@example.org", &err));
+    int64_t before = store_commits();
+    assert_false(insert_user(fx->st, "taken@example.org", &err));
+    assert_int_equal(err.code, TD_CONFLICT);
+    assert_int_equal(store_commits() - before, 0);
+    assert_true(insert_user(fx->st, "after@example.org", &err));
+    assert_int_equal(count_users(fx->path), 2);
+
+    /* A batch: the conflicting insert undoes itself, the others commit. */
+    assert_true(fx->st->ops->batch_begin(fx->st, &err));
+    assert_true(insert_user(fx->st, "batch-1@example.org", &err));
+    assert_false(insert_user(fx->st, "taken@example.org", &err));
+    assert_int_equal(err.code, TD_CONFLICT);
+    assert_true(insert_user(fx->st, "batch-2@example.org", &err));
+    assert_true(fx->st->ops->batch_end(fx->st, true, &err));
+    assert_int_equal(count_users(fx->path), 4);
+
+    /* A batch rolled back on purpose leaves nothing, and the store goes on. */
+    assert_true(fx->st->ops->batch_begin(fx->st, &err));
+    assert_true(insert_user(fx->st, "dropped@example.org", &err));
+    assert_true(fx->st->ops->batch_end(fx->st, false, &err));
+    assert_int_equal(count_users(fx->path), 4);
+    assert_true(insert_user(fx->st, "last@example.org", &err));
+    assert_int_equal(count_users(fx->path), 5);
+}
+
 int main(void)
 {
     struct td_err err;
@@ -178,6 +212,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_concurrent_writes_share_commits, setup, teardown),
         cmocka_unit_test_setup_teardown(test_a_writer_alone_commits_at_once, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_a_failing_writer_alone, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
