@@ -112,12 +112,17 @@ def run_store(store, bin_, results):
         log("  peak RSS after the drain: %.1f MB" % ((vm_hwm_kb(pid) or 0) / 1024.0))
         log("[%s] API" % store)
         phase_api(r, ctx, api)
-        log("  peak RSS after the API: %.1f MB" % ((vm_hwm_kb(pid) or 0) / 1024.0))
+        log("  peak RSS after the API: %.1f MB (now %.1f)" % ((vm_hwm_kb(pid) or 0) / 1024.0,
+            (vm_hwm_kb(pid, "VmRSS") or 0) / 1024.0))
         if mailgw and "ingest_rate" in r:
             log("[%s] cost of one mail" % store)
             phase_cost_mail(r, ctx)
+            log("  peak RSS after the mail cost: %.1f MB (now %.1f)" % ((vm_hwm_kb(pid) or 0) / 1024.0,
+                (vm_hwm_kb(pid, "VmRSS") or 0) / 1024.0))
         log("[%s] cost of one comment" % store)
         phase_cost_comment(r, ctx, api, ctx.get("tickets", N_MAILS))
+        log("  peak RSS after the comment cost: %.1f MB (now %.1f)" % ((vm_hwm_kb(pid) or 0) / 1024.0,
+            (vm_hwm_kb(pid, "VmRSS") or 0) / 1024.0))
         hwm_after = vm_hwm_kb(pid) or 0
         if reset:
             r["rss"] = "%.1f MB" % (max(hwm_before, hwm_after) / 1024.0)

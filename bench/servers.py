@@ -204,10 +204,11 @@ def cpu_s(pid):
         return None
 
 
-def vm_hwm_kb(pid):
+def vm_hwm_kb(pid, field="VmHWM"):
+    """The process's peak (VmHWM) or current (VmRSS) resident set, kB."""
     try:
         for line in open("/proc/%d/status" % pid):
-            if line.startswith("VmHWM:"):
+            if line.startswith(field + ":"):
                 return int(line.split()[1])
     except OSError:
         pass
