@@ -73,7 +73,8 @@ static int by_pos(const void *a, const void *b)
 /* Sorts items[0..n) by pos into sv (which takes the values). */
 static void push_sorted(struct set_item *items, size_t n, struct strv *sv)
 {
-    qsort(items, n, sizeof *items, by_pos);
+    if (n > 1) /* items is NULL when n is 0, and qsort's pointer must not be */
+        qsort(items, n, sizeof *items, by_pos);
     for (size_t i = 0; i < n; i++) {
         strv_push(sv, items[i].value);
         free(items[i].value);
