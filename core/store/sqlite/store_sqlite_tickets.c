@@ -58,10 +58,10 @@ bool sq_ticket_row(struct sq_store *s, sqlite3_stmt *stmt, struct td_ticket *t,
     return true;
 }
 
-/* One value of a ticket's ordered sets, as read. */
+/* One value of a ticket's ordered sets and its position. */
 struct set_item {
     int64_t pos;
-    char *value; /* owned until pushed */
+    char *value; /* borrowed from the strv being ordered */
 };
 
 static int by_pos(const void *a, const void *b)
@@ -70,15 +70,19 @@ static int by_pos(const void *a, const void *b)
     return (x->pos > y->pos) - (x->pos < y->pos);
 }
 
-/* Sorts items[0..n) by pos into sv (which takes the values). */
-static void push_sorted(struct set_item *items, size_t n, struct strv *sv)
+/* Puts sv->v[from..] in the order of pos[0..] (read with them). */
+static void order_by_pos(struct strv *sv, size_t from, const int64_t *pos)
 {
-    if (n > 1) /* items is NULL when n is 0, and qsort's pointer must not be */
-        qsort(items, n, sizeof *items, by_pos);
-    for (size_t i = 0; i < n; i++) {
-        strv_push(sv, items[i].value);
-        free(items[i].value);
-    }
+    size_t n = sv->n - from;
+    if (n < 2)
+        return;
+    struct set_item *items = td_malloc(n * sizeof *items);
+    for (size_t i = 0; i < n; i++)
+        items[i] = (struct set_item){ pos[i], sv->v[from + i] };
+    qsort(items, n, sizeof *items, by_pos);
+    for (size_t i = 0; i < n; i++)
+        sv->v[from + i] = items[i].value;
+    free(items);
 }
 
 /* Tags and participants in one statement, each read through its
@@ -94,24 +98,27 @@ static bool load_tags_and_participants(struct sq_store *s, struct td_ticket *t, 
                                   err, "i", t->number);
     if (stmt == NULL)
         return false;
-    struct set_item *items[2] = { NULL, NULL };
-    size_t n[2] = { 0, 0 }, cap[2] = { 0, 0 };
+    struct strv *sets[2] = { &t->tags, &t->participants };
+    size_t from[2] = { t->tags.n, t->participants.n };
+    int64_t *pos[2] = { NULL, NULL };
+    size_t cap[2] = { 0, 0 };
     int r;
     while ((r = sq_step(s, stmt, "read ticket sets", err)) == 1) {
         int which = sqlite3_column_int(stmt, 0) ? 1 : 0;
-        const char *v = (const char *)sqlite3_column_text(stmt, 2);
-        if (n[which] == cap[which]) {
+        size_t k = sets[which]->n - from[which];
+        if (k == cap[which]) {
             cap[which] = cap[which] ? cap[which] * 2 : 8;
-            items[which] = td_realloc(items[which], cap[which] * sizeof *items[which]);
+            pos[which] = td_realloc(pos[which], cap[which] * sizeof *pos[which]);
         }
-        items[which][n[which]++] =
-            (struct set_item){ sqlite3_column_int64(stmt, 1), td_strdup(v ? v : "") };
+        pos[which][k] = sqlite3_column_int64(stmt, 1);
+        const char *v = (const char *)sqlite3_column_text(stmt, 2);
+        strv_push(sets[which], v ? v : "");
     }
     sq_done(stmt);
-    push_sorted(items[0], n[0], &t->tags);
-    push_sorted(items[1], n[1], &t->participants);
-    free(items[0]);
-    free(items[1]);
+    for (int w = 0; w < 2; w++) {
+        order_by_pos(sets[w], from[w], pos[w]);
+        free(pos[w]);
+    }
     return r == 0;
 }
 
