@@ -137,13 +137,20 @@ static void start_parked_post(struct post_arg *a, pthread_t *th)
     assert_false(atomic_load(&a->done));
 }
 
+/* A ticketd on SQLite with conf as its [api] keys, and a ticket opened
+ * by agent1 (its number). */
+static int64_t start_with_ticket(struct tdsrv *s, const char *conf, const char *subject)
+{
+    memset(s, 0, sizeof *s);
+    assert_true(tdsrv_start(s, STORE_BACKEND_SQLITE, conf));
+    return open_ticket(s, &s->agent1, subject);
+}
+
 static void test_read_while_a_write_waits(void **state)
 {
     (void)state;
     struct tdsrv s;
-    memset(&s, 0, sizeof s);
-    assert_true(tdsrv_start(&s, STORE_BACKEND_SQLITE, "[api]\nthreads = 1\nwrite_threads = 2\n"));
-    int64_t n = open_ticket(&s, &s.agent1, "Locked store");
+    int64_t n = start_with_ticket(&s, "[api]\nthreads = 1\nwrite_threads = 2\n", "Locked store");
     sqlite3 *db = lock_store(&s);
     struct post_arg a = { .s = &s, .ticket = n };
     pthread_t th;
@@ -199,9 +206,8 @@ static void test_sigterm_waits_for_a_parked_write(void **state)
 {
     (void)state;
     struct tdsrv s;
-    memset(&s, 0, sizeof s);
-    assert_true(tdsrv_start(&s, STORE_BACKEND_SQLITE, "[api]\nthreads = 1\nwrite_threads = 1\n"));
-    int64_t n = open_ticket(&s, &s.agent1, "Stopped while writing");
+    int64_t n =
+        start_with_ticket(&s, "[api]\nthreads = 1\nwrite_threads = 1\n", "Stopped while writing");
     struct unlock_later u = { lock_store(&s) };
     struct post_arg a = { .s = &s, .ticket = n };
     pthread_t th, ut;
@@ -220,9 +226,7 @@ static void test_writes_on_request_threads(void **state)
 {
     (void)state;
     struct tdsrv s;
-    memset(&s, 0, sizeof s);
-    assert_true(tdsrv_start(&s, STORE_BACKEND_SQLITE, "[api]\nthreads = 2\nwrite_threads = 0\n"));
-    int64_t n = open_ticket(&s, &s.agent1, "No pool");
+    int64_t n = start_with_ticket(&s, "[api]\nthreads = 2\nwrite_threads = 0\n", "No pool");
     struct post_arg a = { .s = &s, .ticket = n };
     post_comment(&a);
     assert_int_equal(a.status, 201);
