@@ -448,12 +448,18 @@ bool sq_open_at_version(const char *path, int version, struct store **out, struc
         free(s);
         return false;
     }
-    int rc = sqlite3_open_v2(path, &s->db,
+    /* The writer's log appends, one write per commit instead of two per
+     * page (store_sqlite_walbuf.c). */
+    bool ok = sq_walbuf_register(SQ_WALBUF_VFS, NULL, SQ_WALBUF_BYTES, err);
+    int rc = SQLITE_OK;
+    if (ok) {
+        rc = sqlite3_open_v2(path, &s->db,
                              SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
-                             NULL);
-    bool ok = rc == SQLITE_OK;
-    if (!ok)
-        sq_fail(s, rc, path, err);
+                             SQ_WALBUF_VFS);
+        ok = rc == SQLITE_OK;
+        if (!ok)
+            sq_fail(s, rc, path, err);
+    }
     if (ok) {
         (void)sqlite3_extended_result_codes(s->db, 1); /* only fails on a NULL db */
         rc = sqlite3_busy_timeout(s->db, SQ_BUSY_TIMEOUT_MS);

@@ -103,6 +103,18 @@ struct sq_conn *sq_reader(void);
  * writer (joining an open group); end, with the lock held, ends this
  * operation and returns once its group is committed (or failed);
  * active: whether the calling thread's operation is in a group. */
+/* store_sqlite_walbuf.c: registers, once per name, a VFS that wraps
+ * the VFS named wrapped (NULL: the default) and gathers appends to WAL
+ * files in a buffer of cap bytes, written at the next sync, read or
+ * other call on the file. The writer connection opens its database
+ * with SQ_WALBUF_VFS. */
+#define SQ_WALBUF_VFS "ticketd-walbuf"
+/* Under 128 KiB: SQLite's unix VFS writes at most 0x1ffff bytes a call
+ * (it masks the length), so a larger buffer would lose its tail. */
+#define SQ_WALBUF_BYTES (120 * 1024)
+#define SQ_WALBUF_MAX_BYTES 0x1ffff
+bool sq_walbuf_register(const char *name, const char *wrapped, size_t cap, struct td_err *err);
+
 bool sq_group_open(struct sq_store *s, struct td_err *err);
 void sq_group_close(struct sq_store *s);
 bool sq_group_begin(struct sq_store *s, struct td_err *err);
