@@ -445,6 +445,41 @@ static void a_wake_wakes_one_thread(void **state)
     assert_true(empty <= MAILS * 5 / 2);
 }
 
+/* Mails queued one after another, each with its wake, share claims: a
+ * thread that found the queue empty or emptied it waits a moment
+ * (GATHER_MS) before it claims again. One thread, a mail every ~2 ms:
+ * claimed as they came, each was a claim of its own and a look that
+ * found nothing after it (~2 empty claims a mail). */
+static void queued_mails_share_a_claim(void **state)
+{
+    struct nfx *f = *state;
+    struct sender *s = make_sender(f, NULL, sink.uri, "[notify]\nthreads = 1\npoll_ms = 30000\n");
+    struct td_err err;
+    assert_true(sender_start(s, &err));
+    msleep(150); /* the thread has polled once and sleeps for 30 s */
+    real_ops = f->st->ops;
+    struct store_ops counting = *real_ops;
+    counting.outbox_claim = counting_claim;
+    atomic_store(&empty_claims, 0);
+    f->st->ops = &counting;
+    notify_set_wake(notify_of(&f->core), sender_wake, s);
+    enum { MAILS = 20 };
+    for (int i = 0; i < MAILS; i++) {
+        nfx_open(f, &f->cust1, NULL, "A burst", "x");
+        msleep(2);
+    }
+    long long deadline = mono_ms() + 5000;
+    while (rows_in(f, OUTBOX_SENT) < MAILS && mono_ms() < deadline)
+        msleep(5);
+    assert_int_equal(rows_in(f, OUTBOX_SENT), MAILS);
+    notify_set_wake(notify_of(&f->core), NULL, NULL);
+    sender_free(s);
+    f->st->ops = real_ops;
+    int empty = atomic_load(&empty_claims);
+    print_message("%d mails, %d claim batches\n", MAILS, empty);
+    assert_true(empty <= MAILS / 2);
+}
+
 /* A sender that died with a row claimed: the row goes out once its lease
  * runs out, exactly once. */
 static void a_dead_senders_claim_expires(void **state)
@@ -579,6 +614,7 @@ int main(void)
         TN(claimed_rows_are_recorded_together),
         TN(a_wake_sends_at_once),
         TN(a_wake_wakes_one_thread),
+        TN(queued_mails_share_a_claim),
         TN(a_dead_senders_claim_expires),
         TN(the_reconciler_thread_repairs_a_lost_hook),
         TN(old_rows_give_up),
