@@ -286,6 +286,7 @@ static bool set_wal(struct sq_store *s, struct td_err *err)
 static void sq_close(struct store *st)
 {
     struct sq_store *s = sq_of(st);
+    sq_checkpointer_stop(s);
     sq_pool_close(s);
     for (size_t i = 0; i < s->n_cache; i++)
         sqlite3_finalize(s->cache[i].stmt);
@@ -482,17 +483,20 @@ bool sq_open_at_version(const char *path, int version, struct store **out, struc
      * needs only this process's memory. */
     ok = ok && sq_exec_text(s, "PRAGMA temp_store = MEMORY", "writer temp store", err);
     /* The write-ahead log is copied into the database every 4 000 pages
-     * (16 MiB), not SQLite's 1 000: the checkpoint runs inside a commit,
-     * under the writer's lock, and copies each changed page once however
-     * often it changed since the last one - the hot pages (an index's
-     * last page, a busy ticket) change in every commit. POST comment with
-     * mail: ~5 % less CPU per request and ~10 % more requests a second in
-     * three alternating runs (docs/performance.md). The log file keeps
-     * its largest size on disk; a crash replays at most that much. */
+     * (16 MiB), not SQLite's 1 000: a checkpoint copies each changed page
+     * once however often it changed since the last one - the hot pages
+     * (an index's last page, a busy ticket) change in every commit. POST
+     * comment with mail: ~5 % less CPU per request and ~10 % more
+     * requests a second in three alternating runs (docs/performance.md).
+     * Set here for the migrations; then a thread of its own takes the
+     * checkpoints out of the commits (store_sqlite_checkpoint.c). The
+     * log file keeps its largest size on disk; a crash replays at most
+     * that much. */
     ok = ok && sq_exec_text(s, "PRAGMA wal_autocheckpoint = " SQ_WAL_CHECKPOINT_PAGES_STR,
                             "checkpoint interval", err);
     ok = ok && migrate(s, version, err);
     ok = ok && sq_pool_open(s, path, err);
+    ok = ok && (s->n_readers == 0 || sq_checkpointer_start(s, path, err));
     if (!ok) {
         sq_close(&s->base);
         return false;

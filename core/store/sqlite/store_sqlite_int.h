@@ -36,8 +36,13 @@
 
 /* How long a writer waits for another connection's write lock. */
 #define SQ_BUSY_TIMEOUT_MS 5000
-/* Pages of write-ahead log between automatic checkpoints (store_sqlite.c). */
+/* Pages of write-ahead log between checkpoints (store_sqlite_checkpoint.c;
+ * the string: SQLite's own, until the checkpoint thread runs), and the
+ * length at which a commit checkpoints itself. */
+#define SQ_WAL_CHECKPOINT_PAGES 4000
 #define SQ_WAL_CHECKPOINT_PAGES_STR "4000"
+#define SQ_WAL_BACKSTOP_PAGES (4 * SQ_WAL_CHECKPOINT_PAGES)
+#define SQ_WAL_CATCHUP_PAGES 1000
 
 struct sq_cached {
     const char *sql; /* the key: a string with static storage */
@@ -79,6 +84,7 @@ struct sq_store {
     unsigned next_reader;    /* where the next read starts looking */
     int lock_fd; /* shared flock on the file while open, -1 if none (store_sqlite_backup.c) */
     struct sq_group *group;  /* group commit (store_sqlite_group.c), NULL without readers */
+    struct sq_checkpointer *checkpointer; /* store_sqlite_checkpoint.c, NULL without readers */
 };
 
 /* A shared flock() on the database file, held while a handle is open so
@@ -114,6 +120,14 @@ struct sq_conn *sq_reader(void);
 #define SQ_WALBUF_BYTES (120 * 1024)
 #define SQ_WALBUF_MAX_BYTES 0x1ffff
 bool sq_walbuf_register(const char *name, const char *wrapped, size_t cap, struct td_err *err);
+
+/* store_sqlite_checkpoint.c: the thread that checkpoints the log,
+ * started after the pool (a file-backed handle only) and stopped
+ * before it; runs: checkpoints it completed (in_commits: those the
+ * writer's commits did, past the backstop). */
+bool sq_checkpointer_start(struct sq_store *s, const char *path, struct td_err *err);
+void sq_checkpointer_stop(struct sq_store *s);
+long sq_checkpointer_runs(const struct sq_store *s, bool in_commits);
 
 bool sq_group_open(struct sq_store *s, struct td_err *err);
 void sq_group_close(struct sq_store *s);
