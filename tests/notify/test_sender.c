@@ -1,8 +1,8 @@
 /* test_sender.c - the outbox sender against the harness's SMTP sink, on
  * SQLite and on MongoDB (sender_fixture.h): the mails each event produces,
  * threading and signed Reply-To, header injection, an SMTP outage,
- * concurrent senders. */
-#include <stdatomic.h>
+ * concurrent senders. How a queued mail wakes the sending threads:
+ * test_sender_wake.c. */
 #include "tests/notify/sender_fixture.h"
 #include "tests/support/store_commits.h"
 
@@ -378,108 +378,6 @@ static void claimed_rows_are_recorded_together(void **state)
     }
 }
 
-static void a_wake_sends_at_once(void **state)
-{
-    struct nfx *f = *state;
-    struct sender *s = make_sender(f, NULL, sink.uri, "[notify]\nthreads = 1\npoll_ms = 30000\n");
-    struct td_err err;
-    assert_true(sender_start(s, &err));
-    notify_set_wake(notify_of(&f->core), sender_wake, s);
-    msleep(100); /* the thread has polled once and sleeps for 30 s */
-    nfx_open(f, &f->cust1, NULL, "Quick", "x");
-    long long deadline = mono_ms() + 5000;
-    while (rows_in(f, OUTBOX_SENT) < 1 && mono_ms() < deadline)
-        msleep(20);
-    assert_int_equal(rows_in(f, OUTBOX_SENT), 1);
-    notify_set_wake(notify_of(&f->core), NULL, NULL);
-    long long t0 = mono_ms();
-    sender_free(s); /* stopping does not wait for the poll */
-    assert_true(mono_ms() - t0 < 2000);
-}
-
-/* Claims through a copy of the store's table that counts the ones that
- * found nothing due (the test swaps it in and out; nothing else runs). */
-static const struct store_ops *real_ops;
-static atomic_int empty_claims;
-
-static bool counting_claim(struct store *st, const char *owner, td_time now, int64_t lease_ms,
-                           struct td_outbox *out, struct td_err *err)
-{
-    bool ok = real_ops->outbox_claim(st, owner, now, lease_ms, out, err);
-    if (!ok && err != NULL && err->code == TD_NOT_FOUND)
-        atomic_fetch_add(&empty_claims, 1);
-    return ok;
-}
-
-/* A queued mail wakes one sending thread, not all of them: with four
- * threads each woken one took the writer to find nothing (about 5 empty
- * claims a mail; now 2: the woken thread's look after its row and after
- * its send). */
-static void a_wake_wakes_one_thread(void **state)
-{
-    struct nfx *f = *state;
-    struct sender *s = make_sender(f, NULL, sink.uri, "[notify]\nthreads = 4\npoll_ms = 30000\n");
-    struct td_err err;
-    assert_true(sender_start(s, &err));
-    msleep(150); /* each thread has polled once and sleeps for 30 s */
-    real_ops = f->st->ops;
-    struct store_ops counting = *real_ops;
-    counting.outbox_claim = counting_claim;
-    atomic_store(&empty_claims, 0);
-    f->st->ops = &counting;
-    notify_set_wake(notify_of(&f->core), sender_wake, s);
-    enum { MAILS = 10 };
-    for (int i = 0; i < MAILS; i++) {
-        nfx_open(f, &f->cust1, NULL, "One at a time", "x");
-        long long deadline = mono_ms() + 5000;
-        while (rows_in(f, OUTBOX_SENT) < (size_t)i + 1 && mono_ms() < deadline)
-            msleep(5);
-        assert_int_equal(rows_in(f, OUTBOX_SENT), i + 1);
-        msleep(30); /* the thread has looked again and sleeps */
-    }
-    notify_set_wake(notify_of(&f->core), NULL, NULL);
-    sender_free(s);
-    f->st->ops = real_ops;
-    int empty = atomic_load(&empty_claims);
-    print_message("%d mails, %d empty claims\n", MAILS, empty);
-    assert_true(empty <= MAILS * 5 / 2);
-}
-
-/* Mails queued one after another, each with its wake, share claims: a
- * thread that found the queue empty or emptied it waits a moment
- * (GATHER_MS) before it claims again. One thread, a mail every ~2 ms:
- * claimed as they came, each was a claim of its own and a look that
- * found nothing after it (~2 empty claims a mail). */
-static void queued_mails_share_a_claim(void **state)
-{
-    struct nfx *f = *state;
-    struct sender *s = make_sender(f, NULL, sink.uri, "[notify]\nthreads = 1\npoll_ms = 30000\n");
-    struct td_err err;
-    assert_true(sender_start(s, &err));
-    msleep(150); /* the thread has polled once and sleeps for 30 s */
-    real_ops = f->st->ops;
-    struct store_ops counting = *real_ops;
-    counting.outbox_claim = counting_claim;
-    atomic_store(&empty_claims, 0);
-    f->st->ops = &counting;
-    notify_set_wake(notify_of(&f->core), sender_wake, s);
-    enum { MAILS = 20 };
-    for (int i = 0; i < MAILS; i++) {
-        nfx_open(f, &f->cust1, NULL, "A burst", "x");
-        msleep(2);
-    }
-    long long deadline = mono_ms() + 5000;
-    while (rows_in(f, OUTBOX_SENT) < MAILS && mono_ms() < deadline)
-        msleep(5);
-    assert_int_equal(rows_in(f, OUTBOX_SENT), MAILS);
-    notify_set_wake(notify_of(&f->core), NULL, NULL);
-    sender_free(s);
-    f->st->ops = real_ops;
-    int empty = atomic_load(&empty_claims);
-    print_message("%d mails, %d claim batches\n", MAILS, empty);
-    assert_true(empty <= MAILS / 2);
-}
-
 /* A sender that died with a row claimed: the row goes out once its lease
  * runs out, exactly once. */
 static void a_dead_senders_claim_expires(void **state)
@@ -612,9 +510,6 @@ int main(void)
         TN(outage_loses_nothing_and_doubles_nothing),
         TN(two_senders_never_send_a_row_twice),
         TN(claimed_rows_are_recorded_together),
-        TN(a_wake_sends_at_once),
-        TN(a_wake_wakes_one_thread),
-        TN(queued_mails_share_a_claim),
         TN(a_dead_senders_claim_expires),
         TN(the_reconciler_thread_repairs_a_lost_hook),
         TN(old_rows_give_up),
