@@ -18,29 +18,12 @@
 #include "core/store/store.h"
 #include "core/store/sqlite/store_sqlite_int.h"
 #include "tests/support/harness.h"
-
-struct dbdir {
-    char dir[256], path[300], uri[320];
-};
-
-static void dbdir_make(struct dbdir *d)
-{
-    assert_true(harness_tempdir(d->dir, sizeof d->dir));
-    snprintf(d->path, sizeof d->path, "%s/t.db", d->dir);
-    snprintf(d->uri, sizeof d->uri, "sqlite:%s", d->path);
-}
-
-static void exec_ok(sqlite3 *db, const char *sql)
-{
-    char *msg = NULL;
-    if (sqlite3_exec(db, sql, NULL, NULL, &msg) != SQLITE_OK)
-        fail_msg("%s: %s", sql, msg ? msg : "?");
-}
+#include "tests/support/sqlite_raw.h"
 
 /* One commit on the store's writer of ~40 pages of new rows. */
 static void grow_log(struct sq_store *s)
 {
-    exec_ok(s->db, "BEGIN IMMEDIATE;"
+    sqlite_raw_exec_on(s->db, "BEGIN IMMEDIATE;"
                    "INSERT INTO junk (b) SELECT randomblob(3000) FROM "
                    "(WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 40) "
                    "SELECT i FROM n);"
@@ -54,7 +37,7 @@ static int log_frames(const char *path)
     assert_int_equal(sqlite3_open_v2(path, &db, SQLITE_OPEN_READWRITE, NULL), SQLITE_OK);
     /* A read opens the log (a connection that has read nothing has
      * none, and says -1). */
-    exec_ok(db, "SELECT count(*) FROM sqlite_master");
+    sqlite_raw_exec_on(db, "SELECT count(*) FROM sqlite_master");
     int log = -1, copied = -1;
     /* PASSIVE on a connection of its own: it copies what it can, and
      * says how long the log is. */
@@ -62,6 +45,18 @@ static int log_frames(const char *path)
                      SQLITE_OK);
     sqlite3_close(db);
     return log;
+}
+
+/* A store on a fresh file, with a table to grow its log with. */
+static struct sq_store *open_store(struct dbdir *d)
+{
+    dbdir_make(d);
+    struct store *st = NULL;
+    struct td_err err;
+    assert_true(store_open(d->uri, &st, &err));
+    struct sq_store *s = sq_of(st);
+    sqlite_raw_exec_on(s->db, "CREATE TABLE junk (b BLOB)");
+    return s;
 }
 
 static void wait_for_runs(struct sq_store *s, long n)
@@ -76,12 +71,7 @@ static void test_the_thread_checkpoints_not_the_commit(void **state)
 {
     (void)state;
     struct dbdir d;
-    dbdir_make(&d);
-    struct store *st = NULL;
-    struct td_err err;
-    assert_true(store_open(d.uri, &st, &err));
-    struct sq_store *s = sq_of(st);
-    exec_ok(s->db, "CREATE TABLE junk (b BLOB)");
+    struct sq_store *s = open_store(&d);
     /* Past the interval, well short of the backstop. */
     int commits = 0;
     while (commits * 40 < 2 * SQ_WAL_CHECKPOINT_PAGES) {
@@ -93,7 +83,7 @@ static void test_the_thread_checkpoints_not_the_commit(void **state)
                   sq_checkpointer_runs(s, false), sq_checkpointer_runs(s, true));
     assert_true(sq_checkpointer_runs(s, false) >= 1);
     assert_int_equal(sq_checkpointer_runs(s, true), 0);
-    store_close(st);
+    store_close(&s->base);
     harness_rmtree(d.dir);
 }
 
@@ -101,12 +91,7 @@ static void test_the_log_starts_over_under_steady_writes(void **state)
 {
     (void)state;
     struct dbdir d;
-    dbdir_make(&d);
-    struct store *st = NULL;
-    struct td_err err;
-    assert_true(store_open(d.uri, &st, &err));
-    struct sq_store *s = sq_of(st);
-    exec_ok(s->db, "CREATE TABLE junk (b BLOB)");
+    struct sq_store *s = open_store(&d);
     /* Writes without a pause, until a commit past the backstop has
      * checkpointed (each commit lets the thread catch up a little, as
      * steady traffic would). */
@@ -123,8 +108,8 @@ static void test_the_log_starts_over_under_steady_writes(void **state)
     int frames = log_frames(d.path);
     print_message("log after the backstop: %d frames\n", frames);
     assert_true(frames >= 0 && frames < SQ_WAL_CHECKPOINT_PAGES);
-    exec_ok(s->db, "PRAGMA integrity_check");
-    store_close(st);
+    sqlite_raw_exec_on(s->db, "PRAGMA integrity_check");
+    store_close(&s->base);
     harness_rmtree(d.dir);
 }
 

@@ -20,6 +20,7 @@
 
 #include "core/store/sqlite/store_sqlite_int.h"
 #include "tests/support/harness.h"
+#include "tests/support/sqlite_raw.h"
 
 /* --- a VFS that counts xWrite calls on WAL files --- */
 
@@ -74,13 +75,6 @@ static void register_all(void)
 
 /* --- helpers --- */
 
-static void exec_ok(sqlite3 *db, const char *sql)
-{
-    char *msg = NULL;
-    if (sqlite3_exec(db, sql, NULL, NULL, &msg) != SQLITE_OK)
-        fail_msg("%s: %s", sql, msg ? msg : "?");
-}
-
 static int64_t count_rows(sqlite3 *db)
 {
     sqlite3_stmt *st = NULL;
@@ -96,7 +90,7 @@ static sqlite3 *open_writer(const char *path, const char *vfs)
     sqlite3 *db = NULL;
     assert_int_equal(sqlite3_open_v2(path, &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, vfs),
                      SQLITE_OK);
-    exec_ok(db, "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL;"
+    sqlite_raw_exec_on(db, "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL;"
                 "PRAGMA wal_autocheckpoint = 0;"
                 "CREATE TABLE IF NOT EXISTS t (k INTEGER PRIMARY KEY, v TEXT)");
     return db;
@@ -105,7 +99,7 @@ static sqlite3 *open_writer(const char *path, const char *vfs)
 /* n rows of ~200 bytes, in one transaction. */
 static void insert_rows(sqlite3 *db, int n)
 {
-    exec_ok(db, "BEGIN IMMEDIATE");
+    sqlite_raw_exec_on(db, "BEGIN IMMEDIATE");
     sqlite3_stmt *st = NULL;
     assert_int_equal(sqlite3_prepare_v2(db, "INSERT INTO t (v) VALUES (printf('%.200c', 'x'))",
                                         -1, &st, NULL), SQLITE_OK);
@@ -114,7 +108,7 @@ static void insert_rows(sqlite3 *db, int n)
         sqlite3_reset(st);
     }
     sqlite3_finalize(st);
-    exec_ok(db, "COMMIT");
+    sqlite_raw_exec_on(db, "COMMIT");
 }
 
 static void expect_intact(const char *path, int64_t rows)
@@ -134,9 +128,9 @@ static void expect_intact(const char *path, int64_t rows)
  * each) through the VFS named vfs. */
 static int writes_for_commits(const char *vfs)
 {
-    char dir[256], path[300];
-    assert_true(harness_tempdir(dir, sizeof dir));
-    snprintf(path, sizeof path, "%s/t.db", dir);
+    struct dbdir d;
+    dbdir_make(&d);
+    const char *path = d.path;
     sqlite3 *db = open_writer(path, vfs);
     wal_writes = 0;
     for (int i = 0; i < 20; i++)
@@ -144,7 +138,7 @@ static int writes_for_commits(const char *vfs)
     int n = wal_writes;
     sqlite3_close(db);
     expect_intact(path, 800);
-    harness_rmtree(dir);
+    harness_rmtree(d.dir);
     return n;
 }
 
@@ -164,9 +158,9 @@ static void test_each_commit_is_seen_by_another_connection(void **state)
 {
     (void)state;
     register_all();
-    char dir[256], path[300];
-    assert_true(harness_tempdir(dir, sizeof dir));
-    snprintf(path, sizeof path, "%s/t.db", dir);
+    struct dbdir d;
+    dbdir_make(&d);
+    const char *path = d.path;
     sqlite3 *w = open_writer(path, "test-walbuf");
     sqlite3 *r = NULL;
     assert_int_equal(sqlite3_open_v2(path, &r, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
@@ -176,38 +170,38 @@ static void test_each_commit_is_seen_by_another_connection(void **state)
     }
     sqlite3_close(r);
     sqlite3_close(w);
-    harness_rmtree(dir);
+    harness_rmtree(d.dir);
 }
 
 static void test_large_and_rolled_back_transactions(void **state)
 {
     (void)state;
     register_all();
-    char dir[256], path[300];
-    assert_true(harness_tempdir(dir, sizeof dir));
-    snprintf(path, sizeof path, "%s/t.db", dir);
+    struct dbdir d;
+    dbdir_make(&d);
+    const char *path = d.path;
     sqlite3 *w = open_writer(path, "test-walbuf");
     /* ~1.5 MB: many times the buffer, and past the page cache,
      * so SQLite spills frames it reads back before the commit. */
-    exec_ok(w, "PRAGMA cache_size = 20");
+    sqlite_raw_exec_on(w, "PRAGMA cache_size = 20");
     insert_rows(w, 6000);
-    exec_ok(w, "BEGIN IMMEDIATE; INSERT INTO t (v) SELECT v FROM t; ROLLBACK");
+    sqlite_raw_exec_on(w, "BEGIN IMMEDIATE; INSERT INTO t (v) SELECT v FROM t; ROLLBACK");
     insert_rows(w, 10);
-    exec_ok(w, "PRAGMA wal_checkpoint(TRUNCATE)");
+    sqlite_raw_exec_on(w, "PRAGMA wal_checkpoint(TRUNCATE)");
     insert_rows(w, 5);
     assert_int_equal(count_rows(w), 6015);
     sqlite3_close(w);
     expect_intact(path, 6015);
-    harness_rmtree(dir);
+    harness_rmtree(d.dir);
 }
 
 static void test_commits_outlive_a_writer_that_dies(void **state)
 {
     (void)state;
     register_all();
-    char dir[256], path[300];
-    assert_true(harness_tempdir(dir, sizeof dir));
-    snprintf(path, sizeof path, "%s/t.db", dir);
+    struct dbdir d;
+    dbdir_make(&d);
+    const char *path = d.path;
     sqlite3_close(open_writer(path, NULL));
     pid_t pid = fork();
     assert_true(pid >= 0);
@@ -216,14 +210,14 @@ static void test_commits_outlive_a_writer_that_dies(void **state)
         for (int i = 0; i < 30; i++)
             insert_rows(w, 11);
         /* Half a transaction in the buffer, then death, unclosed. */
-        exec_ok(w, "BEGIN IMMEDIATE; INSERT INTO t (v) VALUES ('lost')");
+        sqlite_raw_exec_on(w, "BEGIN IMMEDIATE; INSERT INTO t (v) VALUES ('lost')");
         _exit(0);
     }
     int status = 0;
     assert_int_equal(waitpid(pid, &status, 0), pid);
     assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
     expect_intact(path, 330);
-    harness_rmtree(dir);
+    harness_rmtree(d.dir);
 }
 
 int main(void)

@@ -20,17 +20,6 @@
 #include "tests/support/harness.h"
 #include "tests/support/sqlite_raw.h"
 
-struct dbdir {
-    char dir[256], path[300], uri[320];
-};
-
-static void dbdir_make(struct dbdir *d)
-{
-    assert_true(harness_tempdir(d->dir, sizeof d->dir));
-    snprintf(d->path, sizeof d->path, "%s/t.db", d->dir);
-    snprintf(d->uri, sizeof d->uri, "sqlite:%s", d->path);
-}
-
 static void expect_covered(const char *path, const char *sql)
 {
     char *p = sqlite_plan_of_file(path, sql);

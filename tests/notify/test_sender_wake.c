@@ -38,6 +38,32 @@ static bool counting_claim(struct store *st, const char *owner, td_time now, int
     return ok;
 }
 
+/* A started sender whose threads have polled once and sleep for 30 s,
+ * on a store whose claims are counted, and whose queued mails wake it. */
+static struct sender *counted_sender(struct nfx *f, struct store_ops *counting, const char *conf)
+{
+    struct sender *s = make_sender(f, NULL, sink.uri, conf);
+    struct td_err err;
+    assert_true(sender_start(s, &err));
+    msleep(150);
+    real_ops = f->st->ops;
+    *counting = *real_ops;
+    counting->outbox_claim = counting_claim;
+    atomic_store(&empty_claims, 0);
+    f->st->ops = counting;
+    notify_set_wake(notify_of(&f->core), sender_wake, s);
+    return s;
+}
+
+/* Stops it; the claims that found nothing due. */
+static int counted_sender_stop(struct nfx *f, struct sender *s)
+{
+    notify_set_wake(notify_of(&f->core), NULL, NULL);
+    sender_free(s);
+    f->st->ops = real_ops;
+    return atomic_load(&empty_claims);
+}
+
 /* A queued mail wakes one sending thread, not all of them: with four
  * threads each woken one took the writer to find nothing (about 5 empty
  * claims a mail; now 2: the woken thread's look after its row and after
@@ -45,16 +71,8 @@ static bool counting_claim(struct store *st, const char *owner, td_time now, int
 static void a_wake_wakes_one_thread(void **state)
 {
     struct nfx *f = *state;
-    struct sender *s = make_sender(f, NULL, sink.uri, "[notify]\nthreads = 4\npoll_ms = 30000\n");
-    struct td_err err;
-    assert_true(sender_start(s, &err));
-    msleep(150); /* each thread has polled once and sleeps for 30 s */
-    real_ops = f->st->ops;
-    struct store_ops counting = *real_ops;
-    counting.outbox_claim = counting_claim;
-    atomic_store(&empty_claims, 0);
-    f->st->ops = &counting;
-    notify_set_wake(notify_of(&f->core), sender_wake, s);
+    struct store_ops counting;
+    struct sender *s = counted_sender(f, &counting, "[notify]\nthreads = 4\npoll_ms = 30000\n");
     enum { MAILS = 10 };
     for (int i = 0; i < MAILS; i++) {
         nfx_open(f, &f->cust1, NULL, "One at a time", "x");
@@ -64,10 +82,7 @@ static void a_wake_wakes_one_thread(void **state)
         assert_int_equal(rows_in(f, OUTBOX_SENT), i + 1);
         msleep(30); /* the thread has looked again and sleeps */
     }
-    notify_set_wake(notify_of(&f->core), NULL, NULL);
-    sender_free(s);
-    f->st->ops = real_ops;
-    int empty = atomic_load(&empty_claims);
+    int empty = counted_sender_stop(f, s);
     print_message("%d mails, %d empty claims\n", MAILS, empty);
     assert_true(empty <= MAILS * 5 / 2);
 }
@@ -80,16 +95,8 @@ static void a_wake_wakes_one_thread(void **state)
 static void queued_mails_share_a_claim(void **state)
 {
     struct nfx *f = *state;
-    struct sender *s = make_sender(f, NULL, sink.uri, "[notify]\nthreads = 1\npoll_ms = 30000\n");
-    struct td_err err;
-    assert_true(sender_start(s, &err));
-    msleep(150); /* the thread has polled once and sleeps for 30 s */
-    real_ops = f->st->ops;
-    struct store_ops counting = *real_ops;
-    counting.outbox_claim = counting_claim;
-    atomic_store(&empty_claims, 0);
-    f->st->ops = &counting;
-    notify_set_wake(notify_of(&f->core), sender_wake, s);
+    struct store_ops counting;
+    struct sender *s = counted_sender(f, &counting, "[notify]\nthreads = 1\npoll_ms = 30000\n");
     enum { MAILS = 20 };
     for (int i = 0; i < MAILS; i++) {
         nfx_open(f, &f->cust1, NULL, "A burst", "x");
@@ -99,10 +106,7 @@ static void queued_mails_share_a_claim(void **state)
     while (rows_in(f, OUTBOX_SENT) < MAILS && mono_ms() < deadline)
         msleep(5);
     assert_int_equal(rows_in(f, OUTBOX_SENT), MAILS);
-    notify_set_wake(notify_of(&f->core), NULL, NULL);
-    sender_free(s);
-    f->st->ops = real_ops;
-    int empty = atomic_load(&empty_claims);
+    int empty = counted_sender_stop(f, s);
     print_message("%d mails, %d claim batches\n", MAILS, empty);
     assert_true(empty <= MAILS / 2);
 }

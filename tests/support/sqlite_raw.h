@@ -10,6 +10,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 
+#include "tests/support/harness.h"
+
 /* Every detail line of the plan of sql on db, joined by '\n' (caller
  * frees). Fails the test when sql does not prepare. */
 static inline char *sqlite_plan_of(sqlite3 *db, const char *sql)
@@ -42,14 +44,33 @@ static inline char *sqlite_plan_of_file(const char *path, const char *sql)
 
 /* Runs sql (one or more statements) on the file at path; fails the test
  * with SQLite's message when it fails. */
+/* sql on an open connection; fails the test with SQLite's message. */
+static inline void sqlite_raw_exec_on(sqlite3 *db, const char *sql)
+{
+    char *msg = NULL;
+    if (sqlite3_exec(db, sql, NULL, NULL, &msg) != SQLITE_OK)
+        fail_msg("%s: %s", sql, msg ? msg : "?");
+}
+
 static inline void sqlite_raw_exec(const char *path, const char *sql)
 {
     sqlite3 *db = NULL;
     assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
-    char *msg = NULL;
-    if (sqlite3_exec(db, sql, NULL, NULL, &msg) != SQLITE_OK)
-        fail_msg("%s: %s", sql, msg ? msg : "?");
+    sqlite_raw_exec_on(db, sql);
     sqlite3_close(db);
+}
+
+/* A fresh directory for one test's database file: its path and the
+ * store URI of it (harness_rmtree(dir) when done). */
+struct dbdir {
+    char dir[256], path[300], uri[320];
+};
+
+static inline void dbdir_make(struct dbdir *d)
+{
+    assert_true(harness_tempdir(d->dir, sizeof d->dir));
+    snprintf(d->path, sizeof d->path, "%s/t.db", d->dir);
+    snprintf(d->uri, sizeof d->uri, "sqlite:%s", d->path);
 }
 
 #endif
