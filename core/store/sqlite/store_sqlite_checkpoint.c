@@ -39,7 +39,10 @@ struct sq_checkpointer {
     bool due;      /* under lock */
     bool stopping; /* under lock */
     atomic_int pending;    /* woken and not done yet: the hook need not wake it again */
-    atomic_int log_at_end; /* frames in the log when the last checkpoint ended */
+    /* Frames of the log in the database after the thread's last
+     * checkpoint: what it copied, not the log's length then (frames
+     * readers still needed stay to be copied). */
+    atomic_int copied;
     atomic_long runs;        /* completed by the thread */
     atomic_long inline_runs; /* completed by a commit (the backstop) */
 };
@@ -49,9 +52,9 @@ struct sq_checkpointer {
 static int on_commit(void *arg, sqlite3 *db, const char *name, int frames)
 {
     struct sq_checkpointer *c = arg;
-    int since = atomic_load(&c->log_at_end);
+    int since = atomic_load(&c->copied);
     if (frames < since) { /* the log started over */
-        atomic_store(&c->log_at_end, 0);
+        atomic_store(&c->copied, 0);
         since = 0;
     }
     if (frames >= SQ_WAL_BACKSTOP_PAGES &&
@@ -91,11 +94,11 @@ static void *run(void *arg)
         (void)pthread_mutex_unlock(&c->lock);
         if (stop)
             return NULL;
-        int log_frames = 0, copied = 0;
+        int log_frames = 0, in_db = 0;
         int rc = sqlite3_wal_checkpoint_v2(c->db, NULL, SQLITE_CHECKPOINT_PASSIVE, &log_frames,
-                                           &copied);
+                                           &in_db);
         if (rc == SQLITE_OK) {
-            atomic_store(&c->log_at_end, log_frames);
+            atomic_store(&c->copied, in_db);
             atomic_fetch_add(&c->runs, 1);
         } else if (rc != SQLITE_BUSY) { /* BUSY: the writer's backstop is at it */
             log_event(LOG_WARN, "sqlite_checkpoint_failed", LF_S("error", sqlite3_errmsg(c->db)));
@@ -128,7 +131,7 @@ bool sq_checkpointer_start(struct sq_store *s, const char *path, struct td_err *
         return td_fail(err, TD_INTERNAL, "sqlite: cannot create the checkpoint condition (error %d)", e);
     }
     atomic_init(&c->pending, 0);
-    atomic_init(&c->log_at_end, 0);
+    atomic_init(&c->copied, 0);
     atomic_init(&c->runs, 0);
     atomic_init(&c->inline_runs, 0);
     int rc = sqlite3_open_v2(path, &c->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX, NULL);
