@@ -104,11 +104,6 @@ void sq_pool_give(struct sq_conn *c);
  * operation runs on, and its read connection (NULL on the writer). */
 sqlite3 *sq_db(struct sq_store *s);
 struct sq_conn *sq_reader(void);
-/* store_sqlite_group.c: group commit of the writer's top-level write
- * operations and batches. open/close with the pool; begin takes the
- * writer (joining an open group); end, with the lock held, ends this
- * operation and returns once its group is committed (or failed);
- * active: whether the calling thread's operation is in a group. */
 /* store_sqlite_walbuf.c: registers, once per name, a VFS that wraps
  * the VFS named wrapped (NULL: the default) and gathers appends to WAL
  * files in a buffer of cap bytes, written at the next sync, read or
@@ -129,6 +124,11 @@ bool sq_checkpointer_start(struct sq_store *s, const char *path, struct td_err *
 void sq_checkpointer_stop(struct sq_store *s);
 long sq_checkpointer_runs(const struct sq_store *s, bool in_commits);
 
+/* store_sqlite_group.c: group commit of the writer's top-level write
+ * operations and batches. open/close with the pool; begin takes the
+ * writer (joining an open group); end, with the lock held, ends this
+ * operation and returns once its group is committed (or failed);
+ * active: whether the calling thread's operation is in a group. */
 bool sq_group_open(struct sq_store *s, struct td_err *err);
 void sq_group_close(struct sq_store *s);
 bool sq_group_begin(struct sq_store *s, struct td_err *err);
