@@ -107,6 +107,7 @@ bool conn_guard_start(struct conn_guard *g, struct td_err *err)
 {
     if (pthread_create(&g->reaper, NULL, reaper_main, g) != 0)
         return td_fail(err, TD_INTERNAL, "cannot start the slow-client reaper thread");
+    (void)pthread_setname_np(g->reaper, "td-reaper");
     g->running = true;
     return true;
 }

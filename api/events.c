@@ -252,6 +252,7 @@ bool events_start(struct api *api, struct td_err *err)
     api->events = ev;
     if (pthread_create(&ev->thread, NULL, hub_main, api) != 0)
         return td_fail(err, TD_INTERNAL, "cannot start the event hub thread");
+    (void)pthread_setname_np(ev->thread, "td-events");
     ev->started = true;
     return true;
 }

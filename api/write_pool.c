@@ -85,6 +85,7 @@ struct write_pool *write_pool_start(unsigned threads, write_pool_fn fn, struct t
             td_fail(err, TD_INTERNAL, "cannot start a write thread: %s", strerror(rc));
             return NULL;
         }
+        (void)pthread_setname_np(p->threads[i], "td-write");
         p->n_threads++;
     }
     return p;

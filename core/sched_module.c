@@ -100,6 +100,7 @@ bool sched_module_start(struct td_app *app, void **handle, struct td_err *err)
         sched_module_stop(m);
         return td_fail(err, TD_INTERNAL, "cannot start the scheduler thread: %s", strerror(rc));
     }
+    (void)pthread_setname_np(m->thread, "td-sched");
     m->running = true;
     log_event(LOG_INFO, "scheduler_started", LF_S("owner", owner), LF_I("tick_ms", ac.tick_ms),
               LF_I("pending_reminder_days", ac.pending_reminder_days),

@@ -554,6 +554,7 @@ bool poller_start(struct poller *p, struct td_core *core, const struct mailgw_se
         return td_fail(err, TD_INTERNAL, "mailgw: cannot start the thread for mailbox %s",
                        box->name);
     }
+    (void)pthread_setname_np(p->thread, "td-imap");
     p->running = true;
     return true;
 }

@@ -152,6 +152,7 @@ bool sq_checkpointer_start(struct sq_store *s, const char *path, struct td_err *
         free_checkpointer(c);
         return td_fail(err, TD_INTERNAL, "sqlite: cannot start the checkpoint thread (error %d)", e);
     }
+    (void)pthread_setname_np(c->thread, "td-checkpoint");
     s->checkpointer = c;
     (void)sqlite3_wal_hook(s->db, on_commit, c); /* replaces wal_autocheckpoint */
     return true;
