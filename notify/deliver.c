@@ -40,27 +40,15 @@ static void store_outcome(struct deliver_outcome *o, const char *what, const str
                 e->msg);
 }
 
-/* Builds m and hands it to SMTP; the server's answer decides o: sent,
- * failed for good (5xx), or pending for a retry. */
-static void build_and_send(struct sender *s, struct smtp_client *smtp, const struct td_outbox *row,
-                           const struct message_in *m, struct deliver_outcome *o)
+/* Builds m into j->mail, to be sent; or says in j->out why it cannot be. */
+static void build(const struct message_in *m, struct deliver_job *j)
 {
     struct td_err e;
     td_err_clear(&e);
-    struct buf mail = BUF_INIT;
-    if (!message_build(m, &mail, &e)) {
-        set_outcome(o, OUTBOX_FAILED, "building the mail: %s", e.msg);
-    } else {
-        struct smtp_result res;
-        smtp_send(smtp, s->cfg.envelope_from, row->recipient, mail.data, mail.len, &res);
-        o->code = res.code;
-        if (res.outcome == SMTP_SENT)
-            set_outcome(o, OUTBOX_SENT, "%s", "");
-        else
-            set_outcome(o, res.outcome == SMTP_PERMANENT ? OUTBOX_FAILED : OUTBOX_PENDING, "%s",
-                        res.message);
+    if (!message_build(m, &j->mail, &e)) {
+        buf_free(&j->mail);
+        set_outcome(&j->out, OUTBOX_FAILED, "building the mail: %s", e.msg);
     }
-    buf_free(&mail);
 }
 
 static td_time backoff(const struct sender_config *c, int attempts)
@@ -206,10 +194,11 @@ static size_t split_cc(const char *list, char **hold, const char *cc[], size_t m
     return n;
 }
 
-/* Steps 2 to 4 of sender.h; fills o. */
-static void compose_and_send(struct sender *s, struct smtp_client *smtp, const struct td_outbox *row,
-                             enum notify_kind kind, struct rendering *r, struct deliver_outcome *o)
+/* Step 3 of sender.h: the mail of a ticket's row into j. */
+static void compose(struct sender *s, const struct td_outbox *row, enum notify_kind kind,
+                    struct rendering *r, struct deliver_job *j)
 {
+    struct deliver_outcome *o = &j->out;
     struct store *st = s->st;
     struct td_err e;
     td_err_clear(&e);
@@ -319,7 +308,7 @@ static void compose_and_send(struct sender *s, struct smtp_client *smtp, const s
         .text = text,
         .html = html,
     };
-    build_and_send(s, smtp, row, &m, o);
+    build(&m, j);
     free(subject);
     free(from_name);
     free(cc_hold);
@@ -332,10 +321,9 @@ static void compose_and_send(struct sender *s, struct smtp_client *smtp, const s
 /* An account mail (notify.h "Account mails"): it belongs to no ticket,
  * so there is no thread to record or refer to, no [#N] in the subject
  * and no signed Reply-To (replies go to the support address and open a
- * ticket as any mail does). Fills o. */
-static void send_account_mail(struct sender *s, struct smtp_client *smtp,
-                              const struct td_outbox *row, struct rendering *r,
-                              struct deliver_outcome *o)
+ * ticket as any mail does). Fills j. */
+static void account_mail(struct sender *s, const struct td_outbox *row, struct rendering *r,
+                         struct deliver_job *j)
 {
     char msgid[400];
     sender_row_msgid(s->domain, row->id, msgid, sizeof msgid);
@@ -354,7 +342,7 @@ static void send_account_mail(struct sender *s, struct smtp_client *smtp,
         .text = r->out.text,
         .html = r->out.html,
     };
-    build_and_send(s, smtp, row, &m, o);
+    build(&m, j);
 }
 
 bool deliver_record_ids(struct sender *s, const struct td_outbox *row)
@@ -378,15 +366,14 @@ bool deliver_record_ids(struct sender *s, const struct td_outbox *row)
     return ok;
 }
 
-void deliver_send(struct sender *s, struct smtp_client *smtp, const struct td_outbox *row,
-                  struct deliver_outcome *o)
+void deliver_prepare(struct sender *s, const struct td_outbox *row, struct deliver_job *j)
 {
-    memset(o, 0, sizeof *o);
+    memset(j, 0, sizeof *j); /* j->mail: BUF_INIT */
+    struct deliver_outcome *o = &j->out;
     o->state = OUTBOX_FAILED;
     enum notify_kind kind = NK_COUNT;
     struct rendering r;
     memset(&r, 0, sizeof r);
-    td_time now = td_now();
     enum notify_account_kind account;
     bool is_account = notify_account_kind_parse(row->kind, &account); /* no ticket */
     if (!is_account && !notify_kind_parse(row->kind, &kind))
@@ -397,14 +384,33 @@ void deliver_send(struct sender *s, struct smtp_client *smtp, const struct td_ou
         set_outcome(o, OUTBOX_FAILED, "recipient address cannot be used in a mail");
     else if (render(s, row, &r, o)) {
         if (is_account) /* no ticket: notify.h "Account mails" */
-            send_account_mail(s, smtp, row, &r, o);
+            account_mail(s, row, &r, j);
         else
-            compose_and_send(s, smtp, row, kind, &r, o);
+            compose(s, row, kind, &r, j);
     }
     rendering_clear(&r);
+}
 
+bool deliver_job_has_mail(const struct deliver_job *j)
+{
+    return j->mail.len > 0;
+}
+
+void deliver_settle(struct sender *s, const struct td_outbox *row, struct deliver_job *j,
+                    const struct smtp_result *res)
+{
+    struct deliver_outcome *o = &j->out;
+    if (res != NULL) {
+        o->code = res->code;
+        if (res->outcome == SMTP_SENT)
+            set_outcome(o, OUTBOX_SENT, "%s", "");
+        else
+            set_outcome(o, res->outcome == SMTP_PERMANENT ? OUTBOX_FAILED : OUTBOX_PENDING, "%s",
+                        res->message);
+    }
+    buf_free(&j->mail);
     if (o->state == OUTBOX_PENDING) {
-        if (now - row->created > s->cfg.give_up_after_ms) {
+        if (td_now() - row->created > s->cfg.give_up_after_ms) {
             char why[300];
             snprintf(why, sizeof why, "gave up after %d attempts: %.240s", row->attempts, o->error);
             set_outcome(o, OUTBOX_FAILED, "%s", why);
@@ -456,6 +462,24 @@ static bool record_one(struct sender *s, const char *owner, const struct td_outb
     return true;
 }
 
+bool deliver_record_rows(struct sender *s, const char *owner, const struct td_outbox *rows,
+                         const struct deliver_outcome *outs, size_t n, struct td_err *err)
+{
+    bool ok = true;
+    for (size_t i = 0; i < n; i++) {
+        struct td_err e;
+        td_err_clear(&e);
+        /* A row taken over after its lease ran out (TD_CONFLICT) is the
+         * new owner's: it undoes only itself, the others still count. */
+        if (!record_one(s, owner, &rows[i], &outs[i], &e) && e.code != TD_CONFLICT) {
+            if (ok && err)
+                *err = e;
+            ok = false;
+        }
+    }
+    return ok;
+}
+
 bool deliver_record(struct sender *s, const char *owner, const struct td_outbox *rows,
                     const struct deliver_outcome *outs, size_t n, struct td_err *err)
 {
@@ -465,16 +489,7 @@ bool deliver_record(struct sender *s, const char *owner, const struct td_outbox 
     td_err_clear(&e);
     if (batch && !st->ops->batch_begin(st, &e))
         batch = false; /* one transaction each, then */
-    bool ok = true;
-    for (size_t i = 0; i < n; i++) {
-        /* A row taken over after its lease ran out (TD_CONFLICT) is the
-         * new owner's: it undoes only itself, the others still count. */
-        if (!record_one(s, owner, &rows[i], &outs[i], &e) && e.code != TD_CONFLICT) {
-            if (ok && err)
-                *err = e;
-            ok = false;
-        }
-    }
+    bool ok = deliver_record_rows(s, owner, rows, outs, n, err);
     if (batch && !st->ops->batch_end(st, true, &e)) {
         log_event(LOG_WARN, "outbox_finish_failed", LF_I("rows", (int64_t)n), LF_S("error", e.msg));
         if (ok && err)

@@ -98,7 +98,7 @@ bool sender_config_load(struct td_config *cfg, struct sender_config *sc, struct 
         !copy_str(sc->builtin_templates, sizeof sc->builtin_templates,
                   config_str(cfg, "notify", "builtin_templates_dir", share),
                   "[notify] builtin_templates_dir", err) ||
-        !config_int(cfg, "notify", "threads", 4, 1, SENDER_MAX_THREADS, &threads, err) ||
+        !config_int(cfg, "notify", "threads", 2, 1, SENDER_MAX_THREADS, &threads, err) ||
         !config_int(cfg, "notify", "poll_ms", 2000, 10, 600000, &sc->poll_ms, err) ||
         !config_int(cfg, "notify", "lease_ms", 120000, 100, 86400000, &sc->lease_ms, err) ||
         !config_int(cfg, "notify", "retry_base_ms", 30000, 1, 86400000, &sc->retry_base_ms, err) ||
@@ -211,7 +211,7 @@ bool sender_reload(struct sender *s, struct td_err *err)
 /* One sleeping thread, not all: a comment queues a mail or two, and
  * every woken thread takes the writer to look for due rows - with four
  * threads and a broadcast, ~0.46 claims per mail found nothing. A
- * thread that claims a full batch wakes the next (run_some), and a
+ * thread that claims a full batch wakes the next (sender_round_run), and a
  * busy thread looks again before it sleeps (wake_seq), so no mail
  * waits for the poll. */
 void sender_wake(void *arg)
@@ -223,7 +223,7 @@ void sender_wake(void *arg)
     pthread_mutex_unlock(&s->lock);
 }
 
-static bool stopping(struct sender *s)
+bool sender_stopping(struct sender *s)
 {
     pthread_mutex_lock(&s->lock);
     bool stop = s->stopping;
@@ -276,105 +276,15 @@ static void gather(struct sender *s)
     pthread_mutex_unlock(&s->lock);
 }
 
-/* Rows a sending thread claims in one store batch (one transaction),
- * their Message-IDs recorded in it too. One whose lease is half gone
- * before its turn goes back to pending at once, for any sender. */
-#define CLAIM_BATCH 8
-/* The outcomes of sent rows are recorded together, in one transaction,
- * when the claimed rows are done or when the oldest unrecorded one has
- * waited this long - so a slow SMTP server delays the record little,
- * and a crash re-sends at most what was sent in this window (at most
- * CLAIM_BATCH - 1 more mails than recording each one at once would;
- * sender.h: a mail goes at least once). */
-#define RECORD_WINDOW_MS 50
-
-/* Claims up to max due rows (recording their Message-IDs) in one
- * batch; *n says how many. */
-static bool claim_some(struct sender *s, const char *owner, td_time claimed, size_t max,
-                       struct td_outbox *rows, size_t *n, struct td_err *err)
-{
-    struct store *st = s->st;
-    bool batch = st->ops->batch_begin != NULL && st->ops->batch_end != NULL;
-    *n = 0;
-    struct td_err e;
-    td_err_clear(&e);
-    if (batch && !st->ops->batch_begin(st, &e)) {
-        if (err)
-            *err = e;
-        return false;
-    }
-    bool ok = true;
-    while (*n < max) {
-        if (!st->ops->outbox_claim(st, owner, claimed, s->cfg.lease_ms, &rows[*n], &e)) {
-            ok = e.code == TD_NOT_FOUND;
-            break;
-        }
-        (void)deliver_record_ids(s, &rows[*n]); /* a failure is logged there */
-        (*n)++;
-    }
-    if ((batch && !st->ops->batch_end(st, ok, ok ? &e : NULL)) || !ok) {
-        for (size_t i = 0; i < *n; i++) /* with a batch: rolled back, not claimed */
-            outbox_clear(&rows[i]);
-        *n = 0;
-        if (err)
-            *err = e;
-        return false;
-    }
-    return true;
-}
-
-/* Claims and handles up to max due rows; *handled says how many. */
-static bool run_some(struct sender *s, struct smtp_client *smtp, const char *owner, size_t max,
-                     size_t *handled, struct td_err *err)
-{
-    struct td_outbox rows[CLAIM_BATCH];
-    struct deliver_outcome outs[CLAIM_BATCH];
-    bool batch = s->st->ops->batch_begin != NULL && s->st->ops->batch_end != NULL;
-    if (!batch || max > CLAIM_BATCH)
-        max = batch ? CLAIM_BATCH : 1;
-    *handled = 0;
-    size_t n = 0;
-    td_time claimed = td_now();
-    if (!claim_some(s, owner, claimed, max, rows, &n, err))
-        return false;
-    *handled = n;
-    if (n == CLAIM_BATCH) /* more may be due: another thread helps */
-        sender_wake(s);
-    bool ok = true;
-    size_t recorded = 0;      /* rows [0, recorded) are written */
-    td_time oldest_sent = 0;  /* when the first unrecorded row was sent */
-    for (size_t i = 0; i < n; i++) {
-        if (ok && (i == 0 || (!stopping(s) && td_now() - claimed < s->cfg.lease_ms / 2))) {
-            deliver_send(s, smtp, &rows[i], &outs[i]);
-            if (oldest_sent == 0)
-                oldest_sent = td_now();
-        } else { /* late, stopping or the store failed: hand it back rather than risk a second copy */
-            deliver_hand_back(&outs[i]);
-        }
-        if (i + 1 == n || td_now() - oldest_sent >= RECORD_WINDOW_MS) {
-            struct td_err e;
-            td_err_clear(&e);
-            if (!deliver_record(s, owner, rows + recorded, outs + recorded, i + 1 - recorded, &e)) {
-                if (ok && err)
-                    *err = e;
-                ok = false;
-            }
-            recorded = i + 1;
-            oldest_sent = 0;
-        }
-    }
-    for (size_t i = 0; i < n; i++)
-        outbox_clear(&rows[i]);
-    return ok;
-}
-
 bool sender_run_once(struct sender *s, bool *handled, struct td_err *err)
 {
     struct smtp_client *smtp = smtp_client_new(&s->cfg.smtp);
     char owner[160];
     snprintf(owner, sizeof owner, "%s:once", s->owner);
+    struct sender_round r = { .n = 0 };
     size_t n = 0;
-    bool ok = run_some(s, smtp, owner, 1, &n, err);
+    bool ok = sender_round_run(s, smtp, owner, 1, &r, &n, err);
+    ok = sender_round_flush(s, owner, &r, ok ? err : NULL) && ok;
     *handled = n > 0;
     smtp_client_free(smtp);
     return ok;
@@ -395,14 +305,15 @@ static void *worker(void *arg)
     struct smtp_client *smtp = smtp_client_new(&s->cfg.smtp);
     uint64_t seen = 0;
     int64_t store_backoff = 0;
-    while (!stopping(s)) {
+    struct sender_round round = { .n = 0 }; /* sent, to record with the next claim */
+    while (!sender_stopping(s)) {
         pthread_mutex_lock(&s->lock);
         seen = s->wake_seq;
         pthread_mutex_unlock(&s->lock);
         size_t handled = 0;
         struct td_err err;
         td_err_clear(&err);
-        if (!run_some(s, smtp, owner, CLAIM_BATCH, &handled, &err)) {
+        if (!sender_round_run(s, smtp, owner, SENDER_CLAIM_BATCH, &round, &handled, &err)) {
             /* The store is away: back off (bounded), then try again. */
             store_backoff = store_backoff ? store_backoff * 2 : 200;
             if (store_backoff > s->cfg.poll_ms * 5)
@@ -415,9 +326,10 @@ static void *worker(void *arg)
         store_backoff = 0;
         if (handled == 0)
             wait_for(s, seen, s->cfg.poll_ms);
-        if (handled < CLAIM_BATCH)
+        if (handled < SENDER_CLAIM_BATCH)
             gather(s);
     }
+    (void)sender_round_flush(s, owner, &round, NULL); /* a failure is logged */
     smtp_client_free(smtp);
     return NULL;
 }
@@ -437,7 +349,7 @@ bool sender_purge_once(struct sender *s, td_time now, int64_t *deleted, struct t
     int64_t total = 0;
     bool ok = true;
     if (s->cfg.outbox_retention_ms > 0) {
-        for (int i = 0; ok && i < PURGE_ROUNDS && !stopping(s); i++) {
+        for (int i = 0; ok && i < PURGE_ROUNDS && !sender_stopping(s); i++) {
             int64_t n = 0;
             ok = s->st->ops->outbox_purge(s->st, now - s->cfg.outbox_retention_ms, PURGE_BATCH,
                                           &n, err);
@@ -455,7 +367,7 @@ static void *reconciler(void *arg)
 {
     struct sender *s = arg;
     td_time since = td_now() - s->cfg.reconcile_window_ms;
-    while (!stopping(s)) {
+    while (!sender_stopping(s)) {
         td_time started = td_now();
         size_t inserted = 0;
         struct td_err err;
@@ -521,6 +433,7 @@ bool sender_start(struct sender *s, struct td_err *err)
             stop_threads(s);
             return td_fail(err, TD_INTERNAL, "cannot start a sender thread: %s", strerror(rc));
         }
+        (void)pthread_setname_np(s->workers[i], "td-send");
         s->n_workers++;
     }
     if (s->cfg.reconcile_interval_ms > 0) {
@@ -529,6 +442,7 @@ bool sender_start(struct sender *s, struct td_err *err)
             stop_threads(s);
             return td_fail(err, TD_INTERNAL, "cannot start the reconciler: %s", strerror(rc));
         }
+        (void)pthread_setname_np(s->reconciler, "td-reconcile");
         s->reconciler_running = true;
     }
     return true;

@@ -12,9 +12,11 @@
  *      rows and records their ids in one transaction;
  *   3. build the MIME message (message.h) with In-Reply-To/References to
  *      the thread, [#N] in the subject, the signed Reply-To;
- *   4. send (smtp.h) and finish the row - the outcomes of a thread's
- *      rows recorded together, one transaction per claim or per 50 ms of
- *      sending, whichever ends first: sent; pending again at
+ *   4. send (smtp.h: a round's mails together, one on each of [smtp]
+ *      connections at once) and finish the row - the outcomes of a
+ *      round recorded together, in the transaction of the thread's next
+ *      claim (sender_round.c), a few milliseconds later, or on their own
+ *      before the thread sleeps or stops: sent; pending again at
  *      now + min(retry_base * 2^(attempts-1), retry_max) (+ jitter) on a
  *      temporary failure; failed on a permanent one (5xx, a template or
  *      address that can never work, or retrying longer than give_up_after),
@@ -22,9 +24,9 @@
  * A crash after the SMTP server accepted the mail and before the row was
  * finished means the row is sent again when its lease runs out: at least
  * once, with the same Message-ID, so receivers can tell. Recording
- * together widens that window from one mail to the mails of one record
- * (at most CLAIM_BATCH, sent within 50 ms); it saves a commit - an
- * fsync - per mail, which bounded the sender.
+ * together widens that window from one mail to the mails of one round
+ * (at most SENDER_CLAIM_BATCH, until the next claim); it saves commits -
+ * fsyncs - which bounded the sender.
  *
  * A reconciler thread replays recent history (notify_reconcile) every
  * reconcile_interval: first over reconcile_window, then from its last pass
@@ -54,7 +56,7 @@ struct sender_config {
     char envelope_from[256];   /* MAIL FROM (bounces); default: from_addr */
     char templates_dir[512];   /* override directory, "" = none */
     char builtin_templates[512]; /* the shipped set, default "templates" */
-    int threads;               /* sending threads (SMTP sessions), default 4 */
+    int threads;               /* sending threads, default 2 (each with [smtp] connections) */
     int64_t poll_ms;           /* idle poll, default 2000 */
     int64_t lease_ms;          /* claim lease, default 120000 (> smtp timeout) */
     int64_t retry_base_ms;     /* default 30000 */

@@ -16,12 +16,27 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <time.h>
+
+/* One connection's worth of transfer state: a curl handle and what its
+ * mail in flight needs until it is done. */
+struct smtp_slot {
+    CURL *curl;
+    struct smtp_mail *mail;   /* in flight, or NULL: free */
+    struct curl_slist *rcpts;
+    struct reader {
+        const char *data;
+        size_t len, pos;
+    } r;
+    char from[300];
+    char errbuf[CURL_ERROR_SIZE];
+    char last_reply[200];     /* the server's last 4xx/5xx reply line */
+};
 
 struct smtp_client {
     struct smtp_config cfg;
-    CURL *curl;
-    char errbuf[CURL_ERROR_SIZE];
-    char last_reply[200];   /* the server's last 4xx/5xx reply line */
+    CURLM *multi;             /* owns the connections, shared by the slots */
+    struct smtp_slot slots[SMTP_MAX_CONNECTIONS];
 };
 
 static pthread_once_t global_once = PTHREAD_ONCE_INIT;
@@ -79,7 +94,7 @@ bool smtp_config_load(struct td_config *cfg, struct smtp_config *sc, struct td_e
         sc->tls = SMTP_TLS_REQUIRED;
     else
         return td_fail(err, TD_INVALID, "[smtp] starttls: '%.40s' is not no, try or required", tls);
-    int64_t ct, to;
+    int64_t ct, to, conns;
     if (!copy(sc->url, sizeof sc->url, url, "url", err) ||
         !copy(sc->user, sizeof sc->user, user, "user", err) ||
         !copy(sc->password, sizeof sc->password, password, "password", err) ||
@@ -87,8 +102,10 @@ bool smtp_config_load(struct td_config *cfg, struct smtp_config *sc, struct td_e
         !copy(sc->helo, sizeof sc->helo, config_str(cfg, "smtp", "helo", ""), "helo", err) ||
         !config_bool(cfg, "smtp", "tls_verify", true, &sc->verify_peer, err) ||
         !config_int(cfg, "smtp", "connect_timeout_ms", 10000, 100, 600000, &ct, err) ||
-        !config_int(cfg, "smtp", "timeout_ms", 60000, 100, 3600000, &to, err))
+        !config_int(cfg, "smtp", "timeout_ms", 60000, 100, 3600000, &to, err) ||
+        !config_int(cfg, "smtp", "connections", 4, 1, SMTP_MAX_CONNECTIONS, &conns, err))
         return false;
+    sc->connections = (int)conns;
     sc->connect_timeout_ms = (long)ct;
     sc->timeout_ms = (long)to;
     return true;
@@ -100,7 +117,7 @@ bool smtp_config_load(struct td_config *cfg, struct smtp_config *sc, struct td_e
  * and reply of every mail (issue 11: notification throughput). */
 static size_t on_header(char *data, size_t size, size_t nitems, void *arg)
 {
-    struct smtp_client *c = arg;
+    struct smtp_slot *c = arg;
     size_t len = size * nitems;
     /* Only refusals: what follows them (QUIT's "221 Bye") says nothing. */
     if (len == 0 || (data[0] != '4' && data[0] != '5'))
@@ -113,11 +130,6 @@ static size_t on_header(char *data, size_t size, size_t nitems, void *arg)
             *p = *p == '\r' || *p == '\n' ? '\0' : ' ';
     return len;
 }
-
-struct reader {
-    const char *data;
-    size_t len, pos;
-};
 
 static size_t on_read(char *buf, size_t size, size_t nitems, void *arg)
 {
@@ -135,36 +147,75 @@ struct smtp_client *smtp_client_new(const struct smtp_config *sc)
     if (c == NULL)
         abort();
     c->cfg = *sc;
+    if (c->cfg.connections < 1 || c->cfg.connections > SMTP_MAX_CONNECTIONS)
+        c->cfg.connections = 1;
     return c;
+}
+
+static void slot_reset(struct smtp_slot *sl)
+{
+    curl_slist_free_all(sl->rcpts);
+    sl->rcpts = NULL;
+    sl->mail = NULL;
 }
 
 void smtp_client_free(struct smtp_client *c)
 {
     if (c == NULL)
         return;
-    if (c->curl)
-        curl_easy_cleanup(c->curl);
+    for (int i = 0; i < SMTP_MAX_CONNECTIONS; i++) {
+        struct smtp_slot *sl = &c->slots[i];
+        if (sl->curl == NULL)
+            continue;
+        if (sl->mail != NULL && c->multi != NULL)
+            curl_multi_remove_handle(c->multi, sl->curl);
+        slot_reset(sl);
+        curl_easy_cleanup(sl->curl);
+    }
+    if (c->multi)
+        curl_multi_cleanup(c->multi);
     explicit_bzero(c->cfg.password, sizeof c->cfg.password);
     free(c);
 }
 
-/* Sets the options that do not change between mails. */
-static bool setup(struct smtp_client *c)
+/* The multi handle: at most cfg.connections connections, kept between
+ * mails (a finished transfer leaves its connection to the next). */
+static bool multi_setup(struct smtp_client *c)
 {
-    if (c->curl)
+    if (c->multi)
         return true;
-    c->curl = curl_easy_init();
-    if (c->curl == NULL)
+    c->multi = curl_multi_init();
+    if (c->multi == NULL)
         return false;
-    CURL *h = c->curl;
+    long n = c->cfg.connections;
+    if (curl_multi_setopt(c->multi, CURLMOPT_MAX_HOST_CONNECTIONS, n) != CURLM_OK ||
+        curl_multi_setopt(c->multi, CURLMOPT_MAXCONNECTS, n) != CURLM_OK) {
+        curl_multi_cleanup(c->multi);
+        c->multi = NULL;
+        return false;
+    }
+    return true;
+}
+
+/* Sets the options of a slot's handle that do not change between mails. */
+static bool setup(struct smtp_client *c, struct smtp_slot *sl)
+{
+    if (sl->curl)
+        return true;
+    sl->curl = curl_easy_init();
+    if (sl->curl == NULL)
+        return false;
+    CURL *h = sl->curl;
     const struct smtp_config *sc = &c->cfg;
     bool ok = curl_easy_setopt(h, CURLOPT_URL, sc->url) == CURLE_OK;
     ok = ok && curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L) == CURLE_OK;
     ok = ok && curl_easy_setopt(h, CURLOPT_UPLOAD, 1L) == CURLE_OK;
     ok = ok && curl_easy_setopt(h, CURLOPT_READFUNCTION, on_read) == CURLE_OK;
-    ok = ok && curl_easy_setopt(h, CURLOPT_ERRORBUFFER, c->errbuf) == CURLE_OK;
+    ok = ok && curl_easy_setopt(h, CURLOPT_READDATA, &sl->r) == CURLE_OK;
+    ok = ok && curl_easy_setopt(h, CURLOPT_PRIVATE, sl) == CURLE_OK;
+    ok = ok && curl_easy_setopt(h, CURLOPT_ERRORBUFFER, sl->errbuf) == CURLE_OK;
     ok = ok && curl_easy_setopt(h, CURLOPT_HEADERFUNCTION, on_header) == CURLE_OK;
-    ok = ok && curl_easy_setopt(h, CURLOPT_HEADERDATA, c) == CURLE_OK;
+    ok = ok && curl_easy_setopt(h, CURLOPT_HEADERDATA, sl) == CURLE_OK;
     ok = ok && curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS, sc->connect_timeout_ms) == CURLE_OK;
     ok = ok && curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, sc->timeout_ms) == CURLE_OK;
     ok = ok && curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "smtp,smtps") == CURLE_OK;
@@ -182,42 +233,58 @@ static bool setup(struct smtp_client *c)
     }
     if (!ok) {
         curl_easy_cleanup(h);
-        c->curl = NULL;
+        sl->curl = NULL;
     }
     return ok;
 }
 
-void smtp_send(struct smtp_client *c, const char *mail_from, const char *rcpt,
-               const char *data, size_t len, struct smtp_result *res)
+static void set_temporary(struct smtp_result *res, const char *why)
 {
-    memset(res, 0, sizeof *res);
-    if (!setup(c)) {
-        res->outcome = SMTP_TEMPORARY;
-        snprintf(res->message, sizeof res->message, "libcurl could not be set up");
-        return;
+    res->outcome = SMTP_TEMPORARY;
+    snprintf(res->message, sizeof res->message, "%s", why);
+}
+
+/* Puts m on the free slot sl; false (m's result says why) if it cannot. */
+static bool start(struct smtp_client *c, struct smtp_slot *sl, struct smtp_mail *m)
+{
+    if (!setup(c, sl)) {
+        set_temporary(&m->result, "libcurl could not be set up");
+        return false;
     }
-    CURL *h = c->curl;
-    char from[300], to[300];
-    snprintf(from, sizeof from, "<%s>", mail_from);
-    snprintf(to, sizeof to, "<%s>", rcpt);
-    struct curl_slist *rcpts = curl_slist_append(NULL, to);
-    struct reader r = { data, len, 0 };
-    c->errbuf[0] = '\0';
-    c->last_reply[0] = '\0';
-    CURLcode rc = CURLE_OUT_OF_MEMORY;
-    if (rcpts != NULL && curl_easy_setopt(h, CURLOPT_MAIL_FROM, from) == CURLE_OK &&
-        curl_easy_setopt(h, CURLOPT_MAIL_RCPT, rcpts) == CURLE_OK &&
-        curl_easy_setopt(h, CURLOPT_READDATA, &r) == CURLE_OK &&
-        curl_easy_setopt(h, CURLOPT_INFILESIZE_LARGE, (curl_off_t)len) == CURLE_OK)
-        rc = curl_easy_perform(h);
+    char to[300];
+    snprintf(sl->from, sizeof sl->from, "<%s>", m->from);
+    snprintf(to, sizeof to, "<%s>", m->rcpt);
+    sl->rcpts = curl_slist_append(NULL, to);
+    sl->r = (struct reader){ m->data, m->len, 0 };
+    sl->errbuf[0] = '\0';
+    sl->last_reply[0] = '\0';
+    CURL *h = sl->curl;
+    if (sl->rcpts == NULL || curl_easy_setopt(h, CURLOPT_MAIL_FROM, sl->from) != CURLE_OK ||
+        curl_easy_setopt(h, CURLOPT_MAIL_RCPT, sl->rcpts) != CURLE_OK ||
+        curl_easy_setopt(h, CURLOPT_INFILESIZE_LARGE, (curl_off_t)m->len) != CURLE_OK ||
+        curl_multi_add_handle(c->multi, h) != CURLM_OK) {
+        slot_reset(sl);
+        set_temporary(&m->result, "libcurl could not start the transfer");
+        return false;
+    }
+    sl->mail = m;
+    return true;
+}
+
+/* The transfer on sl ended with rc: its mail's result, and the slot free. */
+static void finish(struct smtp_client *c, struct smtp_slot *sl, CURLcode rc)
+{
+    CURL *h = sl->curl;
+    struct smtp_result *res = &sl->mail->result;
     long code = 0;
     curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &code);
+    curl_multi_remove_handle(c->multi, h);
     /* The list must outlive the transfer only: drop the pointer to it. */
     curl_easy_setopt(h, CURLOPT_MAIL_RCPT, NULL);
-    curl_slist_free_all(rcpts);
     res->code = code;
     if (rc == CURLE_OK) {
         res->outcome = SMTP_SENT;
+        slot_reset(sl);
         return;
     }
     /* 530/534/535/538: the session is refused (authentication or TLS
@@ -226,12 +293,98 @@ void smtp_send(struct smtp_client *c, const char *mail_from, const char *rcpt,
     bool session = rc == CURLE_LOGIN_DENIED || code == 530 || code == 534 || code == 535 ||
                    code == 538;
     res->outcome = (code >= 500 && code <= 599 && !session) ? SMTP_PERMANENT : SMTP_TEMPORARY;
-    const char *why = c->errbuf[0] ? c->errbuf : curl_easy_strerror(rc);
-    if (c->last_reply[0] && code >= 400)
-        snprintf(res->message, sizeof res->message, "%.80s (server said: %.150s)", why, c->last_reply);
+    const char *why = sl->errbuf[0] ? sl->errbuf : curl_easy_strerror(rc);
+    if (sl->last_reply[0] && code >= 400)
+        snprintf(res->message, sizeof res->message, "%.80s (server said: %.150s)", why, sl->last_reply);
     else
         snprintf(res->message, sizeof res->message, "%.250s", why);
-    /* After an error the connection may be in any state: start afresh. */
+    /* After an error the connection may be in any state: libcurl closes
+     * it (a transfer that failed never leaves its connection to the
+     * next), and the handle starts afresh too. */
+    slot_reset(sl);
     curl_easy_cleanup(h);
-    c->curl = NULL;
+    sl->curl = NULL;
+}
+
+static int64_t mono_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* Mails in flight are ended with why (the multi handle failed). */
+static void abandon_all(struct smtp_client *c, const char *why)
+{
+    for (int i = 0; i < c->cfg.connections; i++) {
+        struct smtp_slot *sl = &c->slots[i];
+        if (sl->mail == NULL)
+            continue;
+        set_temporary(&sl->mail->result, why);
+        curl_multi_remove_handle(c->multi, sl->curl);
+        slot_reset(sl);
+        curl_easy_cleanup(sl->curl);
+        sl->curl = NULL;
+    }
+}
+
+void smtp_send_all(struct smtp_client *c, struct smtp_mail *mails, size_t n, int64_t start_by_ms)
+{
+    for (size_t i = 0; i < n; i++) {
+        memset(&mails[i].result, 0, sizeof mails[i].result);
+        mails[i].started = false;
+    }
+    if (n == 0)
+        return;
+    if (!multi_setup(c)) {
+        for (size_t i = 0; i < n; i++)
+            set_temporary(&mails[i].result, "libcurl could not be set up");
+        return;
+    }
+    int64_t deadline = start_by_ms > 0 ? mono_ms() + start_by_ms : 0;
+    size_t next = 0;
+    int busy = 0;
+    for (;;) {
+        for (int i = 0; i < c->cfg.connections && next < n; i++) {
+            struct smtp_slot *sl = &c->slots[i];
+            if (sl->mail != NULL)
+                continue;
+            if (next > 0 && deadline != 0 && mono_ms() > deadline) {
+                for (; next < n; next++) /* the caller hands these back */
+                    set_temporary(&mails[next].result, "not started in time");
+                break;
+            }
+            struct smtp_mail *m = &mails[next++];
+            m->started = true;
+            if (start(c, sl, m))
+                busy++;
+        }
+        if (busy == 0 && next >= n)
+            break;
+        int running = 0;
+        CURLMcode mc = curl_multi_perform(c->multi, &running);
+        int left = 0;
+        for (CURLMsg *msg; mc == CURLM_OK && (msg = curl_multi_info_read(c->multi, &left));) {
+            if (msg->msg != CURLMSG_DONE)
+                continue;
+            struct smtp_slot *sl = NULL;
+            curl_easy_getinfo(msg->easy_handle, CURLINFO_PRIVATE, (char **)&sl);
+            CURLcode rc = msg->data.result; /* msg is gone once the handle is removed */
+            finish(c, sl, rc);
+            busy--;
+        }
+        if (mc == CURLM_OK && busy > 0)
+            mc = curl_multi_poll(c->multi, NULL, 0, 1000, NULL);
+        if (mc != CURLM_OK) {
+            abandon_all(c, curl_multi_strerror(mc));
+            busy = 0;
+            curl_multi_cleanup(c->multi);
+            c->multi = NULL;
+            for (; next < n; next++) {
+                mails[next].started = true;
+                set_temporary(&mails[next].result, "libcurl could not be set up");
+            }
+            break;
+        }
+    }
 }

@@ -6,35 +6,6 @@
 
 /* ---- refusals ---- */
 
-/* tests/support/smtp_reject.py with extra arguments (NULL-terminated).
- * Implicit TLS: no banner in clear, so only the connection is awaited. */
-static struct harness_server smtp_server_start(const char *const *extra, bool implicit_tls)
-{
-    struct harness_server r;
-    memset(&r, 0, sizeof r);
-    assert_true(harness_tempdir(r.dir, sizeof r.dir));
-    snprintf(r.maildir, sizeof r.maildir, "%s/maildir", r.dir);
-    char sub[400];
-    const char *subs[] = { "", "/new", "/cur", "/tmp" };
-    for (int i = 0; i < 4; i++) {
-        snprintf(sub, sizeof sub, "%s%s", r.maildir, subs[i]);
-        mkdir(sub, 0755);
-    }
-    r.port = harness_free_port();
-    char port[16], script[1100];
-    snprintf(port, sizeof port, "%d", r.port);
-    snprintf(script, sizeof script, "%s/smtp_reject.py", harness_support_dir());
-    const char *argv[32] = { "/usr/bin/python3", "-u", script, "--port", port, "--maildir", r.maildir };
-    size_t n = 7;
-    for (size_t i = 0; extra[i] && n < 31; i++)
-        argv[n++] = extra[i];
-    argv[n] = NULL;
-    assert_true(harness_spawn(&r, argv));
-    assert_true(harness_wait_ready(&r, r.port, implicit_tls ? NULL : harness_probe_banner, "220", 10000));
-    snprintf(r.uri, sizeof r.uri, "%s://127.0.0.1:%d", implicit_tls ? "smtps" : "smtp", r.port);
-    return r;
-}
-
 static struct harness_server reject_start(void)
 {
     const char *extra[] = { "--reject", "bounce-me", "--tempfail", "later", "--reject-data",

@@ -13,6 +13,10 @@ contains a --reject-data substring gets "554 5.7.1 Message refused" at the
 end of DATA. Everything else is accepted and saved, like aiosmtpd's Mailbox
 handler, as one file in DIR/new (with X-MailFrom / X-RcptTo headers).
 
+--hold-rcpt MS holds every answer to RCPT for MS milliseconds, and writes
+the most mails held at once (the sender's concurrency) to the file
+--held-file names, each time it grows.
+
 Session options, for the sender's TLS and AUTH paths:
     --auth USER:PASS          AUTH (PLAIN, LOGIN) required before MAIL
     --cert FILE --key FILE    with --starttls: STARTTLS offered and required;
@@ -31,18 +35,24 @@ from aiosmtpd.smtp import AuthResult, LoginPassword
 
 
 class Refusing(Message):
-    def __init__(self, maildir, reject, tempfail, reject_data):
+    def __init__(self, maildir, reject, tempfail, reject_data, hold_ms=0, held_file=None):
         super().__init__()
         self.box = mailbox.Maildir(maildir)
         self.reject = reject
         self.tempfail = tempfail
         self.reject_data = reject_data
+        self.hold_ms = hold_ms
+        self.held_file = held_file
+        self.held = 0
+        self.most_held = 0
 
     async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
         if any(s in address for s in self.reject):
             return '550 5.1.1 <%s>: Recipient address rejected: User unknown' % address
         if any(s in address for s in self.tempfail):
             return '451 4.3.0 Try again later'
+        if self.hold_ms > 0:
+            await self.hold()
         envelope.rcpt_tos.append(address)
         return '250 OK'
 
@@ -51,6 +61,17 @@ class Refusing(Message):
         if any(s.encode() in data for s in self.reject_data):
             return '554 5.7.1 Message refused'
         return await super().handle_DATA(server, session, envelope)
+
+    async def hold(self):
+        self.held += 1
+        if self.held > self.most_held:
+            self.most_held = self.held
+            with open(self.held_file, 'w') as f:
+                f.write('%d\n' % self.most_held)
+        try:
+            await asyncio.sleep(self.hold_ms / 1000.0)
+        finally:
+            self.held -= 1
 
     def handle_message(self, message):
         self.box.add(message)
@@ -63,13 +84,15 @@ def main():
     ap.add_argument('--reject', action='append', default=[])
     ap.add_argument('--tempfail', action='append', default=[])
     ap.add_argument('--reject-data', action='append', default=[])
+    ap.add_argument('--hold-rcpt', type=int, default=0)
+    ap.add_argument('--held-file')
     ap.add_argument('--auth')
     ap.add_argument('--cert')
     ap.add_argument('--key')
     ap.add_argument('--starttls', action='store_true')
     ap.add_argument('--implicit-tls', action='store_true')
     a = ap.parse_args()
-    handler = Refusing(a.maildir, a.reject, a.tempfail, a.reject_data)
+    handler = Refusing(a.maildir, a.reject, a.tempfail, a.reject_data, a.hold_rcpt, a.held_file)
     kw = {}
     if a.auth:
         user, password = a.auth.split(':', 1)
