@@ -6,7 +6,9 @@
  * tests/notify/test_sender.c: the mails each event produces, threading and
  * signed Reply-To, header injection, an SMTP outage, concurrent senders.
  * tests/notify/test_sender_refusals.c: refusals (TLS, AUTH, 5xx), loops,
- * template reload and config errors. */
+ * template reload and config errors.
+ * tests/notify/test_sender_parallel.c: a round's mails in flight at once.
+ * smtp_server_start runs tests/support/smtp_reject.py for the last two. */
 #ifndef TD_TEST_SENDER_FIXTURE_H
 #define TD_TEST_SENDER_FIXTURE_H
 
