@@ -1,10 +1,14 @@
 /* test_store_outbox_plan.c - the SQLite outbox claim finds its row with
  * index probes (EXPLAIN QUERY PLAN): the first due pending row and the
- * first row whose lease ran out, each a search of outbox_due with no
- * full sort and no MULTI-INDEX OR. The claim used one OR over both kinds,
- * which SQLite answered by collecting and sorting every pending row:
- * each claim cost O(pending), 2 ms with 2600 mails waiting, and the
- * sender sent 330 mails/s (issue 11). */
+ * first row whose lease ran out, each a search of outbox_due in the
+ * claim's order, with no sort and no MULTI-INDEX OR. The claim used one
+ * OR over both kinds, which SQLite answered by collecting and sorting
+ * every pending row: each claim cost O(pending), 2 ms with 2600 mails
+ * waiting, and the sender sent 330 mails/s (issue 11). Then it sorted
+ * the rows of one next_attempt by created ("TEMP B-TREE FOR RIGHT PART
+ * OF ORDER BY"), reading each from the table: rows planned together
+ * share next_attempt, and with 227 000 planned by one reconciler pass a
+ * claim took ~40 ms (migration 16 puts created in the index). */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -24,12 +28,11 @@
 static void expect_probe(sqlite3 *db, const char *sql)
 {
     char *p = sqlite_plan_of(db, sql);
-    /* "USE TEMP B-TREE FOR RIGHT PART OF ORDER BY" sorts only the rows
-     * of one next_attempt (LIMIT 1 stops there); a full sort does not. */
-    if (strstr(p, "SEARCH outbox USING INDEX outbox_due") == NULL ||
-        strstr(p, "MULTI-INDEX OR") != NULL || strstr(p, "TEMP B-TREE FOR ORDER BY") != NULL ||
+    if ((strstr(p, "SEARCH outbox USING INDEX outbox_due") == NULL &&
+         strstr(p, "SEARCH outbox USING COVERING INDEX outbox_due") == NULL) ||
+        strstr(p, "MULTI-INDEX OR") != NULL || strstr(p, "TEMP B-TREE") != NULL ||
         strstr(p, "SCAN outbox") != NULL)
-        fail_msg("plan of %s:\n%s(expected a search of outbox_due, no full sort)", sql, p);
+        fail_msg("plan of %s:\n%s(expected a search of outbox_due in order, no sort)", sql, p);
     free(p);
 }
 

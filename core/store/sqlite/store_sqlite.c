@@ -208,6 +208,9 @@ static const char *const migrations[] = {
     /* 15 (issue 11): a thread's Message-IDs in order from one covering
      * index (store_sqlite_tickets.c). */
     sq_migration_thread,
+    /* 16 (issue 11): the outbox claim's order from its index alone
+     * (store_sqlite_outbox.c). */
+    sq_migration_outbox_due,
 };
 
 #define N_MIGRATIONS ((int)(sizeof migrations / sizeof migrations[0]))

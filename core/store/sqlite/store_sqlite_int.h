@@ -358,6 +358,7 @@ extern const char sq_migration_desk[];
 /* Thread order from an index (store_sqlite_tickets.c): migration 15 and
  * the two reads of ticket_thread_ids (for a plan test). */
 extern const char sq_migration_thread[];
+extern const char sq_migration_outbox_due[];
 extern const char sq_thread_oldest_sql[], sq_thread_newest_sql[];
 extern const struct store_desk_ops sq_desk_ops;
 extern const char sq_desk_idle_sql[], sq_desk_counts_sql[], sq_desk_oldest_sql[];
