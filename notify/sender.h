@@ -8,8 +8,8 @@
  *   2. record its Message-ID (deterministic: <ticketd.ROWID@domain>) in
  *      the ticket's thread BEFORE sending, so a reply that comes back
  *      quickly always finds its ticket, and a retry reuses the same id -
- *      in the claim's own store batch: a thread claims up to CLAIM_BATCH
- *      rows and records their ids in one transaction;
+ *      in the claim's own store batch: a thread claims up to
+ *      SENDER_CLAIM_BATCH rows and records their ids in one transaction;
  *   3. build the MIME message (message.h) with In-Reply-To/References to
  *      the thread, [#N] in the subject, the signed Reply-To;
  *   4. send (smtp.h: a round's mails together, one on each of [smtp]
