@@ -147,6 +147,12 @@ static void test_writer_temp_store_memory(void **state)
     assert_int_equal(sqlite3_column_int(stmt, 0), 0);
     sqlite3_finalize(stmt);
     assert_non_null(sq_of(st)->checkpointer);
+    /* SQLite keeps no memory statistics (store_sqlite.c: their mutex
+     * serialised every allocation): with them, the open connections'
+     * memory would show here. */
+    sqlite3_int64 used = -1, peak = -1;
+    assert_int_equal(sqlite3_status64(SQLITE_STATUS_MEMORY_USED, &used, &peak, 0), SQLITE_OK);
+    assert_int_equal(used, 0);
     /* Each reader's page cache is SQ_READER_CACHE_KIB, not 2 MiB. */
     struct sq_store *s = sq_of(st);
     assert_int_equal(s->n_readers, SQ_READERS);
