@@ -373,6 +373,15 @@ struct store_ops {
     bool (*outbox_purge)(struct store *st, td_time before, size_t limit, int64_t *deleted,
                          struct td_err *err);
 
+    /* ---- Marks: how far a background job has got, kept across restarts
+     * and shared by the processes of one store (notify/sender.c: the
+     * reconciler) - store_sqlite_marks.c, store_mongo_marks.c. ----
+     * get: *value = the mark's value, 0 when it was never raised.
+     * raise: the mark becomes max(its value, value) - it never moves
+     * back, so processes raising it at once need no coordination. */
+    bool (*mark_get)(struct store *st, const char *name, int64_t *value, struct td_err *err);
+    bool (*mark_raise)(struct store *st, const char *name, int64_t value, struct td_err *err);
+
     /* ---- REST API (api/auth_tokens.c, core/attachment.c) - implemented
      * in store_sqlite_tokens.c and store_mongo_tokens.c. ----
      * Refresh tokens by hash. insert: TD_CONFLICT on a duplicate hash.

@@ -30,7 +30,7 @@
     X(idem_delete) X(idem_purge) X(erase_comments) X(attachment_delete)                      \
     X(outbox_erase_recipient) \
     X(comment_move) X(alias_insert) X(alias_get) X(alias_list) X(alias_delete) X(alias_confirm) \
-    X(outbox_stats) X(outbox_purge) X(batch_begin) X(batch_end)                                \
+    X(outbox_stats) X(outbox_purge) X(mark_get) X(mark_raise) X(batch_begin) X(batch_end)      \
     X(group_insert) X(group_get) X(group_list) X(group_update) X(group_delete)                \
     X(group_member_add) X(group_member_remove)
 
@@ -239,6 +239,11 @@ WRAP(outbox_stats,
 WRAP(outbox_purge,
      (struct store *st, td_time before, size_t limit, int64_t *deleted, struct td_err *err),
      (st, before, limit, deleted, err))
+
+WRAP(mark_get, (struct store *st, const char *name, int64_t *value, struct td_err *err),
+     (st, name, value, err))
+WRAP(mark_raise, (struct store *st, const char *name, int64_t value, struct td_err *err),
+     (st, name, value, err))
 
 WRAP(pat_insert, (struct store *st, const struct td_pat *t, struct td_err *err), (st, t, err))
 WRAP(pat_get_by_hash,

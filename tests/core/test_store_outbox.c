@@ -454,6 +454,34 @@ static void test_outbox_purge(void **state)
     outbox_list_clear(&l);
 }
 
+/* mark_get / mark_raise: 0 until raised; a mark never moves back, and
+ * marks of different names are apart. */
+static void test_marks(void **state)
+{
+    struct store *st = FX(state)->st;
+    struct td_err err;
+    int64_t v = -1;
+    MUST(st->ops->mark_get(st, "reconciled", &v, &err));
+    assert_int_equal(v, 0);
+    MUST(st->ops->mark_raise(st, "reconciled", 1000, &err));
+    MUST(st->ops->mark_get(st, "reconciled", &v, &err));
+    assert_int_equal(v, 1000);
+    MUST(st->ops->mark_raise(st, "reconciled", 400, &err)); /* behind: no change, no error */
+    MUST(st->ops->mark_raise(st, "reconciled", 1000, &err)); /* the same value */
+    MUST(st->ops->mark_get(st, "reconciled", &v, &err));
+    assert_int_equal(v, 1000);
+    MUST(st->ops->mark_raise(st, "reconciled", 1700000000000LL, &err));
+    MUST(st->ops->mark_get(st, "reconciled", &v, &err));
+    assert_int_equal(v, 1700000000000LL);
+    MUST(st->ops->mark_get(st, "other", &v, &err));
+    assert_int_equal(v, 0);
+    MUST(st->ops->mark_raise(st, "other", 5, &err));
+    MUST(st->ops->mark_get(st, "other", &v, &err));
+    assert_int_equal(v, 5);
+    MUST(st->ops->mark_get(st, "reconciled", &v, &err));
+    assert_int_equal(v, 1700000000000LL);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -466,6 +494,7 @@ int main(void)
         T(test_outbox_count_recent),
         T(test_outbox_stats),
         T(test_outbox_purge),
+        T(test_marks),
     };
     return store_fixture_run_all("store_outbox", tests, sizeof tests / sizeof tests[0]) ? 1 : 0;
 }

@@ -428,6 +428,38 @@ static void the_reconciler_thread_repairs_a_lost_hook(void **state)
     mc_box_read(sink.maildir, &box);
     assert_int_equal(box.n, 1);
     mc_box_free(&box);
+    /* The pass left its mark in the store: where the next start begins
+     * (its own start less the ten minutes' overlap). */
+    int64_t mark = 0;
+    assert_true(f->st->ops->mark_get(f->st, "notify_reconciled", &mark, &err));
+    assert_true(mark > 0 && mark <= td_now() - 10 * 60 * 1000);
+}
+
+/* A start begins at the store's mark, not a whole window back: a lost
+ * change from before the mark (which a completed pass covered) is not
+ * planned again by the first pass; one after it is. (Later passes go
+ * back ten minutes before their predecessor's start: one pass here.) */
+static void a_start_reconciles_from_the_stores_mark(void **state)
+{
+    struct nfx *f = *state;
+    f->core.on_events = NULL;
+    int64_t before = nfx_open(f, &f->cust1, NULL, "Before the mark", "x");
+    msleep(20);
+    struct td_err err;
+    assert_true(f->st->ops->mark_raise(f->st, "notify_reconciled", td_now(), &err));
+    msleep(20);
+    int64_t after = nfx_open(f, &f->cust1, NULL, "After the mark", "x");
+    f->core.on_events = notify_on_events;
+    assert_int_equal(rows_in(f, -1), 0);
+    struct sender *s = make_sender(f, NULL, sink.uri,
+                                   "[notify]\nthreads = 1\npoll_ms = 50\nreconcile_interval_ms = 600000\n");
+    assert_true(sender_start(s, &err));
+    long long deadline = mono_ms() + 5000;
+    while (nfx_count(f, NULL, NULL, after, OUTBOX_SENT) < 1 && mono_ms() < deadline)
+        msleep(30);
+    sender_free(s);
+    assert_int_equal(nfx_count(f, NULL, NULL, after, OUTBOX_SENT), 1);
+    assert_int_equal(nfx_count(f, NULL, NULL, before, -1), 0);
 }
 
 /* Retrying forever is not an option: past give_up_after the row fails,
@@ -513,6 +545,7 @@ int main(void)
         TN(claimed_rows_are_recorded_together),
         TN(a_dead_senders_claim_expires),
         TN(the_reconciler_thread_repairs_a_lost_hook),
+        TN(a_start_reconciles_from_the_stores_mark),
         TN(old_rows_give_up),
         TN(old_finished_rows_are_purged),
     };

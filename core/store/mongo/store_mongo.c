@@ -311,6 +311,8 @@ static const struct store_ops mongo_ops = {
     .outbox_count_recent = mg_outbox_count_recent, /* store_mongo_notify.c */
     .outbox_stats = mg_outbox_stats,               /* store_mongo_outbox_stats.c */
     .outbox_purge = mg_outbox_purge,
+    .mark_get = mg_mark_get,                       /* store_mongo_marks.c */
+    .mark_raise = mg_mark_raise,
     /* store_mongo_tokens.c (REST API) */
     .token_insert = mg_token_insert,
     .token_get = mg_token_get,

@@ -240,6 +240,10 @@ bool mg_outbox_finish(struct store *st, const char *id, const char *owner,
 bool mg_outbox_list(struct store *st, int state, size_t limit, struct td_outbox_list *out,
                     struct td_err *err);
 /* store_mongo_notify.c */
+/* store_mongo_marks.c */
+bool mg_mark_get(struct store *st, const char *name, int64_t *value, struct td_err *err);
+bool mg_mark_raise(struct store *st, const char *name, int64_t value, struct td_err *err);
+
 /* store_mongo_outbox_stats.c */
 bool mg_outbox_stats(struct store *st, td_time now, int64_t *pending, td_time *oldest_due,
                      struct td_err *err);

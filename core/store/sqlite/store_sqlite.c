@@ -211,6 +211,8 @@ static const char *const migrations[] = {
     /* 16 (issue 11): the outbox claim's order from its index alone
      * (store_sqlite_outbox.c). */
     sq_migration_outbox_due,
+    /* 17: how far background jobs have got (store_sqlite_marks.c). */
+    sq_migration_marks,
 };
 
 #define N_MIGRATIONS ((int)(sizeof migrations / sizeof migrations[0]))
@@ -373,6 +375,8 @@ static const struct store_ops sqlite_ops = {
     .batch_end = store_sqlite_batch_end,
     .outbox_stats = store_sqlite_outbox_stats,
     .outbox_purge = store_sqlite_outbox_purge,
+    .mark_get = store_sqlite_mark_get,
+    .mark_raise = store_sqlite_mark_raise,
     .token_insert = store_sqlite_token_insert,
     .token_get = store_sqlite_token_get,
     .token_mark_used_if_unused = store_sqlite_token_mark_used_if_unused,

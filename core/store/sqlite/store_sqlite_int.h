@@ -311,6 +311,13 @@ bool store_sqlite_outbox_count_recent(struct store *st, const char *recipient, t
 bool store_sqlite_batch_begin(struct store *st, struct td_err *err);
 bool store_sqlite_batch_end(struct store *st, bool commit, struct td_err *err);
 
+/* How far background jobs have got (store_sqlite_marks.c). */
+extern const char sq_migration_marks[];
+bool store_sqlite_mark_get(struct store *st, const char *name, int64_t *value,
+                           struct td_err *err);
+bool store_sqlite_mark_raise(struct store *st, const char *name, int64_t value,
+                             struct td_err *err);
+
 /* Outbox gauges and retention (store_sqlite_outbox_stats.c). */
 bool store_sqlite_outbox_stats(struct store *st, td_time now, int64_t *pending,
                                td_time *oldest_due, struct td_err *err);
