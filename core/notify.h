@@ -121,9 +121,14 @@ bool notify_enqueue(const struct notify_config *nc, struct store *st,
                     struct td_err *err);
 
 /* Replays the history of every ticket updated since `since` and enqueues
- * the rows of events at or after `since` that are missing. */
-bool notify_reconcile(const struct notify_config *nc, struct store *st, td_time since,
-                      td_time now, size_t *inserted, struct td_err *err);
+ * the rows of events at or after `since` that are missing. With planned
+ * (notify_planned.h; may be NULL), a ticket whose events since `since`
+ * are all noted there is not planned again, and the events of the
+ * tickets it plans are noted. */
+struct notify_planned;
+bool notify_reconcile(const struct notify_config *nc, struct store *st,
+                      struct notify_planned *planned, td_time since, td_time now,
+                      size_t *inserted, struct td_err *err);
 
 /* ---- The core hook ---- */
 
@@ -138,6 +143,8 @@ void notify_detach(struct td_core *c);
 /* The planner attached to c, or NULL. */
 struct notify *notify_of(struct td_core *c);
 const struct notify_config *notify_config_of(const struct notify *n);
+/* What the planner's hook has planned (for notify_reconcile), or NULL. */
+struct notify_planned *notify_planned_of(struct notify *n);
 /* fn(arg) is called after the hook queued new pending rows (the sender
  * wakes up instead of waiting for its next poll). fn NULL removes it. */
 void notify_set_wake(struct notify *n, void (*fn)(void *arg), void *arg);

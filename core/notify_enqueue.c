@@ -2,6 +2,7 @@
  * loop guard, and the replay that plans recent history again so that a
  * crash between a change and its rows loses no mail. */
 #include "notify_int.h"
+#include "notify_planned.h"
 #include "log.h"
 #include "ticket.h"
 
@@ -64,24 +65,31 @@ bool notify_enqueue(const struct notify_config *nc, struct store *st,
 /* ---- Replay ---- */
 
 static bool reconcile_ticket(const struct notify_config *nc, struct store *st,
-                             const struct td_ticket *t, td_time since, td_time now,
-                             size_t *inserted, struct td_err *err)
+                             struct notify_planned *planned, const struct td_ticket *t,
+                             td_time since, td_time now, size_t *inserted, struct td_err *err)
 {
     struct td_event_list h = { NULL, 0 };
     if (!st->ops->history_list(st, t->number, &h, err))
         return false;
+    if (notify_planned_covers(planned, h.v, h.n, since)) { /* the hook did */
+        event_list_clear(&h);
+        return true;
+    }
     struct td_outbox_list rows = { NULL, 0 };
     size_t n = 0;
     bool ok = notify_plan(nc, st, t, h.v, h.n, "", since, &rows, err) &&
               notify_enqueue(nc, st, &rows, now, &n, err);
+    if (ok)
+        notify_planned_note(planned, h.v, h.n, since);
     *inserted += n;
     outbox_list_clear(&rows);
     event_list_clear(&h);
     return ok;
 }
 
-bool notify_reconcile(const struct notify_config *nc, struct store *st, td_time since,
-                      td_time now, size_t *inserted, struct td_err *err)
+bool notify_reconcile(const struct notify_config *nc, struct store *st,
+                      struct notify_planned *planned, td_time since, td_time now,
+                      size_t *inserted, struct td_err *err)
 {
     size_t total = 0;
     int64_t after = 0;
@@ -97,7 +105,7 @@ bool notify_reconcile(const struct notify_config *nc, struct store *st, td_time 
             break;
         }
         for (size_t i = 0; ok && i < l.n; i++) {
-            ok = reconcile_ticket(nc, st, &l.v[i], since, now, &total, err);
+            ok = reconcile_ticket(nc, st, planned, &l.v[i], since, now, &total, err);
             after = l.v[i].number;
         }
         size_t got = l.n;

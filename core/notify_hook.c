@@ -2,6 +2,7 @@
  * change is planned at once and wakes the sender; and the account mails
  * (claim) that are not about a ticket. */
 #include "notify_int.h"
+#include "notify_planned.h"
 #include "buf.h"
 #include "id.h"
 #include "log.h"
@@ -19,6 +20,7 @@ struct notify {
     pthread_mutex_t lock; /* guards wake/wake_arg */
     void (*wake)(void *arg);
     void *wake_arg;
+    struct notify_planned *planned; /* the events whose rows the hook queued */
 };
 
 void notify_wake(struct notify *nf)
@@ -41,6 +43,7 @@ bool notify_attach(struct td_config *cfg, struct td_core *c, struct td_err *err)
     struct notify *n = td_calloc(1, sizeof *n);
     n->cfg = nc;
     pthread_mutex_init(&n->lock, NULL);
+    n->planned = notify_planned_new();
     c->on_events = notify_on_events;
     c->on_events_arg = n;
     return true;
@@ -59,12 +62,18 @@ void notify_detach(struct td_core *c)
     c->on_events = NULL;
     c->on_events_arg = NULL;
     pthread_mutex_destroy(&n->lock);
+    notify_planned_free(n->planned);
     free(n);
 }
 
 const struct notify_config *notify_config_of(const struct notify *n)
 {
     return n ? &n->cfg : NULL;
+}
+
+struct notify_planned *notify_planned_of(struct notify *n)
+{
+    return n ? n->planned : NULL;
 }
 
 void notify_set_wake(struct notify *n, void (*fn)(void *arg), void *arg)
@@ -94,7 +103,9 @@ void notify_on_events(struct td_core *c, const struct td_user *actor, const stru
     bool ok = notify_plan(&nf->cfg, c->store, t, events, n, before, 0, &rows, &err) &&
               notify_enqueue(&nf->cfg, c->store, &rows, td_now(), &inserted, &err);
     outbox_list_clear(&rows);
-    if (!ok) /* the change is committed; the reconciler will plan it again */
+    if (ok) /* the reconciler's passes need not plan them again */
+        notify_planned_note(nf->planned, events, n, 0);
+    else /* the change is committed; the reconciler will plan it again */
         log_event(LOG_WARN, "notify_plan_failed", LF_I("ticket", t->number), LF_S("error", err.msg));
     if (inserted > 0) {
         /* Called under the lock: notify_set_wake(NULL) returning means no

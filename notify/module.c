@@ -52,9 +52,10 @@ bool sender_module_start(struct td_app *env, void **handle, struct td_err *err)
         abort();
     m->sender = s;
     m->planner = notify_of(&env->core);
-    if (m->planner)
+    if (m->planner) {
         notify_set_wake(m->planner, sender_wake, s);
-    else
+        sender_set_planned(s, notify_planned_of(m->planner));
+    } else
         log_event(LOG_WARN, "sender_without_planner",
                   LF_S("why", "no planner in this process: new mail waits for the poll"));
     if (!sender_start(s, err)) {

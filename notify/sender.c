@@ -338,9 +338,14 @@ static void *worker(void *arg)
     return NULL;
 }
 
+void sender_set_planned(struct sender *s, struct notify_planned *planned)
+{
+    s->planned = planned;
+}
+
 bool sender_reconcile_once(struct sender *s, td_time since, size_t *inserted, struct td_err *err)
 {
-    return notify_reconcile(&s->cfg.notify, s->st, since, td_now(), inserted, err);
+    return notify_reconcile(&s->cfg.notify, s->st, s->planned, since, td_now(), inserted, err);
 }
 
 /* Rows per purge transaction, and transactions per pass (so a first

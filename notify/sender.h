@@ -85,6 +85,11 @@ struct sender;
  * start-up). Starts no thread. st is borrowed. */
 bool sender_new(const struct sender_config *sc, struct store *st, struct sender **out,
                 struct td_err *err);
+/* The events this process's planner has already planned
+ * (notify_planned_of), which the reconciler's passes then skip; before
+ * sender_start. Borrowed: it must outlive the sender. */
+struct notify_planned;
+void sender_set_planned(struct sender *s, struct notify_planned *planned);
 /* Starts the sending threads and the reconciler. */
 bool sender_start(struct sender *s, struct td_err *err);
 /* Wakes the sending threads (the planner calls it after queueing). */

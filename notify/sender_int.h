@@ -30,6 +30,7 @@ struct sender {
     int n_workers;
     pthread_t reconciler;
     bool reconciler_running;
+    struct notify_planned *planned; /* the hook's (sender_set_planned), or NULL */
 };
 
 /* Step 2 of sender.h: the row's Message-ID and the ticket's root id

@@ -193,7 +193,7 @@ static void auto_submitted_mail_gets_no_ack(void **state)
     assert_string_equal(h.v[0].old_value, TICKET_CREATED_AUTO);
     event_list_clear(&h);
     size_t ins = 99;
-    assert_true(notify_reconcile(notify_config_of(notify_of(&f->core)), f->st, 0, td_now(), &ins, &err));
+    assert_true(notify_reconcile(notify_config_of(notify_of(&f->core)), f->st, NULL, 0, td_now(), &ins, &err));
     assert_int_equal(ins, 0);
     assert_int_equal(nfx_count(f, ACK, NULL, t.number, -1), 0);
     ticket_clear(&t);
@@ -236,7 +236,7 @@ static void replay_after_the_hook_adds_nothing(void **state)
     assert_int_equal(rows, 4 + 3 + 1 + 3 + 1 + 1 + 1 + 1 + 1 + 1);
     size_t ins = 99;
     struct td_err err;
-    assert_true(notify_reconcile(notify_config_of(notify_of(&f->core)), f->st, 0, td_now(), &ins, &err));
+    assert_true(notify_reconcile(notify_config_of(notify_of(&f->core)), f->st, NULL, 0, td_now(), &ins, &err));
     assert_int_equal(ins, 0);
     assert_int_equal(nfx_count(f, NULL, NULL, 0, -1), rows);
 }
@@ -255,10 +255,10 @@ static void replay_finds_what_a_crash_lost(void **state)
     size_t ins = 0;
     struct td_err err;
     /* A window that ends before the changes finds nothing... */
-    assert_true(notify_reconcile(nc, f->st, td_now() + 60000, td_now(), &ins, &err));
+    assert_true(notify_reconcile(nc, f->st, NULL, td_now() + 60000, td_now(), &ins, &err));
     assert_int_equal(ins, 0);
     /* ...one that covers them finds every row the hook would have written. */
-    assert_true(notify_reconcile(nc, f->st, t0, td_now(), &ins, &err));
+    assert_true(notify_reconcile(nc, f->st, NULL, t0, td_now(), &ins, &err));
     assert_int_equal(ins, 17);
     assert_int_equal(nfx_count(f, ACK, "cust1@example.org", n[0], -1), 1);
     assert_int_equal(nfx_count(f, ACK, "cust2@example.org", n[1], -1), 1);
@@ -275,7 +275,44 @@ static void replay_finds_what_a_crash_lost(void **state)
     assert_int_equal(nfx_count(f, RESOLVED, "cust1@example.org", n[0], -1), 1);
     assert_int_equal(nfx_count(f, CLOSED, "cust2@example.org", n[1], -1), 1);
     /* And a second replay adds nothing. */
-    assert_true(notify_reconcile(nc, f->st, t0, td_now(), &ins, &err));
+    assert_true(notify_reconcile(nc, f->st, NULL, t0, td_now(), &ins, &err));
+    assert_int_equal(ins, 0);
+}
+
+/* A pass with the hook's memory (notify_planned.h) does not plan again
+ * what the hook planned - not even rows that have since gone - and still
+ * plans, whole, a ticket with a change the hook missed. */
+static void replay_skips_what_the_hook_planned(void **state)
+{
+    struct nfx *f = *state;
+    int64_t n[2];
+    td_time t0 = td_now();
+    scenario(f, n);
+    struct notify_planned *planned = notify_planned_of(notify_of(&f->core));
+    const struct notify_config *nc = notify_config_of(notify_of(&f->core));
+    assert_non_null(planned);
+    /* cust1's rows go: erased (failed), then purged. */
+    struct td_err err;
+    int64_t erased = 0;
+    assert_true(f->st->ops->outbox_erase_recipient(f->st, "cust1@example.org", "gone@invalid",
+                                                   &erased, &err));
+    assert_int_equal(erased, 3); /* the acknowledgement, the answer, resolved */
+    assert_true(f->st->ops->outbox_purge(f->st, td_now() + 1000, 0, NULL, &err));
+    size_t rows = nfx_count(f, NULL, NULL, 0, -1);
+    size_t ins = 99;
+    assert_true(notify_reconcile(nc, f->st, planned, t0, td_now(), &ins, &err));
+    assert_int_equal(ins, 0);
+    assert_int_equal(nfx_count(f, NULL, NULL, 0, -1), rows);
+    /* A reply the hook never saw: its ticket is planned again, all of it
+     * (the purged rows come back), the other ticket is not. */
+    f->core.on_events = NULL;
+    nfx_comment(f, &f->agent2, n[0], "lost", false);
+    f->core.on_events = notify_on_events;
+    assert_true(notify_reconcile(nc, f->st, planned, t0, td_now(), &ins, &err));
+    assert_int_equal(ins, 3 + 1);
+    assert_int_equal(nfx_count(f, TO_REQ, "cust1@example.org", n[0], -1), 2);
+    /* What that pass planned, the next one skips. */
+    assert_true(notify_reconcile(nc, f->st, planned, t0, td_now(), &ins, &err));
     assert_int_equal(ins, 0);
 }
 
@@ -302,7 +339,7 @@ static void loop_guard(void **state)
     /* Suppressed rows are not re-planned by the replay. */
     size_t ins = 99;
     struct td_err err;
-    assert_true(notify_reconcile(notify_config_of(notify_of(&f->core)), f->st, 0, td_now(), &ins, &err));
+    assert_true(notify_reconcile(notify_config_of(notify_of(&f->core)), f->st, NULL, 0, td_now(), &ins, &err));
     assert_int_equal(ins, 0);
 
     /* Never to the support address (or a +tag of it), nor to bounces. */
@@ -490,6 +527,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(rules_can_be_switched_off, setup_quiet, nfx_teardown),
         T(replay_after_the_hook_adds_nothing),
         T(replay_finds_what_a_crash_lost),
+        T(replay_skips_what_the_hook_planned),
         cmocka_unit_test_setup_teardown(loop_guard, setup_capped, nfx_teardown),
         T(addresses_blocked),
         T(row_ids_are_deterministic),
