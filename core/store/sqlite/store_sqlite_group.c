@@ -35,6 +35,12 @@
 #define GROUP_RING 256
 
 struct sq_group {
+    /* Guards settled and ok, and is settled_cv's: a member waits for its
+     * commit on this lock, not the writer's, so the members a commit
+     * wakes do not each take the writer's lock back (only to let it go)
+     * while the next group's writers queue for it. Taken after the
+     * writer's lock, never before. */
+    pthread_mutex_t settle_lock;
     pthread_cond_t settled_cv;
     atomic_int waiting;  /* threads blocked on the writer's lock to write */
     bool open;           /* a transaction is open on the writer */
@@ -65,8 +71,14 @@ static int64_t mono_ms(void)
 bool sq_group_open(struct sq_store *s, struct td_err *err)
 {
     struct sq_group *g = td_calloc(1, sizeof *g);
-    int e = pthread_cond_init(&g->settled_cv, NULL);
+    int e = pthread_mutex_init(&g->settle_lock, NULL);
     if (e != 0) {
+        free(g);
+        return td_fail(err, TD_INTERNAL, "sqlite: cannot create the group commit lock (error %d)", e);
+    }
+    e = pthread_cond_init(&g->settled_cv, NULL);
+    if (e != 0) {
+        (void)pthread_mutex_destroy(&g->settle_lock);
         free(g);
         return td_fail(err, TD_INTERNAL, "sqlite: cannot create the group commit condition (error %d)", e);
     }
@@ -80,6 +92,7 @@ void sq_group_close(struct sq_store *s)
     if (s->group == NULL)
         return;
     (void)pthread_cond_destroy(&s->group->settled_cv); /* nobody waits: no op is running */
+    (void)pthread_mutex_destroy(&s->group->settle_lock);
     free(s->group);
     s->group = NULL;
 }
@@ -89,13 +102,15 @@ bool sq_group_active(void)
     return tl_group != 0;
 }
 
-/* With the lock held: the open group is over (ok: committed). */
+/* With the writer's lock held: the open group is over (ok: committed). */
 static void settle(struct sq_group *g, bool ok)
 {
+    (void)pthread_mutex_lock(&g->settle_lock); /* default mutex: fails only when misused */
     g->settled = g->id;
     g->ok[g->id % GROUP_RING] = ok;
-    g->open = false;
     (void)pthread_cond_broadcast(&g->settled_cv);
+    (void)pthread_mutex_unlock(&g->settle_lock);
+    g->open = false;
 }
 
 bool sq_group_begin(struct sq_store *s, struct td_err *err)
@@ -162,10 +177,12 @@ bool sq_group_end(struct sq_store *s, bool ok, struct td_err *err)
         mono_ms() - g->started_ms < GROUP_MAX_MS) {
         /* Someone waits to write: the transaction stays open for it, and
          * the member that closes the group commits for this one too. */
-        while (g->settled < mine)
-            (void)pthread_cond_wait(&g->settled_cv, &s->lock);
-        bool committed = g->ok[mine % GROUP_RING];
+        (void)pthread_mutex_lock(&g->settle_lock);
         (void)pthread_mutex_unlock(&s->lock);
+        while (g->settled < mine)
+            (void)pthread_cond_wait(&g->settled_cv, &g->settle_lock);
+        bool committed = g->ok[mine % GROUP_RING];
+        (void)pthread_mutex_unlock(&g->settle_lock);
         if (ok && !committed)
             return td_fail(err, TD_UNAVAILABLE, "sqlite: the shared commit failed");
         return ok;
