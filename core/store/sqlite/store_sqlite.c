@@ -213,7 +213,12 @@ static const char *const migrations[] = {
     sq_migration_outbox_due,
     /* 17: how far background jobs have got (store_sqlite_marks.c). */
     sq_migration_marks,
+    /* 18 (issue 11): the search index filled once per commit
+     * (store_sqlite_text_pending.c). */
+    sq_migration_text_pending,
 };
+/* The first schema version whose triggers queue search documents. */
+#define SQ_TEXT_PENDING_VERSION 18
 
 #define N_MIGRATIONS ((int)(sizeof migrations / sizeof migrations[0]))
 
@@ -517,6 +522,7 @@ bool sq_open_at_version(const char *path, int version, struct store **out, struc
     ok = ok && sq_exec_text(s, "PRAGMA wal_autocheckpoint = " SQ_WAL_CHECKPOINT_PAGES_STR,
                             "checkpoint interval", err);
     ok = ok && migrate(s, version, err);
+    s->text_pending = version >= SQ_TEXT_PENDING_VERSION;
     ok = ok && sq_pool_open(s, path, err);
     ok = ok && (s->n_readers == 0 || sq_checkpointer_start(s, path, err));
     if (!ok) {

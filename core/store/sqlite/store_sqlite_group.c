@@ -188,7 +188,7 @@ bool sq_group_end(struct sq_store *s, bool ok, struct td_err *err)
         return ok;
     }
     struct td_err cerr;
-    bool committed = sq_exec_fixed(s, "COMMIT", "commit", &cerr);
+    bool committed = sq_commit(s, &cerr);
     if (committed) {
         stats_store_commit();
     } else if (!sqlite3_get_autocommit(s->db)) {

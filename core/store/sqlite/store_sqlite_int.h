@@ -85,6 +85,7 @@ struct sq_store {
     int lock_fd; /* shared flock on the file while open, -1 if none (store_sqlite_backup.c) */
     struct sq_group *group;  /* group commit (store_sqlite_group.c), NULL without readers */
     struct sq_checkpointer *checkpointer; /* store_sqlite_checkpoint.c, NULL without readers */
+    bool text_pending; /* the search index is filled at commit (migration 18 is in) */
 };
 
 /* A shared flock() on the database file, held while a handle is open so
@@ -342,6 +343,12 @@ bool store_sqlite_attachment_owner(struct store *st, const char *attachment_id, 
  * the filter indexes and the FTS5 search index, and the query plan of a
  * list (EXPLAIN QUERY PLAN lines, for tests that no filter scans). */
 extern const char sq_migration_search[];
+/* store_sqlite_text_pending.c: migration 18; the pending documents into
+ * the search index (before a commit, in its transaction); and COMMIT
+ * after that flush - every commit of a write transaction goes through it. */
+extern const char sq_migration_text_pending[];
+bool sq_text_flush(struct sq_store *s, struct td_err *err);
+bool sq_commit(struct sq_store *s, struct td_err *err);
 struct buf;
 bool sq_list_plan(struct store *st, const struct td_ticket_filter *f, struct buf *out,
                   struct td_err *err);

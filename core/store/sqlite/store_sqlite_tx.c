@@ -126,7 +126,7 @@ bool sq_end(struct sq_store *s, bool ok, struct td_err *err)
     if (tl_reader == NULL && sq_group_active())
         return sq_group_end(s, ok, err);
     if (ok)
-        ok = sq_exec_fixed(s, "COMMIT", "commit", err);
+        ok = tl_write ? sq_commit(s, err) : sq_exec_fixed(s, "COMMIT", "commit", err);
     if (ok && tl_write)
         stats_store_commit();
     if (!ok)
