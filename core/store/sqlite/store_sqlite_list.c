@@ -29,7 +29,8 @@
  * "ascii" tokenizer (store_words.c's definition of a word), indexes its
  * text under the same rowid. Triggers on tickets and comments keep both
  * in step with every write, whoever makes it, so no store operation has
- * to remember them. ticket_docs has its own INTEGER PRIMARY KEY because
+ * to remember them; since migration 18 the text itself is indexed once
+ * per commit (store_sqlite_text_pending.c). ticket_docs has its own INTEGER PRIMARY KEY because
  * comments' implicit rowids may change under VACUUM. Each query word is
  * a prefix query ("word"*); the ticket sets of the words are
  * intersected, as a ticket matches when its texts hold every word
