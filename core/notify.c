@@ -161,20 +161,25 @@ static void hash_field(crypto_generichash_state *h, const char *s)
         crypto_generichash_update(h, (const unsigned char *)s, n);
 }
 
+void notify_hash_event(crypto_generichash_state *h, const struct td_event *ev)
+{
+    char num[64];
+    snprintf(num, sizeof num, "%lld|%lld", (long long)ev->ticket, (long long)ev->at);
+    hash_field(h, num);
+    hash_field(h, event_kind_name(ev->kind));
+    hash_field(h, ev->actor_id);
+    hash_field(h, ev->old_value);
+    hash_field(h, ev->new_value);
+}
+
 void notify_row_id(const struct td_event *ev, const char *recipient_id, enum notify_kind kind,
                    char out[TD_ID_LEN + 1])
 {
     crypto_generichash_state h;
     unsigned char digest[crypto_generichash_BYTES];
-    char num[64];
     crypto_generichash_init(&h, NULL, 0, sizeof digest);
     hash_field(&h, "ticketd-outbox-v1");
-    snprintf(num, sizeof num, "%lld|%lld", (long long)ev->ticket, (long long)ev->at);
-    hash_field(&h, num);
-    hash_field(&h, event_kind_name(ev->kind));
-    hash_field(&h, ev->actor_id);
-    hash_field(&h, ev->old_value);
-    hash_field(&h, ev->new_value);
+    notify_hash_event(&h, ev);
     hash_field(&h, recipient_id);
     hash_field(&h, notify_kind_names[kind]);
     crypto_generichash_final(&h, digest, sizeof digest);

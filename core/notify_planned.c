@@ -1,11 +1,11 @@
 /* notify_planned.c - see notify_planned.h. */
 #include "notify_planned.h"
+#include "notify_int.h"
 #include "mem.h"
 
 #include <sodium.h>
 #include <stdatomic.h>
 #include <stdint.h>
-#include <stdio.h>
 #include <string.h>
 
 struct notify_planned {
@@ -30,33 +30,13 @@ void notify_planned_free(struct notify_planned *p)
     free(p);
 }
 
-/* Hashes s length-prefixed (NULL differs from ""), so that no two
- * different field lists give the same bytes. */
-static void hash_field(crypto_generichash_state *h, const char *s)
-{
-    uint64_t n = s ? strlen(s) : 0;
-    unsigned char head[9];
-    head[0] = s ? 1 : 0;
-    for (int i = 0; i < 8; i++)
-        head[1 + i] = (unsigned char)(n >> (8 * i));
-    crypto_generichash_update(h, head, sizeof head);
-    if (s)
-        crypto_generichash_update(h, (const unsigned char *)s, n);
-}
-
 /* The event's key: never 0 (0 marks an empty slot). */
 static uint64_t event_key(const struct notify_planned *p, const struct td_event *ev)
 {
     crypto_generichash_state h;
     unsigned char digest[crypto_generichash_BYTES_MIN];
-    char num[64];
     crypto_generichash_init(&h, p->key, sizeof p->key, sizeof digest);
-    snprintf(num, sizeof num, "%lld|%lld", (long long)ev->ticket, (long long)ev->at);
-    hash_field(&h, num);
-    hash_field(&h, event_kind_name(ev->kind));
-    hash_field(&h, ev->actor_id);
-    hash_field(&h, ev->old_value);
-    hash_field(&h, ev->new_value);
+    notify_hash_event(&h, ev);
     crypto_generichash_final(&h, digest, sizeof digest);
     uint64_t k = 0;
     for (int i = 0; i < 8; i++)

@@ -11,33 +11,6 @@
 #include "core/store/sqlite/store_sqlite_int.h" /* sq_list_plan, sq_open_at_version */
 #include "tests/support/harness.h"
 
-static int setup(void **state)
-{
-    struct store_fixture *fx = calloc(1, sizeof *fx);
-    struct td_err err;
-    if (fx == NULL || !harness_tempdir(fx->dir, sizeof fx->dir)) {
-        free(fx);
-        return -1;
-    }
-    snprintf(fx->uri, sizeof fx->uri, "sqlite:%s/t.db", fx->dir);
-    if (!store_open(fx->uri, &fx->st, &err)) {
-        harness_rmtree(fx->dir);
-        free(fx);
-        return -1;
-    }
-    *state = fx;
-    return 0;
-}
-
-static int teardown(void **state)
-{
-    struct store_fixture *fx = *state;
-    store_close(fx->st);
-    harness_rmtree(fx->dir);
-    free(fx);
-    return 0;
-}
-
 static char *plan(struct store *st, const struct td_ticket_filter *f)
 {
     struct td_err err;
@@ -189,8 +162,9 @@ static void test_search_index_filled_on_migration(void **state)
 
 int main(void)
 {
+#define SQ(f) cmocka_unit_test_setup_teardown(f, store_fixture_setup_sqlite, store_fixture_teardown)
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test_setup_teardown(test_every_filter_uses_an_index, setup, teardown),
+        SQ(test_every_filter_uses_an_index),
         cmocka_unit_test(test_search_index_filled_on_migration),
     };
     return cmocka_run_group_tests_name("store_sqlite_list", tests, NULL, NULL);

@@ -12,33 +12,6 @@
 #include "tests/support/harness.h"
 #include "tests/support/sqlite_raw.h"
 
-static int setup(void **state)
-{
-    struct store_fixture *fx = calloc(1, sizeof *fx);
-    struct td_err err;
-    if (fx == NULL || !harness_tempdir(fx->dir, sizeof fx->dir)) {
-        free(fx);
-        return -1;
-    }
-    snprintf(fx->uri, sizeof fx->uri, "sqlite:%s/t.db", fx->dir);
-    if (!store_open(fx->uri, &fx->st, &err)) {
-        harness_rmtree(fx->dir);
-        free(fx);
-        return -1;
-    }
-    *state = fx;
-    return 0;
-}
-
-static int teardown(void **state)
-{
-    struct store_fixture *fx = *state;
-    store_close(fx->st);
-    harness_rmtree(fx->dir);
-    free(fx);
-    return 0;
-}
-
 /* One number from sql on the writer (inside the calling thread's open
  * transaction, if any). */
 static int64_t count_on_writer(struct store *st, const char *sql)
@@ -140,10 +113,11 @@ int main(void)
     struct td_err err;
     if (!core_init(&err))
         return 1;
+#define SQ(f) cmocka_unit_test_setup_teardown(f, store_fixture_setup_sqlite, store_fixture_teardown)
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test_setup_teardown(test_one_segment_per_commit, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_changed_before_commit, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_rollback_queues_nothing, setup, teardown),
+        SQ(test_one_segment_per_commit),
+        SQ(test_changed_before_commit),
+        SQ(test_rollback_queues_nothing),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

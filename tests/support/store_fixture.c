@@ -157,6 +157,26 @@ static void drop_database(const char *uri)
     mongoc_uri_destroy(u);
 }
 
+int store_fixture_setup_sqlite(void **state)
+{
+    struct store_fixture *fx = calloc(1, sizeof *fx);
+    struct td_err err = { 0 };
+    if (fx == NULL || !harness_tempdir(fx->dir, sizeof fx->dir)) {
+        free(fx);
+        return -1;
+    }
+    fx->backend = STORE_BACKEND_SQLITE;
+    snprintf(fx->uri, sizeof fx->uri, "sqlite:%s/t.db", fx->dir);
+    if (!store_open(fx->uri, &fx->st, &err)) {
+        print_error("store_open %s: %s\n", fx->uri, err.msg);
+        harness_rmtree(fx->dir);
+        free(fx);
+        return -1;
+    }
+    *state = fx;
+    return 0;
+}
+
 int store_fixture_teardown(void **state)
 {
     struct store_fixture *fx = *state;

@@ -42,6 +42,10 @@ struct store_fixture {
 
 int store_fixture_setup(void **state);
 int store_fixture_teardown(void **state);
+/* A fresh SQLite store whatever the group (for what only the SQLite
+ * backend promises; run with cmocka_run_group_tests); the teardown is
+ * store_fixture_teardown. */
+int store_fixture_setup_sqlite(void **state);
 
 /* Runs tests as one cmocka group per selected backend, named
  * "<name>/<backend>". Returns the number of failed tests (0 = all
